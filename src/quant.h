@@ -1,0 +1,177 @@
+/*
+ * quant.h - GGML block formats and the kernels over them.
+ *
+ * Every type is one row of a traits table: dequantize (to_float),
+ * reference quantize (from_float), the dot product of a row of it with a
+ * row of its activation type (vec_dot), and which activation type that is.
+ * SIMD variants are chosen once at start-up (quant_init) from cpuid, or
+ * forced with R1CHAT_ISA=scalar|avx2|avx512.  Kernels are single-row and
+ * thread-unaware: ops decides the parallelism.
+ */
+#ifndef R1_QUANT_H
+#define R1_QUANT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "types.h"
+
+typedef uint16_t ggml_half;	/* IEEE binary16 bits */
+typedef uint16_t ggml_bf16;	/* bfloat16 bits */
+
+#define QK4_0 32
+#define QK4_1 32
+#define QK5_0 32
+#define QK5_1 32
+#define QK8_0 32
+#define QK8_1 32
+#define QK_K 256
+#define K_SCALE_SIZE 12
+
+/* Q4_0: 32 weights = d * (q - 8), q 4-bit; low nibbles are 0..15, high 16..31. */
+struct block_q4_0 {
+	ggml_half	 d;
+	uint8_t		 qs[QK4_0 / 2];
+};
+_Static_assert(sizeof(struct block_q4_0) == 18, "block_q4_0 size");
+
+/* Q4_1: 32 weights = d * q + m. */
+struct block_q4_1 {
+	ggml_half	 d;
+	ggml_half	 m;
+	uint8_t		 qs[QK4_1 / 2];
+};
+_Static_assert(sizeof(struct block_q4_1) == 20, "block_q4_1 size");
+
+/* Q5_0: 32 weights = d * (q - 16); qh holds the fifth bits, bit j for weight j. */
+struct block_q5_0 {
+	ggml_half	 d;
+	uint8_t		 qh[4];
+	uint8_t		 qs[QK5_0 / 2];
+};
+_Static_assert(sizeof(struct block_q5_0) == 22, "block_q5_0 size");
+
+/* Q5_1: 32 weights = d * q + m, q 5-bit. */
+struct block_q5_1 {
+	ggml_half	 d;
+	ggml_half	 m;
+	uint8_t		 qh[4];
+	uint8_t		 qs[QK5_1 / 2];
+};
+_Static_assert(sizeof(struct block_q5_1) == 24, "block_q5_1 size");
+
+/* Q8_0: 32 weights = d * q, q int8.  Also the activation type of the _0/_1 types' dots. */
+struct block_q8_0 {
+	ggml_half	 d;
+	int8_t		 qs[QK8_0];
+};
+_Static_assert(sizeof(struct block_q8_0) == 34, "block_q8_0 size");
+
+/* Q8_1: as Q8_0 plus s = d * sum(qs), for the dots with an offset m. */
+struct block_q8_1 {
+	ggml_half	 d;
+	ggml_half	 s;
+	int8_t		 qs[QK8_1];
+};
+_Static_assert(sizeof(struct block_q8_1) == 36, "block_q8_1 size");
+
+/*
+ * Q2_K: 256 weights in 16 groups of 16; scales[i] low nibble is the
+ * group's scale, high nibble its min, both times d / dmin; q 2-bit.
+ */
+struct block_q2_K {
+	uint8_t		 scales[QK_K / 16];
+	uint8_t		 qs[QK_K / 4];
+	ggml_half	 d;
+	ggml_half	 dmin;
+};
+_Static_assert(sizeof(struct block_q2_K) == 84, "block_q2_K size");
+
+/* Q3_K: 2 low bits in qs, the high bit in hmask, 16 6-bit scales packed in 12 bytes. */
+struct block_q3_K {
+	uint8_t		 hmask[QK_K / 8];
+	uint8_t		 qs[QK_K / 4];
+	uint8_t		 scales[12];
+	ggml_half	 d;
+};
+_Static_assert(sizeof(struct block_q3_K) == 110, "block_q3_K size");
+
+/* Q4_K: 8 groups of 32; 6-bit scales and mins packed in 12 bytes; q 4-bit. */
+struct block_q4_K {
+	ggml_half	 d;
+	ggml_half	 dmin;
+	uint8_t		 scales[K_SCALE_SIZE];
+	uint8_t		 qs[QK_K / 2];
+};
+_Static_assert(sizeof(struct block_q4_K) == 144, "block_q4_K size");
+
+/* Q5_K: as Q4_K with the fifth bits in qh. */
+struct block_q5_K {
+	ggml_half	 d;
+	ggml_half	 dmin;
+	uint8_t		 scales[K_SCALE_SIZE];
+	uint8_t		 qh[QK_K / 8];
+	uint8_t		 qs[QK_K / 2];
+};
+_Static_assert(sizeof(struct block_q5_K) == 176, "block_q5_K size");
+
+/* Q6_K: 16 groups of 16 with int8 scales; 4 low bits in ql, 2 high in qh; q - 32. */
+struct block_q6_K {
+	uint8_t		 ql[QK_K / 2];
+	uint8_t		 qh[QK_K / 4];
+	int8_t		 scales[QK_K / 16];
+	ggml_half	 d;
+};
+_Static_assert(sizeof(struct block_q6_K) == 210, "block_q6_K size");
+
+/* Q8_K: the activation type of the K-quants' dots; bsums are sums of 16 qs. */
+struct block_q8_K {
+	float		 d;
+	int8_t		 qs[QK_K];
+	int16_t		 bsums[QK_K / 16];
+};
+_Static_assert(sizeof(struct block_q8_K) == 292, "block_q8_K size");
+
+typedef void (*quant_to_float_fn)(const void *x, float *y, int64_t n);
+typedef void (*quant_from_float_fn)(const float *x, void *y, int64_t n);
+/* *s = dot(x, y) over n elements: x a row of the weight type, y of its vec_dot_type. */
+typedef void (*quant_vec_dot_fn)(int n, float *s, const void *x,
+    const void *y);
+
+struct quant_traits {
+	const char		*name;
+	int			 blck;		/* elements per block */
+	size_t			 size;		/* bytes per block */
+	quant_to_float_fn	 to_float;
+	quant_from_float_fn	 from_float_ref;	/* reference quantizer */
+	quant_from_float_fn	 from_float;	/* fastest quantizer (activations) */
+	quant_vec_dot_fn	 vec_dot;
+	enum ggml_type		 vec_dot_type;
+};
+
+enum quant_isa { QUANT_ISA_SCALAR, QUANT_ISA_AVX2, QUANT_ISA_AVX512 };
+
+/*
+ * Chooses the kernels for this CPU, or those R1CHAT_ISA names.  Returns 0,
+ * or -1 with *cause set (malloc'd) when R1CHAT_ISA names a path this CPU
+ * cannot run or an unknown one.  Safe to call more than once.
+ */
+int quant_init(char **cause);
+
+/* Returns the ISA quant_init chose. */
+enum quant_isa quant_isa(void);
+const char *quant_isa_name(enum quant_isa isa);
+
+/*
+ * Returns the traits of type t for the chosen ISA, or NULL when r1chat
+ * has no kernels for t.  quant_init must have been called.
+ */
+const struct quant_traits *quant_traits(enum ggml_type t);
+
+/* Scalar conversions. */
+float quant_f16_to_f32(ggml_half h);
+ggml_half quant_f32_to_f16(float f);
+float quant_bf16_to_f32(ggml_bf16 h);
+ggml_bf16 quant_f32_to_bf16(float f);
+
+#endif

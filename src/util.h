@@ -1,0 +1,32 @@
+/*
+ * util.h - small helpers shared by every layer: allocation of bookkeeping
+ * memory, formatted messages, clocks.
+ */
+#ifndef R1_UTIL_H
+#define R1_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Allocation for small bookkeeping (names, tables, messages): on failure
+ * they print one line and abort(), as tmux's do, since nothing sensible
+ * can follow.  Buffers sized by input (weights, caches, prompts) use
+ * malloc and report failure instead.
+ */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xreallocarray(void *p, size_t n, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+/* Returns a malloc'd formatted string (for *cause messages). */
+char *xstrfmt(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+char *xvstrfmt(const char *fmt, va_list ap);
+
+/* Monotonic time in nanoseconds. */
+int64_t util_now_ns(void);
+
+#endif
