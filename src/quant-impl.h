@@ -1,0 +1,144 @@
+/*
+ * quant-impl.h - internal to the quant module: the scalar kernels, the
+ * helpers every kernel shares, and the contract with the SIMD files.
+ *
+ * quant.c builds a table of struct quant_traits indexed by ggml_type from
+ * the scalar functions declared here, then, for the ISA chosen at
+ * start-up, hands the table to quant_register_avx2 or
+ * quant_register_avx512 (quant-avx2.c, quant-avx512.c), which overwrite
+ * the vec_dot and from_float entries of the types they have faster
+ * versions of.  Everything a SIMD kernel must agree with bit for bit (the
+ * block layouts, the scale packing, the activation formats) is here or in
+ * quant.h.
+ *
+ * Every function takes whole blocks: n is a multiple of the type's block
+ * size (the caller checks).  All take void pointers so they fit the
+ * traits' function types without casts.
+ */
+#ifndef R1_QUANT_IMPL_H
+#define R1_QUANT_IMPL_H
+
+#include <stdint.h>
+
+#include "quant.h"
+
+/*
+ * The activation side of the dots.
+ *
+ * F32, F16 and BF16 weights are dotted with F32 activations (vec_dot_type
+ * F32): converting the weight to F32 is exact, so the dot is as precise as
+ * F32 arithmetic allows, and the F32 "quantizer" is a copy.  (ggml rounds
+ * the activations to F16/BF16 instead; we prefer the extra precision.)
+ * Q4_0, Q5_0, Q8_0 dot with Q8_0; Q4_1, Q5_1 with Q8_1; the K-quants with
+ * Q8_K.
+ */
+
+/* Reference activation quantizers: what every SIMD version must match. */
+void quantize_row_f32(const float *x, void *y, int64_t n);
+void quantize_row_q8_0_ref(const float *x, void *y, int64_t n);
+void quantize_row_q8_1_ref(const float *x, void *y, int64_t n);
+void quantize_row_q8_K_ref(const float *x, void *y, int64_t n);
+
+/* Dequantizers (to_float). */
+void dequantize_row_f32(const void *x, float *y, int64_t n);
+void dequantize_row_f16(const void *x, float *y, int64_t n);
+void dequantize_row_bf16(const void *x, float *y, int64_t n);
+void dequantize_row_q4_0(const void *x, float *y, int64_t n);
+void dequantize_row_q4_1(const void *x, float *y, int64_t n);
+void dequantize_row_q5_0(const void *x, float *y, int64_t n);
+void dequantize_row_q5_1(const void *x, float *y, int64_t n);
+void dequantize_row_q8_0(const void *x, float *y, int64_t n);
+void dequantize_row_q8_1(const void *x, float *y, int64_t n);
+void dequantize_row_q2_K(const void *x, float *y, int64_t n);
+void dequantize_row_q3_K(const void *x, float *y, int64_t n);
+void dequantize_row_q4_K(const void *x, float *y, int64_t n);
+void dequantize_row_q5_K(const void *x, float *y, int64_t n);
+void dequantize_row_q6_K(const void *x, float *y, int64_t n);
+void dequantize_row_q8_K(const void *x, float *y, int64_t n);
+
+/*
+ * Reference quantizers (from_float_ref): ggml's arithmetic without an
+ * importance matrix, so the bytes equal llama.cpp's for the same input.
+ */
+void quantize_row_f16_ref(const float *x, void *y, int64_t n);
+void quantize_row_bf16_ref(const float *x, void *y, int64_t n);
+void quantize_row_q4_0_ref(const float *x, void *y, int64_t n);
+void quantize_row_q4_1_ref(const float *x, void *y, int64_t n);
+void quantize_row_q5_0_ref(const float *x, void *y, int64_t n);
+void quantize_row_q5_1_ref(const float *x, void *y, int64_t n);
+void quantize_row_q2_K_ref(const float *x, void *y, int64_t n);
+void quantize_row_q3_K_ref(const float *x, void *y, int64_t n);
+void quantize_row_q4_K_ref(const float *x, void *y, int64_t n);
+void quantize_row_q5_K_ref(const float *x, void *y, int64_t n);
+void quantize_row_q6_K_ref(const float *x, void *y, int64_t n);
+
+/* Scalar dots: *s = sum over n of x[i] * y[i], x the weight row. */
+void vec_dot_f32_f32(int n, float *s, const void *x, const void *y);
+void vec_dot_f16_f32(int n, float *s, const void *x, const void *y);
+void vec_dot_bf16_f32(int n, float *s, const void *x, const void *y);
+void vec_dot_q4_0_q8_0(int n, float *s, const void *x, const void *y);
+void vec_dot_q4_1_q8_1(int n, float *s, const void *x, const void *y);
+void vec_dot_q5_0_q8_0(int n, float *s, const void *x, const void *y);
+void vec_dot_q5_1_q8_1(int n, float *s, const void *x, const void *y);
+void vec_dot_q8_0_q8_0(int n, float *s, const void *x, const void *y);
+void vec_dot_q2_K_q8_K(int n, float *s, const void *x, const void *y);
+void vec_dot_q3_K_q8_K(int n, float *s, const void *x, const void *y);
+void vec_dot_q4_K_q8_K(int n, float *s, const void *x, const void *y);
+void vec_dot_q5_K_q8_K(int n, float *s, const void *x, const void *y);
+void vec_dot_q6_K_q8_K(int n, float *s, const void *x, const void *y);
+
+/*
+ * The SIMD files.  Each overwrites, in table (GGML_TYPE_COUNT entries,
+ * indexed by ggml_type, filled with the scalar kernels), the vec_dot and
+ * from_float entries it has faster versions of; it must not touch
+ * from_float_ref or to_float's results (a faster to_float must give the
+ * same bits).  A from_float override must give the reference's bytes,
+ * except that a value exactly halfway between two integers after scaling
+ * may round either way (ggml's own SIMD rounds ties to even, its reference
+ * away from zero).  Called only when the matching quant_cpu_has_* is true.
+ */
+void quant_register_avx2(struct quant_traits *table);
+void quant_register_avx512(struct quant_traits *table);
+
+/* cpuid: AVX2 with FMA and F16C; AVX-512 F, BW, VL, DQ; AVX-512 VNNI. */
+int quant_cpu_has_avx2(void);
+int quant_cpu_has_avx512(void);
+int quant_cpu_has_avx512vnni(void);
+
+/*
+ * The 6-bit scale and min of group j (0..7) of a Q4_K or Q5_K block, from
+ * its 12 packed bytes: groups 0-3 in the low 6 bits of bytes j and j+4;
+ * groups 4-7 take their low 4 bits from byte j+8 and their high 2 bits
+ * from the top of bytes j-4 and j.
+ */
+static inline void
+quant_k4_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *m)
+{
+	if (j < 4) {
+		*sc = q[j] & 63;
+		*m = q[j + 4] & 63;
+	} else {
+		*sc = (q[j + 4] & 0xf) | ((q[j - 4] >> 6) << 4);
+		*m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+	}
+}
+
+/*
+ * The 16 signed 6-bit scales of a Q3_K block (each minus 32), from its 12
+ * packed bytes: low 4 bits of scales 0-7 in the low nibbles of bytes 0-7,
+ * of 8-15 in their high nibbles; high 2 bits of scale i in bits
+ * 2*(i/4 % 4).. of byte 8 + i % 4.
+ */
+static inline void
+quant_k3_scales(const uint8_t *q, int8_t *out)
+{
+	int	i, lo, hi;
+
+	for (i = 0; i < 16; i++) {
+		lo = (i < 8) ? (q[i] & 0xf) : (q[i - 8] >> 4);
+		hi = (q[8 + i % 4] >> (2 * (i / 4))) & 3;
+		out[i] = (int8_t)((lo | (hi << 4)) - 32);
+	}
+}
+
+#endif
