@@ -8,6 +8,15 @@
 struct options;
 
 int cmd_show(struct options *o);
+int cmd_quantize(struct options *o);
+int cmd_tokenize(struct options *o);
+
+/* The engine's: llama-perplexity's measure, and --raw completion. */
+int cmd_perplexity(struct options *o);
+int cmd_raw(struct options *o);
+
+/* The chat (no subcommand): the TUI, one-shot, or --demo (cmd-chat.c). */
+int cmd_chat(struct options *o);
 
 /* Prints "r1chat: " and the formatted message on stderr, one line. */
 void cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

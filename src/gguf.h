@@ -74,7 +74,7 @@ struct gguf_shard {
 	const uint8_t	*map;
 	size_t		 size;
 	uint32_t	 version;
-	uint64_t	 data_offset;
+	uint64_t	 data_offset;	/* from the start of the file */
 };
 
 struct gguf_file {
@@ -84,7 +84,8 @@ struct gguf_file {
 	uint64_t		 n_kv;
 	struct gguf_tensor	*tensors;	/* all shards', in file order */
 	uint64_t		 n_tensors;
-	uint32_t		 alignment;
+	uint32_t		 alignment;	/* the first shard's */
+	struct gguf_tensor	**sorted;	/* private: by name, for lookup */
 };
 
 /*
@@ -117,11 +118,17 @@ int gguf_get_str(const struct gguf_file *g, const char *key, char **out);
 
 /*
  * Array iteration: gguf_arr_item(v, i, out) decodes item i of array v (a
- * validated value) into *out as a scalar or string value.  Items of
- * fixed-size types are O(1); strings are O(1) after gguf_arr_index, which
- * builds an offset table (malloc'd, the caller frees it) once.
+ * validated value) into *out as a scalar, string or (nested) array value;
+ * -1 when i is out of range.  Items of fixed-size types are O(1); strings
+ * and arrays are O(i): to walk them, start at p = v->arr.data and call
+ * p = gguf_arr_decode(v, p, &item) n times (each O(1) for strings), or
+ * build gguf_arr_index once: a malloc'd table (the caller frees it, NULL
+ * when out of memory) of n + 1 pointers, idx[i] the start of item i and
+ * idx[n] the end, so gguf_arr_decode(v, idx[i], &item) is item i.
  */
 int gguf_arr_item(const struct gguf_value *v, uint64_t i,
+    struct gguf_value *out);
+const uint8_t *gguf_arr_decode(const struct gguf_value *v, const uint8_t *p,
     struct gguf_value *out);
 const uint8_t **gguf_arr_index(const struct gguf_value *v);
 
@@ -136,15 +143,20 @@ size_t gguf_vtype_size(enum gguf_vtype t);
 const char *gguf_vtype_name(enum gguf_vtype t);
 
 /*
- * Writer.  Metadata and tensors are added in order; data is copied when
- * written, not when added (the pointer must stay valid until
- * gguf_writer_write).  gguf_writer_write writes a temporary file beside
- * path and renames it, so an interrupted write leaves no partial file.
+ * Writer.  Metadata and tensors are added in order (setting a key again
+ * replaces its value in place); data is copied when written, not when
+ * added (the pointer must stay valid until gguf_writer_write; NULL leaves
+ * a hole that reads as zeros, so huge test files cost no disk).
+ * general.alignment, if set, must be a u32 power of two.
+ * gguf_writer_write checks the tensors as gguf_open would, writes a
+ * temporary file beside path and renames it, so an interrupted write
+ * leaves no partial file; it returns 0, or -1 with *cause set.
  */
 struct gguf_writer;
 
 struct gguf_writer *gguf_writer_new(void);
 void gguf_writer_free(struct gguf_writer *w);
+void gguf_writer_set_u16(struct gguf_writer *w, const char *key, uint16_t v);
 void gguf_writer_set_u32(struct gguf_writer *w, const char *key, uint32_t v);
 void gguf_writer_set_i32(struct gguf_writer *w, const char *key, int32_t v);
 void gguf_writer_set_u64(struct gguf_writer *w, const char *key, uint64_t v);
@@ -157,6 +169,12 @@ void gguf_writer_set_arr(struct gguf_writer *w, const char *key,
     enum gguf_vtype t, const void *data, uint64_t n);
 void gguf_writer_set_str_arr(struct gguf_writer *w, const char *key,
     const char *const *v, uint64_t n);
+/*
+ * Sets key to value v of any type; an array's items are copied raw from
+ * v->arr.data to v->arr.end (so nested arrays are written as given).
+ */
+void gguf_writer_set(struct gguf_writer *w, const char *key,
+    const struct gguf_value *v);
 /* Copies a metadata entry of another file as it is (any type, arrays). */
 void gguf_writer_copy_kv(struct gguf_writer *w, const struct gguf_kv *kv);
 void gguf_writer_add_tensor(struct gguf_writer *w, const char *name,

@@ -18,6 +18,11 @@ struct cmd_entry {
 
 static const struct cmd_entry cmd_table[] = {
 	{ "show", cmd_show, "show MODEL.gguf [--verbose]" },
+	{ "quantize", cmd_quantize, "quantize IN.gguf OUT.gguf TYPE" },
+	{ "perplexity", cmd_perplexity,
+	    "perplexity MODEL.gguf -f FILE [-c 512] [-b N] [-t N]" },
+	{ "tokenize", cmd_tokenize,
+	  "tokenize MODEL.gguf TEXT [--ids] [--no-bos] [--no-special]" },
 };
 #define N_CMDS (sizeof cmd_table / sizeof cmd_table[0])
 
@@ -39,6 +44,7 @@ usage(FILE *f)
 	size_t	i;
 
 	fprintf(f, "usage: r1chat [OPTIONS] MODEL.gguf [PROMPT...]\n");
+	fprintf(f, "       r1chat --demo\n");
 	for (i = 0; i < N_CMDS; i++)
 		fprintf(f, "       r1chat %s\n", cmd_table[i].usage);
 	fprintf(f, "See r1chat(1) for the options.\n");
@@ -66,9 +72,16 @@ main(int argc, char **argv)
 			c = &cmd_table[i];
 	}
 	if (c == NULL) {
-		cmd_error("no chat yet: use one of the subcommands");
-		usage(stderr);
-		return 2;
+		/* No subcommand: the chat, which finds its model itself. */
+		if (argc < 2) {
+			usage(stderr);
+			return 2;
+		}
+		if (options_parse(argc, argv, &o) != 0)
+			return 2;
+		rc = o.raw ? cmd_raw(&o) : cmd_chat(&o);
+		options_free(&o);
+		return rc;
 	}
 	if (options_parse(argc - 1, argv + 1, &o) != 0)
 		return 2;

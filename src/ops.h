@@ -3,8 +3,9 @@
  *
  * ops owns the parallelism: matmul splits rows (and token tiles) over
  * OpenMP threads and quantizes the activations once per call, shared by
- * all threads.  The element-wise operations are single-threaded: they are
- * cheap next to the matmuls.
+ * all threads; attention splits heads and tokens.  The element-wise
+ * operations are single-threaded: they are cheap next to the matmuls and
+ * not worth a fork and join.
  */
 #ifndef R1_OPS_H
 #define R1_OPS_H
@@ -24,21 +25,23 @@ struct ops_mat {
 };
 
 /*
- * Scratch space for matmul's quantized activations, grown as needed and
- * reused, so that no call allocates in steady state.
+ * Scratch space for matmul's quantized activations and attention's
+ * scores, grown as needed and reused, so that no call allocates in steady
+ * state.  Zero-initialise it before first use.
  */
 struct ops_scratch {
 	void	*buf;
 	size_t	 size;
 };
 
-/* Frees what the scratch holds. */
+/* Frees what the scratch holds; it may be reused afterwards. */
 void ops_scratch_free(struct ops_scratch *s);
 
 /*
  * y[t * w->rows + r] = dot(row r of w, x[t * w->cols ...]) for t in
- * [0, n_tok).  x is n_tok rows of w->cols floats.  Returns 0, or -1 if w's
- * type has no kernels (quant_traits is NULL).
+ * [0, n_tok).  x is n_tok rows of w->cols floats; y must not overlap x.
+ * Returns 0, or -1 if w's type has no kernels (quant_traits is NULL), its
+ * row length is not a whole number of blocks, or the scratch cannot grow.
  */
 int ops_matmul(const struct ops_mat *w, const float *x, int n_tok, float *y,
     struct ops_scratch *scratch);
@@ -47,23 +50,80 @@ int ops_matmul(const struct ops_mat *w, const float *x, int n_tok, float *y,
 void ops_set_threads(int n);
 int ops_threads(void);
 
-/* out = x / sqrt(mean(x^2) + eps) * w (w may be NULL: no weight). */
+/*
+ * out = x / sqrt(mean(x^2) + eps) * w (w may be NULL: no weight).  out
+ * may be x.
+ */
 void ops_rmsnorm(float *out, const float *x, const float *w, int n,
     float eps);
 
 /*
  * Rotary embedding of n_head heads of head_dim values at position pos, on
  * the first n_rot dimensions of each head.  neox pairs i with i + n_rot/2;
- * otherwise 2i with 2i+1.  freq_factors (may be NULL) divides each
- * frequency (llama3's rope_freqs).
+ * otherwise 2i with 2i+1.  Frequency i is base^(-2i/n_rot), divided by
+ * freq_factors[i] when given (llama3's rope_freqs), computed as ggml does
+ * so that results agree with llama.cpp to float rounding.
  */
 void ops_rope(float *x, int n_head, int head_dim, int n_rot, int pos,
     float base, const float *freq_factors, int neox);
+
+/*
+ * RoPE with YaRN context extension, as ggml's rope_ext (DeepSeek-V2/V3).
+ * ops_rope is this with freq_scale 1, ext_factor 0, attn_factor 1.
+ */
+struct ops_rope_yarn {
+	float		 freq_scale;	/* 1 / scaling factor */
+	float		 ext_factor;	/* 0: plain interpolation */
+	float		 attn_factor;	/* magnitude scale (mscale) */
+	float		 beta_fast;
+	float		 beta_slow;
+	int		 n_ctx_orig;	/* the training context */
+};
+void ops_rope_ext(float *x, int n_head, int head_dim, int n_rot, int pos,
+    float base, const float *freq_factors, int neox,
+    const struct ops_rope_yarn *yarn);
 
 /* x = softmax(x) over n values, in place. */
 void ops_softmax(float *x, int n);
 
 /* x = silu(x) * g, element-wise (SwiGLU). */
 void ops_swiglu(float *x, const float *g, int n);
+
+/* Returns sum of x[i] * y[i]: x IEEE half bits (a K cache row), y F32. */
+float ops_dot_f16(const uint16_t *x, const float *y, int n);
+
+/* y[i] += a * x[i]: x IEEE half bits (a V cache row). */
+void ops_axpy_f16(float *y, float a, const uint16_t *x, int n);
+
+/* y[i] = x[i] rounded to IEEE half (storing K and V in the cache). */
+void ops_f32_to_f16(uint16_t *y, const float *x, int n);
+
+/*
+ * Multi-head attention with grouped key/value heads over an F16 cache.
+ * Key row of position p, kv head h: k + p * k_stride + h * dim_k; value
+ * row likewise with v_stride and dim_v.  Query head i uses kv head
+ * i / (n_head / n_head_kv).
+ */
+struct ops_attn {
+	int		 n_head;
+	int		 n_head_kv;	/* divides n_head */
+	int		 dim_k;		/* query and key head size */
+	int		 dim_v;		/* value head size */
+	size_t		 k_stride;	/* elements between positions */
+	size_t		 v_stride;
+	float		 scale;		/* applied to q.k, usually 1/sqrt(dim_k) */
+	const uint16_t	*k;
+	const uint16_t	*v;
+};
+
+/*
+ * For each of n_tok query rows (n_head * dim_k floats each; token t at
+ * position pos0 + t, seeing positions 0 .. pos0 + t, causal), out gets
+ * n_head * dim_v floats: softmax(scale * q.k) weighted sum of v.  The
+ * cache must already hold positions up to pos0 + n_tok - 1.  Returns 0, or
+ * -1 if the scratch cannot grow.
+ */
+int ops_attention(const struct ops_attn *a, const float *q, int n_tok,
+    int pos0, float *out, struct ops_scratch *scratch);
 
 #endif

@@ -3,7 +3,10 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +15,7 @@
 #include "options.h"
 #include "util.h"
 
-enum opt_kind { OPT_FLAG, OPT_STR };
+enum opt_kind { OPT_FLAG, OPT_STR, OPT_INT, OPT_FLOAT, OPT_I64 };
 
 struct opt_def {
 	const char	*name;
@@ -29,14 +32,49 @@ static const struct opt_def opt_table[] = {
 	{ "ids",         0,  OPT_FLAG, F(ids) },
 	{ "no-bos",      0,  OPT_FLAG, F(no_bos) },
 	{ "no-special",  0,  OPT_FLAG, F(no_special) },
+
+	/* the engine and the chat: llama.cpp's names, then ollama's */
+	{ "threads",       't', OPT_INT,   F(threads) },
+	{ "ctx-size",      'c', OPT_INT,   F(ctx_size) },
+	{ "batch-size",    'b', OPT_INT,   F(batch) },
+	{ "predict",       'n', OPT_INT,   F(n_predict) },
+	{ "temp",           0,  OPT_FLOAT, F(temp) },
+	{ "top-k",          0,  OPT_INT,   F(top_k) },
+	{ "top-p",          0,  OPT_FLOAT, F(top_p) },
+	{ "min-p",          0,  OPT_FLOAT, F(min_p) },
+	{ "repeat-penalty", 0,  OPT_FLOAT, F(repeat_penalty) },
+	{ "repeat-last-n",  0,  OPT_INT,   F(repeat_last_n) },
+	{ "seed",          's', OPT_I64,   F(seed) },
+	{ "system-prompt",  0,  OPT_STR,   F(system_prompt) },
+	{ "hidethinking",   0,  OPT_FLAG,  F(hidethinking) },
+	{ "think",          0,  OPT_FLAG,  F(think) },
+	{ "nothink",        0,  OPT_FLAG,  F(nothink) },
+	{ "think-budget",   0,  OPT_INT,   F(think_budget) },
+	{ "template",       0,  OPT_STR,   F(template_name) },
+	{ "no-tui",         0,  OPT_FLAG,  F(no_tui) },
+	{ "demo",           0,  OPT_FLAG,  F(demo) },
+
+	/* the engine's own */
+	{ "raw",            0,  OPT_FLAG,  F(raw) },
+	{ "file",          'f', OPT_STR,   F(file) },
+	{ "kv-type",        0,  OPT_STR,   F(kv_type) },
+	{ "cache-type-k",   0,  OPT_STR,   F(kv_type) },
 };
 #define N_OPTS (sizeof opt_table / sizeof opt_table[0])
 
-static void
+/* Stores what d's option means into o.  Returns 0, or -1 for a bad number. */
+static int
 opt_set(struct options *o, const struct opt_def *d, const char *arg)
 {
-	char	*base = (char *)o + d->field;
+	char		*base = (char *)o + d->field, *end;
+	long long	 v = 0;
+	double		 f = 0;
 
+	errno = 0;
+	if (d->kind == OPT_INT || d->kind == OPT_I64)
+		v = strtoll(arg, &end, 10);
+	else if (d->kind == OPT_FLOAT)
+		f = strtod(arg, &end);
 	switch (d->kind) {
 	case OPT_FLAG:
 		*(int *)base = 1;
@@ -44,6 +82,48 @@ opt_set(struct options *o, const struct opt_def *d, const char *arg)
 	case OPT_STR:
 		*(const char **)base = arg;
 		break;
+	case OPT_INT:
+	case OPT_I64:
+		if (end == arg || *end != '\0' || errno != 0 ||
+		    (d->kind == OPT_INT && (v <= INT_MIN || v > INT_MAX)))
+			return -1;
+		if (d->kind == OPT_INT)
+			*(int *)base = (int)v;
+		else
+			*(int64_t *)base = v;
+		break;
+	case OPT_FLOAT:
+		if (end == arg || *end != '\0' || errno != 0 || isnan(f))
+			return -1;
+		*(float *)base = (float)f;
+		break;
+	}
+	return 0;
+}
+
+/* Puts every number option at its "not given" value. */
+static void
+opt_unset(struct options *o)
+{
+	size_t	 i;
+	char	*base;
+
+	for (i = 0; i < N_OPTS; i++) {
+		base = (char *)o + opt_table[i].field;
+		switch (opt_table[i].kind) {
+		case OPT_INT:
+			*(int *)base = OPT_UNSET;
+			break;
+		case OPT_I64:
+			*(int64_t *)base = OPT_UNSET;
+			break;
+		case OPT_FLOAT:
+			*(float *)base = NAN;
+			break;
+		case OPT_FLAG:
+		case OPT_STR:
+			break;
+		}
 	}
 }
 
@@ -56,6 +136,7 @@ options_parse(int argc, char **argv, struct options *o)
 	int		 c, idx;
 
 	memset(o, 0, sizeof *o);
+	opt_unset(o);
 	shorts[ns++] = ':';
 	for (i = 0; i < N_OPTS; i++) {
 		longs[i].name = opt_table[i].name;
@@ -82,7 +163,12 @@ options_parse(int argc, char **argv, struct options *o)
 		}
 		for (i = 0; i < N_OPTS; i++) {
 			if (c == 256 + (int)i || c == opt_table[i].short_name) {
-				opt_set(o, &opt_table[i], optarg);
+				if (opt_set(o, &opt_table[i], optarg) != 0) {
+					fprintf(stderr, "r1chat: --%s: not a "
+					    "number: %s\n", opt_table[i].name,
+					    optarg);
+					return -1;
+				}
 				break;
 			}
 		}

@@ -15,7 +15,39 @@ struct options {
 	int		 ids;		/* tokenize --ids */
 	int		 no_bos;	/* tokenize --no-bos */
 	int		 no_special;	/* tokenize --no-special */
+
+	/*
+	 * The engine and the chat.  A number option not given holds
+	 * OPT_UNSET (ints) or NaN (floats: test with isnan).
+	 */
+	int		 threads;	/* -t, --threads */
+	int		 ctx_size;	/* -c, --ctx-size */
+	int		 batch;		/* -b, --batch-size */
+	int		 n_predict;	/* -n, --predict */
+	float		 temp;		/* --temp */
+	int		 top_k;		/* --top-k */
+	float		 top_p;		/* --top-p */
+	float		 min_p;		/* --min-p */
+	float		 repeat_penalty; /* --repeat-penalty */
+	int		 repeat_last_n;	/* --repeat-last-n */
+	int64_t		 seed;		/* -s, --seed */
+	const char	*system_prompt;	/* --system-prompt */
+	int		 hidethinking;	/* --hidethinking */
+	int		 think;		/* --think */
+	int		 nothink;	/* --nothink */
+	int		 think_budget;	/* --think-budget */
+	const char	*template_name;	/* --template */
+	int		 no_tui;	/* --no-tui */
+	int		 demo;		/* --demo */
+
+	/* the engine's own: perplexity, --raw */
+	int		 raw;		/* --raw: completion, no template */
+	const char	*file;		/* -f, --file */
+	const char	*kv_type;	/* --kv-type f16|f32 (-ctk) */
 };
+
+/* What an int option not given holds. */
+#define OPT_UNSET INT32_MIN
 
 /*
  * Parses argv (argv[0] is the subcommand or program name) into o.  Returns

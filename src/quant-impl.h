@@ -19,8 +19,92 @@
 #define R1_QUANT_IMPL_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "quant.h"
+
+/*
+ * Exact IEEE binary16 <-> binary32, inline because every kernel converts
+ * a scale per block.  F32 -> F16 rounds to nearest even, keeps
+ * subnormals, overflows to infinity, and makes a NaN quiet keeping its
+ * top payload bits (as F16C's vcvtps2ph does, so SIMD and scalar agree).
+ */
+static inline float
+quant_h2f(ggml_half h)
+{
+	uint32_t	sign = (uint32_t)(h & 0x8000) << 16;
+	uint32_t	e = (h >> 10) & 0x1f, m = h & 0x3ff, u;
+	float		f;
+
+	if (e == 0x1f)
+		u = sign | 0x7f800000 | (m << 13);
+	else if (e != 0)
+		u = sign | ((e + 112) << 23) | (m << 13);
+	else {
+		/* A subnormal half is m * 2^-24: exact as a float. */
+		f = (float)m * 0x1p-24f;
+		memcpy(&u, &f, sizeof u);
+		u |= sign;
+	}
+	memcpy(&f, &u, sizeof f);
+	return f;
+}
+
+static inline ggml_half
+quant_f2h(float f)
+{
+	uint32_t	u, a, sign, mant, r, rem, half;
+	int		e, shift;
+
+	memcpy(&u, &f, sizeof u);
+	sign = (u >> 16) & 0x8000;
+	a = u & 0x7fffffff;
+	if (a > 0x7f800000)
+		return (ggml_half)(sign | 0x7e00 | ((a >> 13) & 0x3ff));
+	if (a >= 0x477ff000)		/* >= 65520 rounds to infinity */
+		return (ggml_half)(sign | 0x7c00);
+	e = (int)(a >> 23);
+	if (a >= 0x38800000) {		/* normal half */
+		r = ((uint32_t)(e - 112) << 10) | ((a >> 13) & 0x3ff);
+		rem = a & 0x1fff;
+		if (rem > 0x1000 || (rem == 0x1000 && (r & 1)))
+			r++;
+		return (ggml_half)(sign | r);
+	}
+	if (e < 102)		/* below half the smallest subnormal */
+		return (ggml_half)sign;
+	/* Subnormal half: the value in units of 2^-24, rounded to even. */
+	mant = (a & 0x7fffff) | 0x800000;
+	shift = 126 - e;
+	r = mant >> shift;
+	rem = mant & ((1u << shift) - 1);
+	half = 1u << (shift - 1);
+	if (rem > half || (rem == half && (r & 1)))
+		r++;
+	return (ggml_half)(sign | r);
+}
+
+static inline float
+quant_bf2f(ggml_bf16 h)
+{
+	uint32_t	u = (uint32_t)h << 16;
+	float		f;
+
+	memcpy(&f, &u, sizeof f);
+	return f;
+}
+
+/* As ggml: round to nearest even; a NaN is made quiet, never infinity. */
+static inline ggml_bf16
+quant_f2bf(float f)
+{
+	uint32_t	u;
+
+	memcpy(&u, &f, sizeof u);
+	if ((u & 0x7fffffff) > 0x7f800000)
+		return (ggml_bf16)((u >> 16) | 64);
+	return (ggml_bf16)((u + 0x7fff + ((u >> 16) & 1)) >> 16);
+}
 
 /*
  * The activation side of the dots.
@@ -92,10 +176,13 @@ void vec_dot_q6_K_q8_K(int n, float *s, const void *x, const void *y);
  * indexed by ggml_type, filled with the scalar kernels), the vec_dot and
  * from_float entries it has faster versions of; it must not touch
  * from_float_ref or to_float's results (a faster to_float must give the
- * same bits).  A from_float override must give the reference's bytes,
- * except that a value exactly halfway between two integers after scaling
- * may round either way (ggml's own SIMD rounds ties to even, its reference
- * away from zero).  Called only when the matching quant_cpu_has_* is true.
+ * same bits).  A from_float override must give the reference's bytes
+ * (the same scale, bit for bit), except that a value within a rounding
+ * error of halfway between two integers after scaling may round either
+ * way (ggml's own SIMD computes 127 / amax and rounds ties to even, its
+ * reference 1 / (amax / 127) and away from zero); sums it stores (Q8_1's
+ * s, Q8_K's bsums) are those of its own values.  tests/test-quant.c
+ * checks this.  Called only when the matching quant_cpu_has_* is true.
  */
 void quant_register_avx2(struct quant_traits *table);
 void quant_register_avx512(struct quant_traits *table);

@@ -1,0 +1,264 @@
+/*
+ * cmd-chat.c - `r1chat [OPTIONS] MODEL [PROMPT...]` and `r1chat --demo`:
+ * the options made into chat parameters, then the full-screen chat on a
+ * terminal, or one turn written out (a prompt given, stdin or stdout not a
+ * terminal, or --no-tui).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chat.h"
+#include "cmd.h"
+#include "demo.h"
+#include "options.h"
+#include "plain.h"
+#include "repl.h"
+#include "tui.h"
+#include "util.h"
+
+/* More than any context holds: past this, stdin is refused unread. */
+#define STDIN_MAX	(64u << 20)
+
+/* The demo's settings, unless the options say otherwise. */
+#define DEMO_THINK_BUDGET	48
+#define DEMO_PREDICT		160
+#define DEMO_TEMP		1.0f
+#define DEMO_PROMPT		"Hello! Who are you, and how do you think?"
+
+/* Reads all of stdin into *out.  Returns 0, or -1 with *cause set. */
+static int
+read_stdin(char **out, size_t *len, char **cause)
+{
+	char	*buf = NULL, *p;
+	size_t	 n = 0, cap = 0;
+	ssize_t	 r;
+
+	for (;;) {
+		if (n == cap) {
+			if (cap >= STDIN_MAX) {
+				free(buf);
+				*cause = xstrfmt("stdin: more than %u MiB",
+				    STDIN_MAX >> 20);
+				return -1;
+			}
+			cap = cap == 0 ? 65536 : cap * 2;
+			if ((p = realloc(buf, cap + 1)) == NULL) {
+				free(buf);
+				*cause = xstrdup("stdin: out of memory");
+				return -1;
+			}
+			buf = p;
+		}
+		if ((r = read(STDIN_FILENO, buf + n, cap - n)) == 0)
+			break;
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			free(buf);
+			*cause = xstrfmt("stdin: %s", strerror(errno));
+			return -1;
+		}
+		n += (size_t)r;
+	}
+	if (buf == NULL)
+		buf = xmalloc(1);
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+/*
+ * The one-shot message: stdin (when it is not a terminal), then the
+ * arguments, joined by spaces, as ollama joins them.
+ */
+static int
+message_build(struct options *o, char **out, size_t *len, char **cause)
+{
+	char	*msg = NULL, *in;
+	size_t	 n = 0, k, inlen;
+	int	 i;
+
+	if (!isatty(STDIN_FILENO) || o->n_args == 0) {
+		if (read_stdin(&in, &inlen, cause) != 0)
+			return -1;
+		/* A trailing newline from echo is not part of the question. */
+		while (inlen > 0 && (in[inlen - 1] == '\n' ||
+		    in[inlen - 1] == '\r'))
+			inlen--;
+		msg = in;
+		n = inlen;
+	}
+	for (i = 0; i < o->n_args; i++) {
+		k = strlen(o->args[i]);
+		msg = xreallocarray(msg, n + k + 2, 1);
+		if (n > 0)
+			msg[n++] = ' ';
+		memcpy(msg + n, o->args[i], k);
+		n += k;
+	}
+	if (msg == NULL)
+		msg = xstrdup("");
+	msg[n] = '\0';
+	*out = msg;
+	*len = n;
+	return 0;
+}
+
+/* The options given, over the chat's defaults. */
+static void
+config_fill(struct options *o, const char *model, struct chat_config *cfg)
+{
+	struct chat_params	*p = &cfg->params;
+
+	memset(cfg, 0, sizeof *cfg);
+	chat_params_default(p);
+	cfg->model_path = model;
+	cfg->template_name = o->template_name;
+	cfg->system = o->system_prompt;
+	cfg->n_threads = o->threads != OPT_UNSET ? o->threads : 0;
+	cfg->n_batch = o->batch != OPT_UNSET ? o->batch : 0;
+	if (!isnan(o->temp))
+		p->temperature = o->temp;
+	if (o->top_k != OPT_UNSET)
+		p->top_k = o->top_k;
+	if (!isnan(o->top_p))
+		p->top_p = o->top_p;
+	if (!isnan(o->min_p))
+		p->min_p = o->min_p;
+	if (!isnan(o->repeat_penalty))
+		p->repeat_penalty = o->repeat_penalty;
+	if (o->repeat_last_n != OPT_UNSET)
+		p->repeat_last_n = o->repeat_last_n;
+	if (o->seed != OPT_UNSET)
+		p->seed = o->seed;
+	if (o->n_predict != OPT_UNSET)
+		p->num_predict = o->n_predict;
+	if (o->ctx_size != OPT_UNSET)
+		p->num_ctx = o->ctx_size;
+	if (o->nothink)
+		p->think = 0;
+	if (o->think_budget != OPT_UNSET)
+		p->think_budget = o->think_budget;
+}
+
+/* Opens the chat on model and runs it; banner is said first (the demo). */
+static int
+chat_run(struct options *o, struct chat_config *cfg, const char *banner)
+{
+	struct chat	*c;
+	struct repl	 r;
+	char		*msg = NULL, *cause = NULL, *warning = NULL, *all;
+	size_t		 len = 0;
+	int		 rc, interactive;
+
+	interactive = o->n_args == 0 && isatty(STDIN_FILENO) &&
+	    isatty(STDOUT_FILENO) && !o->no_tui;
+	if (!interactive) {
+		if (message_build(o, &msg, &len, &cause) != 0) {
+			cmd_error("%s", cause);
+			free(cause);
+			return 1;
+		}
+		if (len == 0 && banner != NULL) {
+			free(msg);
+			msg = xstrdup(DEMO_PROMPT);
+			len = strlen(msg);
+		}
+		if (len == 0) {
+			cmd_error("no prompt: give one after the model, or on "
+			    "stdin");
+			free(msg);
+			return 2;
+		}
+	}
+	if ((c = chat_open(cfg, &warning, &cause)) == NULL) {
+		cmd_error("%s: %s", cfg->model_path, cause);
+		free(cause);
+		free(msg);
+		return 1;
+	}
+	if (!interactive) {
+		if (banner != NULL)
+			fprintf(stderr, "%s\n\n", banner);
+		if (warning != NULL)
+			cmd_error("warning: %s", warning);
+		rc = plain_run(c, msg, len, o->hidethinking, o->verbose);
+	} else {
+		repl_init(&r, c, NULL, NULL);
+		r.verbose = o->verbose;
+		r.hidethinking = o->hidethinking;
+		if (banner != NULL && warning != NULL)
+			all = xstrfmt("%s\n%s", banner, warning);
+		else
+			all = xstrdup(banner != NULL ? banner :
+			    warning != NULL ? warning : "");
+		rc = tui_run(&r, *all != '\0' ? all : NULL);
+		free(all);
+		repl_free(&r);
+	}
+	free(warning);
+	free(msg);
+	chat_free(c);
+	return rc;
+}
+
+static int
+demo_run(struct options *o)
+{
+	struct chat_config	 cfg;
+	char			*path, *cause = NULL;
+	int			 rc;
+
+	if (o->model != NULL) {
+		/* The first positional is a prompt word here, not a model. */
+		o->args = xreallocarray(o->args, (size_t)o->n_args + 2,
+		    sizeof *o->args);
+		memmove(o->args + 1, o->args, sizeof *o->args *
+		    (size_t)o->n_args);
+		o->args[0] = (char *)o->model;
+		o->n_args++;
+		o->model = NULL;
+	}
+	if ((path = demo_model(&cause)) == NULL) {
+		cmd_error("demo: %s", cause);
+		free(cause);
+		return 1;
+	}
+	config_fill(o, path, &cfg);
+	if (o->think_budget == OPT_UNSET)
+		cfg.params.think_budget = DEMO_THINK_BUDGET;
+	if (o->n_predict == OPT_UNSET)
+		cfg.params.num_predict = DEMO_PREDICT;
+	if (isnan(o->temp))
+		cfg.params.temperature = DEMO_TEMP;
+	rc = chat_run(o, &cfg, DEMO_BANNER);
+	free(path);
+	return rc;
+}
+
+int
+cmd_chat(struct options *o)
+{
+	struct chat_config	cfg;
+
+	if (o->demo)
+		return demo_run(o);
+	if (o->model == NULL) {
+		cmd_error("no model given: r1chat [OPTIONS] MODEL.gguf "
+		    "[PROMPT...], or r1chat --demo");
+		return 2;
+	}
+	if (o->think && o->nothink) {
+		cmd_error("--think and --nothink: choose one");
+		return 2;
+	}
+	config_fill(o, o->model, &cfg);
+	return chat_run(o, &cfg, NULL);
+}

@@ -1,0 +1,202 @@
+/*
+ * cmd-raw.c - `r1chat --raw MODEL PROMPT [-n 32] [--temp T] ...`: a plain
+ * completion for scripts and tests.  PROMPT goes in as it is (special
+ * tokens parsed, BOS when the model adds one, no template) and the
+ * continuation streams to stdout, until -n tokens, an end-of-generation
+ * token or a full context.  --ids prints the generated ids instead, one
+ * line, for tests.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "gguf.h"
+#include "kv.h"
+#include "model.h"
+#include "ops.h"
+#include "options.h"
+#include "sampler.h"
+#include "tok.h"
+#include "util.h"
+
+#define RAW_DEFAULT_PREDICT 32
+
+/* What --raw shares with perplexity: threads, context, cache type. */
+static int
+raw_ctx_params(struct options *o, struct model_ctx_params *p)
+{
+	memset(p, 0, sizeof *p);
+	p->kv_type = KV_F16;
+	if (o->kv_type != NULL && kv_type_parse(o->kv_type, &p->kv_type) != 0) {
+		cmd_error("--kv-type: %s: not f16 or f32", o->kv_type);
+		return -1;
+	}
+	if (o->ctx_size != OPT_UNSET) {
+		if (o->ctx_size < 0) {
+			cmd_error("--ctx-size: %d: out of range", o->ctx_size);
+			return -1;
+		}
+		p->n_ctx = o->ctx_size;
+	}
+	if (o->batch != OPT_UNSET) {
+		if (o->batch < 1) {
+			cmd_error("--batch-size: %d: out of range", o->batch);
+			return -1;
+		}
+		p->n_batch = o->batch;
+	}
+	if (o->threads != OPT_UNSET) {
+		if (o->threads < 1) {
+			cmd_error("--threads: %d: out of range", o->threads);
+			return -1;
+		}
+		ops_set_threads(o->threads);
+	}
+	return 0;
+}
+
+static int
+raw_sampler_params(struct options *o, struct sampler_params *sp)
+{
+	sampler_defaults(sp);
+	if (!isnan(o->temp))
+		sp->temp = o->temp;
+	if (o->top_k != OPT_UNSET)
+		sp->top_k = o->top_k;
+	if (!isnan(o->top_p))
+		sp->top_p = o->top_p;
+	if (!isnan(o->min_p))
+		sp->min_p = o->min_p;
+	if (!isnan(o->repeat_penalty))
+		sp->repeat_penalty = o->repeat_penalty;
+	if (o->repeat_last_n != OPT_UNSET)
+		sp->repeat_last_n = o->repeat_last_n;
+	if (o->seed != OPT_UNSET && o->seed >= 0)
+		sp->seed = (uint64_t)o->seed;
+	return 0;
+}
+
+static char *
+raw_prompt(struct options *o, size_t *len)
+{
+	size_t	n = 0, off = 0, l;
+	int	i;
+	char	*s;
+
+	for (i = 0; i < o->n_args; i++)
+		n += strlen(o->args[i]) + 1;
+	s = xmalloc(n + 1);
+	for (i = 0; i < o->n_args; i++) {
+		if (i > 0)
+			s[off++] = ' ';
+		l = strlen(o->args[i]);
+		memcpy(s + off, o->args[i], l);
+		off += l;
+	}
+	s[off] = '\0';
+	*len = off;
+	return s;
+}
+
+int
+cmd_raw(struct options *o)
+{
+	struct model_ctx_params	 cp;
+	struct sampler_params	 sp;
+	struct gguf_file	*g = NULL;
+	struct model		*m = NULL;
+	struct model_ctx	*c = NULL;
+	struct tok		*t = NULL;
+	struct tok_stream	*ts = NULL;
+	struct sampler		*s = NULL;
+	char			*cause = NULL, *prompt = NULL;
+	const char		*out;
+	int32_t			*ids = NULL, id;
+	size_t			 n_ids = 0, len;
+	int			 rc = 1, n_predict, i;
+
+	if (o->model == NULL) {
+		cmd_error("--raw: no model given");
+		return 2;
+	}
+	if (o->n_args == 0) {
+		cmd_error("--raw: no prompt given");
+		return 2;
+	}
+	if (raw_ctx_params(o, &cp) != 0)
+		return 2;
+	raw_sampler_params(o, &sp);
+	n_predict = o->n_predict != OPT_UNSET ? o->n_predict :
+	    RAW_DEFAULT_PREDICT;
+
+	if ((g = gguf_open(o->model, &cause)) == NULL ||
+	    (t = tok_open(g, NULL, &cause)) == NULL ||
+	    (m = model_load(g, &cause)) == NULL) {
+		cmd_error("%s: %s", o->model, cause);
+		goto out;
+	}
+	if ((c = model_ctx_new_ext(m, &cp, &cause)) == NULL ||
+	    (s = sampler_new(model_hparams(m)->n_vocab, &sp, &cause)) == NULL) {
+		cmd_error("%s: %s", o->model, cause);
+		goto out;
+	}
+	prompt = raw_prompt(o, &len);
+	if (tok_encode(t, prompt, len, 1, 1, &ids, &n_ids, &cause) != 0) {
+		cmd_error("prompt: %s", cause);
+		goto out;
+	}
+	if (n_ids == 0) {
+		cmd_error("prompt: no tokens");
+		goto out;
+	}
+	if (n_ids > (size_t)model_ctx_n_ctx(c)) {
+		cmd_error("prompt: %zu tokens, longer than the context (%d)",
+		    n_ids, model_ctx_n_ctx(c));
+		goto out;
+	}
+	for (i = 0; i < (int)n_ids; i++)
+		sampler_accept(s, ids[i]);
+	if (model_decode(c, ids, (int)n_ids, NULL, &cause) != 0) {
+		cmd_error("prompt: %s", cause);
+		goto out;
+	}
+	ts = tok_stream_new(t);
+	for (i = 0; n_predict < 0 || i < n_predict; i++) {
+		id = sampler_sample(s, model_logits(c));
+		sampler_accept(s, id);
+		if (tok_is_eog(t, id))
+			break;
+		if (o->ids)
+			printf("%s%d", i > 0 ? " " : "", id);
+		else {
+			out = tok_stream_push(ts, id, &len);
+			fwrite(out, 1, len, stdout);
+		}
+		fflush(stdout);
+		if (model_ctx_pos(c) >= model_ctx_n_ctx(c))
+			break;		/* the context is full */
+		if (model_decode(c, &id, 1, NULL, &cause) != 0) {
+			cmd_error("%s", cause);
+			goto out;
+		}
+	}
+	out = tok_stream_flush(ts, &len);
+	fwrite(out, 1, len, stdout);
+	fputc('\n', stdout);
+	rc = 0;
+out:
+	free(cause);
+	free(prompt);
+	free(ids);
+	tok_stream_free(ts);
+	sampler_free(s);
+	model_ctx_free(c);
+	model_free(m);
+	tok_free(t);
+	gguf_close(g);
+	return rc;
+}

@@ -1,0 +1,398 @@
+/*
+ * cmd-show.c - `r1chat show MODEL [--verbose]`: what `ollama show` prints
+ * in its Model section, and with --verbose every key and every tensor.
+ *
+ * The layout follows ollama's (a section title indented by two spaces,
+ * rows in left-aligned columns each followed by four spaces) so that
+ * scripts written against `ollama show` read ours too.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "gguf.h"
+#include "options.h"
+#include "util.h"
+
+#define SHOW_COLS	5
+#define SHOW_PAD	"    "
+/* Display widths past which verbose values are cut short. */
+#define SHOW_STR_MAX	60
+#define SHOW_ARR_MAX	48
+
+struct show_table {
+	char	*(*rows)[SHOW_COLS];
+	size_t	  n;
+};
+
+/* Families of chat templates, told apart by markers they must contain. */
+struct show_family {
+	const char	*name;
+	const char	*marker;
+	const char	*marker2;	/* also needed, or NULL */
+};
+
+static const struct show_family show_families[] = {
+	{ "deepseek-r1", "<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>", "</think>" },
+	{ "deepseek-v3", "<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>", NULL },
+	{ "llama3", "<|start_header_id|>", NULL },
+	{ "chatml", "<|im_start|>", NULL },
+};
+
+/* Adds a row of the cells given, up to a NULL; an empty first column
+ * indents it as ollama's tables are. */
+static void
+table_add(struct show_table *t, const char *a, const char *b, const char *c,
+    const char *d)
+{
+	const char	*cells[SHOW_COLS] = { "", a, b, c, d };
+	size_t		 j;
+
+	t->rows = xreallocarray(t->rows, t->n + 1, sizeof *t->rows);
+	for (j = 0; j < SHOW_COLS; j++) {
+		if (j > 0 && cells[j - 1] == NULL)
+			cells[j] = NULL;
+		t->rows[t->n][j] = cells[j] != NULL ? xstrdup(cells[j]) : NULL;
+	}
+	t->n++;
+}
+
+/* Width on a terminal, counting each UTF-8 sequence as one column. */
+static size_t
+text_width(const char *s)
+{
+	size_t	w = 0;
+
+	for (; *s != '\0'; s++) {
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			w++;
+	}
+	return w;
+}
+
+/*
+ * Prints and frees t as ollama's tablewriter does: every cell padded to
+ * its column's width and followed by the padding.
+ */
+static void
+table_print(const char *title, struct show_table *t)
+{
+	size_t	w[SHOW_COLS] = { 0 }, i, j, n;
+
+	if (t->n == 0)
+		return;
+	printf("  %s\n", title);
+	for (i = 0; i < t->n; i++) {
+		for (j = 0; j < SHOW_COLS && t->rows[i][j] != NULL; j++) {
+			if ((n = text_width(t->rows[i][j])) > w[j])
+				w[j] = n;
+		}
+	}
+	for (i = 0; i < t->n; i++) {
+		for (j = 0; j < SHOW_COLS && t->rows[i][j] != NULL; j++) {
+			n = text_width(t->rows[i][j]);
+			printf("%s%*s%s", t->rows[i][j], (int)(w[j] - n), "",
+			    SHOW_PAD);
+		}
+		putchar('\n');
+		for (j = 0; j < SHOW_COLS; j++)
+			free(t->rows[i][j]);
+	}
+	putchar('\n');
+	free(t->rows);
+	t->rows = NULL;
+	t->n = 0;
+}
+
+/* ollama's format.HumanNumber: 1.8B, 494.03M, 12K. */
+static char *
+human_number(uint64_t n)
+{
+	double	v;
+
+	if (n >= 1000000000) {
+		v = (double)n / 1e9;
+		return xstrfmt(v == (double)(uint64_t)v ? "%.0fB" : "%.1fB", v);
+	}
+	if (n >= 1000000) {
+		v = (double)n / 1e6;
+		return xstrfmt(v == (double)(uint64_t)v ? "%.0fM" : "%.2fM", v);
+	}
+	if (n >= 1000)
+		return xstrfmt("%.0fK", (double)n / 1e3);
+	return xstrfmt("%" PRIu64, n);
+}
+
+static const char *
+template_family(const struct gguf_file *g)
+{
+	const struct gguf_kv	*kv = gguf_find(g, "tokenizer.chat_template");
+	const struct show_family *f;
+	char			*s;
+	size_t			 i;
+
+	if (kv == NULL || kv->v.type != GGUF_STRING)
+		return "none";
+	/* The template is not NUL-terminated in the map. */
+	s = xstrndup(kv->v.s.ptr, (size_t)kv->v.s.len);
+	for (i = 0; i < sizeof show_families / sizeof show_families[0]; i++) {
+		f = &show_families[i];
+		if (strstr(s, f->marker) != NULL &&
+		    (f->marker2 == NULL || strstr(s, f->marker2) != NULL))
+			break;
+	}
+	free(s);
+	if (i == sizeof show_families / sizeof show_families[0])
+		return "unknown";
+	return show_families[i].name;
+}
+
+/* Appends s to b for display: quoted when asked, control bytes escaped,
+ * cut at max columns. */
+static void
+str_append(char **b, const char *s, uint64_t len, int quote, size_t max)
+{
+	char	*out, *p;
+	size_t	 cols = 0;
+	uint64_t i;
+
+	/* Worst case: every byte escaped as \xNN. */
+	out = xmalloc((size_t)(len > max * 4 ? max * 4 : len) * 4 + 8);
+	p = out;
+	if (quote)
+		*p++ = '"';
+	for (i = 0; i < len; i++) {
+		unsigned char	c = (unsigned char)s[i];
+
+		/* Bytes are capped too: invalid UTF-8 may be all tails. */
+		if (((c & 0xc0) != 0x80 && cols++ >= max) || i >= max * 4) {
+			p += sprintf(p, "...");
+			break;
+		}
+		if (c == '\n')
+			p += sprintf(p, "\\n");
+		else if (c == '\t')
+			p += sprintf(p, "\\t");
+		else if (c == '"' && quote)
+			p += sprintf(p, "\\\"");
+		else if (c == '\\' && quote)
+			p += sprintf(p, "\\\\");
+		else if (c < 0x20 || c == 0x7f)
+			p += sprintf(p, "\\x%02x", c);
+		else
+			*p++ = (char)c;
+	}
+	if (quote)
+		*p++ = '"';
+	*p = '\0';
+	p = xstrfmt("%s%s", *b, out);
+	free(out);
+	free(*b);
+	*b = p;
+}
+
+static void
+scalar_append(char **b, const struct gguf_value *v, int quote, size_t max)
+{
+	char	*p;
+
+	switch (v->type) {
+	case GGUF_STRING:
+		str_append(b, v->s.ptr, v->s.len, quote, max);
+		return;
+	case GGUF_BOOL:
+		p = xstrfmt("%s%s", *b, v->u ? "true" : "false");
+		break;
+	case GGUF_F32:
+	case GGUF_F64:
+		p = xstrfmt("%s%g", *b, v->f);
+		break;
+	case GGUF_I8:
+	case GGUF_I16:
+	case GGUF_I32:
+	case GGUF_I64:
+		p = xstrfmt("%s%" PRId64, *b, v->i);
+		break;
+	case GGUF_ARRAY:
+		p = xstrfmt("%s[%s; %" PRIu64 "]", *b,
+		    gguf_vtype_name(v->arr.type), v->arr.n);
+		break;
+	default:
+		p = xstrfmt("%s%" PRIu64, *b, v->u);
+		break;
+	}
+	free(*b);
+	*b = p;
+}
+
+/* The type column: "u32", or "string[151936]" for an array. */
+static char *
+value_type(const struct gguf_value *v)
+{
+	if (v->type == GGUF_ARRAY)
+		return xstrfmt("%s[%" PRIu64 "]", gguf_vtype_name(v->arr.type),
+		    v->arr.n);
+	return xstrdup(gguf_vtype_name(v->type));
+}
+
+/* The value column; a long array shows its first items, as ollama does. */
+static char *
+value_text(const struct gguf_value *v)
+{
+	struct gguf_value	 item;
+	const uint8_t		*p;
+	char			*b = xstrdup("");
+	uint64_t		 i;
+
+	if (v->type != GGUF_ARRAY) {
+		scalar_append(&b, v, 0, SHOW_STR_MAX);
+		return b;
+	}
+	str_append(&b, "[", 1, 0, 1);
+	p = v->arr.data;
+	for (i = 0; i < v->arr.n; i++) {
+		if (i > 0 && text_width(b) >= SHOW_ARR_MAX)
+			break;
+		if ((p = gguf_arr_decode(v, p, &item)) == NULL)
+			break;
+		if (i > 0)
+			str_append(&b, ", ", 2, 0, 2);
+		scalar_append(&b, &item, 1, 24);
+	}
+	if (i < v->arr.n) {
+		char	*m = xstrfmt("%s ...+%" PRIu64 " more", b, v->arr.n - i);
+
+		free(b);
+		b = m;
+	}
+	str_append(&b, "]", 1, 0, 1);
+	return b;
+}
+
+static void
+show_metadata(const struct gguf_file *g)
+{
+	struct show_table	 t = { NULL, 0 };
+	const struct gguf_kv	**kv;
+	char			*ty, *val;
+	uint64_t		 i, j;
+
+	/* Sorted by key, as ollama's Metadata section is. */
+	kv = xreallocarray(NULL, g->n_kv ? g->n_kv : 1, sizeof *kv);
+	for (i = 0; i < g->n_kv; i++) {
+		for (j = i; j > 0 && strcmp(kv[j - 1]->key, g->kv[i].key) > 0;
+		    j--)
+			kv[j] = kv[j - 1];
+		kv[j] = &g->kv[i];
+	}
+	for (i = 0; i < g->n_kv; i++) {
+		ty = value_type(&kv[i]->v);
+		val = value_text(&kv[i]->v);
+		table_add(&t, kv[i]->key, ty, val, NULL);
+		free(ty);
+		free(val);
+	}
+	free(kv);
+	table_print("Metadata", &t);
+}
+
+static void
+show_tensors(const struct gguf_file *g)
+{
+	struct show_table		 t = { NULL, 0 };
+	const struct gguf_tensor	*x;
+	const struct type_info		*ti;
+	char				 shape[128], off[64];
+	uint64_t			 i;
+	uint32_t			 d;
+	int				 n;
+
+	for (i = 0; i < g->n_tensors; i++) {
+		x = &g->tensors[i];
+		ti = type_info(x->type);
+		n = snprintf(shape, sizeof shape, "[");
+		for (d = 0; d < x->n_dims; d++)
+			n += snprintf(shape + n, sizeof shape - n, "%s%" PRId64,
+			    d ? " " : "", x->ne[d]);
+		snprintf(shape + n, sizeof shape - n, "]");
+		if (g->n_shards > 1)
+			snprintf(off, sizeof off, "%" PRIu64 " (shard %d)",
+			    x->offset, x->shard + 1);
+		else
+			snprintf(off, sizeof off, "%" PRIu64, x->offset);
+		table_add(&t, x->name, ti->name, shape, off);
+	}
+	table_print("Tensors", &t);
+}
+
+static uint64_t
+parameter_count(const struct gguf_file *g)
+{
+	uint64_t	n = 0, e, i;
+	uint32_t	d;
+
+	for (i = 0; i < g->n_tensors; i++) {
+		e = 1;
+		for (d = 0; d < g->tensors[i].n_dims; d++)
+			e *= (uint64_t)g->tensors[i].ne[d];
+		n += e;
+	}
+	return n;
+}
+
+int
+cmd_show(struct options *o)
+{
+	struct gguf_file	*g;
+	struct show_table	 t = { NULL, 0 };
+	const char		*ft_name = "unknown";
+	char			*cause = NULL, *arch = NULL, *key, *s;
+	uint64_t		 v;
+	uint32_t		 ft;
+
+	if ((g = gguf_open(o->model, &cause)) == NULL) {
+		cmd_error("%s: %s", o->model, cause);
+		free(cause);
+		return 1;
+	}
+
+	if (gguf_get_str(g, "general.architecture", &arch) == 0)
+		table_add(&t, "architecture", arch, NULL, NULL);
+	s = human_number(parameter_count(g));
+	table_add(&t, "parameters", s, NULL, NULL);
+	free(s);
+	if (arch != NULL) {
+		key = xstrfmt("%s.context_length", arch);
+		if (gguf_get_u64(g, key, &v) == 0) {
+			s = xstrfmt("%" PRIu64, v);
+			table_add(&t, "context length", s, NULL, NULL);
+			free(s);
+		}
+		free(key);
+		key = xstrfmt("%s.embedding_length", arch);
+		if (gguf_get_u64(g, key, &v) == 0) {
+			s = xstrfmt("%" PRIu64, v);
+			table_add(&t, "embedding length", s, NULL, NULL);
+			free(s);
+		}
+		free(key);
+	}
+	if (gguf_get_u32(g, "general.file_type", &ft) == 0 &&
+	    type_ftype_name(ft) != NULL)
+		ft_name = type_ftype_name(ft);
+	table_add(&t, "quantization", ft_name, NULL, NULL);
+	table_add(&t, "chat template", template_family(g), NULL, NULL);
+	table_print("Model", &t);
+
+	if (o->verbose) {
+		show_metadata(g);
+		show_tensors(g);
+	}
+	free(arch);
+	gguf_close(g);
+	return 0;
+}

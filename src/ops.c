@@ -1,0 +1,617 @@
+/*
+ * ops.c - matmul over quantized weights, attention over an F16 cache, and
+ * the element-wise operations of a forward pass.
+ *
+ * The reductions follow ggml's arithmetic where it matters for agreement
+ * with llama.cpp (rmsnorm and softmax sum in double, rope's angle by
+ * repeated multiplication), so results differ from it by float rounding
+ * only.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define OPS_X86 1
+#endif
+
+#include "ops.h"
+#include "quant.h"
+
+/*
+ * quant-avx2.c's and quant-avx512.c's dots of one weight row with 4
+ * activation rows (each result bit-identical to the single-row dot they
+ * return in *single), for the prompt tiles.  Declared here, their only
+ * user, since the quant module's headers are not ops'.
+ */
+typedef void (*quant_vec_dot_x4_fn)(int, float *, const void *,
+    const void *, size_t);
+quant_vec_dot_x4_fn quant_avx2_vec_dot_x4(enum ggml_type,
+    quant_vec_dot_fn *);
+quant_vec_dot_x4_fn quant_avx512_vec_dot_x4(enum ggml_type,
+    quant_vec_dot_fn *);
+
+static quant_vec_dot_x4_fn (*const ops_x4_tables[])(enum ggml_type,
+    quant_vec_dot_fn *) = {
+	quant_avx2_vec_dot_x4,
+	quant_avx512_vec_dot_x4,
+};
+
+/* Rows per matmul tile: a tile's weight rows stay in L1 across tokens. */
+#define OPS_TILE_ROWS 4
+
+/* Below this many multiply-adds a matmul runs on the calling thread. */
+#define OPS_PAR_MIN (1 << 15)
+
+/* rope computes its cos/sin cache in chunks of this many pairs. */
+#define OPS_ROPE_CHUNK 128
+
+static int	ops_nthreads;	/* 0: OpenMP's default */
+
+void
+ops_set_threads(int n)
+{
+#ifdef _OPENMP
+	if (n <= 0)
+		n = omp_get_num_procs();
+	omp_set_num_threads(n);
+#else
+	n = 1;
+#endif
+	ops_nthreads = n;
+}
+
+int
+ops_threads(void)
+{
+#ifdef _OPENMP
+	if (ops_nthreads <= 0)
+		return omp_get_max_threads();
+	return ops_nthreads;
+#else
+	return 1;
+#endif
+}
+
+void
+ops_scratch_free(struct ops_scratch *s)
+{
+	free(s->buf);
+	s->buf = NULL;
+	s->size = 0;
+}
+
+/*
+ * Returns a buffer of at least n bytes, 64-byte aligned, or NULL.  Old
+ * contents are not kept: every user fills it before reading.
+ */
+static void *
+scratch_get(struct ops_scratch *s, size_t n)
+{
+	void	*p;
+
+	if (s->buf != NULL && s->size >= n)
+		return s->buf;
+	free(s->buf);
+	s->buf = NULL;
+	s->size = 0;
+	n = (n + 63) & ~(size_t)63;
+	if (n == 0)
+		n = 64;
+	if ((p = aligned_alloc(64, n)) == NULL)
+		return NULL;
+	s->buf = p;
+	s->size = n;
+	return p;
+}
+
+/* ------------------------------------------------------------------ */
+/* matmul */
+
+struct matmul_job {
+	const struct quant_traits	*wt;	/* weight type */
+	const struct quant_traits	*at;	/* activation type, NULL if F32 */
+	quant_vec_dot_x4_fn		 x4;	/* 4 tokens at once, or NULL */
+	const char			*w;
+	size_t				 wrow;	/* bytes per weight row */
+	const float			*x;
+	char				*act;	/* activations as vec_dot takes them */
+	size_t				 arow;	/* bytes per activation row */
+	int64_t				 rows;
+	int				 cols;
+	int				 n_tok;
+	float				*y;
+};
+
+/*
+ * Quantizes part u of n_parts of the activations.  A row may be cut into
+ * several parts at block boundaries, since blocks are quantized
+ * independently: that lets all threads share a single token's row.
+ */
+static void
+matmul_quantize(const struct matmul_job *j, int u, int per_row)
+{
+	int		 t = u / per_row, p = u % per_row;
+	int64_t		 nb = j->cols / j->at->blck, b0, b1;
+
+	b0 = nb * p / per_row;
+	b1 = nb * (p + 1) / per_row;
+	if (b1 <= b0)
+		return;
+	j->at->from_float(j->x + (size_t)t * j->cols + b0 * j->at->blck,
+	    j->act + (size_t)t * j->arow + b0 * j->at->size,
+	    (b1 - b0) * j->at->blck);
+}
+
+/*
+ * One tile: rows [r0, r0 + OPS_TILE_ROWS) against every token.  The tile's
+ * weight rows are read from memory once and then come from L1 for every
+ * token after the first; each activation row is used for all the tile's
+ * rows while it is hot.  With a 4-token dot, each weight block is also
+ * decoded once per 4 tokens instead of once per token.
+ */
+static void
+matmul_tile(const struct matmul_job *j, int64_t r0)
+{
+	int64_t		 r, r1 = r0 + OPS_TILE_ROWS;
+	int		 t;
+	const char	*a;
+	float		*y;
+
+	float		 s4[4];
+	int		 k;
+
+	if (r1 > j->rows)
+		r1 = j->rows;
+	t = 0;
+	if (j->x4 != NULL) {
+		for (; t + 4 <= j->n_tok; t += 4) {
+			a = j->act + (size_t)t * j->arow;
+			for (r = r0; r < r1; r++) {
+				j->x4(j->cols, s4, j->w + r * j->wrow, a,
+				    j->arow);
+				for (k = 0; k < 4; k++)
+					j->y[(size_t)(t + k) * j->rows + r] =
+					    s4[k];
+			}
+		}
+	}
+	for (; t < j->n_tok; t++) {
+		a = j->act + (size_t)t * j->arow;
+		y = j->y + (size_t)t * j->rows;
+		for (r = r0; r < r1; r++)
+			j->wt->vec_dot(j->cols, &y[r], j->w + r * j->wrow, a);
+	}
+}
+
+int
+ops_matmul(const struct ops_mat *w, const float *x, int n_tok, float *y,
+    struct ops_scratch *scratch)
+{
+	struct matmul_job	 j;
+	enum ggml_type		 vdt;
+	int64_t			 r, n_tiles;
+	int			 nth, per_row, u, n_units;
+	size_t			 k;
+	double			 work;
+
+	memset(&j, 0, sizeof j);
+	if ((j.wt = quant_traits(w->type)) == NULL || j.wt->vec_dot == NULL)
+		return -1;
+	if (w->cols <= 0 || w->cols % j.wt->blck != 0 || w->cols > INT32_MAX)
+		return -1;
+	if (n_tok <= 0 || w->rows <= 0)
+		return 0;
+	j.w = w->data;
+	j.wrow = w->row_size;
+	j.x = x;
+	j.rows = w->rows;
+	j.cols = (int)w->cols;
+	j.n_tok = n_tok;
+	j.y = y;
+
+	vdt = j.wt->vec_dot_type;
+	if (vdt == GGML_TYPE_F32) {
+		j.act = (char *)(uintptr_t)x;
+		j.arow = (size_t)j.cols * sizeof (float);
+	} else {
+		j.at = quant_traits(vdt);
+		if (j.at == NULL || j.at->from_float == NULL ||
+		    j.cols % j.at->blck != 0)
+			return -1;
+		j.arow = (size_t)(j.cols / j.at->blck) * j.at->size;
+		j.act = scratch_get(scratch, j.arow * (size_t)n_tok);
+		if (j.act == NULL)
+			return -1;
+	}
+
+	for (k = 0; n_tok >= 4 && k < sizeof ops_x4_tables /
+	    sizeof ops_x4_tables[0] && j.x4 == NULL; k++) {
+		quant_vec_dot_fn	single = NULL;
+
+		/* Only the one reproducing the table's single-row dot. */
+		j.x4 = ops_x4_tables[k](w->type, &single);
+		if (single != j.wt->vec_dot)
+			j.x4 = NULL;
+	}
+
+	nth = ops_threads();
+	work = (double)w->rows * (double)w->cols * n_tok;
+	if (work < OPS_PAR_MIN)
+		nth = 1;
+	per_row = n_tok >= nth ? 1 : nth;
+	n_units = n_tok * per_row;
+	n_tiles = (w->rows + OPS_TILE_ROWS - 1) / OPS_TILE_ROWS;
+
+	/* One fork and join per call: quantize, barrier, then the dots. */
+#pragma omp parallel num_threads(nth) if (nth > 1) private(u, r)
+	{
+		if (j.at != NULL) {
+#pragma omp for schedule(static)
+			for (u = 0; u < n_units; u++)
+				matmul_quantize(&j, u, per_row);
+		}
+		if (n_tok == 1) {
+#pragma omp for schedule(static)
+			for (r = 0; r < j.rows; r++)
+				j.wt->vec_dot(j.cols, &j.y[r],
+				    j.w + r * j.wrow, j.act);
+		} else {
+#pragma omp for schedule(static)
+			for (r = 0; r < n_tiles; r++)
+				matmul_tile(&j, r * OPS_TILE_ROWS);
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* F16 vectors for the KV cache */
+
+#ifdef OPS_X86
+__attribute__((target("avx2,fma,f16c")))
+static float
+dot_f16_avx2(const uint16_t *x, const float *y, int n)
+{
+	__m256	 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+	__m256	 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+	__m128	 h;
+	float	 s;
+	int	 i;
+
+#define LOADH(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
+	for (i = 0; i + 32 <= n; i += 32) {
+		a0 = _mm256_fmadd_ps(LOADH(x + i), _mm256_loadu_ps(y + i), a0);
+		a1 = _mm256_fmadd_ps(LOADH(x + i + 8),
+		    _mm256_loadu_ps(y + i + 8), a1);
+		a2 = _mm256_fmadd_ps(LOADH(x + i + 16),
+		    _mm256_loadu_ps(y + i + 16), a2);
+		a3 = _mm256_fmadd_ps(LOADH(x + i + 24),
+		    _mm256_loadu_ps(y + i + 24), a3);
+	}
+	for (; i + 8 <= n; i += 8)
+		a0 = _mm256_fmadd_ps(LOADH(x + i), _mm256_loadu_ps(y + i), a0);
+#undef LOADH
+	a0 = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
+	h = _mm_add_ps(_mm256_castps256_ps128(a0),
+	    _mm256_extractf128_ps(a0, 1));
+	h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+	h = _mm_add_ss(h, _mm_movehdup_ps(h));
+	s = _mm_cvtss_f32(h);
+	for (; i < n; i++)
+		s += _cvtsh_ss(x[i]) * y[i];
+	return s;
+}
+
+__attribute__((target("avx2,fma,f16c")))
+static void
+axpy_f16_avx2(float *y, float a, const uint16_t *x, int n)
+{
+	__m256	va = _mm256_set1_ps(a), v0, v1;
+	int	i;
+
+	for (i = 0; i + 16 <= n; i += 16) {
+		v0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i)));
+		v1 = _mm256_cvtph_ps(_mm_loadu_si128(
+		    (const __m128i *)(x + i + 8)));
+		_mm256_storeu_ps(y + i,
+		    _mm256_fmadd_ps(va, v0, _mm256_loadu_ps(y + i)));
+		_mm256_storeu_ps(y + i + 8,
+		    _mm256_fmadd_ps(va, v1, _mm256_loadu_ps(y + i + 8)));
+	}
+	for (; i < n; i++)
+		y[i] += a * _cvtsh_ss(x[i]);
+}
+
+__attribute__((target("avx2,fma,f16c")))
+static void
+f32_to_f16_avx2(uint16_t *y, const float *x, int n)
+{
+	int	i;
+
+	for (i = 0; i + 8 <= n; i += 8)
+		_mm_storeu_si128((__m128i *)(y + i), _mm256_cvtps_ph(
+		    _mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+	for (; i < n; i++)
+		y[i] = _cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT);
+}
+#endif
+
+/* F16C is present on every CPU quant_init picks a SIMD path for. */
+static int
+ops_have_f16c(void)
+{
+#ifdef OPS_X86
+	return quant_isa() != QUANT_ISA_SCALAR;
+#else
+	return 0;
+#endif
+}
+
+float
+ops_dot_f16(const uint16_t *x, const float *y, int n)
+{
+	float	s = 0.0f;
+	int	i;
+
+#ifdef OPS_X86
+	if (ops_have_f16c())
+		return dot_f16_avx2(x, y, n);
+#endif
+	for (i = 0; i < n; i++)
+		s += quant_f16_to_f32(x[i]) * y[i];
+	return s;
+}
+
+void
+ops_axpy_f16(float *y, float a, const uint16_t *x, int n)
+{
+	int	i;
+
+#ifdef OPS_X86
+	if (ops_have_f16c()) {
+		axpy_f16_avx2(y, a, x, n);
+		return;
+	}
+#endif
+	for (i = 0; i < n; i++)
+		y[i] += a * quant_f16_to_f32(x[i]);
+}
+
+void
+ops_f32_to_f16(uint16_t *y, const float *x, int n)
+{
+	int	i;
+
+#ifdef OPS_X86
+	if (ops_have_f16c()) {
+		f32_to_f16_avx2(y, x, n);
+		return;
+	}
+#endif
+	for (i = 0; i < n; i++)
+		y[i] = quant_f32_to_f16(x[i]);
+}
+
+/* ------------------------------------------------------------------ */
+/* attention */
+
+/* One query head of one token against positions [0, n_kv). */
+static void
+attn_head(const struct ops_attn *a, const float *q, int head, int n_kv,
+    float *sc, float *acc, float *out)
+{
+	const uint16_t	*k, *v;
+	int		 kvh = head / (a->n_head / a->n_head_kv), p, i;
+	float		 max = -INFINITY, inv;
+	double		 sum = 0.0;
+
+	k = a->k + (size_t)kvh * a->dim_k;
+	v = a->v + (size_t)kvh * a->dim_v;
+	for (p = 0; p < n_kv; p++) {
+		sc[p] = ops_dot_f16(k + p * a->k_stride, q, a->dim_k) *
+		    a->scale;
+		if (sc[p] > max)
+			max = sc[p];
+	}
+	for (p = 0; p < n_kv; p++) {
+		sc[p] = expf(sc[p] - max);
+		sum += sc[p];
+	}
+	memset(acc, 0, a->dim_v * sizeof *acc);
+	for (p = 0; p < n_kv; p++)
+		ops_axpy_f16(acc, sc[p], v + p * a->v_stride, a->dim_v);
+	inv = (float)(1.0 / sum);
+	for (i = 0; i < a->dim_v; i++)
+		out[i] = acc[i] * inv;
+}
+
+int
+ops_attention(const struct ops_attn *a, const float *q, int n_tok,
+    int pos0, float *out, struct ops_scratch *scratch)
+{
+	size_t	 per;
+	float	*buf;
+	int	 nth, n_units, u;
+	double	 work;
+
+	if (n_tok <= 0)
+		return 0;
+	nth = ops_threads();
+	work = (double)n_tok * a->n_head * (pos0 + n_tok) *
+	    (a->dim_k + a->dim_v);
+	if (work < OPS_PAR_MIN)
+		nth = 1;
+	/* Per thread: the scores, then the value accumulator, 64-byte apart. */
+	per = ((size_t)(pos0 + n_tok) + a->dim_v + 15) & ~(size_t)15;
+	if ((buf = scratch_get(scratch, per * nth * sizeof *buf)) == NULL)
+		return -1;
+	n_units = n_tok * a->n_head;
+
+	/* Causal: later tokens see more; cyclic units even the load. */
+#pragma omp parallel num_threads(nth) if (nth > 1) private(u)
+	{
+		int	 me = 0, t, h;
+		float	*sc;
+
+#ifdef _OPENMP
+		me = omp_get_thread_num();
+#endif
+		sc = buf + per * me;
+#pragma omp for schedule(static, 1)
+		for (u = 0; u < n_units; u++) {
+			t = u / a->n_head;
+			h = u % a->n_head;
+			attn_head(a, q + ((size_t)t * a->n_head + h) * a->dim_k,
+			    h, pos0 + t + 1, sc, sc + pos0 + n_tok,
+			    out + ((size_t)t * a->n_head + h) * a->dim_v);
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* element-wise */
+
+void
+ops_rmsnorm(float *out, const float *x, const float *w, int n, float eps)
+{
+	double	sum = 0.0;
+	float	mean, scale;
+	int	i;
+
+	for (i = 0; i < n; i++)
+		sum += (double)(x[i] * x[i]);
+	mean = (float)(sum / n);
+	scale = 1.0f / sqrtf(mean + eps);
+	/* Scale first, then weight: ggml's two operations, in its order. */
+	if (w == NULL) {
+		for (i = 0; i < n; i++)
+			out[i] = x[i] * scale;
+	} else {
+		for (i = 0; i < n; i++)
+			out[i] = (x[i] * scale) * w[i];
+	}
+}
+
+/* YaRN's ramp between the corrected dimensions, ggml's definition. */
+static float
+rope_ramp(float low, float high, int i0)
+{
+	float	y = (float)(i0 / 2 - low) / fmaxf(0.001f, high - low);
+
+	return 1.0f - fminf(1.0f, fmaxf(0.0f, y));
+}
+
+static float
+rope_corr_dim(int n_rot, int n_ctx_orig, float rotations, float base)
+{
+	return n_rot * logf(n_ctx_orig / (rotations * 2.0f * (float)M_PI)) /
+	    (2.0f * logf(base));
+}
+
+void
+ops_rope_ext(float *x, int n_head, int head_dim, int n_rot, int pos,
+    float base, const float *freq_factors, int neox,
+    const struct ops_rope_yarn *yarn)
+{
+	float		 cs[2 * OPS_ROPE_CHUNK];
+	float		 theta_scale, theta, t, mscale, corr[2] = { 0, 0 };
+	float		 x0, x1, *hx, ramp;
+	int		 half = n_rot / 2, c0, c1, i, h, o0, o1;
+
+	theta_scale = powf(base, -2.0f / n_rot);
+	theta = (float)pos;
+	mscale = yarn != NULL ? yarn->attn_factor : 1.0f;
+	if (yarn != NULL && yarn->ext_factor != 0.0f) {
+		corr[0] = floorf(rope_corr_dim(n_rot, yarn->n_ctx_orig,
+		    yarn->beta_fast, base));
+		corr[1] = ceilf(rope_corr_dim(n_rot, yarn->n_ctx_orig,
+		    yarn->beta_slow, base));
+		corr[0] = fmaxf(0.0f, corr[0]);
+		corr[1] = fminf((float)(n_rot - 1), corr[1]);
+		mscale *= 1.0f + 0.1f * logf(1.0f / yarn->freq_scale);
+	}
+
+	/*
+	 * The angle is advanced by repeated multiplication, as ggml does,
+	 * rather than by powf per pair: the two differ in the last bits and
+	 * the difference grows with the position.
+	 */
+	for (c0 = 0; c0 < half; c0 = c1) {
+		c1 = c0 + OPS_ROPE_CHUNK < half ? c0 + OPS_ROPE_CHUNK : half;
+		for (i = c0; i < c1; i++) {
+			t = theta;
+			if (freq_factors != NULL)
+				t = t / freq_factors[i];
+			if (yarn != NULL) {
+				float	interp = yarn->freq_scale * t;
+
+				if (yarn->ext_factor != 0.0f) {
+					ramp = rope_ramp(corr[0], corr[1],
+					    2 * i) * yarn->ext_factor;
+					t = interp * (1 - ramp) + t * ramp;
+				} else
+					t = interp;
+			}
+			cs[2 * (i - c0)] = cosf(t) * mscale;
+			cs[2 * (i - c0) + 1] = sinf(t) * mscale;
+			theta *= theta_scale;
+		}
+		for (h = 0; h < n_head; h++) {
+			hx = x + (size_t)h * head_dim;
+			for (i = c0; i < c1; i++) {
+				o0 = neox ? i : 2 * i;
+				o1 = neox ? i + half : 2 * i + 1;
+				x0 = hx[o0];
+				x1 = hx[o1];
+				hx[o0] = x0 * cs[2 * (i - c0)] -
+				    x1 * cs[2 * (i - c0) + 1];
+				hx[o1] = x0 * cs[2 * (i - c0) + 1] +
+				    x1 * cs[2 * (i - c0)];
+			}
+		}
+	}
+}
+
+void
+ops_rope(float *x, int n_head, int head_dim, int n_rot, int pos,
+    float base, const float *freq_factors, int neox)
+{
+	ops_rope_ext(x, n_head, head_dim, n_rot, pos, base, freq_factors,
+	    neox, NULL);
+}
+
+void
+ops_softmax(float *x, int n)
+{
+	double	sum = 0.0;
+	float	max = -INFINITY, inv;
+	int	i;
+
+	for (i = 0; i < n; i++) {
+		if (x[i] > max)
+			max = x[i];
+	}
+	for (i = 0; i < n; i++) {
+		x[i] = expf(x[i] - max);
+		sum += x[i];
+	}
+	inv = (float)(1.0 / sum);
+	for (i = 0; i < n; i++)
+		x[i] *= inv;
+}
+
+void
+ops_swiglu(float *x, const float *g, int n)
+{
+	int	i;
+
+	for (i = 0; i < n; i++)
+		x[i] = x[i] / (1.0f + expf(-x[i])) * g[i];
+}

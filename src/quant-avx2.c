@@ -1,0 +1,1114 @@
+/*
+ * quant-avx2.c - AVX2 + FMA + F16C kernels: the dot of every weight type
+ * with its activation format, and the activation quantizers.
+ *
+ * Compiled with target attributes, not -m flags, so one binary runs
+ * anywhere and quant.c installs these only when cpuid says they can run.
+ *
+ * The integer dots use _mm256_maddubs_epi16 (unsigned 8-bit times signed
+ * 8-bit, adjacent pairs summed to 16 bits) and _mm256_madd_epi16 (16-bit
+ * pairs to 32 bits).  Weights are kept unsigned where the format allows
+ * (the K-quants store q + offset; the offset times the activations' sums,
+ * which Q8_K carries in bsums, is subtracted once per block); the signed
+ * formats use |w| times y with w's sign moved onto y.  Every partial sum
+ * fits its lanes: at most 63 * 128 * 2 in 16 bits, and a block's scaled
+ * sum well inside 32 bits, so the integer part of each block is exact and
+ * only the float accumulation differs from the scalar kernels.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "quant-impl.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+
+/* ------------------------------------------------------------------ */
+/* helpers */
+
+AVX2 static inline float
+hsum_ps(__m256 v)
+{
+	__m128	h = _mm_add_ps(_mm256_castps256_ps128(v),
+	    _mm256_extractf128_ps(v, 1));
+
+	h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+	h = _mm_add_ss(h, _mm_movehdup_ps(h));
+	return _mm_cvtss_f32(h);
+}
+
+AVX2 static inline int
+hsum_epi32(__m256i v)
+{
+	__m128i	h = _mm_add_epi32(_mm256_castsi256_si128(v),
+	    _mm256_extracti128_si256(v, 1));
+
+	h = _mm_add_epi32(h, _mm_shuffle_epi32(h, _MM_SHUFFLE(1, 0, 3, 2)));
+	h = _mm_add_epi32(h, _mm_shuffle_epi32(h, _MM_SHUFFLE(2, 3, 0, 1)));
+	return _mm_cvtsi128_si32(h);
+}
+
+AVX2 static inline float
+h2f(ggml_half h)
+{
+	return _cvtsh_ss(h);
+}
+
+/* Sum of u[i] * s[i] over 32 bytes, as 8 int32 lanes (u unsigned). */
+AVX2 static inline __m256i
+dot_u8s8(__m256i u, __m256i s)
+{
+	return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s),
+	    _mm256_set1_epi16(1));
+}
+
+/* As dot_u8s8 with both signed: the sign of w moves onto y. */
+AVX2 static inline __m256i
+dot_s8s8(__m256i w, __m256i y)
+{
+	return dot_u8s8(_mm256_abs_epi8(w), _mm256_sign_epi8(y, w));
+}
+
+/* 32 nibbles of 16 bytes: the low ones in bytes 0-15, the high 16-31. */
+AVX2 static inline __m256i
+nibbles32(const uint8_t *p)
+{
+	__m128i	q = _mm_loadu_si128((const __m128i *)p);
+	__m128i	m = _mm_set1_epi8(0x0f);
+
+	return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m),
+	    _mm_and_si128(q, m));
+}
+
+/* Byte j is 0xff where bit j of the 32-bit word at p is set, else 0. */
+AVX2 static inline __m256i
+bits32(const uint8_t *p)
+{
+	const __m256i	spread = _mm256_set_epi64x(0x0303030303030303LL,
+	    0x0202020202020202LL, 0x0101010101010101LL, 0);
+	const __m256i	bit = _mm256_set1_epi64x(0x8040201008040201LL);
+	uint32_t	w;
+	__m256i		v;
+
+	memcpy(&w, p, sizeof w);
+	v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)w), spread);
+	return _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+}
+
+/*
+ * 16-bit lanes 0-7 = s[a], lanes 8-15 = s[a + 1], from the 16 signed
+ * bytes s held in both 128-bit halves of v: a K-quant's scales for the 32
+ * weights of one maddubs pair, which span two 16-weight groups.
+ */
+AVX2 static inline __m256i
+scale_pair(__m256i v, int a)
+{
+	/* Each word takes byte a (a + 1 above) into its high byte, then
+	 * an arithmetic shift sign-extends it. */
+	__m256i	idx = _mm256_add_epi16(_mm256_set1_epi16(
+	    (short)((a << 8) | 0x80)), _mm256_set_epi64x(0x0100010001000100LL,
+	    0x0100010001000100LL, 0, 0));
+
+	return _mm256_srai_epi16(_mm256_shuffle_epi8(v, idx), 8);
+}
+
+/* x rounded half away from zero, as roundf; |x| < 2^22. */
+AVX2 static inline __m256
+round_away(__m256 x)
+{
+	const __m256	sign = _mm256_set1_ps(-0.0f);
+	__m256		t, frac, big, one;
+
+	t = _mm256_round_ps(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+	frac = _mm256_andnot_ps(sign, _mm256_sub_ps(x, t));
+	big = _mm256_cmp_ps(frac, _mm256_set1_ps(0.5f), _CMP_GE_OQ);
+	one = _mm256_or_ps(_mm256_and_ps(x, sign), _mm256_set1_ps(1.0f));
+	return _mm256_add_ps(t, _mm256_and_ps(big, one));
+}
+
+/* Four vectors of 8 int32 (each in int8 range) to 32 int8, in order. */
+AVX2 static inline __m256i
+pack32(__m256i a, __m256i b, __m256i c, __m256i d)
+{
+	__m256i	ab = _mm256_packs_epi32(a, b), cd = _mm256_packs_epi32(c, d);
+
+	/* packs works per 128-bit half: undo its interleaving of dwords. */
+	return _mm256_permutevar8x32_epi32(_mm256_packs_epi16(ab, cd),
+	    _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+/* max |x| over 32 floats. */
+AVX2 static inline float
+amax32(const float *x)
+{
+	const __m256	abs = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+	__m256		m;
+	__m128		h;
+
+	m = _mm256_max_ps(
+	    _mm256_max_ps(_mm256_and_ps(abs, _mm256_loadu_ps(x)),
+	    _mm256_and_ps(abs, _mm256_loadu_ps(x + 8))),
+	    _mm256_max_ps(_mm256_and_ps(abs, _mm256_loadu_ps(x + 16)),
+	    _mm256_and_ps(abs, _mm256_loadu_ps(x + 24))));
+	h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+	h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+	h = _mm_max_ss(h, _mm_movehdup_ps(h));
+	return _mm_cvtss_f32(h);
+}
+
+/* ------------------------------------------------------------------ */
+/* activation quantizers */
+
+/*
+ * Q8_0 block: d = amax / 127, q = roundf(x / d), into qs; returns the
+ * sum of the q when sum is wanted (Q8_1), and d unrounded in *dfull.
+ */
+AVX2 static inline int
+q8_block(const float *x, ggml_half *dp, int8_t *qs, int want_sum,
+    float *dfull)
+{
+	float	amax = amax32(x), d = amax / 127.0f;
+	float	id = d != 0.0f ? 1.0f / d : 0.0f;
+	__m256	vid = _mm256_set1_ps(id);
+	__m256i	q[4];
+	int	k;
+
+	*dp = _cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
+	*dfull = d;
+	for (k = 0; k < 4; k++)
+		q[k] = _mm256_cvttps_epi32(round_away(_mm256_mul_ps(
+		    _mm256_loadu_ps(x + 8 * k), vid)));
+	_mm256_storeu_si256((__m256i *)qs, pack32(q[0], q[1], q[2], q[3]));
+	if (!want_sum)
+		return 0;
+	return hsum_epi32(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]),
+	    _mm256_add_epi32(q[2], q[3])));
+}
+
+AVX2 static void
+quantize_row_q8_0_avx2(const float *x, void *vy, int64_t n)
+{
+	struct block_q8_0	*y = vy;
+	int64_t			 i, nb = n / QK8_0;
+	float			 d;
+
+	for (i = 0; i < nb; i++)
+		q8_block(x + i * QK8_0, &y[i].d, y[i].qs, 0, &d);
+}
+
+AVX2 static void
+quantize_row_q8_1_avx2(const float *x, void *vy, int64_t n)
+{
+	struct block_q8_1	*y = vy;
+	int64_t			 i, nb = n / QK8_1;
+	float			 d;
+	int			 sum;
+
+	for (i = 0; i < nb; i++) {
+		/* s is sum * d with d before its rounding to F16. */
+		sum = q8_block(x + i * QK8_1, &y[i].d, y[i].qs, 1, &d);
+		y[i].s = _cvtss_sh(sum * d, _MM_FROUND_TO_NEAREST_INT);
+	}
+}
+
+AVX2 static void
+quantize_row_q8_K_avx2(const float *x, void *vy, int64_t n)
+{
+	struct block_q8_K	*y = vy;
+	int64_t			 i, nb = n / QK_K;
+	const float		*xb;
+	__m256			 vmax, vmin, v, vis;
+	__m256i			 q[32], s[16], h0, h1;
+	__m128			 h;
+	float			 hi, lo, max, iscale;
+	int			 k;
+
+	for (i = 0; i < nb; i++) {
+		xb = x + i * QK_K;
+		vmax = vmin = _mm256_loadu_ps(xb);
+		for (k = 1; k < 32; k++) {
+			v = _mm256_loadu_ps(xb + 8 * k);
+			vmax = _mm256_max_ps(vmax, v);
+			vmin = _mm256_min_ps(vmin, v);
+		}
+		h = _mm_max_ps(_mm256_castps256_ps128(vmax),
+		    _mm256_extractf128_ps(vmax, 1));
+		h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+		hi = _mm_cvtss_f32(_mm_max_ss(h, _mm_movehdup_ps(h)));
+		h = _mm_min_ps(_mm256_castps256_ps128(vmin),
+		    _mm256_extractf128_ps(vmin, 1));
+		h = _mm_min_ps(h, _mm_movehl_ps(h, h));
+		lo = _mm_cvtss_f32(_mm_min_ss(h, _mm_movehdup_ps(h)));
+
+		/*
+		 * The reference scales by the first value of largest
+		 * magnitude, sign included; only when +m and -m both occur
+		 * does the order matter, and then a scan settles it.
+		 */
+		if (hi > -lo)
+			max = hi;
+		else if (-lo > hi)
+			max = lo;
+		else {
+			max = 0.0f;
+			for (k = 0; k < QK_K; k++) {
+				if (xb[k] == hi || xb[k] == lo) {
+					max = xb[k];
+					break;
+				}
+			}
+		}
+		if (max == 0.0f) {
+			y[i].d = 0.0f;
+			memset(y[i].qs, 0, sizeof y[i].qs);
+			memset(y[i].bsums, 0, sizeof y[i].bsums);
+			continue;
+		}
+		iscale = -127.0f / max;
+		vis = _mm256_set1_ps(iscale);
+		for (k = 0; k < 32; k++) {
+			/* Rounds to nearest even, as the reference. */
+			q[k] = _mm256_cvtps_epi32(_mm256_mul_ps(
+			    _mm256_loadu_ps(xb + 8 * k), vis));
+			q[k] = _mm256_min_epi32(q[k], _mm256_set1_epi32(127));
+		}
+		for (k = 0; k < 8; k++)
+			_mm256_storeu_si256((__m256i *)(y[i].qs + 32 * k),
+			    pack32(q[4 * k], q[4 * k + 1], q[4 * k + 2],
+			    q[4 * k + 3]));
+		/* bsums[j]: the 16 values of q[2j] and q[2j + 1]. */
+		for (k = 0; k < 16; k++)
+			s[k] = _mm256_add_epi32(q[2 * k], q[2 * k + 1]);
+		for (k = 0; k < 16; k += 8) {
+			h0 = _mm256_hadd_epi32(
+			    _mm256_hadd_epi32(s[k], s[k + 1]),
+			    _mm256_hadd_epi32(s[k + 2], s[k + 3]));
+			h1 = _mm256_hadd_epi32(
+			    _mm256_hadd_epi32(s[k + 4], s[k + 5]),
+			    _mm256_hadd_epi32(s[k + 6], s[k + 7]));
+			/* Each half now holds partial sums of four groups. */
+			h0 = _mm256_add_epi32(h0,
+			    _mm256_permute2x128_si256(h0, h0, 0x01));
+			h1 = _mm256_add_epi32(h1,
+			    _mm256_permute2x128_si256(h1, h1, 0x01));
+			_mm_storeu_si128((__m128i *)(y[i].bsums + k),
+			    _mm_packs_epi32(_mm256_castsi256_si128(h0),
+			    _mm256_castsi256_si128(h1)));
+		}
+		y[i].d = 1.0f / iscale;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* float weights */
+
+AVX2 static void
+vec_dot_f32_f32_avx2(int n, float *s, const void *vx, const void *vy)
+{
+	const float	*x = vx, *y = vy;
+	__m256		 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+	__m256		 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+	float		 sum;
+	int		 i;
+
+	for (i = 0; i + 32 <= n; i += 32) {
+		a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i),
+		    _mm256_loadu_ps(y + i), a0);
+		a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8),
+		    _mm256_loadu_ps(y + i + 8), a1);
+		a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 16),
+		    _mm256_loadu_ps(y + i + 16), a2);
+		a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 24),
+		    _mm256_loadu_ps(y + i + 24), a3);
+	}
+	for (; i + 8 <= n; i += 8)
+		a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i),
+		    _mm256_loadu_ps(y + i), a0);
+	sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1),
+	    _mm256_add_ps(a2, a3)));
+	for (; i < n; i++)
+		sum += x[i] * y[i];
+	*s = sum;
+}
+
+AVX2 static inline __m256
+load_f16(const ggml_half *p)
+{
+	return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+}
+
+AVX2 static inline __m256
+load_bf16(const ggml_bf16 *p)
+{
+	return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(
+	    _mm_loadu_si128((const __m128i *)p)), 16));
+}
+
+AVX2 static void
+vec_dot_f16_f32_avx2(int n, float *s, const void *vx, const void *vy)
+{
+	const ggml_half	*x = vx;
+	const float	*y = vy;
+	__m256		 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+	__m256		 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+	float		 sum;
+	int		 i;
+
+	for (i = 0; i + 32 <= n; i += 32) {
+		a0 = _mm256_fmadd_ps(load_f16(x + i), _mm256_loadu_ps(y + i),
+		    a0);
+		a1 = _mm256_fmadd_ps(load_f16(x + i + 8),
+		    _mm256_loadu_ps(y + i + 8), a1);
+		a2 = _mm256_fmadd_ps(load_f16(x + i + 16),
+		    _mm256_loadu_ps(y + i + 16), a2);
+		a3 = _mm256_fmadd_ps(load_f16(x + i + 24),
+		    _mm256_loadu_ps(y + i + 24), a3);
+	}
+	for (; i + 8 <= n; i += 8)
+		a0 = _mm256_fmadd_ps(load_f16(x + i), _mm256_loadu_ps(y + i),
+		    a0);
+	sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1),
+	    _mm256_add_ps(a2, a3)));
+	for (; i < n; i++)
+		sum += h2f(x[i]) * y[i];
+	*s = sum;
+}
+
+AVX2 static void
+vec_dot_bf16_f32_avx2(int n, float *s, const void *vx, const void *vy)
+{
+	const ggml_bf16	*x = vx;
+	const float	*y = vy;
+	__m256		 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+	__m256		 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+	float		 sum;
+	int		 i;
+
+	for (i = 0; i + 32 <= n; i += 32) {
+		a0 = _mm256_fmadd_ps(load_bf16(x + i), _mm256_loadu_ps(y + i),
+		    a0);
+		a1 = _mm256_fmadd_ps(load_bf16(x + i + 8),
+		    _mm256_loadu_ps(y + i + 8), a1);
+		a2 = _mm256_fmadd_ps(load_bf16(x + i + 16),
+		    _mm256_loadu_ps(y + i + 16), a2);
+		a3 = _mm256_fmadd_ps(load_bf16(x + i + 24),
+		    _mm256_loadu_ps(y + i + 24), a3);
+	}
+	for (; i + 8 <= n; i += 8)
+		a0 = _mm256_fmadd_ps(load_bf16(x + i), _mm256_loadu_ps(y + i),
+		    a0);
+	sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1),
+	    _mm256_add_ps(a2, a3)));
+	for (; i < n; i++)
+		sum += quant_bf2f(x[i]) * y[i];
+	*s = sum;
+}
+
+/* ------------------------------------------------------------------ */
+/* 32-weight blocks */
+
+/*
+ * The five 32-block dots share one loop: decode a block's 32 weights to
+ * bytes, dot them with the activations, scale by the two deltas.  The
+ * FMAs alternate between two accumulators (renamed, not moved), so
+ * consecutive blocks do not wait on each other.
+ */
+
+AVX2 static void
+vec_dot_q4_0_q8_0_avx2(int n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q4_0	*x = vx;
+	const struct block_q8_0	*y = vy;
+	const __m256i		 eight = _mm256_set1_epi8(8);
+	__m256			 acc0 = _mm256_setzero_ps(), acc1 = acc0, f;
+	__m256i			 w, p;
+	int			 i, nb = n / QK4_0;
+
+	for (i = 0; i < nb; i++) {
+		w = _mm256_sub_epi8(nibbles32(x[i].qs), eight);
+		p = dot_s8s8(w, _mm256_loadu_si256((const __m256i *)y[i].qs));
+		f = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) *
+		    h2f(y[i].d)), _mm256_cvtepi32_ps(p), acc1);
+		acc1 = acc0;
+		acc0 = f;
+	}
+	*s = hsum_ps(_mm256_add_ps(acc0, acc1));
+}
+
+AVX2 static void
+vec_dot_q4_1_q8_1_avx2(int n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q4_1	*x = vx;
+	const struct block_q8_1	*y = vy;
+	__m256			 acc0 = _mm256_setzero_ps(), acc1 = acc0, f;
+	__m256i			 p;
+	float			 summ = 0.0f;
+	int			 i, nb = n / QK4_1;
+
+	for (i = 0; i < nb; i++) {
+		p = dot_u8s8(nibbles32(x[i].qs),
+		    _mm256_loadu_si256((const __m256i *)y[i].qs));
+		f = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) *
+		    h2f(y[i].d)), _mm256_cvtepi32_ps(p), acc1);
+		acc1 = acc0;
+		acc0 = f;
+		summ += h2f(x[i].m) * h2f(y[i].s);
+	}
+	*s = hsum_ps(_mm256_add_ps(acc0, acc1)) + summ;
+}
+
+AVX2 static void
+vec_dot_q5_0_q8_0_avx2(int n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q5_0	*x = vx;
+	const struct block_q8_0	*y = vy;
+	const __m256i		 minus16 = _mm256_set1_epi8((char)0xf0);
+	__m256			 acc0 = _mm256_setzero_ps(), acc1 = acc0, f;
+	__m256i			 w, p;
+	int			 i, nb = n / QK5_0;
+
+	for (i = 0; i < nb; i++) {
+		/* q - 16: a clear fifth bit leaves the nibble negative,
+		 * which in two's complement is just its high bits set. */
+		w = _mm256_or_si256(nibbles32(x[i].qs),
+		    _mm256_andnot_si256(bits32(x[i].qh), minus16));
+		p = dot_s8s8(w, _mm256_loadu_si256((const __m256i *)y[i].qs));
+		f = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) *
+		    h2f(y[i].d)), _mm256_cvtepi32_ps(p), acc1);
+		acc1 = acc0;
+		acc0 = f;
+	}
+	*s = hsum_ps(_mm256_add_ps(acc0, acc1));
+}
+
+AVX2 static void
+vec_dot_q5_1_q8_1_avx2(int n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q5_1	*x = vx;
+	const struct block_q8_1	*y = vy;
+	const __m256i		 b4 = _mm256_set1_epi8(0x10);
+	__m256			 acc0 = _mm256_setzero_ps(), acc1 = acc0, f;
+	__m256i			 w, p;
+	float			 summ = 0.0f;
+	int			 i, nb = n / QK5_1;
+
+	for (i = 0; i < nb; i++) {
+		w = _mm256_or_si256(nibbles32(x[i].qs),
+		    _mm256_and_si256(bits32(x[i].qh), b4));
+		p = dot_u8s8(w, _mm256_loadu_si256((const __m256i *)y[i].qs));
+		f = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) *
+		    h2f(y[i].d)), _mm256_cvtepi32_ps(p), acc1);
+		acc1 = acc0;
+		acc0 = f;
+		summ += h2f(x[i].m) * h2f(y[i].s);
+	}
+	*s = hsum_ps(_mm256_add_ps(acc0, acc1)) + summ;
+}
+
+/*
+ * The dots most models spend their time in (Q8_0, Q4_K, Q6_K) are written
+ * once for T activation rows at a time (T a constant 1 or 4 after
+ * inlining): a weight block is decoded once and used for every row.  The
+ * single-row vec_dot is the T = 1 instance, and each of the T results of
+ * the multi-row one goes through exactly the same operations, so both
+ * give the same bits; ops relies on that when it batches tokens.
+ */
+#define ALWAYS_INLINE __attribute__((always_inline))
+#define XT 4		/* activation rows of the multi-row dots */
+
+/* One Q8_0 block against T activation blocks, by bytes apart. */
+AVX2 static inline ALWAYS_INLINE void
+q8_0_step(const struct block_q8_0 *x, const char *y0, size_t by, int T,
+    __m256 *acc)
+{
+	const struct block_q8_0	*y;
+	__m256i			 w = _mm256_loadu_si256((const __m256i *)x->qs);
+	__m256i			 aw = _mm256_abs_epi8(w), p;
+	float			 dx = h2f(x->d);
+	int			 t;
+
+#pragma GCC unroll 4
+	for (t = 0; t < T; t++) {
+		y = (const struct block_q8_0 *)(y0 + t * by);
+		p = dot_u8s8(aw, _mm256_sign_epi8(_mm256_loadu_si256(
+		    (const __m256i *)y->qs), w));
+		acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dx * h2f(y->d)),
+		    _mm256_cvtepi32_ps(p), acc[t]);
+	}
+}
+
+AVX2 static inline ALWAYS_INLINE void
+q8_0_dot(int n, float *s, const void *vx, const void *vy, size_t by, int T)
+{
+	const struct block_q8_0	*x = vx;
+	const char		*y = vy;
+	__m256			 a0[XT], a1[XT];
+	int			 i, t, nb = n / QK8_0;
+
+#pragma GCC unroll 4
+	for (t = 0; t < T; t++)
+		a0[t] = a1[t] = _mm256_setzero_ps();
+	/* Two accumulators each: a block is shorter than an FMA's latency. */
+	for (i = 0; i + 1 < nb; i += 2) {
+		q8_0_step(x + i, y + i * sizeof *x, by, T, a0);
+		q8_0_step(x + i + 1, y + (i + 1) * sizeof *x, by, T, a1);
+	}
+	if (i < nb)
+		q8_0_step(x + i, y + i * sizeof *x, by, T, a0);
+#pragma GCC unroll 4
+	for (t = 0; t < T; t++)
+		s[t] = hsum_ps(_mm256_add_ps(a0[t], a1[t]));
+}
+
+AVX2 static void
+vec_dot_q8_0_q8_0_avx2(int n, float *s, const void *vx, const void *vy)
+{
+	q8_0_dot(n, s, vx, vy, 0, 1);
+}
+
+AVX2 static void
+vec_dot_q8_0_q8_0_x4_avx2(int n, float *s, const void *vx, const void *vy,
+    size_t by)
+{
+	q8_0_dot(n, s, vx, vy, by, XT);
+}
+
+/* ------------------------------------------------------------------ */
+/* K-quants: 256-weight super-blocks against Q8_K */
+
+/*
+ * The 8 scales (bytes 0-7) and 8 mins (bytes 8-15) of a Q4_K/Q5_K block,
+ * 6 bits each, in both 128-bit halves: unpacked four at a time from the
+ * 12 bytes read as three little-endian words (the layout
+ * quant_k4_scale_min describes).
+ */
+AVX2 static inline __m256i
+k4_scales(const uint8_t *p)
+{
+	uint32_t	w[3], v0, v1, v2, v3;
+
+	memcpy(w, p, sizeof w);
+	v0 = w[0] & 0x3f3f3f3f;
+	v1 = (w[2] & 0x0f0f0f0f) | ((w[0] >> 6) & 0x03030303) << 4;
+	v2 = w[1] & 0x3f3f3f3f;
+	v3 = ((w[2] >> 4) & 0x0f0f0f0f) | ((w[1] >> 6) & 0x03030303) << 4;
+	return _mm256_broadcastsi128_si256(_mm_setr_epi32((int)v0, (int)v1,
+	    (int)v2, (int)v3));
+}
+
+/* Every 16-bit lane = byte g of v (unsigned): one group's scale. */
+AVX2 static inline __m256i
+scale_all(__m256i v, int g)
+{
+	return _mm256_shuffle_epi8(v, _mm256_set1_epi16((short)(0x8000 | g)));
+}
+
+/*
+ * The mins of k4_scales as 16 lanes m0 m0 m1 m1 ... m7 m7, one per bsum
+ * (bsums are per 16 activations, a group is 32).
+ */
+AVX2 static inline __m256i
+k4_mins16(__m256i v)
+{
+	return _mm256_shuffle_epi8(v, _mm256_setr_epi16(
+	    (short)0x8008, (short)0x8008, (short)0x8009, (short)0x8009,
+	    (short)0x800a, (short)0x800a, (short)0x800b, (short)0x800b,
+	    (short)0x800c, (short)0x800c, (short)0x800d, (short)0x800d,
+	    (short)0x800e, (short)0x800e, (short)0x800f, (short)0x800f));
+}
+
+AVX2 static inline ALWAYS_INLINE void
+q4_K_dot(int n, float *s, const void *vx, const void *vy, size_t by, int T)
+{
+	const struct block_q4_K	*x = vx;
+	const struct block_q8_K	*y;
+	const __m256i		 low = _mm256_set1_epi8(0x0f);
+	__m256			 acc[XT];
+	__m256i			 isum[XT], scv, mins, q, lo, hi, s0, s1;
+	float			 d, dmin;
+	int			 i, k, t, nb = n / QK_K;
+
+#define YB(t) ((const struct block_q8_K *)((const char *)vy + (t) * by) + i)
+#pragma GCC unroll 4
+	for (t = 0; t < T; t++)
+		acc[t] = _mm256_setzero_ps();
+	for (i = 0; i < nb; i++) {
+		scv = k4_scales(x[i].scales);
+		mins = k4_mins16(scv);
+		d = h2f(x[i].d);
+		dmin = h2f(x[i].dmin);
+#pragma GCC unroll 4
+		for (t = 0; t < T; t++) {
+			y = YB(t);
+			acc[t] = _mm256_fnmadd_ps(_mm256_set1_ps(dmin * y->d),
+			    _mm256_cvtepi32_ps(_mm256_madd_epi16(mins,
+			    _mm256_loadu_si256((const __m256i *)y->bsums))),
+			    acc[t]);
+			isum[t] = _mm256_setzero_si256();
+		}
+		/* 64 weights per step: group 2k in the low nibbles, 2k+1 in
+		 * the high ones. */
+#pragma GCC unroll 4
+		for (k = 0; k < 4; k++) {
+			q = _mm256_loadu_si256((const __m256i *)(x[i].qs +
+			    32 * k));
+			lo = _mm256_and_si256(q, low);
+			hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low);
+			s0 = scale_all(scv, 2 * k);
+			s1 = scale_all(scv, 2 * k + 1);
+#pragma GCC unroll 4
+			for (t = 0; t < T; t++) {
+				y = YB(t);
+				isum[t] = _mm256_add_epi32(isum[t],
+				    _mm256_add_epi32(_mm256_madd_epi16(
+				    _mm256_maddubs_epi16(lo, _mm256_loadu_si256(
+				    (const __m256i *)(y->qs + 64 * k))), s0),
+				    _mm256_madd_epi16(_mm256_maddubs_epi16(hi,
+				    _mm256_loadu_si256((const __m256i *)(y->qs +
+				    64 * k + 32))), s1)));
+			}
+		}
+#pragma GCC unroll 4
+		for (t = 0; t < T; t++)
+			acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * YB(t)->d),
+			    _mm256_cvtepi32_ps(isum[t]), acc[t]);
+	}
+#undef YB
+#pragma GCC unroll 4
+	for (t = 0; t < T; t++)
+		s[t] = hsum_ps(acc[t]);
+}
+
+AVX2 static void
+vec_dot_q4_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
+{
+	q4_K_dot(n, s, vx, vy, 0, 1);
+}
+
+AVX2 static void
+vec_dot_q4_K_q8_K_x4_avx2(int n, float *s, const void *vx, const void *vy,
+    size_t by)
+{
+	q4_K_dot(n, s, vx, vy, by, XT);
+}
+
+AVX2 static void
+vec_dot_q5_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q5_K	*x = vx;
+	const struct block_q8_K	*y = vy;
+	const __m256i		 low = _mm256_set1_epi8(0x0f);
+	const __m256i		 b4 = _mm256_set1_epi8(0x10);
+	__m256			 acc = _mm256_setzero_ps();
+	__m256i			 scv, q, h, w0, w1, i0, i1;
+	int			 i, k, nb = n / QK_K;
+
+	for (i = 0; i < nb; i++) {
+		scv = k4_scales(x[i].scales);
+		acc = _mm256_fnmadd_ps(_mm256_set1_ps(h2f(x[i].dmin) * y[i].d),
+		    _mm256_cvtepi32_ps(_mm256_madd_epi16(k4_mins16(scv),
+		    _mm256_loadu_si256((const __m256i *)y[i].bsums))), acc);
+		/* Bit 2k of qh[l] is the fifth bit of weight l of group
+		 * 2k, bit 2k+1 of group 2k+1: two bits used per step. */
+		h = _mm256_loadu_si256((const __m256i *)x[i].qh);
+		i0 = i1 = _mm256_setzero_si256();
+#pragma GCC unroll 4
+		for (k = 0; k < 4; k++) {
+			q = _mm256_loadu_si256((const __m256i *)(x[i].qs +
+			    32 * k));
+			w0 = _mm256_or_si256(_mm256_and_si256(q, low),
+			    _mm256_and_si256(_mm256_slli_epi16(h, 4), b4));
+			w1 = _mm256_or_si256(_mm256_and_si256(
+			    _mm256_srli_epi16(q, 4), low),
+			    _mm256_and_si256(_mm256_slli_epi16(h, 3), b4));
+			h = _mm256_srli_epi16(h, 2);
+			i0 = _mm256_add_epi32(i0, _mm256_madd_epi16(
+			    _mm256_maddubs_epi16(w0, _mm256_loadu_si256(
+			    (const __m256i *)(y[i].qs + 64 * k))),
+			    scale_all(scv, 2 * k)));
+			i1 = _mm256_add_epi32(i1, _mm256_madd_epi16(
+			    _mm256_maddubs_epi16(w1, _mm256_loadu_si256(
+			    (const __m256i *)(y[i].qs + 64 * k + 32))),
+			    scale_all(scv, 2 * k + 1)));
+		}
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[i].d),
+		    _mm256_cvtepi32_ps(_mm256_add_epi32(i0, i1)), acc);
+	}
+	*s = hsum_ps(acc);
+}
+
+/*
+ * Q6_K: per half of 128 weights, ql[0..31] and ql[32..63] give the low
+ * nibbles of weights 0-31 / 32-63 and their high nibbles those of 64-95 /
+ * 96-127; qh[0..31] holds the top two bits of each, in bit pairs 0, 2, 4,
+ * 6 for the four quarters.  Stored as q + 32: 32 times each group's
+ * activation sum is taken off first.
+ */
+AVX2 static inline ALWAYS_INLINE void
+q6_K_dot(int n, float *s, const void *vx, const void *vy, size_t by, int T)
+{
+	const struct block_q6_K	*x = vx;
+	const __m256i		 low = _mm256_set1_epi8(0x0f);
+	const __m256i		 top = _mm256_set1_epi8(0x30);
+	__m256			 acc[XT];
+	__m256i			 isum[XT], scv, s16, l0, l1, h, w, sp;
+	const uint8_t		*ql, *qh;
+	float			 d;
+	int			 i, half, k, t, nb = n / QK_K;
+
+#define YB(t) ((const struct block_q8_K *)((const char *)vy + (t) * by) + i)
+#pragma GCC unroll 4
+	for (t = 0; t < T; t++)
+		acc[t] = _mm256_setzero_ps();
+	for (i = 0; i < nb; i++) {
+		scv = _mm256_broadcastsi128_si256(
+		    _mm_loadu_si128((const __m128i *)x[i].scales));
+		s16 = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(scv));
+		d = h2f(x[i].d);
+#pragma GCC unroll 4
+		for (t = 0; t < T; t++)
+			isum[t] = _mm256_sub_epi32(_mm256_setzero_si256(),
+			    _mm256_slli_epi32(_mm256_madd_epi16(s16,
+			    _mm256_loadu_si256((const __m256i *)YB(t)->bsums)),
+			    5));
+#pragma GCC unroll 2
+		for (half = 0; half < 2; half++) {
+			ql = x[i].ql + 64 * half;
+			qh = x[i].qh + 32 * half;
+			l0 = _mm256_loadu_si256((const __m256i *)ql);
+			l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+			h = _mm256_loadu_si256((const __m256i *)qh);
+#pragma GCC unroll 4
+			for (k = 0; k < 4; k++) {
+				switch (k) {
+				case 0:
+					w = _mm256_or_si256(_mm256_and_si256(l0,
+					    low), _mm256_and_si256(
+					    _mm256_slli_epi16(h, 4), top));
+					break;
+				case 1:
+					w = _mm256_or_si256(_mm256_and_si256(l1,
+					    low), _mm256_and_si256(
+					    _mm256_slli_epi16(h, 2), top));
+					break;
+				case 2:
+					w = _mm256_or_si256(_mm256_and_si256(
+					    _mm256_srli_epi16(l0, 4), low),
+					    _mm256_and_si256(h, top));
+					break;
+				default:
+					w = _mm256_or_si256(_mm256_and_si256(
+					    _mm256_srli_epi16(l1, 4), low),
+					    _mm256_and_si256(
+					    _mm256_srli_epi16(h, 2), top));
+					break;
+				}
+				sp = scale_pair(scv, 8 * half + 2 * k);
+#pragma GCC unroll 4
+				for (t = 0; t < T; t++)
+					isum[t] = _mm256_add_epi32(isum[t],
+					    _mm256_madd_epi16(
+					    _mm256_maddubs_epi16(w,
+					    _mm256_loadu_si256((const __m256i *)
+					    (YB(t)->qs + 128 * half + 32 * k))),
+					    sp));
+			}
+		}
+#pragma GCC unroll 4
+		for (t = 0; t < T; t++)
+			acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * YB(t)->d),
+			    _mm256_cvtepi32_ps(isum[t]), acc[t]);
+	}
+#undef YB
+#pragma GCC unroll 4
+	for (t = 0; t < T; t++)
+		s[t] = hsum_ps(acc[t]);
+}
+
+AVX2 static void
+vec_dot_q6_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
+{
+	q6_K_dot(n, s, vx, vy, 0, 1);
+}
+
+AVX2 static void
+vec_dot_q6_K_q8_K_x4_avx2(int n, float *s, const void *vx, const void *vy,
+    size_t by)
+{
+	q6_K_dot(n, s, vx, vy, by, XT);
+}
+
+/*
+ * The 16 scales of a Q3_K block minus 32, as 16 signed bytes (the packing
+ * quant_k3_scales describes, four scales per word operation).
+ */
+AVX2 static inline __m128i
+k3_scales(const uint8_t *p)
+{
+	uint32_t	w[3], v[4];
+
+	memcpy(w, p, sizeof w);
+	v[0] = (w[0] & 0x0f0f0f0f) | (w[2] & 0x03030303) << 4;
+	v[1] = (w[1] & 0x0f0f0f0f) | ((w[2] >> 2) & 0x03030303) << 4;
+	v[2] = ((w[0] >> 4) & 0x0f0f0f0f) | ((w[2] >> 4) & 0x03030303) << 4;
+	v[3] = ((w[1] >> 4) & 0x0f0f0f0f) | ((w[2] >> 6) & 0x03030303) << 4;
+	/* From registers: a vector load of the words just stored would
+	 * stall on store forwarding. */
+	return _mm_sub_epi8(_mm_setr_epi32((int)v[0], (int)v[1], (int)v[2],
+	    (int)v[3]), _mm_set1_epi8(32));
+}
+
+/*
+ * Q3_K: per half of 128 weights, bit pair 2j of qs[0..31] is the low two
+ * bits of quarter j, and bit 4*half + j of hmask[l] its third bit; stored
+ * as q + 4 (the third bit set means no -4).
+ */
+AVX2 static void
+vec_dot_q3_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q3_K	*x = vx;
+	const struct block_q8_K	*y = vy;
+	const __m256i		 three = _mm256_set1_epi8(3);
+	const __m256i		 one = _mm256_set1_epi8(1);
+	__m256			 acc = _mm256_setzero_ps();
+	__m256i			 scv, q, h, w, i0, i1, p;
+	const int8_t		*ys;
+	int			 i, half, k, nb = n / QK_K;
+
+	for (i = 0; i < nb; i++) {
+		scv = _mm256_broadcastsi128_si256(k3_scales(x[i].scales));
+		i0 = _mm256_setzero_si256();
+		i1 = _mm256_sub_epi32(i0, _mm256_slli_epi32(_mm256_madd_epi16(
+		    _mm256_cvtepi8_epi16(_mm256_castsi256_si128(scv)),
+		    _mm256_loadu_si256((const __m256i *)y[i].bsums)), 2));
+		h = _mm256_loadu_si256((const __m256i *)x[i].hmask);
+#pragma GCC unroll 2
+		for (half = 0; half < 2; half++) {
+			q = _mm256_loadu_si256((const __m256i *)(x[i].qs +
+			    32 * half));
+			ys = y[i].qs + 128 * half;
+#pragma GCC unroll 4
+			for (k = 0; k < 4; k++) {
+				w = _mm256_or_si256(_mm256_and_si256(q, three),
+				    _mm256_slli_epi16(_mm256_and_si256(h, one),
+				    2));
+				q = _mm256_srli_epi16(q, 2);
+				h = _mm256_srli_epi16(h, 1);
+				p = _mm256_madd_epi16(_mm256_maddubs_epi16(w,
+				    _mm256_loadu_si256((const __m256i *)(ys +
+				    32 * k))), scale_pair(scv,
+				    8 * half + 2 * k));
+				if (k & 1)
+					i1 = _mm256_add_epi32(i1, p);
+				else
+					i0 = _mm256_add_epi32(i0, p);
+			}
+		}
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[i].d),
+		    _mm256_cvtepi32_ps(_mm256_add_epi32(i0, i1)), acc);
+	}
+	*s = hsum_ps(acc);
+}
+
+/*
+ * Q2_K: as Q3_K without the third bit; scales[g] has the group's scale
+ * in its low nibble and its min in the high one.
+ */
+AVX2 static void
+vec_dot_q2_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q2_K	*x = vx;
+	const struct block_q8_K	*y = vy;
+	const __m256i		 three = _mm256_set1_epi8(3);
+	const __m128i		 low = _mm_set1_epi8(0x0f);
+	__m256			 acc = _mm256_setzero_ps();
+	__m256			 accm = _mm256_setzero_ps();
+	__m256i			 scv, q, i0, i1, p, mins;
+	__m128i			 raw;
+	const int8_t		*ys;
+	int			 i, half, k, nb = n / QK_K;
+
+	for (i = 0; i < nb; i++) {
+		raw = _mm_loadu_si128((const __m128i *)x[i].scales);
+		scv = _mm256_broadcastsi128_si256(_mm_and_si128(raw, low));
+		mins = _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_and_si128(
+		    _mm_srli_epi16(raw, 4), low)),
+		    _mm256_loadu_si256((const __m256i *)y[i].bsums));
+		accm = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].dmin) * y[i].d),
+		    _mm256_cvtepi32_ps(mins), accm);
+		i0 = i1 = _mm256_setzero_si256();
+#pragma GCC unroll 2
+		for (half = 0; half < 2; half++) {
+			q = _mm256_loadu_si256((const __m256i *)(x[i].qs +
+			    32 * half));
+			ys = y[i].qs + 128 * half;
+#pragma GCC unroll 4
+			for (k = 0; k < 4; k++) {
+				p = _mm256_madd_epi16(_mm256_maddubs_epi16(
+				    _mm256_and_si256(q, three),
+				    _mm256_loadu_si256((const __m256i *)(ys +
+				    32 * k))), scale_pair(scv,
+				    8 * half + 2 * k));
+				q = _mm256_srli_epi16(q, 2);
+				if (k & 1)
+					i1 = _mm256_add_epi32(i1, p);
+				else
+					i0 = _mm256_add_epi32(i0, p);
+			}
+		}
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[i].d),
+		    _mm256_cvtepi32_ps(_mm256_add_epi32(i0, i1)), acc);
+	}
+	*s = hsum_ps(acc) - hsum_ps(accm);
+}
+
+/* ------------------------------------------------------------------ */
+
+struct avx2_kernel {
+	enum ggml_type		 vec_dot_type;	/* what the dot expects */
+	quant_vec_dot_fn	 vec_dot;
+	quant_from_float_fn	 from_float;
+};
+
+static const struct avx2_kernel avx2_kernels[GGML_TYPE_COUNT] = {
+	[GGML_TYPE_F32] = { GGML_TYPE_F32, vec_dot_f32_f32_avx2, NULL },
+	[GGML_TYPE_F16] = { GGML_TYPE_F32, vec_dot_f16_f32_avx2, NULL },
+	[GGML_TYPE_BF16] = { GGML_TYPE_F32, vec_dot_bf16_f32_avx2, NULL },
+	[GGML_TYPE_Q4_0] = { GGML_TYPE_Q8_0, vec_dot_q4_0_q8_0_avx2, NULL },
+	[GGML_TYPE_Q4_1] = { GGML_TYPE_Q8_1, vec_dot_q4_1_q8_1_avx2, NULL },
+	[GGML_TYPE_Q5_0] = { GGML_TYPE_Q8_0, vec_dot_q5_0_q8_0_avx2, NULL },
+	[GGML_TYPE_Q5_1] = { GGML_TYPE_Q8_1, vec_dot_q5_1_q8_1_avx2, NULL },
+	[GGML_TYPE_Q8_0] = { GGML_TYPE_Q8_0, vec_dot_q8_0_q8_0_avx2,
+	    quantize_row_q8_0_avx2 },
+	[GGML_TYPE_Q8_1] = { GGML_TYPE_Q8_1, NULL, quantize_row_q8_1_avx2 },
+	[GGML_TYPE_Q2_K] = { GGML_TYPE_Q8_K, vec_dot_q2_K_q8_K_avx2, NULL },
+	[GGML_TYPE_Q3_K] = { GGML_TYPE_Q8_K, vec_dot_q3_K_q8_K_avx2, NULL },
+	[GGML_TYPE_Q4_K] = { GGML_TYPE_Q8_K, vec_dot_q4_K_q8_K_avx2, NULL },
+	[GGML_TYPE_Q5_K] = { GGML_TYPE_Q8_K, vec_dot_q5_K_q8_K_avx2, NULL },
+	[GGML_TYPE_Q6_K] = { GGML_TYPE_Q8_K, vec_dot_q6_K_q8_K_avx2, NULL },
+	[GGML_TYPE_Q8_K] = { GGML_TYPE_Q8_K, NULL, quantize_row_q8_K_avx2 },
+};
+
+/*
+ * The multi-row dots, for ops: s[t] = dot(x, row t of y) for t < 4, the
+ * rows by bytes apart.  Not in the traits table, whose dots are
+ * single-row: see quant_avx2_vec_dot_x4.
+ */
+typedef void (*quant_vec_dot_x4_fn)(int, float *, const void *,
+    const void *, size_t);
+
+static const struct {
+	quant_vec_dot_fn	 single;
+	quant_vec_dot_x4_fn	 x4;
+} avx2_x4[GGML_TYPE_COUNT] = {
+	[GGML_TYPE_Q8_0] = { vec_dot_q8_0_q8_0_avx2,
+	    vec_dot_q8_0_q8_0_x4_avx2 },
+	[GGML_TYPE_Q4_K] = { vec_dot_q4_K_q8_K_avx2,
+	    vec_dot_q4_K_q8_K_x4_avx2 },
+	[GGML_TYPE_Q6_K] = { vec_dot_q6_K_q8_K_avx2,
+	    vec_dot_q6_K_q8_K_x4_avx2 },
+};
+
+/*
+ * Returns the 4-row dot of weight type t, or NULL, and in *single the
+ * single-row dot whose bits it reproduces: a caller may use the 4-row one
+ * only while the traits table holds that single one.  Declared by its
+ * one user, ops.c (quant-impl.h is the quant module's; a vec_dot_x4
+ * member of struct quant_traits would be the better home).
+ */
+quant_vec_dot_x4_fn quant_avx2_vec_dot_x4(enum ggml_type,
+    quant_vec_dot_fn *);
+
+quant_vec_dot_x4_fn
+quant_avx2_vec_dot_x4(enum ggml_type t, quant_vec_dot_fn *single)
+{
+	if ((unsigned)t >= GGML_TYPE_COUNT || avx2_x4[t].x4 == NULL)
+		return NULL;
+	*single = avx2_x4[t].single;
+	return avx2_x4[t].x4;
+}
+
+void
+quant_register_avx2(struct quant_traits *table)
+{
+	const struct avx2_kernel	*k;
+	int				 t;
+
+	for (t = 0; t < GGML_TYPE_COUNT; t++) {
+		k = &avx2_kernels[t];
+		if (table[t].name == NULL)
+			continue;
+		/* A dot is only valid against the activations it was
+		 * written for: leave the scalar one if the table differs. */
+		if (k->vec_dot != NULL && table[t].vec_dot_type ==
+		    k->vec_dot_type)
+			table[t].vec_dot = k->vec_dot;
+		if (k->from_float != NULL)
+			table[t].from_float = k->from_float;
+	}
+}
+
+#else /* not x86 */
+
+typedef void (*quant_vec_dot_x4_fn)(int, float *, const void *,
+    const void *, size_t);
+quant_vec_dot_x4_fn quant_avx2_vec_dot_x4(enum ggml_type,
+    quant_vec_dot_fn *);
+
+quant_vec_dot_x4_fn
+quant_avx2_vec_dot_x4(enum ggml_type t, quant_vec_dot_fn *single)
+{
+	(void)t;
+	(void)single;
+	return NULL;
+}
+
+/*
+ * The multi-row dots, for ops: s[t] = dot(x, row t of y) for t < 4, the
+ * rows by bytes apart.  Not in the traits table, whose dots are
+ * single-row: see quant_avx2_vec_dot_x4.
+ */
+typedef void (*quant_vec_dot_x4_fn)(int, float *, const void *,
+    const void *, size_t);
+
+static const struct {
+	quant_vec_dot_fn	 single;
+	quant_vec_dot_x4_fn	 x4;
+} avx2_x4[GGML_TYPE_COUNT] = {
+	[GGML_TYPE_Q8_0] = { vec_dot_q8_0_q8_0_avx2,
+	    vec_dot_q8_0_q8_0_x4_avx2 },
+	[GGML_TYPE_Q4_K] = { vec_dot_q4_K_q8_K_avx2,
+	    vec_dot_q4_K_q8_K_x4_avx2 },
+	[GGML_TYPE_Q6_K] = { vec_dot_q6_K_q8_K_avx2,
+	    vec_dot_q6_K_q8_K_x4_avx2 },
+};
+
+/*
+ * Returns the 4-row dot of weight type t, or NULL, and in *single the
+ * single-row dot whose bits it reproduces: a caller may use the 4-row one
+ * only while the traits table holds that single one.  Declared by its
+ * one user, ops.c (quant-impl.h is the quant module's; a vec_dot_x4
+ * member of struct quant_traits would be the better home).
+ */
+quant_vec_dot_x4_fn quant_avx2_vec_dot_x4(enum ggml_type,
+    quant_vec_dot_fn *);
+
+quant_vec_dot_x4_fn
+quant_avx2_vec_dot_x4(enum ggml_type t, quant_vec_dot_fn *single)
+{
+	if ((unsigned)t >= GGML_TYPE_COUNT || avx2_x4[t].x4 == NULL)
+		return NULL;
+	*single = avx2_x4[t].single;
+	return avx2_x4[t].x4;
+}
+
+void
+quant_register_avx2(struct quant_traits *table)
+{
+	(void)table;
+}
+
+#endif

@@ -1,0 +1,254 @@
+/*
+ * quant.c - the traits table and the choice of kernels at start-up.
+ *
+ * The scalar table is the reference every path starts from; quant_init
+ * copies it and lets the SIMD file for the chosen ISA replace what it
+ * does faster.  Adding a type means adding one row here and its
+ * functions in quant-ref.c.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
+#include "quant-impl.h"
+#include "util.h"
+
+#define TRAITS(T, n, b, to, ref, from, dot, vt) \
+	[GGML_TYPE_##T] = { .name = n, .blck = b, .size = 0, .to_float = to, \
+	    .from_float_ref = ref, .from_float = from, .vec_dot = dot, \
+	    .vec_dot_type = GGML_TYPE_##vt }
+
+static const struct quant_traits quant_scalar[GGML_TYPE_COUNT] = {
+	TRAITS(F32, "F32", 1, dequantize_row_f32, quantize_row_f32,
+	    quantize_row_f32, vec_dot_f32_f32, F32),
+	TRAITS(F16, "F16", 1, dequantize_row_f16, quantize_row_f16_ref,
+	    quantize_row_f16_ref, vec_dot_f16_f32, F32),
+	TRAITS(BF16, "BF16", 1, dequantize_row_bf16, quantize_row_bf16_ref,
+	    quantize_row_bf16_ref, vec_dot_bf16_f32, F32),
+	TRAITS(Q4_0, "Q4_0", QK4_0, dequantize_row_q4_0,
+	    quantize_row_q4_0_ref, quantize_row_q4_0_ref, vec_dot_q4_0_q8_0,
+	    Q8_0),
+	TRAITS(Q4_1, "Q4_1", QK4_1, dequantize_row_q4_1,
+	    quantize_row_q4_1_ref, quantize_row_q4_1_ref, vec_dot_q4_1_q8_1,
+	    Q8_1),
+	TRAITS(Q5_0, "Q5_0", QK5_0, dequantize_row_q5_0,
+	    quantize_row_q5_0_ref, quantize_row_q5_0_ref, vec_dot_q5_0_q8_0,
+	    Q8_0),
+	TRAITS(Q5_1, "Q5_1", QK5_1, dequantize_row_q5_1,
+	    quantize_row_q5_1_ref, quantize_row_q5_1_ref, vec_dot_q5_1_q8_1,
+	    Q8_1),
+	TRAITS(Q8_0, "Q8_0", QK8_0, dequantize_row_q8_0,
+	    quantize_row_q8_0_ref, quantize_row_q8_0_ref, vec_dot_q8_0_q8_0,
+	    Q8_0),
+	/* Q8_1 exists only as an activation format: no dot of its own. */
+	TRAITS(Q8_1, "Q8_1", QK8_1, dequantize_row_q8_1,
+	    quantize_row_q8_1_ref, quantize_row_q8_1_ref, NULL, Q8_1),
+	TRAITS(Q2_K, "Q2_K", QK_K, dequantize_row_q2_K,
+	    quantize_row_q2_K_ref, quantize_row_q2_K_ref, vec_dot_q2_K_q8_K,
+	    Q8_K),
+	TRAITS(Q3_K, "Q3_K", QK_K, dequantize_row_q3_K,
+	    quantize_row_q3_K_ref, quantize_row_q3_K_ref, vec_dot_q3_K_q8_K,
+	    Q8_K),
+	TRAITS(Q4_K, "Q4_K", QK_K, dequantize_row_q4_K,
+	    quantize_row_q4_K_ref, quantize_row_q4_K_ref, vec_dot_q4_K_q8_K,
+	    Q8_K),
+	TRAITS(Q5_K, "Q5_K", QK_K, dequantize_row_q5_K,
+	    quantize_row_q5_K_ref, quantize_row_q5_K_ref, vec_dot_q5_K_q8_K,
+	    Q8_K),
+	TRAITS(Q6_K, "Q6_K", QK_K, dequantize_row_q6_K,
+	    quantize_row_q6_K_ref, quantize_row_q6_K_ref, vec_dot_q6_K_q8_K,
+	    Q8_K),
+	/* Q8_K exists only as an activation format: no dot of its own. */
+	TRAITS(Q8_K, "Q8_K", QK_K, dequantize_row_q8_K,
+	    quantize_row_q8_K_ref, quantize_row_q8_K_ref, NULL, Q8_K),
+};
+
+static const char *quant_isa_names[] = {
+	[QUANT_ISA_SCALAR] = "scalar",
+	[QUANT_ISA_AVX2] = "avx2",
+	[QUANT_ISA_AVX512] = "avx512",
+};
+
+/* What the CPU can run, and how to install that path's kernels. */
+static const struct {
+	int	(*supported)(void);
+	void	(*install)(struct quant_traits *);
+} quant_isa_table[] = {
+	[QUANT_ISA_SCALAR] = { NULL, NULL },
+	[QUANT_ISA_AVX2] = { quant_cpu_has_avx2, quant_register_avx2 },
+	[QUANT_ISA_AVX512] = { quant_cpu_has_avx512, quant_register_avx512 },
+};
+#define N_ISA (sizeof quant_isa_table / sizeof quant_isa_table[0])
+
+static struct quant_traits quant_table[GGML_TYPE_COUNT];
+static enum quant_isa quant_chosen;
+static int quant_ready;
+
+#if defined(__x86_64__) || defined(__i386__)
+/* CPUID.1:ECX bit 29; not every compiler's __builtin_cpu_supports knows it. */
+static int
+quant_cpu_has_f16c(void)
+{
+	unsigned int	a, b, c, d;
+
+	if (!__get_cpuid(1, &a, &b, &c, &d))
+		return 0;
+	return (c >> 29) & 1;
+}
+#endif
+
+int
+quant_cpu_has_avx2(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx2") &&
+	    __builtin_cpu_supports("fma") && quant_cpu_has_f16c();
+#else
+	return 0;
+#endif
+}
+
+int
+quant_cpu_has_avx512(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_cpu_init();
+	return quant_cpu_has_avx2() &&
+	    __builtin_cpu_supports("avx512f") &&
+	    __builtin_cpu_supports("avx512bw") &&
+	    __builtin_cpu_supports("avx512vl") &&
+	    __builtin_cpu_supports("avx512dq");
+#else
+	return 0;
+#endif
+}
+
+int
+quant_cpu_has_avx512vnni(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_cpu_init();
+	return quant_cpu_has_avx512() &&
+	    __builtin_cpu_supports("avx512vnni");
+#else
+	return 0;
+#endif
+}
+
+/* Resets the table to the scalar kernels, with the sizes from types.c. */
+static void
+quant_fill_scalar(void)
+{
+	int	t;
+
+	memcpy(quant_table, quant_scalar, sizeof quant_table);
+	for (t = 0; t < GGML_TYPE_COUNT; t++) {
+		if (quant_table[t].name != NULL)
+			quant_table[t].size = type_info(t)->size;
+	}
+	quant_chosen = QUANT_ISA_SCALAR;
+	quant_ready = 1;
+}
+
+static int
+quant_isa_supported(enum quant_isa isa)
+{
+	return quant_isa_table[isa].supported == NULL ||
+	    quant_isa_table[isa].supported();
+}
+
+int
+quant_init(char **cause)
+{
+	const char	*env = getenv("R1CHAT_ISA");
+	enum quant_isa	 isa = QUANT_ISA_SCALAR;
+	size_t		 i;
+
+	if (env != NULL && *env != '\0') {
+		for (i = 0; i < N_ISA; i++) {
+			if (strcmp(env, quant_isa_names[i]) == 0)
+				break;
+		}
+		if (i == N_ISA) {
+			*cause = xstrfmt("R1CHAT_ISA=%s: not scalar, avx2 or "
+			    "avx512", env);
+			return -1;
+		}
+		if (!quant_isa_supported(i)) {
+			*cause = xstrfmt("R1CHAT_ISA=%s: this CPU cannot run "
+			    "it", env);
+			return -1;
+		}
+		isa = i;
+	} else {
+		/* The widest path the CPU runs: the table is in that order. */
+		for (i = 0; i < N_ISA; i++) {
+			if (quant_isa_supported(i))
+				isa = i;
+		}
+	}
+
+	quant_fill_scalar();
+	if (quant_isa_table[isa].install != NULL)
+		quant_isa_table[isa].install(quant_table);
+	quant_chosen = isa;
+	return 0;
+}
+
+enum quant_isa
+quant_isa(void)
+{
+	return quant_chosen;
+}
+
+const char *
+quant_isa_name(enum quant_isa isa)
+{
+	if ((size_t)isa >= N_ISA)
+		return "unknown";
+	return quant_isa_names[isa];
+}
+
+const struct quant_traits *
+quant_traits(enum ggml_type t)
+{
+	char	*cause;
+
+	/* Forgetting quant_init must not crash: fall back to scalar. */
+	if (!quant_ready && quant_init(&cause) != 0) {
+		free(cause);
+		quant_fill_scalar();
+	}
+	if ((unsigned)t >= GGML_TYPE_COUNT || quant_table[t].name == NULL)
+		return NULL;
+	return &quant_table[t];
+}
+
+float
+quant_f16_to_f32(ggml_half h)
+{
+	return quant_h2f(h);
+}
+
+ggml_half
+quant_f32_to_f16(float f)
+{
+	return quant_f2h(f);
+}
+
+float
+quant_bf16_to_f32(ggml_bf16 h)
+{
+	return quant_bf2f(h);
+}
+
+ggml_bf16
+quant_f32_to_bf16(float f)
+{
+	return quant_f2bf(f);
+}

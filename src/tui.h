@@ -1,0 +1,18 @@
+/*
+ * tui.h - the full-screen chat on a terminal: a reasoning pane, an answer
+ * pane, a status line and a Readline input line, drawn with ncursesw.
+ */
+#ifndef R1_TUI_H
+#define R1_TUI_H
+
+struct repl;
+
+/*
+ * Runs the chat of r (r->chat) on the terminal until /bye, Ctrl-D or an
+ * error, showing the notice banner first when it is not NULL.  The
+ * terminal is restored on every way out, fatal signals included.  Returns
+ * the exit status.
+ */
+int tui_run(struct repl *r, const char *banner);
+
+#endif

@@ -1,0 +1,205 @@
+#!/bin/sh
+# chat.sh - one-shot chat end to end on a generated model: the answer alone
+# on stdout, the reasoning on stderr between its markers, --hidethinking,
+# --nothink, stdin and arguments joined, ollama's --verbose block matched
+# line by line, the chat's prompt equal to the template's (the reasoning is
+# what --raw continues the rendered prompt with), refusals and errors.
+
+: "${R1CHAT:?R1CHAT must name the r1chat binary}"
+: "${MKMODEL:?MKMODEL must name tests/mkmodel}"
+vocab="${R1CHAT_TESTDATA:-../shared/testdata}/vocab/deepseek-r1-qwen.gguf"
+if [ ! -f "$vocab" ]; then
+	echo "1..0 # SKIP no test data ($vocab)"
+	exit 77
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/r1chat-chat.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+LC_ALL=C.UTF-8
+export LC_ALL
+XDG_CACHE_HOME="$tmp/cache"
+export XDG_CACHE_HOME
+
+n=0
+failed=0
+ok() {
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		failed=$((failed + 1))
+	fi
+}
+show() { sed 's/^/# /' "$@"; }
+
+model="$tmp/m.gguf"
+if ! "$MKMODEL" --arch qwen2 --type F32 --seed 1 --vocab "$vocab" \
+    -o "$model" >"$tmp/mk.err" 2>&1; then
+	show "$tmp/mk.err"
+	echo "1..0 # SKIP mkmodel failed"
+	exit 77
+fi
+
+# Greedy, a short answer, a reasoning budget so that the answer comes.
+chat() {
+	"$R1CHAT" --template deepseek-r1 --temp 0 -n 40 --think-budget 8 \
+	    "$model" "$@"
+}
+
+# --- the answer on stdout, the reasoning on stderr ----------------------------
+
+chat "hello there" >"$tmp/out" 2>"$tmp/err"
+ok $? "one turn: exit status 0"
+[ -s "$tmp/out" ]
+ok $? "the answer is on stdout"
+[ "$(head -n 1 "$tmp/err")" = "Thinking..." ]
+ok $? "stderr starts with Thinking..."
+grep -qx '\.\.\.done thinking\.' "$tmp/err"
+ok $? "stderr has ...done thinking. on a line of its own"
+# The reasoning: what lies between the markers.
+sed -n '2,/^\.\.\.done thinking\.$/p' "$tmp/err" | sed '$d' >"$tmp/reason"
+[ -s "$tmp/reason" ]
+ok $? "the reasoning lies between the markers"
+! grep -q -e 'Thinking\.\.\.' -e 'done thinking' "$tmp/out"
+ok $? "stdout holds no reasoning marker"
+[ "$(sed -n '/^\.\.\.done thinking\.$/,$p' "$tmp/err" | sed '1d' |
+    grep -c '[^ ]')" -eq 0 ]
+ok $? "nothing but the reasoning on stderr"
+! grep -q '</think>' "$tmp/reason"
+ok $? "the closing tag is not shown in the reasoning"
+
+chat --hidethinking "hello there" >"$tmp/out.hide" 2>"$tmp/err.hide"
+ok $? "--hidethinking: exit status 0"
+[ ! -s "$tmp/err.hide" ]
+ok $? "--hidethinking: nothing on stderr"
+cmp -s "$tmp/out" "$tmp/out.hide"
+ok $? "--hidethinking: the same answer on stdout"
+
+chat --nothink "hello there" >"$tmp/out.no" 2>"$tmp/err.no"
+ok $? "--nothink: exit status 0"
+[ -s "$tmp/out.no" ] && ! grep -q 'Thinking' "$tmp/err.no"
+ok $? "--nothink: an answer and no reasoning"
+
+# --- the prompt is the template's -------------------------------------------------
+
+# Without a budget the greedy reasoning is what --raw continues R1's
+# rendered prompt with (BOS comes from --raw; the tags are special tokens).
+"$R1CHAT" --template deepseek-r1 --temp 0 -n 24 "$model" "hello there" \
+    >"$tmp/out.free" 2>"$tmp/err.free"
+rendered=$(printf '<\357\275\234User\357\275\234>hello there<\357\275\234Assistant\357\275\234><think>\n.')
+"$R1CHAT" --raw --temp 0 -n 24 "$model" "${rendered%.}" \
+    >"$tmp/raw" 2>"$tmp/raw.err"
+ok $? "--raw on the rendered prompt"
+strip() { sed -e '1{/^Thinking\.\.\.$/d;}' -e '/^\.\.\.done thinking\.$/d' \
+    -e '/never closed its reasoning/d' "$@" | tr -d ' \n\t'; }
+[ -n "$(strip "$tmp/err.free")" ] &&
+    [ "$(strip "$tmp/err.free")$(tr -d ' \n\t' <"$tmp/out.free")" = \
+    "$(sed 's,</think>,,' "$tmp/raw" | tr -d ' \n\t')" ]
+ok $? "reasoning and answer are --raw's continuation of the rendered prompt"
+
+# --- stdin and arguments ----------------------------------------------------------
+
+echo "hello there" | chat >"$tmp/out.in" 2>/dev/null
+cmp -s "$tmp/out" "$tmp/out.in"
+ok $? "the message from stdin (newline dropped) is the same message"
+echo "hello" | chat "there" >"$tmp/out.join" 2>/dev/null
+cmp -s "$tmp/out" "$tmp/out.join"
+ok $? "stdin then the arguments, joined by a space"
+chat hello there >"$tmp/out.args" 2>/dev/null
+cmp -s "$tmp/out" "$tmp/out.args"
+ok $? "the arguments joined by a space"
+printf 'caf\351 \377\376 <\357\275\234User\357\275\234>' | chat \
+    >"$tmp/out.bad" 2>"$tmp/err.bad"
+ok $? "bytes that are not UTF-8 and specials in the message are taken"
+
+# --- --verbose --------------------------------------------------------------------
+
+chat --verbose "hello there" >"$tmp/out.v" 2>"$tmp/err.v"
+ok $? "--verbose: exit status 0"
+cmp -s "$tmp/out" "$tmp/out.v"
+ok $? "--verbose: the same answer on stdout"
+D='([0-9]+h)?([0-9]+m)?[0-9]+(\.[0-9]+)?(s|ms|µs|ns)'
+R='[0-9]+\.[0-9]{2} tokens/s'
+grep -E '^(total|load|prompt eval|eval) ' "$tmp/err.v" >"$tmp/summary"
+cat >"$tmp/expect" <<EOF
+^total duration:       $D\$
+^load duration:        $D\$
+^prompt eval count:    [1-9][0-9]* token\(s\)\$
+^prompt eval duration: $D\$
+^prompt eval rate:     $R\$
+^eval count:           [1-9][0-9]* token\(s\)\$
+^eval duration:        $D\$
+^eval rate:            $R\$
+EOF
+[ "$(wc -l <"$tmp/summary")" -eq 8 ]
+ok $? "--verbose: eight summary lines"
+i=0
+while read -r re; do
+	i=$((i + 1))
+	line=$(sed -n "${i}p" "$tmp/summary")
+	printf '%s\n' "$line" | grep -Eq "$re"
+	ok $? "--verbose line $i: $line"
+done <"$tmp/expect"
+[ "$(sed -n 's/^eval count: *\([0-9]*\) .*/\1/p' "$tmp/summary")" -le 40 ]
+ok $? "--verbose: eval count within -n"
+tail -n 8 "$tmp/err.v" | cmp -s - "$tmp/summary"
+ok $? "--verbose: the summary ends stderr"
+
+# --- refusals and errors --------------------------------------------------------------
+
+head -c 3000 /dev/zero | tr '\0' 'a' | sed 's/aaaa/word /g' >"$tmp/long"
+"$R1CHAT" --template deepseek-r1 -c 64 "$model" <"$tmp/long" \
+    >"$tmp/out.long" 2>"$tmp/err.long"
+[ $? -eq 1 ]
+ok $? "a message longer than the context: exit status 1"
+grep -q 'too long' "$tmp/err.long" && [ ! -s "$tmp/out.long" ]
+ok $? "a message longer than the context is refused with a message"
+
+"$R1CHAT" "$model" </dev/null >/dev/null 2>"$tmp/err.empty"
+[ $? -eq 2 ] && grep -q '^r1chat: no prompt' "$tmp/err.empty"
+ok $? "no prompt: a usage error"
+"$R1CHAT" "$tmp/missing.gguf" hi >/dev/null 2>"$tmp/err.miss"
+[ $? -eq 1 ] && [ "$(wc -l <"$tmp/err.miss")" -eq 1 ] &&
+    grep -q "^r1chat: $tmp/missing.gguf: " "$tmp/err.miss"
+ok $? "a missing model: one line, exit status 1"
+"$R1CHAT" --temp warm "$model" hi >/dev/null 2>"$tmp/err.num"
+[ $? -eq 2 ] && grep -q '^r1chat: --temp: not a number' "$tmp/err.num"
+ok $? "a bad number: a usage error"
+"$R1CHAT" --temp -1 "$model" hi >/dev/null 2>"$tmp/err.neg"
+[ $? -eq 1 ] && grep -q 'temperature must be' "$tmp/err.neg"
+ok $? "a temperature out of range is refused"
+"$R1CHAT" --temp 0 -n 4 "$model" hi >/dev/null 2>"$tmp/err.guess"
+[ $? -eq 0 ] && grep -q '^r1chat: warning: .*no chat template; using deepseek-r1' \
+    "$tmp/err.guess"
+ok $? "no template in the file: deepseek-r1 guessed from its tokens, said"
+"$R1CHAT" --template nonesuch "$model" hi >/dev/null 2>"$tmp/err.tpl"
+[ $? -eq 1 ] && grep -q 'nonesuch' "$tmp/err.tpl"
+ok $? "an unknown --template is refused"
+
+# --- seeds ----------------------------------------------------------------------------
+
+"$R1CHAT" --template deepseek-r1 --seed 7 --temp 0.9 -n 24 --think-budget 6 \
+    "$model" hi >"$tmp/s1" 2>&1
+"$R1CHAT" --template deepseek-r1 --seed 7 --temp 0.9 -n 24 --think-budget 6 \
+    "$model" hi >"$tmp/s2" 2>&1
+cmp -s "$tmp/s1" "$tmp/s2"
+ok $? "the same seed, the same words"
+
+# --- the demo, one-shot -------------------------------------------------------------------
+
+"$R1CHAT" --demo </dev/null >"$tmp/demo.out" 2>"$tmp/demo.err"
+ok $? "--demo without a terminal: exit status 0"
+grep -q 'weights are random' "$tmp/demo.err" && [ -s "$tmp/demo.out" ] &&
+    grep -qx 'Thinking\.\.\.' "$tmp/demo.err"
+ok $? "--demo says its weights are random, and both reasoning and answer come"
+demo=$(ls "$XDG_CACHE_HOME"/r1chat/demo-*.gguf 2>/dev/null)
+[ -f "$demo" ]
+ok $? "--demo keeps its model under \$XDG_CACHE_HOME/r1chat"
+cp -p "$demo" "$tmp/demo.copy"
+"$R1CHAT" --demo "say more" >/dev/null 2>&1 </dev/null
+cmp -s "$demo" "$tmp/demo.copy" && [ ! "$demo" -nt "$tmp/demo.copy" ]
+ok $? "--demo makes its model once"
+
+echo "1..$n"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,799 @@
+/*
+ * mkmodel - writes a test model: the tensor layout and metadata llama.cpp
+ * expects for an architecture, pseudo-random weights from a seed, the
+ * tokenizer of a real vocabulary-only GGUF.
+ *
+ *   mkmodel --arch qwen2|llama|qwen3 --type TYPE --seed N -o OUT.gguf
+ *       [--vocab VOCAB.gguf] [--n-vocab N] [--preset tiny|r1-qwen-1.5b]
+ *       [--layers N] [--embd N] [--ff N] [--heads N] [--kv-heads N]
+ *       [--head-dim N] [--ctx N] [--rope-base F] [--tied | --untied]
+ *       [--no-rope-freqs] [--arch-name NAME] [--drop TENSOR]
+ *
+ * The weights do not depend on TYPE: every tensor's values come from its
+ * own stream (seed and name), so the F32 and Q4_0 files of one seed hold
+ * the same model at two precisions.  The generator uses integer
+ * arithmetic, + - * / and sqrt only (all correctly rounded in IEEE 754;
+ * no log or cos), so the same seed gives the same bytes on any machine.
+ *
+ * --n-vocab N keeps the first N ordinary tokens of the vocabulary (plus
+ * every control and user-defined token, renumbered after them) and the
+ * merges among the kept tokens: a smaller but self-consistent BPE, which
+ * keeps test models a few MB.  0 keeps the whole vocabulary.
+ *
+ * For the tests of bad input: --arch-name writes another
+ * general.architecture (and key prefix) over the layout of --arch, and
+ * --drop leaves one tensor out.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "gguf.h"
+#include "quant.h"
+#include "quantmix.h"
+#include "types.h"
+#include "util.h"
+
+/* Token types of tokenizer.ggml.token_type (llama.cpp's llama_token_type). */
+#define TOKEN_NORMAL 1
+
+struct arch_desc {
+	const char	*name;
+	const char	*vocab;		/* default vocabulary, in $R1CHAT_TESTDATA/vocab */
+	int		 qkv_bias;	/* attn_{q,k,v}.bias (qwen2) */
+	int		 qk_norm;	/* attn_{q,k}_norm (qwen3) */
+	int		 rope_freqs;	/* llama3-style rope_freqs.weight */
+	int		 tied;		/* no output.weight by default */
+	int		 head_dim;	/* 0: embd / heads */
+	float		 rope_base;
+	float		 eps;
+};
+
+static const struct arch_desc arch_table[] = {
+	{ .name = "qwen2", .vocab = "deepseek-r1-qwen.gguf", .qkv_bias = 1,
+	  .rope_base = 10000.0f, .eps = 1e-6f },
+	{ .name = "llama", .vocab = "llama-bpe.gguf", .rope_freqs = 1,
+	  .rope_base = 500000.0f, .eps = 1e-5f },
+	{ .name = "qwen3", .vocab = "deepseek-r1-qwen.gguf", .qk_norm = 1,
+	  .tied = 1, .head_dim = 128, .rope_base = 1000000.0f, .eps = 1e-6f },
+};
+
+struct shape {
+	int	layers, embd, ff, heads, kv_heads, head_dim, ctx, n_vocab;
+};
+
+/* Shapes: tiny for tests (row lengths multiples of 256 for the K-quants). */
+static const struct {
+	const char	*name;
+	struct shape	 s;
+} preset_table[] = {
+	{ "tiny", { .layers = 2, .embd = 256, .ff = 512, .heads = 4,
+	    .kv_heads = 2, .ctx = 4096, .n_vocab = 4096 } },
+	{ "r1-qwen-1.5b", { .layers = 28, .embd = 1536, .ff = 8960,
+	    .heads = 12, .kv_heads = 2, .head_dim = 128, .ctx = 131072,
+	    .n_vocab = 0 } },
+};
+
+/*
+ * --type: a ggml type makes every matrix that type ("pure"); a mixture
+ * name asks llama.cpp's per-tensor rules.  ftype is general.file_type.
+ */
+struct type_desc {
+	const char	*name;
+	enum ggml_type	 type;
+	uint32_t	 ftype;
+	int		 mix;
+};
+
+static const struct type_desc type_table[] = {
+	{ "F32", GGML_TYPE_F32, 0, 0 },
+	{ "F16", GGML_TYPE_F16, 1, 0 },
+	{ "BF16", GGML_TYPE_BF16, 32, 0 },
+	{ "Q8_0", GGML_TYPE_Q8_0, 7, 0 },
+	{ "Q4_0", GGML_TYPE_Q4_0, 2, 0 },
+	{ "Q4_1", GGML_TYPE_Q4_1, 3, 0 },
+	{ "Q5_0", GGML_TYPE_Q5_0, 8, 0 },
+	{ "Q5_1", GGML_TYPE_Q5_1, 9, 0 },
+	{ "Q2_K", GGML_TYPE_Q2_K, 10, 0 },
+	{ "Q3_K", GGML_TYPE_Q3_K, 12, 0 },
+	{ "Q4_K", GGML_TYPE_Q4_K, 15, 0 },
+	{ "Q5_K", GGML_TYPE_Q5_K, 17, 0 },
+	{ "Q6_K", GGML_TYPE_Q6_K, 18, 0 },
+	{ "Q3_K_S", GGML_TYPE_Q3_K, 11, 1 },
+	{ "Q3_K_M", GGML_TYPE_Q3_K, 12, 1 },
+	{ "Q3_K_L", GGML_TYPE_Q3_K, 13, 1 },
+	{ "Q4_K_S", GGML_TYPE_Q4_K, 14, 1 },
+	{ "Q4_K_M", GGML_TYPE_Q4_K, 15, 1 },
+	{ "Q5_K_S", GGML_TYPE_Q5_K, 16, 1 },
+	{ "Q5_K_M", GGML_TYPE_Q5_K, 17, 1 },
+};
+
+struct gen {
+	const struct arch_desc	*arch;
+	const struct type_desc	*type;
+	struct shape		 s;
+	uint64_t		 seed;
+	int			 tied;
+	int			 rope_freqs;
+	float			 rope_base;
+	struct gguf_writer	*w;
+	void			**bufs;		/* tensor data, freed after writing */
+	int			 n_bufs;
+	/* the mixture rules see every tensor name first (collect pass) */
+	int			 collect;
+	const char		*arch_name;	/* general.architecture */
+	const char		*drop;		/* a tensor left out */
+	char			**names;
+	size_t			 n_names;
+	struct quantmix		 qm;
+};
+
+static void
+die(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fputs("mkmodel: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+/* splitmix64: a small PRNG with a good spread from any seed. */
+static uint64_t
+rng_next(uint64_t *st)
+{
+	uint64_t	z = (*st += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/*
+ * A unit-variance, zero-mean value: the sum of four uniforms (Irwin-Hall),
+ * centred and scaled by sqrt(3).  Close enough to normal, and no libm.
+ */
+static float
+rng_normal(uint64_t *st)
+{
+	uint64_t	r = rng_next(st);
+	double		sum = 0;
+	int		i;
+
+	for (i = 0; i < 4; i++)
+		sum += (double)((r >> (16 * i)) & 0xffff) / 65536.0;
+	return (float)((sum - 2.0) * 1.7320508075688772);
+}
+
+static float
+isqrt(int64_t n)
+{
+	return (float)sqrt((double)n);
+}
+
+static uint64_t
+name_hash(const char *s)
+{
+	uint64_t	h = 0xcbf29ce484222325ULL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+/* Picks the type of one tensor: pure, or the mixture's rule. */
+static enum ggml_type
+pick_type(struct gen *g, const char *name, int64_t cols, int64_t rows)
+{
+	enum ggml_type	t = g->type->type;
+	int64_t		ne[2] = { cols, rows };
+
+	if (g->type->mix)
+		return (enum ggml_type)quantmix_type(&g->qm, name,
+		    rows == 1 ? 1 : 2, ne, GGML_TYPE_F32);
+	if (rows == 1)
+		return GGML_TYPE_F32;
+	if (cols % type_info(t)->blck != 0) {
+		/* llama.cpp's fallback for rows the K-quants cannot cover */
+		switch (t) {
+		case GGML_TYPE_Q2_K:
+		case GGML_TYPE_Q3_K:
+			t = GGML_TYPE_Q4_0;
+			break;
+		case GGML_TYPE_Q4_K:
+			t = GGML_TYPE_Q5_0;
+			break;
+		case GGML_TYPE_Q5_K:
+			t = GGML_TYPE_Q5_1;
+			break;
+		default:
+			t = GGML_TYPE_Q8_0;
+			break;
+		}
+		if (cols % type_info(t)->blck != 0)
+			t = GGML_TYPE_F16;
+	}
+	(void)name;
+	return t;
+}
+
+/*
+ * Adds tensor name of rows x cols (rows 1: a vector) filled with
+ * mean + std * N(0,1) from the tensor's own stream, quantized row by row.
+ */
+static void
+add_tensor(struct gen *g, const char *name, int64_t cols, int64_t rows,
+    float mean, float std)
+{
+	const struct quant_traits	*qt;
+	enum ggml_type			 t;
+	uint64_t			 st;
+	int64_t				 r, c, ne[2] = { cols, rows };
+	size_t				 rs;
+	float				*row;
+	uint8_t				*data;
+
+	if (g->drop != NULL && strcmp(name, g->drop) == 0)
+		return;
+	if (g->collect) {
+		g->names = xreallocarray(g->names, g->n_names + 1,
+		    sizeof *g->names);
+		g->names[g->n_names++] = xstrdup(name);
+		return;
+	}
+	t = pick_type(g, name, cols, rows);
+	rs = type_row_size(t, cols);
+	if (rs == 0)
+		die("%s: %lld columns do not fit type %s", name,
+		    (long long)cols, type_info(t)->name);
+	data = malloc(rs * (size_t)rows);
+	row = malloc(sizeof *row * (size_t)cols);
+	if (data == NULL || row == NULL)
+		die("%s: out of memory", name);
+	qt = quant_traits(t);
+	if (t != GGML_TYPE_F32 && (qt == NULL || qt->from_float_ref == NULL))
+		die("%s: no quantizer for %s", name, type_info(t)->name);
+	st = g->seed * 0x2545f4914f6cdd1dULL ^ name_hash(name);
+	for (r = 0; r < rows; r++) {
+		for (c = 0; c < cols; c++)
+			row[c] = mean + std * rng_normal(&st);
+		if (t == GGML_TYPE_F32)
+			memcpy(data + rs * (size_t)r, row, rs);
+		else
+			qt->from_float_ref(row, data + rs * (size_t)r, cols);
+	}
+	free(row);
+	gguf_writer_add_tensor(g->w, name, t, rows == 1 ? 1 : 2, ne, data);
+	g->bufs = xreallocarray(g->bufs, (size_t)g->n_bufs + 1,
+	    sizeof *g->bufs);
+	g->bufs[g->n_bufs++] = data;
+}
+
+/*
+ * llama3's rope_freqs: frequency divisors, 1 for short wavelengths, the
+ * factor for long ones, a smooth ramp between (Meta's
+ * apply_scaling with factor 8, low 1, high 4, original context 8192).
+ * The wavelength test needs 2*pi*base^(2i/n): computed by repeated
+ * multiplication, to stay off libm.
+ */
+static void
+add_rope_freqs(struct gen *g, int n_rot)
+{
+	const double	 factor = 8, lo = 1, hi = 4, orig = 8192;
+	const double	 lo_wl = orig / lo, hi_wl = orig / hi;
+	int64_t		 ne[1] = { n_rot / 2 };
+	float		*f;
+	double		 step, wl, smooth;
+	int		 i, k;
+
+	if (g->collect) {
+		g->names = xreallocarray(g->names, g->n_names + 1,
+		    sizeof *g->names);
+		g->names[g->n_names++] = xstrdup("rope_freqs.weight");
+		return;
+	}
+	if (g->type->mix) {
+		/* keep the rules' count in step; rope_freqs stays F32 */
+		quantmix_type(&g->qm, "rope_freqs.weight", 1, ne,
+		    GGML_TYPE_F32);
+	}
+
+	/* step = base^(2/n_rot) by bisection on step^(n_rot/2) = base */
+	{
+		double	a = 1, b = g->rope_base, m, p;
+
+		for (k = 0; k < 200; k++) {
+			m = (a + b) / 2;
+			p = 1;
+			for (i = 0; i < n_rot / 2; i++)
+				p *= m;
+			if (p < g->rope_base)
+				a = m;
+			else
+				b = m;
+		}
+		step = (a + b) / 2;
+	}
+	f = xcalloc((size_t)n_rot / 2, sizeof *f);
+	wl = 2 * 3.14159265358979323846;
+	for (i = 0; i < n_rot / 2; i++) {
+		if (wl < hi_wl)
+			f[i] = 1;
+		else if (wl > lo_wl)
+			f[i] = (float)factor;
+		else {
+			smooth = (orig / wl - lo) / (hi - lo);
+			f[i] = (float)(1 / ((1 - smooth) / factor + smooth));
+		}
+		wl *= step;
+	}
+	gguf_writer_add_tensor(g->w, "rope_freqs.weight", GGML_TYPE_F32, 1, ne,
+	    f);
+	g->bufs = xreallocarray(g->bufs, (size_t)g->n_bufs + 1,
+	    sizeof *g->bufs);
+	g->bufs[g->n_bufs++] = f;
+}
+
+/* A set of byte strings (the kept tokens), open addressing. */
+struct strset {
+	const char	**ptr;
+	uint64_t	 *len;
+	size_t		  cap;
+};
+
+static uint64_t
+bytes_hash(const char *p, uint64_t n)
+{
+	uint64_t	h = 0xcbf29ce484222325ULL;
+
+	while (n-- > 0)
+		h = (h ^ (uint8_t)*p++) * 0x100000001b3ULL;
+	return h;
+}
+
+static int
+strset_has(const struct strset *s, const char *p, uint64_t n)
+{
+	size_t	i = bytes_hash(p, n) & (s->cap - 1);
+
+	for (; s->ptr[i] != NULL; i = (i + 1) & (s->cap - 1)) {
+		if (s->len[i] == n && memcmp(s->ptr[i], p, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+strset_add(struct strset *s, const char *p, uint64_t n)
+{
+	size_t	i = bytes_hash(p, n) & (s->cap - 1);
+
+	while (s->ptr[i] != NULL)
+		i = (i + 1) & (s->cap - 1);
+	s->ptr[i] = p;
+	s->len[i] = n;
+}
+
+/* Item i of a string array through its gguf_arr_index table. */
+static const char *
+str_at(const uint8_t **idx, uint64_t i, uint64_t *len)
+{
+	uint64_t	n = 0;
+	int		b;
+
+	for (b = 7; b >= 0; b--)
+		n = n << 8 | idx[i][b];
+	*len = n;
+	return (const char *)idx[i] + 8;
+}
+
+/*
+ * Copies the tokenizer.* metadata of vocab into the writer, cut down to
+ * n_keep ordinary tokens when n_keep > 0.  Returns the vocabulary size.
+ */
+static int64_t
+copy_vocab(struct gen *g, const struct gguf_file *v, int n_keep)
+{
+	const struct gguf_kv	*toks, *types, *merges;
+	struct gguf_value	 it;
+	struct strset		 set;
+	const char		**names;
+	int32_t			*newtype, *map;
+	int64_t			 n, i, n_new = 0, n_merges = 0;
+	uint64_t		 k;
+	char			**keep_merges, *buf;
+	const char		*sp, *tp;
+	const uint8_t		**tidx, **midx;
+	uint64_t		 tl;
+
+	toks = gguf_find(v, "tokenizer.ggml.tokens");
+	types = gguf_find(v, "tokenizer.ggml.token_type");
+	merges = gguf_find(v, "tokenizer.ggml.merges");
+	if (toks == NULL || toks->v.type != GGUF_ARRAY ||
+	    toks->v.arr.type != GGUF_STRING)
+		die("vocabulary has no tokenizer.ggml.tokens");
+	n = (int64_t)toks->v.arr.n;
+	if (n_keep <= 0 || types == NULL || merges == NULL || n_keep >= n) {
+		for (k = 0; k < v->n_kv; k++) {
+			if (strncmp(v->kv[k].key, "tokenizer.", 10) == 0)
+				gguf_writer_copy_kv(g->w, &v->kv[k]);
+		}
+		return n;
+	}
+
+	tidx = gguf_arr_index(&toks->v);
+	midx = gguf_arr_index(&merges->v);
+	if (tidx == NULL || midx == NULL)
+		die("vocabulary: cannot index the tokens or merges");
+	names = xcalloc((size_t)n, sizeof *names);
+	newtype = xcalloc((size_t)n, sizeof *newtype);
+	map = xcalloc((size_t)n, sizeof *map);
+	set.cap = 1;
+	while (set.cap < 4 * (size_t)n)
+		set.cap <<= 1;
+	set.ptr = xcalloc(set.cap, sizeof *set.ptr);
+	set.len = xcalloc(set.cap, sizeof *set.len);
+
+	/* ordinary tokens below n_keep first, then the special ones */
+	for (i = 0; i < n; i++)
+		map[i] = -1;
+	for (int pass = 0; pass < 2; pass++) {
+		for (i = 0; i < n; i++) {
+			int32_t	type = TOKEN_NORMAL;
+
+			if (gguf_arr_item(&types->v, (uint64_t)i, &it) == 0)
+				type = (int32_t)it.i;
+			if (pass == 0 && (type != TOKEN_NORMAL || i >= n_keep))
+				continue;
+			if (pass == 1 && type == TOKEN_NORMAL)
+				continue;
+			tp = str_at(tidx, (uint64_t)i, &tl);
+			names[n_new] = xstrndup(tp, tl);
+			newtype[n_new] = type;
+			strset_add(&set, names[n_new], tl);
+			map[i] = (int32_t)n_new++;
+		}
+	}
+
+	/* merges whose parts and result all survive */
+	keep_merges = xcalloc(merges->v.arr.n, sizeof *keep_merges);
+	for (k = 0; k < merges->v.arr.n; k++) {
+		it.s.ptr = str_at(midx, k, &it.s.len);
+		sp = memchr(it.s.ptr, ' ', it.s.len);
+		if (sp == NULL)
+			continue;
+		buf = xstrndup(it.s.ptr, it.s.len);
+		memmove(buf + (sp - it.s.ptr), buf + (sp - it.s.ptr) + 1,
+		    it.s.len - (uint64_t)(sp - it.s.ptr));
+		if (strset_has(&set, it.s.ptr, (uint64_t)(sp - it.s.ptr)) &&
+		    strset_has(&set, sp + 1,
+		    it.s.len - (uint64_t)(sp - it.s.ptr) - 1) &&
+		    strset_has(&set, buf, it.s.len - 1)) {
+			free(buf);
+			keep_merges[n_merges++] = xstrndup(it.s.ptr, it.s.len);
+		} else
+			free(buf);
+	}
+
+	for (k = 0; k < v->n_kv; k++) {
+		const struct gguf_kv	*kv = &v->kv[k];
+		size_t			 kl = strlen(kv->key);
+		uint64_t		 id;
+
+		if (strncmp(kv->key, "tokenizer.", 10) != 0 || kv == toks ||
+		    kv == types || kv == merges)
+			continue;
+		if (kl > 9 && strcmp(kv->key + kl - 9, "_token_id") == 0) {
+			if (gguf_get_u64(v, kv->key, &id) != 0 ||
+			    id >= (uint64_t)n || map[id] < 0)
+				continue;
+			gguf_writer_set_u32(g->w, kv->key, (uint32_t)map[id]);
+			continue;
+		}
+		gguf_writer_copy_kv(g->w, kv);
+	}
+	gguf_writer_set_str_arr(g->w, "tokenizer.ggml.tokens", names,
+	    (uint64_t)n_new);
+	gguf_writer_set_arr(g->w, "tokenizer.ggml.token_type", GGUF_I32,
+	    newtype, (uint64_t)n_new);
+	gguf_writer_set_str_arr(g->w, "tokenizer.ggml.merges",
+	    (const char *const *)keep_merges, (uint64_t)n_merges);
+
+	for (i = 0; i < n_new; i++)
+		free((char *)names[i]);
+	for (i = 0; i < n_merges; i++)
+		free(keep_merges[i]);
+	free(keep_merges);
+	free(names);
+	free(tidx);
+	free(midx);
+	free(newtype);
+	free(map);
+	free(set.ptr);
+	free(set.len);
+	return n_new;
+}
+
+static void
+set_key(struct gen *g, const char *suffix, uint32_t v)
+{
+	char	*key = xstrfmt("%s.%s", g->arch_name, suffix);
+
+	gguf_writer_set_u32(g->w, key, v);
+	free(key);
+}
+
+static void
+set_keyf(struct gen *g, const char *suffix, float v)
+{
+	char	*key = xstrfmt("%s.%s", g->arch_name, suffix);
+
+	gguf_writer_set_f32(g->w, key, v);
+	free(key);
+}
+
+static void
+add_layer(struct gen *g, int il)
+{
+	const struct shape	*s = &g->s;
+	int64_t			 q = (int64_t)s->heads * s->head_dim;
+	int64_t			 kv = (int64_t)s->kv_heads * s->head_dim;
+	char			 name[96];
+
+#define T(suffix) (snprintf(name, sizeof name, "blk.%d." suffix, il), name)
+	add_tensor(g, T("attn_norm.weight"), s->embd, 1, 1.0f, 0.1f);
+	add_tensor(g, T("attn_q.weight"), s->embd, q, 0, 1 / isqrt(s->embd));
+	add_tensor(g, T("attn_k.weight"), s->embd, kv, 0, 1 / isqrt(s->embd));
+	add_tensor(g, T("attn_v.weight"), s->embd, kv, 0, 1 / isqrt(s->embd));
+	if (g->arch->qkv_bias) {
+		add_tensor(g, T("attn_q.bias"), q, 1, 0, 0.1f);
+		add_tensor(g, T("attn_k.bias"), kv, 1, 0, 0.1f);
+		add_tensor(g, T("attn_v.bias"), kv, 1, 0, 0.1f);
+	}
+	if (g->arch->qk_norm) {
+		add_tensor(g, T("attn_q_norm.weight"), s->head_dim, 1, 1.0f,
+		    0.1f);
+		add_tensor(g, T("attn_k_norm.weight"), s->head_dim, 1, 1.0f,
+		    0.1f);
+	}
+	add_tensor(g, T("attn_output.weight"), q, s->embd, 0, 1 / isqrt(q));
+	add_tensor(g, T("ffn_norm.weight"), s->embd, 1, 1.0f, 0.1f);
+	add_tensor(g, T("ffn_gate.weight"), s->embd, s->ff, 0,
+	    1 / isqrt(s->embd));
+	add_tensor(g, T("ffn_up.weight"), s->embd, s->ff, 0,
+	    1 / isqrt(s->embd));
+	add_tensor(g, T("ffn_down.weight"), s->ff, s->embd, 0,
+	    1 / isqrt(s->ff));
+#undef T
+}
+
+/* Every tensor, in file order. */
+static void
+add_all(struct gen *g, int64_t n_vocab)
+{
+	int	i;
+
+	add_tensor(g, "token_embd.weight", g->s.embd, n_vocab, 0,
+	    2 / isqrt(g->s.embd));
+	if (g->rope_freqs)
+		add_rope_freqs(g, g->s.head_dim);
+	for (i = 0; i < g->s.layers; i++)
+		add_layer(g, i);
+	add_tensor(g, "output_norm.weight", g->s.embd, 1, 1.0f, 0.1f);
+	if (!g->tied)
+		add_tensor(g, "output.weight", g->s.embd, n_vocab, 0,
+		    2 / isqrt(g->s.embd));
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: mkmodel --arch qwen2|llama|qwen3 --type TYPE "
+	    "--seed N -o OUT.gguf\n"
+	    "    [--vocab VOCAB.gguf] [--n-vocab N] [--preset tiny|"
+	    "r1-qwen-1.5b]\n"
+	    "    [--layers N] [--embd N] [--ff N] [--heads N] [--kv-heads N]"
+	    " [--head-dim N]\n"
+	    "    [--ctx N] [--rope-base F] [--tied | --untied] "
+	    "[--no-rope-freqs]\n"
+	    "    [--arch-name NAME] [--drop TENSOR]\n");
+	exit(2);
+}
+
+static long
+num_arg(const char *opt, const char *s)
+{
+	char	*end;
+	long	 v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 0 || v > (1L << 30))
+		die("%s: bad number: %s", opt, s);
+	return v;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct gen		 g;
+	struct gguf_file	*voc;
+	const char		*arch = NULL, *type = "F32", *out = NULL;
+	const char		*vocab = NULL, *preset = "tiny", *td;
+	char			*cause, *vpath = NULL, *name;
+	int			 i, tied = -1, no_freqs = 0;
+	long			 set[8];
+	float			 base = 0;
+	int64_t			 n_vocab;
+	size_t			 k;
+
+	memset(&g, 0, sizeof g);
+	for (k = 0; k < 8; k++)
+		set[k] = -1;
+	for (i = 1; i < argc; i++) {
+		const char	*a = argv[i];
+		static const char *const shape_opts[] = { "--layers", "--embd",
+		    "--ff", "--heads", "--kv-heads", "--head-dim", "--ctx",
+		    "--n-vocab" };
+
+		if (strcmp(a, "--tied") == 0) {
+			tied = 1;
+			continue;
+		}
+		if (strcmp(a, "--untied") == 0) {
+			tied = 0;
+			continue;
+		}
+		if (strcmp(a, "--no-rope-freqs") == 0) {
+			no_freqs = 1;
+			continue;
+		}
+		if (i + 1 >= argc)
+			usage();
+		for (k = 0; k < 8; k++) {
+			if (strcmp(a, shape_opts[k]) == 0)
+				break;
+		}
+		if (k < 8)
+			set[k] = num_arg(a, argv[++i]);
+		else if (strcmp(a, "--arch") == 0)
+			arch = argv[++i];
+		else if (strcmp(a, "--type") == 0)
+			type = argv[++i];
+		else if (strcmp(a, "--seed") == 0)
+			g.seed = (uint64_t)num_arg(a, argv[++i]);
+		else if (strcmp(a, "--vocab") == 0)
+			vocab = argv[++i];
+		else if (strcmp(a, "--arch-name") == 0)
+			g.arch_name = argv[++i];
+		else if (strcmp(a, "--drop") == 0)
+			g.drop = argv[++i];
+		else if (strcmp(a, "--preset") == 0)
+			preset = argv[++i];
+		else if (strcmp(a, "--rope-base") == 0)
+			base = strtof(argv[++i], NULL);
+		else if (strcmp(a, "-o") == 0)
+			out = argv[++i];
+		else
+			usage();
+	}
+	if (arch == NULL || out == NULL)
+		usage();
+	for (k = 0; k < sizeof arch_table / sizeof arch_table[0]; k++) {
+		if (strcmp(arch, arch_table[k].name) == 0)
+			g.arch = &arch_table[k];
+	}
+	if (g.arch == NULL)
+		die("unknown architecture: %s", arch);
+	if (g.arch_name == NULL)
+		g.arch_name = g.arch->name;
+	for (k = 0; k < sizeof type_table / sizeof type_table[0]; k++) {
+		if (strcasecmp(type, type_table[k].name) == 0)
+			g.type = &type_table[k];
+	}
+	if (g.type == NULL)
+		die("unknown type: %s", type);
+	for (k = 0; k < sizeof preset_table / sizeof preset_table[0]; k++) {
+		if (strcmp(preset, preset_table[k].name) == 0)
+			g.s = preset_table[k].s;
+	}
+	if (g.s.layers == 0)
+		die("unknown preset: %s", preset);
+	if (g.s.head_dim == 0)
+		g.s.head_dim = g.arch->head_dim;
+	{
+		int	*f[8] = { &g.s.layers, &g.s.embd, &g.s.ff, &g.s.heads,
+		    &g.s.kv_heads, &g.s.head_dim, &g.s.ctx, &g.s.n_vocab };
+
+		for (k = 0; k < 8; k++) {
+			if (set[k] >= 0)
+				*f[k] = (int)set[k];
+		}
+	}
+	if (g.s.head_dim == 0 && g.s.heads > 0)
+		g.s.head_dim = g.s.embd / g.s.heads;
+	if (g.s.layers < 1 || g.s.embd < 1 || g.s.ff < 1 || g.s.heads < 1 ||
+	    g.s.kv_heads < 1 || g.s.heads % g.s.kv_heads != 0 ||
+	    g.s.head_dim < 2 || g.s.head_dim % 2 != 0 || g.s.ctx < 1)
+		die("inconsistent shape");
+	g.tied = tied >= 0 ? tied : g.arch->tied;
+	g.rope_freqs = g.arch->rope_freqs && !no_freqs;
+	g.rope_base = base > 0 ? base : g.arch->rope_base;
+
+	if (quant_init(&cause) != 0)
+		die("%s", cause);
+	if (vocab == NULL) {
+		td = getenv("R1CHAT_TESTDATA");
+		if (td == NULL)
+			die("no --vocab and R1CHAT_TESTDATA is not set");
+		vpath = xstrfmt("%s/vocab/%s", td, g.arch->vocab);
+		vocab = vpath;
+	}
+	if ((voc = gguf_open(vocab, &cause)) == NULL)
+		die("%s: %s", vocab, cause);
+
+	g.w = gguf_writer_new();
+	gguf_writer_set_str(g.w, "general.architecture", g.arch_name);
+	name = xstrfmt("mkmodel %s %s seed %llu", g.arch->name, g.type->name,
+	    (unsigned long long)g.seed);
+	gguf_writer_set_str(g.w, "general.name", name);
+	free(name);
+	gguf_writer_set_u32(g.w, "general.file_type", g.type->ftype);
+	if (g.type->type != GGML_TYPE_F32 && g.type->type != GGML_TYPE_F16 &&
+	    g.type->type != GGML_TYPE_BF16)
+		gguf_writer_set_u32(g.w, "general.quantization_version", 2);
+	set_key(&g, "context_length", (uint32_t)g.s.ctx);
+	set_key(&g, "embedding_length", (uint32_t)g.s.embd);
+	set_key(&g, "block_count", (uint32_t)g.s.layers);
+	set_key(&g, "feed_forward_length", (uint32_t)g.s.ff);
+	set_key(&g, "attention.head_count", (uint32_t)g.s.heads);
+	set_key(&g, "attention.head_count_kv", (uint32_t)g.s.kv_heads);
+	if (g.s.head_dim * g.s.heads != g.s.embd || g.arch->head_dim != 0) {
+		set_key(&g, "attention.key_length", (uint32_t)g.s.head_dim);
+		set_key(&g, "attention.value_length", (uint32_t)g.s.head_dim);
+	}
+	set_key(&g, "rope.dimension_count", (uint32_t)g.s.head_dim);
+	set_keyf(&g, "rope.freq_base", g.rope_base);
+	set_keyf(&g, "attention.layer_norm_rms_epsilon", g.arch->eps);
+	n_vocab = copy_vocab(&g, voc, g.s.n_vocab);
+	set_key(&g, "vocab_size", (uint32_t)n_vocab);
+
+	if (g.type->mix) {
+		struct quantmix_model	qmm = {
+			.arch = g.arch->name,
+			.n_layer = g.s.layers,
+			.n_head = g.s.heads,
+			.n_head_kv = g.s.kv_heads,
+		};
+
+		g.collect = 1;
+		add_all(&g, n_vocab);
+		g.collect = 0;
+		quantmix_init(&g.qm, g.type->ftype, &qmm,
+		    (const char *const *)g.names, g.n_names);
+	}
+	add_all(&g, n_vocab);
+
+	if (gguf_writer_write(g.w, out, &cause) != 0)
+		die("%s: %s", out, cause);
+	gguf_writer_free(g.w);
+	for (i = 0; i < g.n_bufs; i++)
+		free(g.bufs[i]);
+	free(g.bufs);
+	for (k = 0; k < g.n_names; k++)
+		free(g.names[k]);
+	free(g.names);
+	gguf_close(voc);
+	free(vpath);
+	return 0;
+}

@@ -1,0 +1,153 @@
+#!/bin/sh
+# show.sh - `r1chat show` prints ollama's Model section for a GGUF file,
+# and with --verbose every key and tensor.
+#
+# Expected values: the model's keys are those tests/mkbad writes; tensor
+# offsets and the parameter count were read from the same file with
+# gguf-py (GGUFReader: data_offset minus the data section's start,
+# n_elements); parameter strings are ollama's format.HumanNumber test
+# vectors (format/format_test.go) and, for 494.03M and 1.8B, what
+# `ollama show` prints for qwen2.5:0.5b and deepseek-r1:1.5b.
+
+: "${R1CHAT:?R1CHAT not set}"
+MKBAD=${MKBAD:-$(dirname "$R1CHAT")/tests/mkbad}
+TESTDATA=${R1CHAT_TESTDATA:-../shared/testdata}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/r1chat-show.XXXXXX") || exit 99
+trap 'rm -rf "$tmp"' EXIT
+
+n=0
+failed=0
+ok() {
+	n=$((n + 1))
+	echo "ok $n - $1"
+}
+not_ok() {
+	n=$((n + 1))
+	echo "not ok $n - $1"
+	failed=$((failed + 1))
+}
+# check DESCRIPTION COMMAND...: a test passing when COMMAND succeeds
+check() {
+	what=$1
+	shift
+	if "$@"; then ok "$what"; else not_ok "$what"; fi
+}
+# field FILE SECTION NAME: the value of row NAME in SECTION of FILE
+field() {
+	awk -v sec="  $2" -v name="$3" '
+		/^  [^ ]/ { in_sec = ($0 == sec); next }
+		in_sec && index($0, "    " name "  ") == 1 {
+			v = substr($0, length(name) + 5)
+			sub(/^ +/, "", v); sub(/ +$/, "", v); print v; exit
+		}' "$1"
+}
+
+"$MKBAD" good "$tmp/good.gguf" || { echo "Bail out! mkbad good"; exit 99; }
+
+"$R1CHAT" show "$tmp/good.gguf" >"$tmp/out" 2>"$tmp/err"
+check "show exits 0" [ $? -eq 0 ]
+check "show writes nothing on stderr" [ ! -s "$tmp/err" ]
+check "first line is '  Model'" [ "$(sed -n 1p "$tmp/out")" = "  Model" ]
+for kv in "architecture=qwen2" "parameters=3K" "context length=131072" \
+    "embedding length=1536" "quantization=Q4_K_M" \
+    "chat template=deepseek-r1"; do
+	name=${kv%%=*}
+	want=${kv#*=}
+	got=$(field "$tmp/out" Model "$name")
+	check "$name is '$want' (got '$got')" [ "$got" = "$want" ]
+done
+# ollama's tablewriter: four spaces before and after every cell, cells
+# padded to the widest of their column ("embedding length", 16).
+check "rows laid out as ollama's" \
+    [ "$(sed -n 2p "$tmp/out")" = "    architecture        qwen2          " ]
+check "Model section: 6 rows and an empty line" \
+    [ "$(sed -n 8p "$tmp/out")" = "" -a "$(wc -l <"$tmp/out")" -eq 8 ]
+
+"$R1CHAT" show "$tmp/good.gguf" --verbose >"$tmp/vout" 2>"$tmp/err"
+check "show --verbose exits 0" [ $? -eq 0 ]
+check "--verbose starts with the same Model section" \
+    [ "$(head -8 "$tmp/vout")" = "$(cat "$tmp/out")" ]
+for kv in "general.file_type=u32    15" \
+    "qwen2.context_length=u32    131072" \
+    "qwen2.rope.freq_base=f32    10000" \
+    "general.name=string    mkbad test model" \
+    'tokenizer.ggml.tokens=string[3]    ["a", "b", "<think>"]'; do
+	name=${kv%%=*}
+	want=$(echo "${kv#*=}" | tr -s ' ')
+	got=$(field "$tmp/vout" Metadata "$name" | tr -s ' ')
+	check "metadata $name is '$want' (got '$got')" [ "$got" = "$want" ]
+done
+got=$(field "$tmp/vout" Metadata tokenizer.chat_template)
+case $got in
+"string"*"{{bos_token}}{% for m in messages %}"*"...") ok "long strings cut" ;;
+*) not_ok "long strings cut (got '$got')" ;;
+esac
+check "metadata sorted by key" [ "$(awk '/^  Metadata/ { m = 1; next }
+    /^$/ { m = 0 } m { print $1 }' "$tmp/vout")" = "$(awk '/^  Metadata/ {
+    m = 1; next } /^$/ { m = 0 } m { print $1 }' "$tmp/vout" | LC_ALL=C sort)" ]
+for kv in "token_embd.weight=F32 [256 4] 0" \
+    "blk.0.attn_q.weight=Q4_K [256 8] 4096" \
+    "blk.0.attn_k.weight=Q8_0 [64 3] 5248" \
+    "output_norm.weight=F16 [32] 5472"; do
+	name=${kv%%=*}
+	want=${kv#*=}
+	got=$(field "$tmp/vout" Tensors "$name" | tr -s ' ')
+	check "tensor $name is '$want' (got '$got')" [ "$got" = "$want" ]
+done
+
+# Parameter counts, formatted as ollama does.
+for kv in 0=0 999=999 1000=1K 1001=1K 1000000=1M 125000000=125M \
+    500500000=500.50M 500550000=500.55M 494032768=494.03M \
+    1000000000=1B 1777088000=1.8B 2800000000=2.8B 2850000000=2.9B; do
+	count=${kv%%=*}
+	want=${kv#*=}
+	if ! "$MKBAD" params "$tmp/p.gguf" "$count"; then
+		not_ok "a model of $count parameters written"
+		continue
+	fi
+	"$R1CHAT" show "$tmp/p.gguf" >"$tmp/out" 2>&1
+	got=$(field "$tmp/out" Model parameters)
+	check "$count parameters show as '$want' (got '$got')" \
+	    [ "$got" = "$want" ]
+done
+check "no chat template: 'none'" \
+    [ "$(field "$tmp/out" Model "chat template")" = none ]
+check "no file type: quantization 'unknown'" \
+    [ "$(field "$tmp/out" Model quantization)" = unknown ]
+rm -f "$tmp/p.gguf"
+
+# The chat template families, from the models' own templates.
+if [ -d "$TESTDATA/templates/sources" ]; then
+	for t in "$TESTDATA"/templates/sources/*.jinja; do
+		fam=$(basename "$t" .jinja)
+		"$MKBAD" good "$tmp/t.gguf" "$t" &&
+		    "$R1CHAT" show "$tmp/t.gguf" >"$tmp/out" 2>&1
+		got=$(field "$tmp/out" Model "chat template")
+		check "template $fam recognised (got '$got')" [ "$got" = "$fam" ]
+	done
+else
+	ok "# SKIP $TESTDATA/templates missing"
+fi
+printf 'hello {{ messages }}' >"$tmp/other.jinja"
+"$MKBAD" good "$tmp/t.gguf" "$tmp/other.jinja" &&
+    "$R1CHAT" show "$tmp/t.gguf" >"$tmp/out" 2>&1
+check "other templates: 'unknown'" \
+    [ "$(field "$tmp/out" Model "chat template")" = unknown ]
+
+# Errors: one line on stderr, exit 1; usage errors exit 2.
+"$R1CHAT" show "$tmp/missing.gguf" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+check "missing file: exit 1, one line naming it" \
+    [ $rc -eq 1 -a ! -s "$tmp/out" -a "$(cat "$tmp/err")" = \
+    "r1chat: $tmp/missing.gguf: no such file or directory" ]
+"$R1CHAT" show >"$tmp/out" 2>"$tmp/err"
+rc=$?
+check "no model: exit 2, nothing on stdout" [ $rc -eq 2 -a ! -s "$tmp/out" ]
+"$R1CHAT" show -m "$tmp/good.gguf" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+check "-m MODEL works too" \
+    [ $rc -eq 0 -a "$(field "$tmp/out" Model architecture)" = qwen2 ]
+
+echo "1..$n"
+[ $failed -eq 0 ]

@@ -1,0 +1,585 @@
+/*
+ * test-chat.c - the chat layer on the demo model (made here, in a
+ * temporary cache): the events of a turn and their order, the history and
+ * the KV cache reused, stopping, --nothink, the think budget, context
+ * overflow and refusal, /save and /load, and the REPL's commands.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chat.h"
+#include "demo.h"
+#include "repl.h"
+#include "tap.h"
+#include "util.h"
+
+struct rec {
+	char		*reasoning;
+	size_t		 rlen;
+	char		*answer;
+	size_t		 alen;
+	char		*notices;
+	size_t		 nlen;
+	int		 n_progress;
+	int		 n_stats;
+	int		 order_ok;	/* no reasoning after the answer began */
+	int		 after_stats;	/* events after the stats */
+	int		 stop_after;	/* stop at this many answer events */
+	int		 n_answer;
+	struct chat_stats last;
+};
+
+static void
+cat(char **s, size_t *len, const char *t, size_t n)
+{
+	*s = xreallocarray(*s, *len + n + 1, 1);
+	memcpy(*s + *len, t, n);
+	*len += n;
+	(*s)[*len] = '\0';
+}
+
+static int
+on_event(const struct chat_event *ev, void *arg)
+{
+	struct rec	*r = arg;
+
+	if (r->n_stats > 0)
+		r->after_stats++;
+	switch (ev->type) {
+	case CHAT_EVENT_REASONING:
+		if (r->alen > 0)
+			r->order_ok = 0;
+		cat(&r->reasoning, &r->rlen, ev->text, ev->len);
+		break;
+	case CHAT_EVENT_ANSWER:
+		cat(&r->answer, &r->alen, ev->text, ev->len);
+		r->n_answer++;
+		break;
+	case CHAT_EVENT_NOTICE:
+		cat(&r->notices, &r->nlen, ev->text, ev->len);
+		cat(&r->notices, &r->nlen, "\n", 1);
+		break;
+	case CHAT_EVENT_PROGRESS:
+		r->n_progress++;
+		break;
+	case CHAT_EVENT_STATS:
+		r->n_stats++;
+		r->last = *ev->stats;
+		break;
+	}
+	return r->stop_after > 0 && r->n_answer >= r->stop_after;
+}
+
+static void
+rec_init(struct rec *r)
+{
+	memset(r, 0, sizeof *r);
+	r->order_ok = 1;
+	r->reasoning = xstrdup("");
+	r->answer = xstrdup("");
+	r->notices = xstrdup("");
+}
+
+static void
+rec_free(struct rec *r)
+{
+	free(r->reasoning);
+	free(r->answer);
+	free(r->notices);
+}
+
+static int
+turn(struct chat *c, const char *msg, struct rec *r)
+{
+	char	*cause = NULL;
+	int	 rc;
+
+	rec_init(r);
+	rc = chat_turn(c, msg, strlen(msg), on_event, r, &cause);
+	if (rc != 0) {
+		diag("chat_turn: %s", cause);
+		free(cause);
+	}
+	return rc;
+}
+
+static struct chat *
+open_demo(const char *path, int think_budget, int num_predict, int num_ctx)
+{
+	struct chat_config	 cfg;
+	struct chat		*c;
+	char			*cause = NULL;
+
+	memset(&cfg, 0, sizeof cfg);
+	chat_params_default(&cfg.params);
+	cfg.model_path = path;
+	cfg.n_threads = 1;
+	cfg.params.temperature = 0;
+	cfg.params.think_budget = think_budget;
+	cfg.params.num_predict = num_predict;
+	cfg.params.num_ctx = num_ctx;
+	if ((c = chat_open(&cfg, NULL, &cause)) == NULL) {
+		diag("chat_open: %s", cause);
+		free(cause);
+	}
+	return c;
+}
+
+/* What leading whitespace the display drops: the rest must be equal. */
+static const char *
+skip_ws(const char *s)
+{
+	while (*s == ' ' || *s == '\n')
+		s++;
+	return s;
+}
+
+static void
+test_turns(const char *model)
+{
+	struct chat			*c;
+	const struct chat_message	*m;
+	struct rec			 r, r2;
+
+	c = open_demo(model, 5, 24, 0);
+	ok(c != NULL, "the demo model opens");
+	if (c == NULL)
+		return;
+	ok(strcmp(chat_info(c)->arch, "qwen2") == 0, "info: architecture");
+	ok(strcmp(chat_info(c)->template_name, "deepseek-r1") == 0,
+	    "info: the R1 template, found from the model's Jinja");
+	ok(chat_info(c)->template_source != NULL, "info: the Jinja kept");
+
+	ok(turn(c, "hello there", &r) == 0, "a turn runs");
+	ok(r.rlen > 0 && r.alen > 0, "reasoning and answer both come (%zu, "
+	    "%zu bytes)", r.rlen, r.alen);
+	ok(r.order_ok, "no reasoning after the answer began");
+	ok(r.n_stats == 1 && r.after_stats == 0, "one stats event, last");
+	ok(r.n_progress > 0, "progress events (%d)", r.n_progress);
+	ok(r.last.eval_n > 0 && r.last.eval_n <= 24, "eval count %d within "
+	    "num_predict", r.last.eval_n);
+	ok(r.last.prompt_n > 0 && r.last.load_ns > 0, "prompt count and load "
+	    "time on the first turn");
+	ok(r.last.ctx_used == r.last.prompt_n + r.last.eval_n,
+	    "context used = prompt + generated (%d)", r.last.ctx_used);
+	ok(chat_n_messages(c) == 2, "the history holds the question and the "
+	    "answer");
+	m = chat_message(c, 1);
+	ok(m != NULL && m->role == CHAT_ASSISTANT &&
+	    strcmp(skip_ws(m->content), skip_ws(r.answer)) == 0,
+	    "the history keeps the answer shown");
+	ok(m != NULL && m->reasoning != NULL &&
+	    strcmp(skip_ws(m->reasoning), skip_ws(r.reasoning)) == 0,
+	    "and its reasoning apart");
+	ok(strstr(m->content, "</think>") == NULL, "no tag in the answer kept");
+
+	ok(turn(c, "and then?", &r2) == 0, "a second turn runs");
+	ok(r2.last.load_ns == 0, "no load time on the second turn");
+	ok(r2.last.prompt_n < r2.last.ctx_used - r2.last.eval_n,
+	    "the cache is reused: %d prompt tokens evaluated of %d",
+	    r2.last.prompt_n, r2.last.ctx_used - r2.last.eval_n);
+	ok(chat_n_messages(c) == 4, "four messages");
+	rec_free(&r);
+	rec_free(&r2);
+
+	/* Stopping keeps what came. */
+	rec_init(&r);
+	r.stop_after = 2;
+	{
+		char	*cause = NULL;
+
+		ok(chat_turn(c, "stop soon", 9, on_event, &r, &cause) == 0,
+		    "a stopped turn returns 0");
+	}
+	m = chat_message(c, chat_n_messages(c) - 1);
+	ok(r.n_answer == 2 && m->role == CHAT_ASSISTANT &&
+	    strcmp(skip_ws(m->content), skip_ws(r.answer)) == 0 &&
+	    *skip_ws(r.answer) != '\0',
+	    "stopped after two answer events, the partial answer kept");
+	rec_free(&r);
+
+	chat_clear(c);
+	ok(chat_n_messages(c) == 0, "/clear forgets the conversation");
+	chat_free(c);
+}
+
+static void
+test_think(const char *model)
+{
+	struct chat		*c;
+	struct chat_params	 p;
+	struct rec		 r;
+	char			*cause = NULL;
+
+	c = open_demo(model, -1, 16, 0);
+	if (c == NULL)
+		return;
+	p = *chat_get_params(c);
+	p.think = 0;
+	ok(chat_set_params(c, &p, &cause) == 0, "think off");
+	ok(turn(c, "hello there", &r) == 0 && r.rlen == 0 && r.alen > 0,
+	    "nothink: an answer and no reasoning");
+	rec_free(&r);
+
+	p.think = 1;
+	p.think_budget = 0;
+	chat_set_params(c, &p, &cause);
+	ok(turn(c, "hello there", &r) == 0 && r.alen > 0,
+	    "a budget of 0 closes the reasoning at once");
+	rec_free(&r);
+
+	p.think_budget = -1;
+	p.num_predict = 12;
+	chat_set_params(c, &p, &cause);
+	ok(turn(c, "hello there", &r) == 0 && r.alen == 0 && r.rlen > 0 &&
+	    strstr(r.notices, "never closed") != NULL,
+	    "reasoning never closed: all of it reasoning, and a notice");
+	ok(chat_message(c, chat_n_messages(c) - 1)->content[0] == '\0',
+	    "no answer kept for it");
+	rec_free(&r);
+	chat_free(c);
+}
+
+static void
+test_context(const char *model)
+{
+	struct chat		*c;
+	struct chat_params	 p;
+	struct rec		 r;
+	char			*cause = NULL, long_msg[2048];
+	size_t			 i, before;
+	int			 dropped = 0, n;
+
+	c = open_demo(model, 2, 6, 64);
+	if (c == NULL)
+		return;
+	chat_set_system(c, "Be brief.");
+	for (n = 0; n < 12 && !dropped; n++) {
+		if (turn(c, "tell me one more thing about it", &r) != 0)
+			break;
+		dropped = strstr(r.notices, "oldest") != NULL;
+		rec_free(&r);
+	}
+	ok(dropped, "old turns are dropped, with a notice, after %d turns", n);
+	ok(chat_get_system(c) != NULL &&
+	    strcmp(chat_get_system(c), "Be brief.") == 0,
+	    "the system prompt is kept");
+	ok(chat_n_messages(c) >= 2 && chat_message(c, 0)->role == CHAT_USER,
+	    "the history still starts with a question");
+
+	before = chat_n_messages(c);
+	for (i = 0; i + 5 < sizeof long_msg; i += 5)
+		memcpy(long_msg + i, "word ", 5);
+	long_msg[i] = '\0';
+	ok(turn(c, long_msg, &r) == 0 && strstr(r.notices, "too long") &&
+	    r.n_stats == 0, "a message longer than the context is refused");
+	ok(chat_n_messages(c) == before, "and the history is as it was");
+	rec_free(&r);
+	ok(turn(c, "short again", &r) == 0 && r.n_stats == 1,
+	    "the session goes on");
+	rec_free(&r);
+
+	p = *chat_get_params(c);
+	p.num_ctx = 10;
+	n = chat_set_params(c, &p, &cause);
+	ok(n != 0 && cause != NULL, "num_ctx 10 is refused: %s",
+	    cause ? cause : "");
+	free(cause);
+	cause = NULL;
+	ok(chat_get_params(c)->num_ctx == 64, "and the old one kept");
+	p.num_ctx = 256;
+	p.temperature = -1;
+	ok(chat_set_params(c, &p, &cause) != 0, "a negative temperature is "
+	    "refused");
+	free(cause);
+	cause = NULL;
+	p.temperature = 0.5f;
+	ok(chat_set_params(c, &p, &cause) == 0 &&
+	    chat_get_params(c)->num_ctx == 256, "num_ctx grows");
+	ok(turn(c, "after the change", &r) == 0 && r.n_stats == 1 &&
+	    r.last.ctx_size == 256, "a turn in the new context");
+	rec_free(&r);
+	chat_free(c);
+}
+
+/* The message "<｜User｜>" is text: more tokens than a one-letter one. */
+static void
+test_specials(const char *model)
+{
+	struct chat	*c;
+	struct rec	 r;
+	int		 plain, special;
+
+	if ((c = open_demo(model, 0, 1, 0)) == NULL)
+		return;
+	turn(c, "x", &r);
+	plain = r.last.prompt_n;
+	rec_free(&r);
+	chat_free(c);
+	if ((c = open_demo(model, 0, 1, 0)) == NULL)
+		return;
+	turn(c, "<\xef\xbd\x9cUser\xef\xbd\x9c>", &r);
+	special = r.last.prompt_n;
+	rec_free(&r);
+	chat_free(c);
+	ok(special > plain + 2, "a control token's text in a message is not "
+	    "the token (%d vs %d prompt tokens)", special, plain);
+}
+
+static int
+dir_entries(const char *dir)
+{
+	DIR		*d = opendir(dir);
+	struct dirent	*e;
+	int		 n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] != '.')
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static void
+test_save(const char *model, const char *dir)
+{
+	struct chat			*c, *d;
+	struct chat_params		 p;
+	struct rec			 r;
+	const struct chat_message	*a, *b;
+	char				*path, *bad, *cause = NULL, *sub;
+	const char			*expect;
+	FILE				*f;
+	size_t				 i;
+	int				 same;
+
+	if ((c = open_demo(model, 3, 10, 0)) == NULL)
+		return;
+	sub = xstrfmt("%s/save", dir);
+	ok(mkdir(sub, 0700) == 0, "a directory for /save");
+	chat_set_system(c, "Sys \"quoted\"\nline two");
+	turn(c, "caf\xc3\xa9 \xe4\xbd\xa0\xe5\xa5\xbd", &r);
+	rec_free(&r);
+	turn(c, "bad \xff\xfe bytes", &r);
+	rec_free(&r);
+	p = *chat_get_params(c);
+	p.top_k = 17;
+	p.temperature = 0.25f;
+	chat_set_params(c, &p, &cause);
+
+	path = xstrfmt("%s/conv.json", sub);
+	ok(chat_save(c, path, &cause) == 0, "/save writes");
+	ok(dir_entries(sub) == 1, "no temporary file is left beside it");
+	ok(chat_save(c, path, &cause) == 0 && dir_entries(sub) == 1,
+	    "/save over an old file replaces it");
+
+	d = open_demo(model, -1, 5, 0);
+	ok(d != NULL && chat_load(d, path, &cause) == 0, "/load reads it");
+	if (d == NULL) {
+		chat_free(c);
+		return;
+	}
+	same = chat_n_messages(d) == chat_n_messages(c);
+	for (i = 0; same && i < chat_n_messages(c); i++) {
+		a = chat_message(c, i);
+		b = chat_message(d, i);
+		/* Message 2 had bytes that are not UTF-8. */
+		expect = i == 2 ? "bad \xef\xbf\xbd\xef\xbf\xbd bytes" :
+		    a->content;
+		same = a->role == b->role && strcmp(b->content, expect) == 0 &&
+		    (a->reasoning == NULL) == (b->reasoning == NULL) &&
+		    (a->reasoning == NULL ||
+		    strcmp(a->reasoning, b->reasoning) == 0);
+	}
+	ok(same, "the messages come back (bytes not UTF-8 as U+FFFD)");
+	ok(chat_get_system(d) != NULL &&
+	    strcmp(chat_get_system(d), "Sys \"quoted\"\nline two") == 0,
+	    "the system prompt comes back");
+	ok(chat_get_params(d)->top_k == 17 &&
+	    chat_get_params(d)->temperature == 0.25f &&
+	    chat_get_params(d)->think_budget == 3, "the parameters come back");
+	ok(turn(d, "go on", &r) == 0 && r.n_stats == 1,
+	    "a loaded conversation goes on");
+	rec_free(&r);
+
+	bad = xstrfmt("%s/bad.json", sub);
+	f = fopen(bad, "w");
+	fputs("{\"messages\": [{\"role\": \"wizard\", \"content\": \"x\"}]}",
+	    f);
+	fclose(f);
+	i = chat_n_messages(d);
+	same = chat_load(d, bad, &cause);
+	ok(same != 0 && cause != NULL, "a malformed file is refused: %s",
+	    cause ? cause : "");
+	free(cause);
+	cause = NULL;
+	ok(chat_n_messages(d) == i, "and the conversation is as it was");
+	f = fopen(bad, "w");
+	fputs("{\"messages\": [], \"parameters\": {\"num_ctx\": 3}}", f);
+	fclose(f);
+	ok(chat_load(d, bad, &cause) != 0 && chat_n_messages(d) == i,
+	    "parameters out of range are refused, nothing changed");
+	free(cause);
+	cause = NULL;
+	f = fopen(bad, "w");
+	fputs("{\"messages\": [", f);
+	fclose(f);
+	ok(chat_load(d, bad, &cause) != 0, "broken JSON is refused");
+	free(cause);
+	cause = NULL;
+	free(bad);
+	bad = xstrfmt("%s/no/such/dir/x.json", sub);
+	ok(chat_save(c, bad, &cause) != 0 && cause != NULL,
+	    "/save into a missing directory fails with a reason");
+	free(cause);
+	free(bad);
+	free(path);
+	free(sub);
+	chat_free(c);
+	chat_free(d);
+}
+
+static char	*printed;
+static size_t	 printed_len;
+
+static void
+print(void *arg, const char *text, size_t len)
+{
+	cat(&printed, &printed_len, text, len);
+}
+
+static int
+said(const char *s)
+{
+	int	found = printed != NULL && strstr(printed, s) != NULL;
+
+	free(printed);
+	printed = NULL;
+	printed_len = 0;
+	return found;
+}
+
+static void
+test_repl(const char *model)
+{
+	struct chat	*c;
+	struct repl	 r;
+	size_t		 len;
+
+	if ((c = open_demo(model, 2, 4, 0)) == NULL)
+		return;
+	repl_init(&r, c, print, NULL);
+	ok(strcmp(repl_prompt(&r), ">>> ") == 0, "the prompt");
+	ok(repl_line(&r, "/set parameter temperature 0.3") == REPL_NONE &&
+	    chat_get_params(c)->temperature == 0.3f &&
+	    said("Set parameter 'temperature' to '0.3'"),
+	    "/set parameter temperature");
+	ok(repl_line(&r, "/set parameter num_ctx 512") == REPL_NONE &&
+	    chat_get_params(c)->num_ctx == 512, "/set parameter num_ctx");
+	ok(repl_line(&r, "/set parameter top_k x") == REPL_NONE &&
+	    said("Couldn't set parameter 'top_k'"), "a bad value is refused");
+	ok(repl_line(&r, "/set parameter warmth 3") == REPL_NONE &&
+	    said("Unknown parameter 'warmth'"), "an unknown parameter");
+	ok(repl_line(&r, "/set parameter seed 42") == REPL_NONE &&
+	    chat_get_params(c)->seed == 42, "/set parameter seed");
+	ok(repl_line(&r, "/foo bar") == REPL_NONE &&
+	    said("Unknown command '/foo'. Type /? for help"),
+	    "an unknown command");
+	ok(repl_line(&r, "") == REPL_NONE && repl_line(&r, "   ") ==
+	    REPL_NONE, "empty lines do nothing");
+	ok(repl_line(&r, "/set system  Be kind. ") == REPL_NONE &&
+	    strcmp(chat_get_system(c), "Be kind.") == 0,
+	    "/set system");
+	ok(repl_line(&r, "/show system") == REPL_NONE && said("Be kind."),
+	    "/show system");
+	ok(repl_line(&r, "/set system \"\"\"one") == REPL_MORE &&
+	    repl_line(&r, "two\"\"\"") == REPL_NONE &&
+	    strcmp(chat_get_system(c), "one\ntwo") == 0,
+	    "/set system over several lines");
+	ok(repl_line(&r, "\"\"\"first") == REPL_MORE &&
+	    strcmp(repl_prompt(&r), "... ") == 0 &&
+	    repl_line(&r, "second") == REPL_MORE &&
+	    repl_line(&r, "third\"\"\"") == REPL_SEND &&
+	    strcmp(repl_message(&r, &len), "first\nsecond\nthird") == 0 &&
+	    len == 18, "\"\"\" collects a message of several lines");
+	ok(repl_line(&r, "\"\"\"one line\"\"\"") == REPL_SEND &&
+	    strcmp(repl_message(&r, &len), "one line") == 0,
+	    "\"\"\"one line\"\"\"");
+	ok(repl_line(&r, "\"\"\"dropped") == REPL_MORE && repl_interrupt(&r) &&
+	    strcmp(repl_prompt(&r), ">>> ") == 0, "Ctrl-C drops a message "
+	    "being collected");
+	ok(repl_line(&r, "plain words") == REPL_SEND &&
+	    strcmp(repl_message(&r, &len), "plain words") == 0,
+	    "a line is a message");
+	ok(repl_line(&r, "/set nothink") == REPL_NONE &&
+	    chat_get_params(c)->think == 0 && said("Set 'nothink' mode."),
+	    "/set nothink");
+	ok(repl_line(&r, "/set think") == REPL_NONE &&
+	    chat_get_params(c)->think == 1, "/set think");
+	ok(repl_line(&r, "/set verbose") == REPL_NONE && r.verbose == 1 &&
+	    repl_line(&r, "/set quiet") == REPL_NONE && r.verbose == 0,
+	    "/set verbose, /set quiet");
+	ok(repl_line(&r, "/set hidethinking") == REPL_NONE &&
+	    r.hidethinking == 1 && repl_line(&r, "/set showthinking") ==
+	    REPL_NONE && r.hidethinking == 0,
+	    "/set hidethinking, /set showthinking");
+	ok(repl_line(&r, "/show info") == REPL_NONE && said("architecture"),
+	    "/show info");
+	ok(repl_line(&r, "/show parameters") == REPL_NONE &&
+	    said("temperature                    0.3"), "/show parameters");
+	ok(repl_line(&r, "/show template") == REPL_NONE &&
+	    said("deepseek-r1"), "/show template");
+	ok(repl_line(&r, "/?") == REPL_NONE && said("/set") &&
+	    repl_line(&r, "/help") == REPL_NONE && said("\"\"\""),
+	    "/? and /help");
+	ok(repl_line(&r, "/set") == REPL_NONE && said("/set parameter"),
+	    "/set alone lists its words");
+	ok(repl_line(&r, "/save") == REPL_NONE && said("Usage"),
+	    "/save without a file says how");
+	ok(repl_line(&r, "/clear") == REPL_RESET &&
+	    said("Cleared session context"), "/clear");
+	ok(repl_line(&r, "/load /nonexistent/file.json") == REPL_NONE &&
+	    said("error"), "/load of a missing file says so");
+	ok(repl_line(&r, "/bye") == REPL_QUIT, "/bye");
+	repl_free(&r);
+	chat_free(c);
+}
+
+int
+main(void)
+{
+	char	 dir[] = "/tmp/r1chat-test-chat.XXXXXX";
+	char	*model, *cause = NULL, *cmd;
+
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	setenv("XDG_CACHE_HOME", dir, 1);
+	model = demo_model(&cause);
+	ok(model != NULL, "the demo model is made: %s",
+	    model ? model : cause);
+	if (model == NULL)
+		return done_testing();
+	test_turns(model);
+	test_think(model);
+	test_context(model);
+	test_specials(model);
+	test_save(model, dir);
+	test_repl(model);
+	free(model);
+	cmd = xstrfmt("rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		diag("could not remove %s", dir);
+	free(cmd);
+	return done_testing();
+}

@@ -1,0 +1,558 @@
+/*
+ * test-ops.c - ops against straightforward double-precision references,
+ * on each ISA path this CPU can run.
+ *
+ * matmul, for every weight type, 1, 7 and 64 tokens, 1 and 2 threads:
+ *  - exact: against dequant(W) x dequant(quant(x)) in double, which is
+ *    what the kernels compute with integer block sums; only float
+ *    rounding separates them: |err| <= 1e-5 * sum |w * xq|.  Q4_1 and
+ *    Q5_1 also take the block's min times Q8_1's s, which is
+ *    sum(q) * d rounded to F16 where dequantizing rounds d alone: that
+ *    adds up to max|w| * |sum xq| * 2^-10 per 32-block.
+ *  - against the F32 matmul of the dequantized weights with x itself: the
+ *    activations are then also rounded to the dot's 8-bit format, each by
+ *    at most half a step (amax / 254 of its block) plus the F16 rounding
+ *    of the block's scale (127 * d * 2^-11 = amax * 2^-11), so
+ *    |err| <= sum |w_i| * amax(block of i) * (1/254 + 1/2048)
+ *    + 1e-5 * sum |w * x|.  For F32/F16/BF16 weights the activations stay
+ *    F32 and only the second term remains.
+ *  - every output bit-identical whatever the thread count and whatever
+ *    the tokens batched with it: each is one vec_dot of the same bytes.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops.h"
+#include "quant-impl.h"
+#include "tap.h"
+
+static uint64_t	rng_state = 88172645463325252ULL;
+
+static uint32_t
+rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)(rng_state >> 16);
+}
+
+static float
+uniform(void)
+{
+	return (rng() + 0.5f) / 4294967296.0f;
+}
+
+static float
+gauss(void)
+{
+	return sqrtf(-2.0f * logf(uniform())) * cosf(6.2831853f * uniform());
+}
+
+static const enum ggml_type weight_types[] = {
+	GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_BF16, GGML_TYPE_Q4_0,
+	GGML_TYPE_Q4_1, GGML_TYPE_Q5_0, GGML_TYPE_Q5_1, GGML_TYPE_Q8_0,
+	GGML_TYPE_Q2_K, GGML_TYPE_Q3_K, GGML_TYPE_Q4_K, GGML_TYPE_Q5_K,
+	GGML_TYPE_Q6_K,
+};
+#define N_WEIGHT_TYPES (sizeof weight_types / sizeof weight_types[0])
+
+#define ROWS	67	/* not a multiple of the tile */
+#define COLS	512
+#define MAXTOK	64
+
+/* The Q8_1 s rounding bound of the comment above; 0 for other types. */
+static double
+min_term(enum ggml_type vt, const float *w, const float *xq)
+{
+	double	t = 0, sx, mw;
+	int	b, i;
+
+	if (vt != GGML_TYPE_Q8_1)
+		return 0;
+	for (b = 0; b < COLS; b += QK8_1) {
+		for (sx = mw = 0, i = b; i < b + QK8_1; i++) {
+			sx += xq[i];
+			mw = fmax(mw, fabs(w[i]));
+		}
+		t += mw * fabs(sx) * 0x1p-10;
+	}
+	return t;
+}
+
+static void
+check_matmul(const char *isa, enum ggml_type t)
+{
+	static const int	 toks[] = { 1, 7, 64 };
+	const struct quant_traits *tr = quant_traits(t), *at;
+	struct ops_scratch	 scratch = { NULL, 0 };
+	struct ops_mat		 m;
+	enum ggml_type		 vt = tr->vec_dot_type;
+	size_t			 rs = type_row_size(t, COLS);
+	size_t			 as = type_row_size(vt, COLS);
+	float			*wf, *x, *xq, *y, *y1, *blk_amax;
+	void			*w, *aq;
+	double			 e, s, sa, sw, tol, tolq, ref, refq;
+	double			 worst = 0, worstq = 0;
+	int			 r, c, ti, th, n, tok, ok_exact = 1;
+	int			 ok_loose = 1, ok_same = 1, rc_ok = 1;
+
+	at = quant_traits(vt);
+	wf = malloc(ROWS * COLS * sizeof *wf);
+	w = malloc(ROWS * rs);
+	x = malloc(MAXTOK * COLS * sizeof *x);
+	xq = malloc(MAXTOK * COLS * sizeof *xq);
+	blk_amax = malloc(MAXTOK * COLS * sizeof *blk_amax);
+	aq = malloc(as);
+	y = malloc(MAXTOK * ROWS * sizeof *y);
+	y1 = malloc(MAXTOK * ROWS * sizeof *y1);
+
+	for (r = 0; r < ROWS; r++) {
+		for (c = 0; c < COLS; c++)
+			wf[r * COLS + c] = gauss() * 0.05f;
+		tr->from_float_ref(wf + r * COLS, (char *)w + r * rs, COLS);
+		tr->to_float((char *)w + r * rs, wf + r * COLS, COLS);
+	}
+	for (n = 0; n < MAXTOK * COLS; n++)
+		x[n] = gauss() * (1 + (n % 31) * 0.1f);
+	/* What the dot sees of x, and each element's block absmax. */
+	for (tok = 0; tok < MAXTOK; tok++) {
+		at->from_float_ref(x + tok * COLS, aq, COLS);
+		at->to_float(aq, xq + tok * COLS, COLS);
+		for (c = 0; c < COLS; c += at->blck) {
+			float	am = 0;
+
+			for (n = 0; n < at->blck; n++)
+				am = fmaxf(am, fabsf(x[tok * COLS + c + n]));
+			for (n = 0; n < at->blck; n++)
+				blk_amax[tok * COLS + c + n] =
+				    vt == GGML_TYPE_F32 ? 0 : am;
+		}
+	}
+
+	m.type = t;
+	m.rows = ROWS;
+	m.cols = COLS;
+	m.row_size = rs;
+	m.data = w;
+	/* Single tokens on one thread: the baseline for bit equality. */
+	ops_set_threads(1);
+	for (tok = 0; tok < MAXTOK; tok++) {
+		if (ops_matmul(&m, x + tok * COLS, 1, y1 + tok * ROWS,
+		    &scratch) != 0)
+			rc_ok = 0;
+	}
+
+	for (ti = 0; ti < 3; ti++) {
+		for (th = 1; th <= 2; th++) {
+			ops_set_threads(th);
+			memset(y, 0xff, MAXTOK * ROWS * sizeof *y);
+			if (ops_matmul(&m, x, toks[ti], y, &scratch) != 0)
+				rc_ok = 0;
+			for (tok = 0; tok < toks[ti]; tok++) {
+				for (r = 0; r < ROWS; r++) {
+					const float	*wr = wf + r * COLS;
+					const float	*xr = x + tok * COLS;
+					const float	*qr = xq + tok * COLS;
+					float		 got = y[tok * ROWS + r];
+
+					ref = refq = s = sa = sw = 0;
+					for (c = 0; c < COLS; c++) {
+						ref += (double)wr[c] * xr[c];
+						refq += (double)wr[c] * qr[c];
+						s += fabs((double)wr[c] * qr[c]);
+						sa += fabs((double)wr[c] * xr[c]);
+						sw += fabs(wr[c]) *
+						    (double)blk_amax[tok * COLS
+						    + c];
+					}
+					tolq = 1e-5 * s + 1e-30 +
+					    min_term(vt, wr, qr);
+					tol = sw * (1.0 / 254 + 1.0 / 2048) +
+					    1e-5 * sa;
+					e = fabs(got - refq);
+					if (!(e <= tolq))
+						ok_exact = 0;
+					if (e / tolq > worstq)
+						worstq = e / tolq;
+					e = fabs(got - ref);
+					if (!(e <= tol))
+						ok_loose = 0;
+					if (e / tol > worst)
+						worst = e / tol;
+					if (memcmp(&got, &y1[tok * ROWS + r],
+					    sizeof got) != 0)
+						ok_same = 0;
+				}
+			}
+		}
+	}
+	ok(rc_ok, "%s %s matmul returns 0", isa, tr->name);
+	ok(ok_exact, "%s %s matmul = dequant(W) x dequant(quant(x)): worst "
+	    "%.3f of the bound", isa, tr->name, worstq);
+	ok(ok_loose, "%s %s matmul = dequant(W) x x within the activation "
+	    "rounding bound: worst %.3f of it", isa, tr->name, worst);
+	ok(ok_same, "%s %s matmul: 1, 7, 64 tokens on 1 and 2 threads give "
+	    "the single-token bits", isa, tr->name);
+
+	ops_scratch_free(&scratch);
+	free(wf);
+	free(w);
+	free(x);
+	free(xq);
+	free(blk_amax);
+	free(aq);
+	free(y);
+	free(y1);
+}
+
+static void
+check_matmul_errors(void)
+{
+	struct ops_scratch	scratch = { NULL, 0 };
+	struct ops_mat		m = { GGML_TYPE_Q4_K, 4, 100, 0, NULL };
+	float			x[256], y[4];
+
+	memset(x, 0, sizeof x);
+	ok(ops_matmul(&m, x, 1, y, &scratch) == -1,
+	    "matmul refuses a row that is not whole blocks");
+	m.type = GGML_TYPE_IQ2_XXS;
+	m.cols = 256;
+	ok(ops_matmul(&m, x, 1, y, &scratch) == -1,
+	    "matmul refuses a type without kernels");
+	ops_scratch_free(&scratch);
+}
+
+static void
+check_rmsnorm(void)
+{
+	float	x[1536], w[1536], out[1536];
+	double	ss, sc, e, worst = 0;
+	int	i, n = 1536;
+
+	for (i = 0; i < n; i++) {
+		x[i] = gauss() * 3;
+		w[i] = 1 + gauss() * 0.1f;
+	}
+	ops_rmsnorm(out, x, w, n, 1e-6f);
+	for (ss = 0, i = 0; i < n; i++)
+		ss += (double)x[i] * x[i];
+	sc = 1 / sqrt(ss / n + 1e-6);
+	for (i = 0; i < n; i++) {
+		e = fabs(out[i] - x[i] * sc * w[i]) / fabs(x[i] * sc * w[i]);
+		if (e > worst)
+			worst = e;
+	}
+	ok(worst <= 1e-6, "rmsnorm: max rel err %.3g <= 1e-6", worst);
+	memcpy(out, x, sizeof x);
+	ops_rmsnorm(out, out, NULL, n, 1e-6f);
+	for (worst = 0, i = 0; i < n; i++) {
+		e = fabs(out[i] - x[i] * sc) / fabs(x[i] * sc);
+		if (e > worst)
+			worst = e;
+	}
+	ok(worst <= 1e-6, "rmsnorm in place, no weight: max rel err %.3g",
+	    worst);
+}
+
+/*
+ * The reference rotates in double with theta = pos * base^(-2i/n_rot) /
+ * ff.  ops follows ggml and advances theta by repeated float
+ * multiplication, which drifts by about i float roundings; the bound
+ * allows (i + 4) * 2^-23 relative on theta, plus float rounding of the
+ * products, times the pair's norm.
+ */
+static void
+check_rope(int neox, int with_ff, const struct ops_rope_yarn *yarn)
+{
+	static const int	 positions[] = { 0, 1, 17, 1000, 4095 };
+	enum { NH = 3, HD = 80, NROT = 64 };
+	float			 x[NH * HD], orig[NH * HD], ff[NROT / 2];
+	double			 th, c, s, r0, r1, e, bound, worst = 0, norm;
+	double			 mscale = 1, corr0 = 0, corr1 = 0, ramp, te;
+	int			 p, h, i, o0, o1, bad = 0, untouched = 1;
+	float			 base = 10000.0f;
+
+	for (i = 0; i < NROT / 2; i++)
+		ff[i] = with_ff ? 1 + (i % 5) * 0.75f : 1;
+	if (yarn != NULL && yarn->ext_factor != 0) {
+		corr0 = floor(NROT * log(yarn->n_ctx_orig / (yarn->beta_fast *
+		    2 * M_PI)) / (2 * log(base)));
+		corr1 = ceil(NROT * log(yarn->n_ctx_orig / (yarn->beta_slow *
+		    2 * M_PI)) / (2 * log(base)));
+		corr0 = fmax(0, corr0);
+		corr1 = fmin(NROT - 1, corr1);
+		mscale = yarn->attn_factor * (1 + 0.1 * log(1 / yarn->freq_scale));
+	}
+	for (p = 0; p < (int)(sizeof positions / sizeof positions[0]); p++) {
+		for (i = 0; i < NH * HD; i++)
+			x[i] = orig[i] = gauss();
+		ops_rope_ext(x, NH, HD, NROT, positions[p], base,
+		    with_ff ? ff : NULL, neox, yarn);
+		for (h = 0; h < NH; h++) {
+			for (i = 0; i < NROT / 2; i++) {
+				o0 = h * HD + (neox ? i : 2 * i);
+				o1 = h * HD + (neox ? i + NROT / 2 : 2 * i + 1);
+				te = positions[p] * pow(base, -2.0 * i / NROT) /
+				    ff[i];
+				th = te;
+				if (yarn != NULL) {
+					th = yarn->freq_scale * te;
+					if (yarn->ext_factor != 0) {
+						ramp = (i - corr0) /
+						    fmax(0.001, corr1 - corr0);
+						ramp = (1 - fmin(1, fmax(0,
+						    ramp))) * yarn->ext_factor;
+						th = th * (1 - ramp) + te * ramp;
+					}
+				}
+				c = cos(th) * mscale;
+				s = sin(th) * mscale;
+				r0 = orig[o0] * c - orig[o1] * s;
+				r1 = orig[o0] * s + orig[o1] * c;
+				norm = hypot(orig[o0], orig[o1]) * mscale;
+				bound = norm * (fabs(th) * (i + 4) * 0x1p-23 +
+				    4 * 0x1p-23) + 1e-7;
+				e = fmax(fabs(x[o0] - r0), fabs(x[o1] - r1));
+				if (!(e <= bound))
+					bad++;
+				if (e / bound > worst)
+					worst = e / bound;
+			}
+			for (i = NROT; i < HD; i++) {
+				if (!neox && x[h * HD + i] != orig[h * HD + i])
+					untouched = 0;
+			}
+			if (neox) {
+				/* neox rotates [0, n_rot): the rest stays. */
+				for (i = NROT; i < HD; i++)
+					if (x[h * HD + i] != orig[h * HD + i])
+						untouched = 0;
+			}
+		}
+	}
+	ok(bad == 0, "rope %s%s%s: within the float bound (worst %.3f of it)",
+	    neox ? "neox" : "normal", with_ff ? " with freq_factors" : "",
+	    yarn != NULL ? " yarn" : "", worst);
+	ok(untouched, "rope %s: dimensions past n_rot untouched",
+	    neox ? "neox" : "normal");
+}
+
+static void
+check_rope_relative(void)
+{
+	enum { HD = 64 };
+	float	q[HD], k[HD], q1[HD], k1[HD];
+	double	d1, d2;
+	int	i;
+
+	/* RoPE's point: q.k depends only on the distance of positions. */
+	for (i = 0; i < HD; i++) {
+		q[i] = gauss();
+		k[i] = gauss();
+	}
+	memcpy(q1, q, sizeof q);
+	memcpy(k1, k, sizeof k);
+	ops_rope(q1, 1, HD, HD, 10, 10000.0f, NULL, 1);
+	ops_rope(k1, 1, HD, HD, 3, 10000.0f, NULL, 1);
+	for (d1 = 0, i = 0; i < HD; i++)
+		d1 += (double)q1[i] * k1[i];
+	memcpy(q1, q, sizeof q);
+	memcpy(k1, k, sizeof k);
+	ops_rope(q1, 1, HD, HD, 107, 10000.0f, NULL, 1);
+	ops_rope(k1, 1, HD, HD, 100, 10000.0f, NULL, 1);
+	for (d2 = 0, i = 0; i < HD; i++)
+		d2 += (double)q1[i] * k1[i];
+	ok(fabs(d1 - d2) <= 1e-3 * fabs(d1) + 1e-4,
+	    "rope: q.k at (10, 3) = at (107, 100): %.6f %.6f", d1, d2);
+}
+
+static void
+check_softmax(void)
+{
+	float	x[1000], orig[1000];
+	double	mx, sum, e, worst = 0, total = 0;
+	int	i, n = 1000;
+
+	for (i = 0; i < n; i++)
+		x[i] = orig[i] = gauss() * 10 + 500;
+	x[3] = orig[3] = -INFINITY;	/* a masked position */
+	ops_softmax(x, n);
+	for (mx = -INFINITY, i = 0; i < n; i++)
+		mx = fmax(mx, orig[i]);
+	for (sum = 0, i = 0; i < n; i++)
+		sum += exp(orig[i] - mx);
+	for (i = 0; i < n; i++) {
+		double	r = exp(orig[i] - mx) / sum;
+
+		e = fabs(x[i] - r) / (r > 1e-30 ? r : 1);
+		if (r > 1e-30 && e > worst)
+			worst = e;
+		total += x[i];
+	}
+	ok(worst <= 1e-5 && x[3] == 0, "softmax: max rel err %.3g <= 1e-5 "
+	    "(expf), masked entry 0", worst);
+	ok(fabs(total - 1) <= 1e-5, "softmax sums to 1: %.8f", total);
+}
+
+static void
+check_swiglu(void)
+{
+	float	x[999], g[999], orig[999];
+	double	r, e, worst = 0;
+	int	i, n = 999;
+
+	for (i = 0; i < n; i++) {
+		x[i] = orig[i] = gauss() * 4;
+		g[i] = gauss();
+	}
+	x[0] = orig[0] = -100;	/* expf(100) overflows to inf: silu -> 0 */
+	ops_swiglu(x, g, n);
+	for (i = 0; i < n; i++) {
+		r = orig[i] / (1 + exp(-(double)orig[i])) * g[i];
+		e = fabs(x[i] - r) / fmax(fabs(r), 1e-30);
+		if (e > worst)
+			worst = e;
+	}
+	ok(worst <= 1e-6, "swiglu: max rel err %.3g <= 1e-6", worst);
+}
+
+static void
+check_f16_vectors(const char *isa)
+{
+	enum { N = 203 };
+	uint16_t	h[N], h2[N];
+	float		x[N], y[N], y0[N], a = 0.37f;
+	double		d, s, e, worst = 0;
+	int		i, same = 1;
+
+	for (i = 0; i < N; i++) {
+		x[i] = gauss();
+		y[i] = y0[i] = gauss();
+		h[i] = quant_f2h(gauss());
+	}
+	for (d = s = 0, i = 0; i < N; i++) {
+		d += (double)quant_h2f(h[i]) * x[i];
+		s += fabs((double)quant_h2f(h[i]) * x[i]);
+	}
+	e = fabs(ops_dot_f16(h, x, N) - d) / s;
+	ok(e <= 1e-6, "%s dot_f16: err %.3g of sum|x*y| <= 1e-6", isa, e);
+	ops_axpy_f16(y, a, h, N);
+	for (i = 0; i < N; i++) {
+		e = fabs(y[i] - (y0[i] + (double)a * quant_h2f(h[i])));
+		if (e > worst)
+			worst = e;
+	}
+	ok(worst <= 1e-6, "%s axpy_f16: max err %.3g <= 1e-6", isa, worst);
+	ops_f32_to_f16(h2, x, N);
+	for (i = 0; i < N; i++)
+		if (h2[i] != quant_f2h(x[i]))
+			same = 0;
+	ok(same, "%s f32_to_f16 rounds as quant_f2h", isa);
+}
+
+/* attention against a double reference: GQA, causal, several tokens. */
+static void
+check_attention(const char *isa)
+{
+	enum { NH = 4, NKV = 2, DK = 40, DV = 24, CTX = 37, NTOK = 7 };
+	struct ops_scratch	 scratch = { NULL, 0 };
+	struct ops_attn		 a;
+	uint16_t		 k[CTX * NKV * DK], v[CTX * NKV * DV];
+	float			 q[NTOK * NH * DK], out[NTOK * NH * DV];
+	double			 sc[CTX], mx, sum, r, e, worst = 0;
+	int			 pos0 = CTX - NTOK, t, h, p, i, kvh, th;
+	int			 rc = 0;
+
+	for (i = 0; i < CTX * NKV * DK; i++)
+		k[i] = quant_f2h(gauss());
+	for (i = 0; i < CTX * NKV * DV; i++)
+		v[i] = quant_f2h(gauss());
+	for (i = 0; i < NTOK * NH * DK; i++)
+		q[i] = gauss();
+	a.n_head = NH;
+	a.n_head_kv = NKV;
+	a.dim_k = DK;
+	a.dim_v = DV;
+	a.k_stride = NKV * DK;
+	a.v_stride = NKV * DV;
+	a.scale = 1 / sqrtf(DK);
+	a.k = k;
+	a.v = v;
+	for (th = 1; th <= 2; th++) {
+		ops_set_threads(th);
+		memset(out, 0xff, sizeof out);
+		rc |= ops_attention(&a, q, NTOK, pos0, out, &scratch);
+		for (t = 0; t < NTOK; t++) {
+			for (h = 0; h < NH; h++) {
+				kvh = h / (NH / NKV);
+				mx = -INFINITY;
+				for (p = 0; p <= pos0 + t; p++) {
+					for (sc[p] = 0, i = 0; i < DK; i++)
+						sc[p] += q[(t * NH + h) * DK + i]
+						    * (double)quant_h2f(k[p * NKV
+						    * DK + kvh * DK + i]);
+					sc[p] *= a.scale;
+					mx = fmax(mx, sc[p]);
+				}
+				for (sum = 0, p = 0; p <= pos0 + t; p++)
+					sum += (sc[p] = exp(sc[p] - mx));
+				for (i = 0; i < DV; i++) {
+					for (r = 0, p = 0; p <= pos0 + t; p++)
+						r += sc[p] * quant_h2f(v[p * NKV
+						    * DV + kvh * DV + i]);
+					r /= sum;
+					e = fabs(out[(t * NH + h) * DV + i] - r);
+					if (!(e <= worst))
+						worst = e != e ? INFINITY : e;
+				}
+			}
+		}
+	}
+	ok(rc == 0 && worst <= 1e-5, "%s attention (GQA %d/%d, %d tokens "
+	    "from position %d, 1 and 2 threads): max err %.3g <= 1e-5", isa,
+	    NH, NKV, NTOK, pos0, worst);
+	ops_scratch_free(&scratch);
+}
+
+int
+main(void)
+{
+	static const char	*isas[] = { "scalar", "avx2", "avx512" };
+	static const struct ops_rope_yarn yarn_plain = { 0.25f, 0.0f, 1.0f,
+		32.0f, 1.0f, 4096 };
+	static const struct ops_rope_yarn yarn_ext = { 0.25f, 1.0f, 1.0f,
+		32.0f, 1.0f, 4096 };
+	char			*cause = NULL;
+	unsigned		 i, k;
+
+	for (i = 0; i < sizeof isas / sizeof isas[0]; i++) {
+		setenv("R1CHAT_ISA", isas[i], 1);
+		if (quant_init(&cause) != 0) {
+			ok(1, "%s # SKIP %s", isas[i], cause);
+			free(cause);
+			cause = NULL;
+			continue;
+		}
+		for (k = 0; k < N_WEIGHT_TYPES; k++)
+			check_matmul(isas[i], weight_types[k]);
+		check_f16_vectors(isas[i]);
+		check_attention(isas[i]);
+	}
+	check_matmul_errors();
+	check_rmsnorm();
+	check_rope(0, 0, NULL);
+	check_rope(1, 0, NULL);
+	check_rope(0, 1, NULL);
+	check_rope(1, 1, NULL);
+	check_rope(1, 0, &yarn_plain);
+	check_rope(1, 0, &yarn_ext);
+	check_rope_relative();
+	check_softmax();
+	check_swiglu();
+	return done_testing();
+}

@@ -1,0 +1,427 @@
+/*
+ * test-simd.c - every SIMD kernel against the scalar reference, on each
+ * ISA path this CPU can run.
+ *
+ * vec_dot: the integer part of each block is exact in both, so they may
+ * differ only by the order of the float additions.  Two measures:
+ *  - weights and activations correlated (y = w + noise), so the dot is far
+ *    from zero: |simd - ref| <= 1e-5 * |ref|;
+ *  - independent random rows and random block bytes (every bit pattern
+ *    of the weights), where the dot may cancel to near zero: the error is
+ *    bounded by 1e-5 * sum |w_i * y_i|, the scale of float rounding in
+ *    any summation order.
+ * Activation quantizers must give the reference's bytes exactly: the
+ * SIMD code rounds as the reference does (half away from zero for
+ * Q8_0/Q8_1, to nearest even for Q8_K), so no tolerance is needed.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "quant-impl.h"
+#include "tap.h"
+
+#define N	4096
+#define SEEDS	40
+
+static uint64_t	rng_state;
+
+static uint32_t
+rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)(rng_state >> 16);
+}
+
+static float
+uniform(void)
+{
+	return (rng() + 0.5f) / 4294967296.0f;
+}
+
+static float
+gauss(void)
+{
+	return sqrtf(-2.0f * logf(uniform())) * cosf(6.2831853f * uniform());
+}
+
+static struct quant_traits	scalar[GGML_TYPE_COUNT];
+
+/* The multi-row dots ops batches tokens with (quant-avx2.c, -avx512.c). */
+typedef void (*quant_vec_dot_x4_fn)(int, float *, const void *,
+    const void *, size_t);
+quant_vec_dot_x4_fn quant_avx2_vec_dot_x4(enum ggml_type,
+    quant_vec_dot_fn *);
+quant_vec_dot_x4_fn quant_avx512_vec_dot_x4(enum ggml_type,
+    quant_vec_dot_fn *);
+
+static const enum ggml_type weight_types[] = {
+	GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_BF16, GGML_TYPE_Q4_0,
+	GGML_TYPE_Q4_1, GGML_TYPE_Q5_0, GGML_TYPE_Q5_1, GGML_TYPE_Q8_0,
+	GGML_TYPE_Q2_K, GGML_TYPE_Q3_K, GGML_TYPE_Q4_K, GGML_TYPE_Q5_K,
+	GGML_TYPE_Q6_K,
+};
+#define N_WEIGHT_TYPES (sizeof weight_types / sizeof weight_types[0])
+
+static const enum ggml_type act_types[] = {
+	GGML_TYPE_Q8_0, GGML_TYPE_Q8_1, GGML_TYPE_Q8_K,
+};
+#define N_ACT_TYPES (sizeof act_types / sizeof act_types[0])
+
+/* Where a block keeps its F16 scales: random bytes there could be NaN. */
+struct half_fields {
+	size_t	off[2];
+	int	n;
+};
+static const struct half_fields half_fields[GGML_TYPE_COUNT] = {
+	[GGML_TYPE_Q4_0] = { { 0 }, 1 },
+	[GGML_TYPE_Q4_1] = { { 0, 2 }, 2 },
+	[GGML_TYPE_Q5_0] = { { 0 }, 1 },
+	[GGML_TYPE_Q5_1] = { { 0, 2 }, 2 },
+	[GGML_TYPE_Q8_0] = { { 0 }, 1 },
+	[GGML_TYPE_Q2_K] = { { 80, 82 }, 2 },
+	[GGML_TYPE_Q3_K] = { { 108 }, 1 },
+	[GGML_TYPE_Q4_K] = { { 0, 2 }, 2 },
+	[GGML_TYPE_Q5_K] = { { 0, 2 }, 2 },
+	[GGML_TYPE_Q6_K] = { { 208 }, 1 },
+};
+
+/* A row of n weights of type t as random bytes with sane F16 scales. */
+static void
+random_blocks(enum ggml_type t, void *row, int n)
+{
+	const struct quant_traits	*tr = &scalar[t];
+	const struct half_fields	*hf = &half_fields[t];
+	uint8_t				*p = row;
+	size_t				 i, nbytes;
+	int				 b, k;
+	ggml_half			 h;
+
+	nbytes = (size_t)(n / tr->blck) * tr->size;
+	for (i = 0; i < nbytes; i++)
+		p[i] = (uint8_t)rng();
+	if (t == GGML_TYPE_F32 || t == GGML_TYPE_F16 || t == GGML_TYPE_BF16) {
+		/* Random bits are mostly NaN-free but huge: use values. */
+		for (k = 0; k < n; k++) {
+			float	v = gauss();
+
+			if (t == GGML_TYPE_F32)
+				memcpy(p + 4 * k, &v, 4);
+			else if (t == GGML_TYPE_F16) {
+				h = quant_f2h(v);
+				memcpy(p + 2 * k, &h, 2);
+			} else {
+				h = quant_f2bf(v);
+				memcpy(p + 2 * k, &h, 2);
+			}
+		}
+		return;
+	}
+	for (b = 0; b < n / tr->blck; b++) {
+		for (k = 0; k < hf->n; k++) {
+			h = quant_f2h((uniform() * 2 - 1) * 0.01f);
+			memcpy(p + (size_t)b * tr->size + hf->off[k], &h, 2);
+		}
+	}
+}
+
+/* sum |w_i * y_i| in double, from the dequantized rows. */
+static double
+abs_dot(enum ggml_type wt, const void *w, enum ggml_type at, const void *a,
+    int n, float *fw, float *fa)
+{
+	double	s = 0;
+	int	i;
+
+	scalar[wt].to_float(w, fw, n);
+	scalar[at].to_float(a, fa, n);
+	for (i = 0; i < n; i++)
+		s += fabs((double)fw[i] * fa[i]);
+	return s;
+}
+
+static int
+check_dots(const char *isa, const struct quant_traits *fast,
+    enum ggml_type t, int n)
+{
+	enum ggml_type	 at = scalar[t].vec_dot_type;
+	size_t		 wsize = (size_t)(n / scalar[t].blck) * scalar[t].size;
+	size_t		 asize = (size_t)(n / scalar[at].blck) *
+			    scalar[at].size;
+	float		*x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+	float		*fw = malloc(n * sizeof *fw), *fa = malloc(n * sizeof *fa);
+	void		*w = malloc(wsize), *a = malloc(asize);
+	double		 worst_corr = 0, worst_rand = 0, e;
+	float		 sr, sf;
+	int		 seed, i, ok_corr = 1, ok_rand = 1;
+
+	for (seed = 0; seed < SEEDS; seed++) {
+		rng_state = 0x9e3779b97f4a7c15ULL * (seed + 1) + t;
+
+		/* Correlated: a well-conditioned dot. */
+		for (i = 0; i < n; i++) {
+			x[i] = gauss() * (1 + (i % 97) * 0.02f);
+			y[i] = x[i] + 0.5f * gauss();
+		}
+		scalar[t].from_float_ref(x, w, n);
+		scalar[at].from_float_ref(y, a, n);
+		scalar[t].vec_dot(n, &sr, w, a);
+		fast[t].vec_dot(n, &sf, w, a);
+		e = fabs((double)sf - sr) / fabs((double)sr);
+		if (!(e <= 1e-5))
+			ok_corr = 0;
+		if (e > worst_corr || e != e)
+			worst_corr = e;
+
+		/* Independent, and random block bytes. */
+		for (i = 0; i < n; i++)
+			y[i] = gauss() * 3;
+		random_blocks(t, w, n);
+		scalar[at].from_float_ref(y, a, n);
+		scalar[t].vec_dot(n, &sr, w, a);
+		fast[t].vec_dot(n, &sf, w, a);
+		e = fabs((double)sf - sr) / abs_dot(t, w, at, a, n, fw, fa);
+		if (!(e <= 1e-5))
+			ok_rand = 0;
+		if (e > worst_rand || e != e)
+			worst_rand = e;
+	}
+	ok(ok_corr, "%s %s vec_dot n=%d correlated rows: max rel err %.3g "
+	    "<= 1e-5", isa, scalar[t].name, n, worst_corr);
+	ok(ok_rand, "%s %s vec_dot n=%d random rows and blocks: max err "
+	    "%.3g of sum|w*y| <= 1e-5", isa, scalar[t].name, n, worst_rand);
+	free(x);
+	free(y);
+	free(fw);
+	free(fa);
+	free(w);
+	free(a);
+	return ok_corr && ok_rand;
+}
+
+/*
+ * Each of the 4 results of a multi-row dot has the bits of the
+ * single-row dot it stands in for (ops batches tokens on that promise).
+ */
+static void
+check_x4(const char *isa, quant_vec_dot_x4_fn (*lookup)(enum ggml_type,
+    quant_vec_dot_fn *), const struct quant_traits *fast)
+{
+	quant_vec_dot_x4_fn	 x4;
+	quant_vec_dot_fn	 single;
+	enum ggml_type		 at;
+	float			*x = malloc(N * sizeof *x), s4[4], s1;
+	void			*w, *a;
+	size_t			 as;
+	int			 t, seed, k, i, same, tested = 0;
+
+	for (t = 0; t < GGML_TYPE_COUNT; t++) {
+		if ((x4 = lookup(t, &single)) == NULL)
+			continue;
+		tested++;
+		at = scalar[t].vec_dot_type;
+		as = (size_t)(N / scalar[at].blck) * scalar[at].size;
+		w = malloc((size_t)(N / scalar[t].blck) * scalar[t].size);
+		a = malloc(4 * as);
+		same = single == fast[t].vec_dot;
+		for (seed = 0; seed < SEEDS && same; seed++) {
+			rng_state = 0x5851f42d4c957f2dULL * (seed + 1) + t;
+			random_blocks(t, w, N);
+			for (k = 0; k < 4; k++) {
+				for (i = 0; i < N; i++)
+					x[i] = gauss();
+				scalar[at].from_float_ref(x,
+				    (char *)a + k * as, N);
+			}
+			x4(N, s4, w, a, as);
+			for (k = 0; k < 4; k++) {
+				single(N, &s1, w, (char *)a + k * as);
+				if (memcmp(&s1, &s4[k], sizeof s1) != 0)
+					same = 0;
+			}
+		}
+		ok(same, "%s %s 4-row dot: the single-row dot's bits, and "
+		    "that dot is the table's", isa, scalar[t].name);
+		free(w);
+		free(a);
+	}
+	ok(tested >= 3, "%s has %d multi-row dots", isa, tested);
+	free(x);
+}
+
+/* Rows that probe the quantizers' edge cases, one per case. */
+static void
+quantizer_input(int c, float *x, int n)
+{
+	int	i;
+
+	for (i = 0; i < n; i++)
+		x[i] = gauss();
+	switch (c) {
+	case 0:		/* plain Gaussian */
+		break;
+	case 1:		/* wide range of magnitudes */
+		for (i = 0; i < n; i++)
+			x[i] *= powf(10.0f, (float)(i % 13) - 6);
+		break;
+	case 2:		/* exact ties: amax 127 makes the scale 1 */
+		for (i = 0; i < n; i++)
+			x[i] = (float)((int)(rng() % 255) - 127) + 0.5f;
+		for (i = 0; i < n; i += 32)
+			x[i] = 127.0f;
+		break;
+	case 3:		/* zero blocks, and +m / -m both present */
+		for (i = 0; i < n; i++) {
+			if ((i / 256) % 3 == 0)
+				x[i] = 0.0f;
+			else if (i % 256 == 5)
+				x[i] = (i / 256) % 2 ? -4.0f : 4.0f;
+			else if (i % 256 == 200)
+				x[i] = (i / 256) % 2 ? 4.0f : -4.0f;
+			else
+				x[i] = fmodf(x[i], 3.9f);
+		}
+		break;
+	case 4:		/* all positive, and all negative, blocks */
+		for (i = 0; i < n; i++)
+			x[i] = fabsf(x[i]) * ((i / 256) % 2 ? -1 : 1);
+		break;
+	case 5:		/* tiny values */
+		for (i = 0; i < n; i++)
+			x[i] *= 1e-30f;
+		break;
+	}
+}
+#define N_QCASES 6
+
+static void
+check_quantizers(const char *isa, const struct quant_traits *fast)
+{
+	float		*x = malloc(N * sizeof *x);
+	uint8_t		*a = malloc(N * 2), *b = malloc(N * 2);
+	enum ggml_type	 t;
+	size_t		 size, k;
+	int		 c, seed, same, bad_case;
+	unsigned	 i;
+
+	for (i = 0; i < N_ACT_TYPES; i++) {
+		t = act_types[i];
+		size = (size_t)(N / scalar[t].blck) * scalar[t].size;
+		same = 1;
+		bad_case = -1;
+		for (c = 0; c < N_QCASES; c++) {
+			for (seed = 0; seed < SEEDS; seed++) {
+				rng_state = 0x2545f4914f6cdd1dULL * (seed + 1) +
+				    c;
+				quantizer_input(c, x, N);
+				memset(a, 0xaa, size);
+				memset(b, 0x55, size);
+				scalar[t].from_float_ref(x, a, N);
+				fast[t].from_float(x, b, N);
+				if (memcmp(a, b, size) != 0) {
+					for (k = 0; k < size && a[k] == b[k];
+					    k++)
+						;
+					if (same)
+						diag("%s %s: case %d seed %d "
+						    "differs at byte %zu", isa,
+						    scalar[t].name, c, seed, k);
+					same = 0;
+					bad_case = c;
+				}
+			}
+		}
+		ok(same, "%s %s quantizer gives the reference's bytes (%d "
+		    "cases x %d rows of %d)%s", isa, scalar[t].name, N_QCASES,
+		    SEEDS, N, bad_case >= 0 ? " FAILED" : "");
+	}
+	free(x);
+	free(a);
+	free(b);
+}
+
+int
+main(void)
+{
+	static const struct {
+		const char	*name;
+		enum quant_isa	 isa;
+		int		(*has)(void);
+		quant_vec_dot_x4_fn (*x4)(enum ggml_type, quant_vec_dot_fn *);
+	} isas[] = {
+		{ "avx2", QUANT_ISA_AVX2, quant_cpu_has_avx2,
+		    quant_avx2_vec_dot_x4 },
+		{ "avx512", QUANT_ISA_AVX512, quant_cpu_has_avx512vnni,
+		    quant_avx512_vec_dot_x4 },
+	};
+	struct quant_traits	 fast[GGML_TYPE_COUNT];
+	const struct quant_traits *tr;
+	char			*cause = NULL;
+	unsigned		 i, k;
+	int			 t, replaced;
+
+	setenv("R1CHAT_ISA", "scalar", 1);
+	if (quant_init(&cause) != 0) {
+		ok(0, "quant_init scalar: %s", cause);
+		return done_testing();
+	}
+	for (t = 0; t < GGML_TYPE_COUNT; t++) {
+		if ((tr = quant_traits(t)) != NULL)
+			scalar[t] = *tr;
+	}
+
+	for (i = 0; i < sizeof isas / sizeof isas[0]; i++) {
+		if (!isas[i].has()) {
+			ok(1, "%s # SKIP this CPU cannot run it", isas[i].name);
+			continue;
+		}
+		setenv("R1CHAT_ISA", isas[i].name, 1);
+		if (!ok(quant_init(&cause) == 0 &&
+		    quant_isa() == isas[i].isa, "quant_init %s",
+		    isas[i].name)) {
+			free(cause);
+			cause = NULL;
+			continue;
+		}
+		memset(fast, 0, sizeof fast);
+		for (t = 0; t < GGML_TYPE_COUNT; t++) {
+			if ((tr = quant_traits(t)) != NULL)
+				fast[t] = *tr;
+		}
+
+		/* A kernel left scalar would make the comparisons vacuous. */
+		replaced = 0;
+		for (k = 0; k < N_WEIGHT_TYPES; k++) {
+			t = weight_types[k];
+			if (fast[t].vec_dot != scalar[t].vec_dot)
+				replaced++;
+			else
+				diag("%s: %s vec_dot is the scalar one",
+				    isas[i].name, scalar[t].name);
+		}
+		ok(replaced == (int)N_WEIGHT_TYPES, "%s replaces %d of %d "
+		    "vec_dots", isas[i].name, replaced, (int)N_WEIGHT_TYPES);
+		for (k = 0; k < N_ACT_TYPES; k++) {
+			t = act_types[k];
+			ok(fast[t].from_float != scalar[t].from_float,
+			    "%s replaces the %s quantizer", isas[i].name,
+			    scalar[t].name);
+		}
+
+		for (k = 0; k < N_WEIGHT_TYPES; k++) {
+			t = weight_types[k];
+			check_dots(isas[i].name, fast, t, N);
+			/* Float rows of any length: the vector tails. */
+			if (scalar[t].blck == 1)
+				check_dots(isas[i].name, fast, t, N + 7);
+		}
+		check_quantizers(isas[i].name, fast);
+		check_x4(isas[i].name, isas[i].x4, fast);
+	}
+	return done_testing();
+}

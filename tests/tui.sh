@@ -1,0 +1,284 @@
+#!/bin/sh
+# tui.sh - the full-screen chat, driven in tmux on the demo model: both
+# panes with text, the status line, /set, /show, """, wide characters,
+# Ctrl-C during an answer and at the prompt, a resize, /bye and Ctrl-D,
+# a fatal signal, and after each exit the terminal as it was (stty -a).
+#
+# Every wait polls the screen with a deadline; nothing sleeps blindly.
+
+: "${R1CHAT:?R1CHAT must name the r1chat binary}"
+
+# Characters, not bytes, in the patterns (the separators are U+2500).
+LC_ALL=C.UTF-8
+export LC_ALL
+
+if ! command -v tmux >/dev/null 2>&1; then
+	echo "1..0 # SKIP tmux is not installed"
+	exit 77
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/r1chat-tui.XXXXXX") || exit 1
+sock="$tmp/tmux.sock"
+tm() { tmux -S "$sock" -f /dev/null "$@"; }
+cleanup() { tm kill-server >/dev/null 2>&1; rm -rf "$tmp"; }
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+n=0
+failed=0
+ok() {
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		failed=$((failed + 1))
+		echo "# screen at the failure:"
+		screen | sed 's/^/#   /'
+	fi
+}
+
+screen() { tm capture-pane -p -t t 2>/dev/null; }
+
+# wait_for REGEX [SECONDS]: polls the screen until a line matches.
+wait_for() {
+	deadline=$(( $(date +%s) + ${2:-20} ))
+	while [ "$(date +%s)" -le "$deadline" ]; do
+		screen | grep -Eq -- "$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_file FILE [SECONDS]: polls until FILE exists.
+wait_file() {
+	deadline=$(( $(date +%s) + ${2:-20} ))
+	while [ "$(date +%s)" -le "$deadline" ]; do
+		[ -s "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# The status line at rest.
+idle='^ idle \| ctx [0-9]+/[0-9]+ \| [0-9]+\.[0-9] tok/s \|'
+
+# start NAME ARGS...: runs r1chat in a new session; stty -a is recorded
+# before it starts and after it ends, its exit status in NAME.rc.
+start() {
+	name=$1
+	shift
+	tm kill-session -t t >/dev/null 2>&1
+	# The shell survives Ctrl-C (a trap, reset in its child), and the
+	# child writes its pid before it becomes r1chat.
+	cat >"$tmp/$name.sh" <<EOF
+trap : INT
+stty -a >"$tmp/$name.before"
+sh -c 'echo \$\$ >"$tmp/$name.pid"; exec "\$0" "\$@"' "$R1CHAT" "\$@"
+echo \$? >"$tmp/$name.rc"
+stty -a >"$tmp/$name.after"
+exec sleep 600
+EOF
+	tm new-session -d -s t -x 100 -y 30 \
+	    "env LANG=C.UTF-8 LC_ALL=C.UTF-8 XDG_CACHE_HOME='$tmp/cache' \
+	    XDG_STATE_HOME='$tmp/state' sh '$tmp/$name.sh' $*"
+}
+
+# ended NAME STATUS: the run ended with STATUS and the terminal is back.
+ended() {
+	wait_file "$tmp/$1.after" 20
+	ok $? "$1: r1chat exited"
+	[ "$(cat "$tmp/$1.rc" 2>/dev/null)" = "$2" ]
+	ok $? "$1: exit status $2 (got $(cat "$tmp/$1.rc" 2>/dev/null))"
+	cmp -s "$tmp/$1.before" "$tmp/$1.after"
+	ok $? "$1: stty -a unchanged after the exit"
+	if ! cmp -s "$tmp/$1.before" "$tmp/$1.after"; then
+		diff "$tmp/$1.before" "$tmp/$1.after" | sed 's/^/# /'
+	fi
+}
+
+# A session that outlives the others keeps the server up between them.
+tm new-session -d -s keep "sleep 3600"
+
+# --- a conversation --------------------------------------------------------
+
+start main --demo
+wait_for 'Send a message \(/\? for help\)' 60
+ok $? "the prompt and its placeholder are shown"
+wait_for 'weights are random' 1
+ok $? "the demo says its weights are random"
+wait_for "$idle r1chat demo \(random weights\)\$" 1
+ok $? "the status line: model, context, tokens/s, idle"
+
+tm send-keys -t t 'hello there' Enter
+wait_for '^>>> hello there' 10
+ok $? "the message is echoed in the answer pane"
+wait_for "$idle" 60
+ok $? "the answer ends and the status is idle again"
+scr=$(screen)
+think=$(printf '%s\n' "$scr" | sed -n '/── reasoning/,/── answer/p' |
+    sed '1d;$d' | grep -c '[^ ]')
+[ "$think" -ge 1 ]
+ok $? "the reasoning pane holds text ($think lines)"
+answer=$(printf '%s\n' "$scr" | sed -n '/^>>> hello there/,/^ [a-z]* | ctx /p' |
+    sed '1d;$d' | grep -c '[^ ]')
+[ "$answer" -ge 1 ]
+ok $? "the answer pane holds text after the question ($answer lines)"
+printf '%s\n' "$scr" | grep -Eq "ctx [1-9][0-9]*/[0-9]+ \| [0-9]+\.[0-9] tok/s"
+ok $? "the status line counts the context used and the rate"
+
+tm send-keys -t t '/set parameter temperature 0.25' Enter
+wait_for "Set parameter 'temperature' to '0.25'" 5
+ok $? "/set parameter temperature"
+tm send-keys -t t '/show parameters' Enter
+wait_for '^temperature +0\.25$' 5
+ok $? "/show parameters shows the new temperature"
+tm send-keys -t t '/set parameter top_k many' Enter
+wait_for "Couldn't set parameter 'top_k'" 5
+ok $? "/set parameter refuses a bad value"
+tm send-keys -t t '/show info' Enter
+wait_for '^ +architecture +qwen2$' 5
+ok $? "/show info: architecture"
+wait_for '^ +template +deepseek-r1$' 1
+ok $? "/show info: template"
+# The answer pane scrolls by pages and comes back to the end.
+tm send-keys -t t PPage
+wait_for '^── answer \(scrolled\) ─+$' 5 && wait_for "$idle" 1
+ok $? "PgUp scrolls the answer pane back"
+tm send-keys -t t NPage NPage NPage
+wait_for '^── answer ─+$' 5 && wait_for '^    embedding length' 1
+ok $? "PgDn scrolls it forward to the end"
+
+tm send-keys -t t '/nonsense' Enter
+wait_for "Unknown command '/nonsense'. Type /\? for help" 5
+ok $? "an unknown command is named"
+tm send-keys -t t '/set system You are terse.' Enter
+wait_for '^Set system message\.$' 5
+ok $? "/set system"
+tm send-keys -t t '/show system' Enter
+wait_for '^You are terse\.$' 5
+ok $? "/show system"
+
+tm send-keys -t t '/set hidethinking' Enter
+wait_for "Set 'hidethinking' mode." 5 &&
+    ! screen | grep -q '── reasoning'
+ok $? "/set hidethinking hides the reasoning pane"
+wait_for '\| reasoning hidden \|' 1
+ok $? "the status line says the reasoning is hidden"
+tm send-keys -t t '/set showthinking' Enter
+wait_for '── reasoning' 5
+ok $? "/set showthinking shows it again"
+
+# --verbose's summary goes below the answer.
+tm send-keys -t t '/set verbose' Enter
+wait_for "Set 'verbose' mode." 5
+tm send-keys -t t 'once more' Enter
+wait_for '^eval rate: +[0-9]+\.[0-9]{2} tokens/s$' 60 &&
+    wait_for '^total duration: +[0-9]' 1 && wait_for "$idle" 10
+ok $? "/set verbose: the summary below the answer"
+tm send-keys -t t '/set quiet' Enter
+wait_for "Set 'quiet' mode." 5
+ok $? "/set quiet"
+
+# """: one message over several lines.
+tm send-keys -t t '"""first line' Enter
+wait_for '^\.\.\.( |$)' 5
+ok $? '""" asks for more with the continuation prompt'
+tm send-keys -t t 'second line"""' Enter
+wait_for '^\.\.\. second line"""' 5 && wait_for "$idle" 60
+ok $? '""" closes the message and it is answered'
+tm send-keys -t t "/save $tmp/conv.json" Enter
+wait_for "Saved the conversation to" 5
+ok $? "/save"
+grep -q '"content": "first line\\nsecond line"' "$tmp/conv.json"
+ok $? '/save holds the """ message as one message of two lines'
+grep -q '"system": "You are terse."' "$tmp/conv.json"
+ok $? "/save holds the system prompt"
+
+tm send-keys -t t '/clear' Enter
+wait_for '^Cleared session context$' 5 && ! screen | grep -q '^>>> hello there'
+ok $? "/clear empties the panes"
+tm send-keys -t t "/load $tmp/conv.json" Enter
+wait_for 'Loaded the conversation from' 5 && wait_for '^>>> first line$' 1
+ok $? "/load shows the saved conversation again"
+
+# Wide characters take two columns: 12 of them wrap after 10 in 20 columns.
+tm resize-window -t t -x 20 -y 30
+wait_for '^── answer ─+$' 10
+tm send-keys -t t '/set system 一二三四五六七八九十甲乙' Enter
+tm send-keys -t t '/show system' Enter
+wait_for '^一二三四五六七八九十$' 5 && wait_for '^甲乙$' 1
+ok $? "CJK characters are two columns wide (wrapped at 20 columns)"
+tm send-keys -t t '/set system 😀😀😀😀😀😀😀😀😀😀😀' Enter
+tm send-keys -t t '/show system' Enter
+wait_for '^😀😀😀😀😀😀😀😀😀😀$' 5
+ok $? "emoji are two columns wide"
+
+# A resize reflows: the separators span the new width.
+tm resize-window -t t -x 64 -y 24
+wait_for '^── answer ─{54}$' 10
+ok $? "a resize reflows the panes to the new width"
+wait_for "$idle" 1
+ok $? "the status line is still there after the resize"
+
+# Ctrl-C during an answer stops it and keeps the text.
+tm send-keys -t t '/set parameter num_ctx 32768' Enter
+tm send-keys -t t '/set parameter num_predict 30000' Enter
+wait_for "Set parameter 'num_predict' to '30000'" 5
+tm send-keys -t t 'go on' Enter
+wait_for '^ (thinking|answering) \|' 20
+ok $? "a long answer is under way"
+wait_for '^ answering \|' 20
+tm send-keys -t t C-c
+wait_for "$idle" 10
+ok $? "Ctrl-C stops the answer and returns to the prompt"
+screen | sed -n '/── answer/,/^ [a-z]* | ctx /p' | sed '1d;$d' | grep -q '[^ ]'
+ok $? "the text generated before Ctrl-C stays on the screen"
+tm send-keys -t t "/save $tmp/stopped.json" Enter
+wait_for "Saved the conversation to '$tmp/stopped.json'" 5
+tail -n 8 "$tmp/stopped.json" | grep -q '"role": "assistant"' &&
+    tail -n 8 "$tmp/stopped.json" | grep -Eq '"content": ".+'
+ok $? "the text generated before Ctrl-C is kept in the conversation"
+# By now the reasoning of four turns overflows its pane.
+tm send-keys -t t S-PPage
+wait_for '^── reasoning \(scrolled\) ─+$' 5
+ok $? "Shift+PgUp scrolls the reasoning pane"
+tm send-keys -t t S-NPage
+wait_for '^── reasoning ─+$' 5
+ok $? "Shift+PgDn brings it back"
+tm send-keys -t t C-c
+wait_for '^Use Ctrl \+ d or /bye to exit\.$' 5
+ok $? "Ctrl-C at an empty prompt says how to leave"
+tm send-keys -t t 'some words' C-c
+wait_for 'Send a message' 5
+ok $? "Ctrl-C drops a line being typed"
+
+# Back to the size stty -a saw at the start, then leave.
+tm resize-window -t t -x 100 -y 30
+wait_for '^── answer ─{90}' 10
+tm send-keys -t t '/bye' Enter
+ended main 0
+grep -q '^hello there$' "$tmp/state/r1chat/history"
+ok $? "the input history is kept in \$XDG_STATE_HOME/r1chat/history"
+
+# --- Ctrl-D, and history recalled --------------------------------------------
+
+start eof --demo --hidethinking
+wait_for 'Send a message' 30
+! screen | grep -q '── reasoning'
+ok $? "--hidethinking starts without the reasoning pane"
+tm send-keys -t t Up
+wait_for '^>>> /bye' 5
+ok $? "Up recalls the last line from the saved history"
+tm send-keys -t t C-u C-d
+ended eof 0
+
+# --- a fatal signal -------------------------------------------------------------
+
+start sig --demo
+wait_for 'Send a message' 30
+kill -TERM "$(cat "$tmp/sig.pid")"
+ended sig 143
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
