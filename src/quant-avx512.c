@@ -340,18 +340,407 @@ vec_dot_q6_K_q8_K_x4_avx512(int n, float *s, const void *vx,
 }
 
 /* ------------------------------------------------------------------ */
+/* prompt tiles (struct quant_gemm) */
+
+/*
+ * The weights are repacked so that one 32-bit lane of a vector holds one
+ * scale group: a panel is 16 groups (lanes) of G = 4 * S elements, stored
+ * as S steps, step s holding bytes 4s .. 4s + 3 of every group.  After S
+ * dpbusd steps lane j is the exact integer dot of group j, and the
+ * group's float scales are applied once, to all 16 lanes at a time:
+ *
+ *	sum += cvt(lane) * dsc * dy - dmm * ysum
+ *
+ * dsc being the group's weight scale, dy the activations' scale, and the
+ * offset term dmm * ysum taking off what the weights' unsigned form adds:
+ * Q4_K's min (dmin * m), Q6_K's 32 and Q8_0's 128 (times d), against
+ * dy * (the group's sum of quantized activations).  The weights are the
+ * unsigned operand, the activations signed.  Per panel a packed tile
+ * holds [step][row][64 bytes] of weights, then [row][16] dsc floats and
+ * [row][16] dmm floats; a packed activation row [step][64 bytes], then
+ * 16 dy and 16 ysum floats.
+ */
+#define GEMM_R QUANT_GEMM_ROWS
+#define GEMM_T 4		/* tokens per pass over a tile */
+
+/* One pass: the tile's rows against T tokens, over np panels. */
+AVX512 static inline ALWAYS_INLINE void
+gemm_pass(int np, int S, const char *pw, const char *pa, size_t arow,
+    int T, float *y, size_t ldy, int nrows)
+{
+	const size_t	 wpb = (size_t)GEMM_R * (64 * S + 128);
+	const size_t	 apb = (size_t)64 * S + 128;
+	__m512		 f[GEMM_R][GEMM_T], dsc, dmm;
+	__m512i		 acc[GEMM_R][GEMM_T], w[GEMM_R], yv;
+	const char	*wp, *ap;
+	int		 p, s, r, t;
+
+#pragma GCC unroll 16
+	for (r = 0; r < GEMM_R; r++)
+#pragma GCC unroll 4
+		for (t = 0; t < T; t++)
+			f[r][t] = _mm512_setzero_ps();
+	for (p = 0; p < np; p++) {
+		wp = pw + p * wpb;
+		ap = pa + p * apb;
+#pragma GCC unroll 16
+		for (r = 0; r < GEMM_R; r++)
+#pragma GCC unroll 4
+			for (t = 0; t < T; t++)
+				acc[r][t] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+		for (s = 0; s < S; s++) {
+#pragma GCC unroll 4
+			for (r = 0; r < GEMM_R; r++)
+				w[r] = _mm512_load_si512(wp +
+				    ((size_t)s * GEMM_R + r) * 64);
+#pragma GCC unroll 4
+			for (t = 0; t < T; t++) {
+				yv = _mm512_load_si512(ap + t * arow + s * 64);
+#pragma GCC unroll 4
+				for (r = 0; r < GEMM_R; r++)
+					acc[r][t] = _mm512_dpbusd_epi32(
+					    acc[r][t], w[r], yv);
+			}
+		}
+#pragma GCC unroll 4
+		for (r = 0; r < GEMM_R; r++) {
+			dsc = _mm512_load_ps(wp + (size_t)GEMM_R * 64 * S +
+			    r * 64);
+			dmm = _mm512_load_ps(wp + (size_t)GEMM_R * 64 * S +
+			    GEMM_R * 64 + r * 64);
+#pragma GCC unroll 4
+			for (t = 0; t < T; t++) {
+				f[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(
+				    acc[r][t]), _mm512_mul_ps(dsc,
+				    _mm512_load_ps(ap + t * arow + 64 * S)),
+				    f[r][t]);
+				f[r][t] = _mm512_fnmadd_ps(dmm, _mm512_load_ps(
+				    ap + t * arow + 64 * S + 64), f[r][t]);
+			}
+		}
+	}
+	for (r = 0; r < nrows; r++)
+#pragma GCC unroll 4
+		for (t = 0; t < T; t++)
+			y[t * ldy + r] = _mm512_reduce_add_ps(f[r][t]);
+}
+
+/* All tokens, GEMM_T at a time, then the 1-3 left. */
+AVX512 static inline ALWAYS_INLINE void
+gemm_tile(int S, int n, const void *pw, const void *pa, size_t arow,
+    int ntok, float *y, size_t ldy, int nrows)
+{
+	const char	*a = pa;
+	int		 np = (n + 64 * S - 1) / (64 * S), t;
+
+	for (t = 0; t + GEMM_T <= ntok; t += GEMM_T)
+		gemm_pass(np, S, pw, a + t * arow, arow, GEMM_T, y + t * ldy,
+		    ldy, nrows);
+	switch (ntok - t) {
+	case 3:
+		gemm_pass(np, S, pw, a + t * arow, arow, 3, y + t * ldy, ldy,
+		    nrows);
+		break;
+	case 2:
+		gemm_pass(np, S, pw, a + t * arow, arow, 2, y + t * ldy, ldy,
+		    nrows);
+		break;
+	case 1:
+		gemm_pass(np, S, pw, a + t * arow, arow, 1, y + t * ldy, ldy,
+		    nrows);
+		break;
+	}
+}
+
+AVX512 static void
+gemm_tile8(int n, const void *pw, const void *pa, size_t arow, int ntok,
+    float *y, size_t ldy, int nrows)
+{
+	gemm_tile(8, n, pw, pa, arow, ntok, y, ldy, nrows);
+}
+
+AVX512 static void
+gemm_tile4(int n, const void *pw, const void *pa, size_t arow, int ntok,
+    float *y, size_t ldy, int nrows)
+{
+	gemm_tile(4, n, pw, pa, arow, ntok, y, ldy, nrows);
+}
+
+/*
+ * Where lane j's group starts in a quantized activation panel, its scale
+ * and integer sum: G elements per group, qs the panel's values.
+ */
+static void
+gemm_put_act(char *out, int S, const int8_t *qs, const float *dy,
+    const int *isum)
+{
+	float	*fo = (float *)(out + 64 * S);
+	int	 j, s;
+
+	for (s = 0; s < S; s++)
+		for (j = 0; j < 16; j++)
+			memcpy(out + 64 * s + 4 * j, qs + 4 * S * j + 4 * s, 4);
+	for (j = 0; j < 16; j++) {
+		fo[j] = dy[j];
+		fo[16 + j] = dy[j] * (float)isum[j];
+	}
+}
+
+/* Q8_0 activations: 16 blocks of 32 per panel. */
+static void
+gemm_pack_act_q8_0(const float *x, void *va, int n)
+{
+	const struct quant_traits *at = quant_traits(GGML_TYPE_Q8_0);
+	struct block_q8_0	 b[16];
+	int8_t			 qs[512];
+	float			 dy[16];
+	int			 isum[16], nb = n / QK8_0, p, j, k, nv;
+
+	for (p = 0; p * 16 < nb; p++) {
+		nv = nb - p * 16 < 16 ? nb - p * 16 : 16;
+		at->from_float(x + (size_t)p * 512, b, (int64_t)nv * QK8_0);
+		memset(qs, 0, sizeof qs);
+		for (j = 0; j < 16; j++) {
+			dy[j] = 0.0f;
+			isum[j] = 0;
+			if (j >= nv)
+				continue;
+			memcpy(qs + 32 * j, b[j].qs, 32);
+			dy[j] = quant_h2f(b[j].d);
+			for (k = 0; k < 32; k++)
+				isum[j] += b[j].qs[k];
+		}
+		gemm_put_act((char *)va + (size_t)p * (512 + 128), 8, qs, dy,
+		    isum);
+	}
+}
+
+/*
+ * Q8_K activations in groups of G (32 for Q4_K, 16 for Q6_K): a panel is
+ * 16 * G elements, 512 / G super-blocks.
+ */
+static void
+gemm_pack_act_q8_K(const float *x, void *va, int n, int G)
+{
+	const struct quant_traits *at = quant_traits(GGML_TYPE_Q8_K);
+	struct block_q8_K	 b[2];
+	int8_t			 qs[512];
+	float			 dy[16];
+	int			 isum[16], pe = 16 * G, nsb = n / QK_K, p, j;
+	int			 nv, per = pe / QK_K, sb, g, gs = QK_K / G;
+
+	for (p = 0; p * per < nsb; p++) {
+		nv = nsb - p * per < per ? nsb - p * per : per;
+		at->from_float(x + (size_t)p * pe, b, (int64_t)nv * QK_K);
+		memset(qs, 0, sizeof qs);
+		for (j = 0; j < 16; j++) {
+			sb = j / gs;
+			g = j % gs;
+			dy[j] = 0.0f;
+			isum[j] = 0;
+			if (sb >= nv)
+				continue;
+			memcpy(qs + G * j, b[sb].qs + G * g, G);
+			dy[j] = b[sb].d;
+			isum[j] = G == 32 ? b[sb].bsums[2 * g] +
+			    b[sb].bsums[2 * g + 1] : b[sb].bsums[g];
+		}
+		gemm_put_act((char *)va + (size_t)p * (pe + 128), G / 4, qs,
+		    dy, isum);
+	}
+}
+
+static void
+gemm_pack_act_q4_K(const float *x, void *a, int n)
+{
+	gemm_pack_act_q8_K(x, a, n, 32);
+}
+
+static void
+gemm_pack_act_q6_K(const float *x, void *a, int n)
+{
+	gemm_pack_act_q8_K(x, a, n, 16);
+}
+
+/*
+ * Weight packing gathers one dword per lane and step: idx the byte
+ * offsets of step 0 (from the row's panel start), sh the right shift and
+ * mask the bits that make the lane's 4 weights; hidx/hsh for Q6_K's high
+ * bits (hmask 0: none).
+ */
+AVX512 static inline ALWAYS_INLINE void
+gemm_gather(char *out, int S, const char *base, __mmask16 valid,
+    __m512i idx, __m512i sh, __m512i mask, __m512i hidx, __m512i hsh,
+    int high, __m512i flip)
+{
+	__m512i	v, h;
+	int	s;
+
+	for (s = 0; s < S; s++) {
+		v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), valid,
+		    _mm512_add_epi32(idx, _mm512_set1_epi32(4 * s)), base, 1);
+		v = _mm512_and_si512(_mm512_srlv_epi32(v, sh), mask);
+		if (high) {
+			h = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(),
+			    valid, _mm512_add_epi32(hidx,
+			    _mm512_set1_epi32(4 * s)), base, 1);
+			h = _mm512_and_si512(_mm512_srlv_epi32(h, hsh),
+			    _mm512_set1_epi32(0x03030303));
+			v = _mm512_or_si512(v, _mm512_slli_epi32(h, 4));
+		}
+		v = _mm512_xor_si512(v, flip);
+		_mm512_store_si512(out + (size_t)s * GEMM_R * 64, v);
+	}
+}
+
+/* A tile's float part for row r of a panel: 16 dsc, then 16 dmm. */
+static void
+gemm_put_scales(char *tile, int S, int r, const float *dsc,
+    const float *dmm)
+{
+	memcpy(tile + (size_t)GEMM_R * 64 * S + r * 64, dsc, 64);
+	memcpy(tile + (size_t)GEMM_R * 64 * S + GEMM_R * 64 + r * 64, dmm,
+	    64);
+}
+
+AVX512 static void
+gemm_pack_w_q8_0(const void *vw, size_t wrow, int nrows, void *vp, int n)
+{
+	const __m512i	 idx = _mm512_add_epi32(_mm512_mullo_epi32(
+	    _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+	    14, 15), _mm512_set1_epi32(sizeof (struct block_q8_0))),
+	    _mm512_set1_epi32(2));
+	const struct block_q8_0 *x;
+	char		*tile;
+	float		 dsc[16], dmm[16];
+	int		 nb = n / QK8_0, p, r, j, nv;
+
+	for (p = 0; p * 16 < nb; p++) {
+		tile = (char *)vp + (size_t)p * GEMM_R * (512 + 128);
+		nv = nb - p * 16 < 16 ? nb - p * 16 : 16;
+		for (r = 0; r < GEMM_R; r++) {
+			x = (const struct block_q8_0 *)((const char *)vw +
+			    (r < nrows ? r : 0) * wrow) + p * 16;
+			/* q + 128, as unsigned: q xor 0x80. */
+			gemm_gather(tile + r * 64, 8, (const char *)x,
+			    r < nrows ? (__mmask16)((1u << nv) - 1) : 0, idx,
+			    _mm512_setzero_si512(), _mm512_set1_epi32(-1),
+			    idx, idx, 0, _mm512_set1_epi32((int)0x80808080));
+			for (j = 0; j < 16; j++) {
+				dsc[j] = r < nrows && j < nv ?
+				    quant_h2f(x[j].d) : 0.0f;
+				dmm[j] = 128.0f * dsc[j];
+			}
+			gemm_put_scales(tile, 8, r, dsc, dmm);
+		}
+	}
+}
+
+AVX512 static void
+gemm_pack_w_q4_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
+{
+	/* Lane j: super-block j / 8, group g = j % 8, in qs chunk g / 2,
+	 * low nibbles for even g, high for odd. */
+	const __m512i	 idx = _mm512_setr_epi32(16, 16, 48, 48, 80, 80, 112,
+	    112, 160, 160, 192, 192, 224, 224, 256, 256);
+	const __m512i	 sh = _mm512_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4, 0, 4,
+	    0, 4, 0, 4, 0, 4);
+	const struct block_q4_K *x;
+	char		*tile;
+	float		 dsc[16], dmm[16];
+	uint8_t		 sc, m;
+	int		 nsb = n / QK_K, p, r, j, nv;
+
+	for (p = 0; p * 2 < nsb; p++) {
+		tile = (char *)vp + (size_t)p * GEMM_R * (512 + 128);
+		nv = nsb - p * 2 < 2 ? 1 : 2;
+		for (r = 0; r < GEMM_R; r++) {
+			x = (const struct block_q4_K *)((const char *)vw +
+			    (r < nrows ? r : 0) * wrow) + p * 2;
+			gemm_gather(tile + r * 64, 8, (const char *)x,
+			    r < nrows ? (nv == 2 ? 0xffff : 0x00ff) : 0, idx,
+			    sh, _mm512_set1_epi32(0x0f0f0f0f), idx, idx, 0,
+			    _mm512_setzero_si512());
+			for (j = 0; j < 16; j++) {
+				dsc[j] = dmm[j] = 0.0f;
+				if (r >= nrows || j / 8 >= nv)
+					continue;
+				quant_k4_scale_min(j % 8, x[j / 8].scales, &sc,
+				    &m);
+				dsc[j] = quant_h2f(x[j / 8].d) * sc;
+				dmm[j] = quant_h2f(x[j / 8].dmin) * m;
+			}
+			gemm_put_scales(tile, 8, r, dsc, dmm);
+		}
+	}
+}
+
+AVX512 static void
+gemm_pack_w_q6_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
+{
+	/* Group g of 16: half h = g / 8, quarter q = g % 8 / 2, first index
+	 * 16 * (g % 2) in the half; low bits in ql[64h + 32(q & 1) + i]
+	 * shifted by 4 * (q >> 1), high in qh[32h + i] shifted by 2q. */
+	const __m512i	 idx = _mm512_setr_epi32(0, 16, 32, 48, 0, 16, 32, 48,
+	    64, 80, 96, 112, 64, 80, 96, 112);
+	const __m512i	 sh = _mm512_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4, 0, 0,
+	    0, 0, 4, 4, 4, 4);
+	const __m512i	 hidx = _mm512_setr_epi32(128, 144, 128, 144, 128,
+	    144, 128, 144, 160, 176, 160, 176, 160, 176, 160, 176);
+	const __m512i	 hsh = _mm512_setr_epi32(0, 0, 2, 2, 4, 4, 6, 6, 0, 0,
+	    2, 2, 4, 4, 6, 6);
+	const struct block_q6_K *x;
+	char		*tile;
+	float		 dsc[16], dmm[16], d;
+	int		 nsb = n / QK_K, p, r, j;
+
+	for (p = 0; p < nsb; p++) {
+		tile = (char *)vp + (size_t)p * GEMM_R * (256 + 128);
+		for (r = 0; r < GEMM_R; r++) {
+			x = (const struct block_q6_K *)((const char *)vw +
+			    (r < nrows ? r : 0) * wrow) + p;
+			gemm_gather(tile + r * 64, 4, (const char *)x,
+			    r < nrows ? 0xffff : 0, idx, sh,
+			    _mm512_set1_epi32(0x0f0f0f0f), hidx, hsh, 1,
+			    _mm512_setzero_si512());
+			d = r < nrows ? quant_h2f(x->d) : 0.0f;
+			for (j = 0; j < 16; j++) {
+				dsc[j] = d * x->scales[j];
+				dmm[j] = 32.0f * dsc[j];
+			}
+			gemm_put_scales(tile, 4, r, dsc, dmm);
+		}
+	}
+}
+
+static const struct quant_gemm gemm_q8_0 = {
+	512, 512 + 128, GEMM_R * (512 + 128), gemm_pack_act_q8_0,
+	gemm_pack_w_q8_0, gemm_tile8,
+};
+static const struct quant_gemm gemm_q4_K = {
+	512, 512 + 128, GEMM_R * (512 + 128), gemm_pack_act_q4_K,
+	gemm_pack_w_q4_K, gemm_tile8,
+};
+static const struct quant_gemm gemm_q6_K = {
+	256, 256 + 128, GEMM_R * (256 + 128), gemm_pack_act_q6_K,
+	gemm_pack_w_q6_K, gemm_tile4,
+};
+
+/* ------------------------------------------------------------------ */
 
 static const struct {
 	enum ggml_type		 vec_dot_type;
 	quant_vec_dot_fn	 single;
 	quant_vec_dot_x4_fn	 x4;
+	const struct quant_gemm	*gemm;
 } avx512_kernels[GGML_TYPE_COUNT] = {
 	[GGML_TYPE_Q8_0] = { GGML_TYPE_Q8_0, vec_dot_q8_0_q8_0_avx512,
-	    vec_dot_q8_0_q8_0_x4_avx512 },
+	    vec_dot_q8_0_q8_0_x4_avx512, &gemm_q8_0 },
 	[GGML_TYPE_Q4_K] = { GGML_TYPE_Q8_K, vec_dot_q4_K_q8_K_avx512,
-	    vec_dot_q4_K_q8_K_x4_avx512 },
+	    vec_dot_q4_K_q8_K_x4_avx512, &gemm_q4_K },
 	[GGML_TYPE_Q6_K] = { GGML_TYPE_Q8_K, vec_dot_q6_K_q8_K_avx512,
-	    vec_dot_q6_K_q8_K_x4_avx512 },
+	    vec_dot_q6_K_q8_K_x4_avx512, &gemm_q6_K },
 };
 
 /*
@@ -379,8 +768,10 @@ quant_register_avx512(struct quant_traits *table)
 	for (t = 0; t < GGML_TYPE_COUNT; t++) {
 		if (avx512_kernels[t].single == NULL || table[t].name == NULL)
 			continue;
-		if (table[t].vec_dot_type == avx512_kernels[t].vec_dot_type)
+		if (table[t].vec_dot_type == avx512_kernels[t].vec_dot_type) {
 			table[t].vec_dot = avx512_kernels[t].single;
+			table[t].gemm = avx512_kernels[t].gemm;
+		}
 	}
 }
 
