@@ -23,25 +23,6 @@
 #include "ops.h"
 #include "quant.h"
 
-/*
- * quant-avx2.c's and quant-avx512.c's dots of one weight row with 4
- * activation rows (each result bit-identical to the single-row dot they
- * return in *single), for the prompt tiles.  Declared here, their only
- * user, since the quant module's headers are not ops'.
- */
-typedef void (*quant_vec_dot_x4_fn)(int, float *, const void *,
-    const void *, size_t);
-quant_vec_dot_x4_fn quant_avx2_vec_dot_x4(enum ggml_type,
-    quant_vec_dot_fn *);
-quant_vec_dot_x4_fn quant_avx512_vec_dot_x4(enum ggml_type,
-    quant_vec_dot_fn *);
-
-static quant_vec_dot_x4_fn (*const ops_x4_tables[])(enum ggml_type,
-    quant_vec_dot_fn *) = {
-	quant_avx2_vec_dot_x4,
-	quant_avx512_vec_dot_x4,
-};
-
 /* Rows per matmul tile: a tile's weight rows stay in L1 across tokens. */
 #define OPS_TILE_ROWS 4
 
@@ -248,7 +229,6 @@ ops_matmul(const struct ops_mat *w, const float *x, int n_tok, float *y,
 	enum ggml_type		 vdt;
 	int64_t			 r, n_tiles;
 	int			 nth, per_row, u, n_units;
-	size_t			 k;
 	double			 work;
 
 	memset(&j, 0, sizeof j);
@@ -281,15 +261,8 @@ ops_matmul(const struct ops_mat *w, const float *x, int n_tok, float *y,
 			return -1;
 	}
 
-	for (k = 0; n_tok >= 4 && k < sizeof ops_x4_tables /
-	    sizeof ops_x4_tables[0] && j.x4 == NULL; k++) {
-		quant_vec_dot_fn	single = NULL;
-
-		/* Only the one reproducing the table's single-row dot. */
-		j.x4 = ops_x4_tables[k](w->type, &single);
-		if (single != j.wt->vec_dot)
-			j.x4 = NULL;
-	}
+	if (n_tok >= 4)
+		j.x4 = j.wt->vec_dot_x4;
 
 	nth = ops_threads();
 	work = (double)w->rows * (double)w->cols * n_tok;

@@ -992,14 +992,7 @@ static const struct avx2_kernel avx2_kernels[GGML_TYPE_COUNT] = {
 	[GGML_TYPE_Q8_K] = { GGML_TYPE_Q8_K, NULL, quantize_row_q8_K_avx2 },
 };
 
-/*
- * The multi-row dots, for ops: s[t] = dot(x, row t of y) for t < 4, the
- * rows by bytes apart.  Not in the traits table, whose dots are
- * single-row: see quant_avx2_vec_dot_x4.
- */
-typedef void (*quant_vec_dot_x4_fn)(int, float *, const void *,
-    const void *, size_t);
-
+/* The 4-row dots, each paired with the single-row dot it reproduces. */
 static const struct {
 	quant_vec_dot_fn	 single;
 	quant_vec_dot_x4_fn	 x4;
@@ -1011,25 +1004,6 @@ static const struct {
 	[GGML_TYPE_Q6_K] = { vec_dot_q6_K_q8_K_avx2,
 	    vec_dot_q6_K_q8_K_x4_avx2 },
 };
-
-/*
- * Returns the 4-row dot of weight type t, or NULL, and in *single the
- * single-row dot whose bits it reproduces: a caller may use the 4-row one
- * only while the traits table holds that single one.  Declared by its
- * one user, ops.c (quant-impl.h is the quant module's; a vec_dot_x4
- * member of struct quant_traits would be the better home).
- */
-quant_vec_dot_x4_fn quant_avx2_vec_dot_x4(enum ggml_type,
-    quant_vec_dot_fn *);
-
-quant_vec_dot_x4_fn
-quant_avx2_vec_dot_x4(enum ggml_type t, quant_vec_dot_fn *single)
-{
-	if ((unsigned)t >= GGML_TYPE_COUNT || avx2_x4[t].x4 == NULL)
-		return NULL;
-	*single = avx2_x4[t].single;
-	return avx2_x4[t].x4;
-}
 
 void
 quant_register_avx2(struct quant_traits *table)
@@ -1044,66 +1018,17 @@ quant_register_avx2(struct quant_traits *table)
 		/* A dot is only valid against the activations it was
 		 * written for: leave the scalar one if the table differs. */
 		if (k->vec_dot != NULL && table[t].vec_dot_type ==
-		    k->vec_dot_type)
+		    k->vec_dot_type) {
 			table[t].vec_dot = k->vec_dot;
+			table[t].vec_dot_x4 = avx2_x4[t].single == k->vec_dot ?
+			    avx2_x4[t].x4 : NULL;
+		}
 		if (k->from_float != NULL)
 			table[t].from_float = k->from_float;
 	}
 }
 
 #else /* not x86 */
-
-typedef void (*quant_vec_dot_x4_fn)(int, float *, const void *,
-    const void *, size_t);
-quant_vec_dot_x4_fn quant_avx2_vec_dot_x4(enum ggml_type,
-    quant_vec_dot_fn *);
-
-quant_vec_dot_x4_fn
-quant_avx2_vec_dot_x4(enum ggml_type t, quant_vec_dot_fn *single)
-{
-	(void)t;
-	(void)single;
-	return NULL;
-}
-
-/*
- * The multi-row dots, for ops: s[t] = dot(x, row t of y) for t < 4, the
- * rows by bytes apart.  Not in the traits table, whose dots are
- * single-row: see quant_avx2_vec_dot_x4.
- */
-typedef void (*quant_vec_dot_x4_fn)(int, float *, const void *,
-    const void *, size_t);
-
-static const struct {
-	quant_vec_dot_fn	 single;
-	quant_vec_dot_x4_fn	 x4;
-} avx2_x4[GGML_TYPE_COUNT] = {
-	[GGML_TYPE_Q8_0] = { vec_dot_q8_0_q8_0_avx2,
-	    vec_dot_q8_0_q8_0_x4_avx2 },
-	[GGML_TYPE_Q4_K] = { vec_dot_q4_K_q8_K_avx2,
-	    vec_dot_q4_K_q8_K_x4_avx2 },
-	[GGML_TYPE_Q6_K] = { vec_dot_q6_K_q8_K_avx2,
-	    vec_dot_q6_K_q8_K_x4_avx2 },
-};
-
-/*
- * Returns the 4-row dot of weight type t, or NULL, and in *single the
- * single-row dot whose bits it reproduces: a caller may use the 4-row one
- * only while the traits table holds that single one.  Declared by its
- * one user, ops.c (quant-impl.h is the quant module's; a vec_dot_x4
- * member of struct quant_traits would be the better home).
- */
-quant_vec_dot_x4_fn quant_avx2_vec_dot_x4(enum ggml_type,
-    quant_vec_dot_fn *);
-
-quant_vec_dot_x4_fn
-quant_avx2_vec_dot_x4(enum ggml_type t, quant_vec_dot_fn *single)
-{
-	if ((unsigned)t >= GGML_TYPE_COUNT || avx2_x4[t].x4 == NULL)
-		return NULL;
-	*single = avx2_x4[t].single;
-	return avx2_x4[t].x4;
-}
 
 void
 quant_register_avx2(struct quant_traits *table)

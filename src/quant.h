@@ -137,6 +137,13 @@ typedef void (*quant_from_float_fn)(const float *x, void *y, int64_t n);
 /* *s = dot(x, y) over n elements: x a row of the weight type, y of its vec_dot_type. */
 typedef void (*quant_vec_dot_fn)(int n, float *s, const void *x,
     const void *y);
+/*
+ * s[t] = dot(x, row t of y) for t < 4, the rows by bytes apart: each
+ * result has the bits vec_dot would give it (a weight block is decoded
+ * once for the 4 rows).
+ */
+typedef void (*quant_vec_dot_x4_fn)(int n, float *s, const void *x,
+    const void *y, size_t by);
 
 /*
  * Matrix products for prompts (several tokens against the same weights),
@@ -174,6 +181,7 @@ struct quant_traits {
 	quant_from_float_fn	 from_float_ref;	/* reference quantizer */
 	quant_from_float_fn	 from_float;	/* fastest quantizer (activations) */
 	quant_vec_dot_fn	 vec_dot;
+	quant_vec_dot_x4_fn	 vec_dot_x4;	/* or NULL */
 	enum ggml_type		 vec_dot_type;
 	const struct quant_gemm	*gemm;		/* prompt kernels, or NULL */
 };
