@@ -245,75 +245,57 @@ gemm_pack_act_q6_K(const float *x, void *a, int n)
 }
 
 /*
- * Weight packing gathers one dword per lane and step: idx the byte
- * offsets of step 0 (from the row's panel start), sh the right shift and
- * mask the bits that make the lane's 4 weights; hidx/hsh for Q6_K's high
- * bits (hmask 0: none).
+ * Weight packing.  A missing row (r >= nrows) or group (past n) packs as
+ * zeros, weights and scales, so it adds nothing.  The weights of step s
+ * are, per lane, one dword of the block's bytes: gathered for Q8_0 (34-
+ * byte blocks), permuted from the block's loaded vectors for the
+ * K-quants.
  */
-AVX512 static inline ALWAYS_INLINE void
-gemm_gather(char *out, int S, const char *base, __mmask16 valid,
-    __m512i idx, __m512i sh, __m512i mask, __m512i hidx, __m512i hsh,
-    int high, __m512i flip)
-{
-	__m512i	v, h;
-	int	s;
-
-	for (s = 0; s < S; s++) {
-		v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), valid,
-		    _mm512_add_epi32(idx, _mm512_set1_epi32(4 * s)), base, 1);
-		v = _mm512_and_si512(_mm512_srlv_epi32(v, sh), mask);
-		if (high) {
-			h = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(),
-			    valid, _mm512_add_epi32(hidx,
-			    _mm512_set1_epi32(4 * s)), base, 1);
-			h = _mm512_and_si512(_mm512_srlv_epi32(h, hsh),
-			    _mm512_set1_epi32(0x03030303));
-			v = _mm512_or_si512(v, _mm512_slli_epi32(h, 4));
-		}
-		v = _mm512_xor_si512(v, flip);
-		_mm512_store_si512(out + (size_t)s * GEMM_R * 64, v);
-	}
-}
+#define STEP(tile, s, r) ((tile) + ((size_t)(s) * GEMM_R + (r)) * 64)
 
 /* A tile's float part for row r of a panel: 16 dsc, then 16 dmm. */
-static void
-gemm_put_scales(char *tile, int S, int r, const float *dsc,
-    const float *dmm)
+AVX512 static inline void
+gemm_put_scales(char *tile, int S, int r, __m512 dsc, __m512 dmm)
 {
-	memcpy(tile + (size_t)GEMM_R * 64 * S + r * 64, dsc, 64);
-	memcpy(tile + (size_t)GEMM_R * 64 * S + GEMM_R * 64 + r * 64, dmm,
-	    64);
+	_mm512_store_ps(tile + (size_t)GEMM_R * 64 * S + r * 64, dsc);
+	_mm512_store_ps(tile + (size_t)GEMM_R * 64 * S + GEMM_R * 64 +
+	    r * 64, dmm);
 }
 
 AVX512 static void
 gemm_pack_w_q8_0(const void *vw, size_t wrow, int nrows, void *vp, int n)
 {
-	const __m512i	 idx = _mm512_add_epi32(_mm512_mullo_epi32(
-	    _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
-	    14, 15), _mm512_set1_epi32(sizeof (struct block_q8_0))),
-	    _mm512_set1_epi32(2));
-	const struct block_q8_0 *x;
+	const __m512i	 idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2,
+	    3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+	    _mm512_set1_epi32(sizeof (struct block_q8_0)));
+	const __m512i	 flip = _mm512_set1_epi32((int)0x80808080);
+	const char	*x;
 	char		*tile;
-	float		 dsc[16], dmm[16];
-	int		 nb = n / QK8_0, p, r, j, nv;
+	__m512		 d;
+	__mmask16	 valid;
+	int		 nb = n / QK8_0, p, r, s, nv;
 
 	for (p = 0; p * 16 < nb; p++) {
 		tile = (char *)vp + (size_t)p * GEMM_R * (512 + 128);
 		nv = nb - p * 16 < 16 ? nb - p * 16 : 16;
 		for (r = 0; r < GEMM_R; r++) {
-			x = (const struct block_q8_0 *)((const char *)vw +
-			    (r < nrows ? r : 0) * wrow) + p * 16;
-			/* q + 128, as unsigned: q xor 0x80. */
-			gemm_gather(tile + r * 64, 8, (const char *)x,
-			    r < nrows ? (__mmask16)((1u << nv) - 1) : 0, idx,
-			    _mm512_setzero_si512(), _mm512_set1_epi32(-1),
-			    idx, idx, 0, _mm512_set1_epi32((int)0x80808080));
-			for (j = 0; j < 16; j++) {
-				dsc[j] = r < nrows && j < nv ?
-				    quant_h2f(x[j].d) : 0.0f;
-				dmm[j] = 128.0f * dsc[j];
-			}
-			gemm_put_scales(tile, 8, r, dsc, dmm);
+			x = (const char *)vw + (r < nrows ? r : 0) * wrow +
+			    (size_t)p * 16 * sizeof (struct block_q8_0);
+			valid = r < nrows ? (__mmask16)((1u << nv) - 1) : 0;
+			/* q + 128 as unsigned is q xor 0x80; d in the low
+			 * half of the dword at each block's start. */
+			for (s = 0; s < 8; s++)
+				_mm512_store_si512(STEP(tile, s, r),
+				    _mm512_xor_si512(flip,
+				    _mm512_mask_i32gather_epi32(
+				    _mm512_setzero_si512(), valid,
+				    _mm512_add_epi32(idx,
+				    _mm512_set1_epi32(2 + 4 * s)), x, 1)));
+			d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(
+			    _mm512_mask_i32gather_epi32(_mm512_setzero_si512(),
+			    valid, idx, x, 1)));
+			gemm_put_scales(tile, 8, r, d, _mm512_mul_ps(d,
+			    _mm512_set1_ps(128.0f)));
 		}
 	}
 }
@@ -321,38 +303,64 @@ gemm_pack_w_q8_0(const void *vw, size_t wrow, int nrows, void *vp, int n)
 AVX512 static void
 gemm_pack_w_q4_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
 {
-	/* Lane j: super-block j / 8, group g = j % 8, in qs chunk g / 2,
-	 * low nibbles for even g, high for odd. */
-	const __m512i	 idx = _mm512_setr_epi32(16, 16, 48, 48, 80, 80, 112,
-	    112, 160, 160, 192, 192, 224, 224, 256, 256);
+	/* Lane j: super-block j / 8, group g = j % 8, whose step s is dword
+	 * 8 * (g / 2) + s of the block's qs, low nibbles for even g. */
+	const __m512i	 idx = _mm512_setr_epi32(0, 0, 8, 8, 16, 16, 24, 24,
+	    0, 0, 8, 8, 16, 16, 24, 24);
 	const __m512i	 sh = _mm512_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4, 0, 4,
 	    0, 4, 0, 4, 0, 4);
+	const __m512i	 low = _mm512_set1_epi8(0x0f);
 	const struct block_q4_K *x;
+	__m512i		 q[2][2], v, ix;
 	char		*tile;
-	float		 dsc[16], dmm[16];
+	float		 dsc[16], dmm[16], d, dmin;
 	uint8_t		 sc, m;
-	int		 nsb = n / QK_K, p, r, j, nv;
+	int		 nsb = n / QK_K, p, r, s, j, b, nv;
 
 	for (p = 0; p * 2 < nsb; p++) {
 		tile = (char *)vp + (size_t)p * GEMM_R * (512 + 128);
 		nv = nsb - p * 2 < 2 ? 1 : 2;
 		for (r = 0; r < GEMM_R; r++) {
-			x = (const struct block_q4_K *)((const char *)vw +
-			    (r < nrows ? r : 0) * wrow) + p * 2;
-			gemm_gather(tile + r * 64, 8, (const char *)x,
-			    r < nrows ? (nv == 2 ? 0xffff : 0x00ff) : 0, idx,
-			    sh, _mm512_set1_epi32(0x0f0f0f0f), idx, idx, 0,
-			    _mm512_setzero_si512());
-			for (j = 0; j < 16; j++) {
-				dsc[j] = dmm[j] = 0.0f;
-				if (r >= nrows || j / 8 >= nv)
-					continue;
-				quant_k4_scale_min(j % 8, x[j / 8].scales, &sc,
-				    &m);
-				dsc[j] = quant_h2f(x[j / 8].d) * sc;
-				dmm[j] = quant_h2f(x[j / 8].dmin) * m;
+			if (r >= nrows) {
+				for (s = 0; s < 8; s++)
+					_mm512_store_si512(STEP(tile, s, r),
+					    _mm512_setzero_si512());
+				gemm_put_scales(tile, 8, r,
+				    _mm512_setzero_ps(), _mm512_setzero_ps());
+				continue;
 			}
-			gemm_put_scales(tile, 8, r, dsc, dmm);
+			x = (const struct block_q4_K *)((const char *)vw +
+			    r * wrow) + p * 2;
+			for (b = 0; b < 2; b++) {
+				q[b][0] = b < nv ? _mm512_loadu_si512(
+				    x[b].qs) : _mm512_setzero_si512();
+				q[b][1] = b < nv ? _mm512_loadu_si512(
+				    x[b].qs + 64) : _mm512_setzero_si512();
+			}
+			for (s = 0; s < 8; s++) {
+				ix = _mm512_add_epi32(idx, _mm512_set1_epi32(s));
+				v = _mm512_mask_blend_epi32(0xff00,
+				    _mm512_permutex2var_epi32(q[0][0], ix,
+				    q[0][1]), _mm512_permutex2var_epi32(q[1][0],
+				    ix, q[1][1]));
+				_mm512_store_si512(STEP(tile, s, r),
+				    _mm512_and_si512(_mm512_srlv_epi32(v, sh),
+				    low));
+			}
+			for (b = 0; b < 2; b++) {
+				d = b < nv ? _cvtsh_ss(x[b].d) : 0.0f;
+				dmin = b < nv ? _cvtsh_ss(x[b].dmin) : 0.0f;
+				for (j = 0; j < 8; j++) {
+					sc = m = 0;
+					if (b < nv)
+						quant_k4_scale_min(j,
+						    x[b].scales, &sc, &m);
+					dsc[8 * b + j] = d * sc;
+					dmm[8 * b + j] = dmin * m;
+				}
+			}
+			gemm_put_scales(tile, 8, r, _mm512_loadu_ps(dsc),
+			    _mm512_loadu_ps(dmm));
 		}
 	}
 }
@@ -361,39 +369,62 @@ AVX512 static void
 gemm_pack_w_q6_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
 {
 	/* Group g of 16: half h = g / 8, quarter q = g % 8 / 2, first index
-	 * 16 * (g % 2) in the half; low bits in ql[64h + 32(q & 1) + i]
-	 * shifted by 4 * (q >> 1), high in qh[32h + i] shifted by 2q. */
-	const __m512i	 idx = _mm512_setr_epi32(0, 16, 32, 48, 0, 16, 32, 48,
-	    64, 80, 96, 112, 64, 80, 96, 112);
-	const __m512i	 sh = _mm512_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4, 0, 0,
+	 * 16 * (g % 2) in the half; low bits at step s in ql dword
+	 * 16h + 8(q & 1) + 4(g % 2) + s shifted by 4 * (q >> 1), high bits
+	 * in qh dword 8h + 4(g % 2) + s shifted by 2q. */
+	const __m512i	 lidx = _mm512_setr_epi32(0, 4, 8, 12, 0, 4, 8, 12,
+	    16, 20, 24, 28, 16, 20, 24, 28);
+	const __m512i	 lsh = _mm512_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4, 0, 0,
 	    0, 0, 4, 4, 4, 4);
-	const __m512i	 hidx = _mm512_setr_epi32(128, 144, 128, 144, 128,
-	    144, 128, 144, 160, 176, 160, 176, 160, 176, 160, 176);
+	const __m512i	 hidx = _mm512_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4,
+	    8, 12, 8, 12, 8, 12, 8, 12);
 	const __m512i	 hsh = _mm512_setr_epi32(0, 0, 2, 2, 4, 4, 6, 6, 0, 0,
 	    2, 2, 4, 4, 6, 6);
+	const __m512i	 low = _mm512_set1_epi8(0x0f);
+	const __m512i	 two = _mm512_set1_epi8(0x03);
 	const struct block_q6_K *x;
+	__m512i		 l0, l1, h, v, w, one;
+	__m512		 dsc;
 	char		*tile;
-	float		 dsc[16], dmm[16], d;
-	int		 nsb = n / QK_K, p, r, j;
+	int		 nsb = n / QK_K, p, r, s;
 
 	for (p = 0; p < nsb; p++) {
 		tile = (char *)vp + (size_t)p * GEMM_R * (256 + 128);
 		for (r = 0; r < GEMM_R; r++) {
-			x = (const struct block_q6_K *)((const char *)vw +
-			    (r < nrows ? r : 0) * wrow) + p;
-			gemm_gather(tile + r * 64, 4, (const char *)x,
-			    r < nrows ? 0xffff : 0, idx, sh,
-			    _mm512_set1_epi32(0x0f0f0f0f), hidx, hsh, 1,
-			    _mm512_setzero_si512());
-			d = r < nrows ? quant_h2f(x->d) : 0.0f;
-			for (j = 0; j < 16; j++) {
-				dsc[j] = d * x->scales[j];
-				dmm[j] = 32.0f * dsc[j];
+			if (r >= nrows) {
+				for (s = 0; s < 4; s++)
+					_mm512_store_si512(STEP(tile, s, r),
+					    _mm512_setzero_si512());
+				gemm_put_scales(tile, 4, r,
+				    _mm512_setzero_ps(), _mm512_setzero_ps());
+				continue;
 			}
-			gemm_put_scales(tile, 4, r, dsc, dmm);
+			x = (const struct block_q6_K *)((const char *)vw +
+			    r * wrow) + p;
+			l0 = _mm512_loadu_si512(x->ql);
+			l1 = _mm512_loadu_si512(x->ql + 64);
+			h = _mm512_loadu_si512(x->qh);
+			for (s = 0; s < 4; s++) {
+				one = _mm512_set1_epi32(s);
+				v = _mm512_and_si512(_mm512_srlv_epi32(
+				    _mm512_permutex2var_epi32(l0,
+				    _mm512_add_epi32(lidx, one), l1), lsh), low);
+				w = _mm512_and_si512(_mm512_srlv_epi32(
+				    _mm512_permutexvar_epi32(_mm512_add_epi32(
+				    hidx, one), h), hsh), two);
+				_mm512_store_si512(STEP(tile, s, r),
+				    _mm512_or_si512(v, _mm512_slli_epi32(w, 4)));
+			}
+			dsc = _mm512_mul_ps(_mm512_set1_ps(_cvtsh_ss(x->d)),
+			    _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
+			    _mm_loadu_si128((const __m128i *)x->scales))));
+			gemm_put_scales(tile, 4, r, dsc, _mm512_mul_ps(dsc,
+			    _mm512_set1_ps(32.0f)));
 		}
 	}
 }
+
+#undef STEP
 
 static const struct quant_gemm gemm_q8_0 = {
 	512, 512 + 128, GEMM_R * (512 + 128), gemm_pack_act_q8_0,
