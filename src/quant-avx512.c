@@ -262,6 +262,17 @@ gemm_put_scales(char *tile, int S, int r, __m512 dsc, __m512 dmm)
 	    r * 64, dmm);
 }
 
+/* Row r of a tile as zeros, weights and scales. */
+AVX512 static void
+gemm_zero_row(char *tile, int S, int r)
+{
+	int	s;
+
+	for (s = 0; s < S; s++)
+		_mm512_store_si512(STEP(tile, s, r), _mm512_setzero_si512());
+	gemm_put_scales(tile, S, r, _mm512_setzero_ps(), _mm512_setzero_ps());
+}
+
 AVX512 static void
 gemm_pack_w_q8_0(const void *vw, size_t wrow, int nrows, void *vp, int n)
 {
@@ -322,11 +333,7 @@ gemm_pack_w_q4_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
 		nv = nsb - p * 2 < 2 ? 1 : 2;
 		for (r = 0; r < GEMM_R; r++) {
 			if (r >= nrows) {
-				for (s = 0; s < 8; s++)
-					_mm512_store_si512(STEP(tile, s, r),
-					    _mm512_setzero_si512());
-				gemm_put_scales(tile, 8, r,
-				    _mm512_setzero_ps(), _mm512_setzero_ps());
+				gemm_zero_row(tile, 8, r);
 				continue;
 			}
 			x = (const struct block_q4_K *)((const char *)vw +
@@ -392,11 +399,7 @@ gemm_pack_w_q6_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
 		tile = (char *)vp + (size_t)p * GEMM_R * (256 + 128);
 		for (r = 0; r < GEMM_R; r++) {
 			if (r >= nrows) {
-				for (s = 0; s < 4; s++)
-					_mm512_store_si512(STEP(tile, s, r),
-					    _mm512_setzero_si512());
-				gemm_put_scales(tile, 4, r,
-				    _mm512_setzero_ps(), _mm512_setzero_ps());
+				gemm_zero_row(tile, 4, r);
 				continue;
 			}
 			x = (const struct block_q6_K *)((const char *)vw +
