@@ -1,11 +1,12 @@
 /*
  * quant-avx512.c - AVX-512 VNNI kernels: the prompt tiles (struct
  * quant_gemm) of the types models spend their time in, Q8_0, Q4_K and
- * Q6_K.  Single-token dots stay the AVX2 ones, which every AVX-512 CPU
- * runs: on Zen 4, where AVX-512 is split into 256-bit halves, they are
- * the faster ones for a row against one token (measured 18-24 % on Q4_K
- * and Q8_0), while VNNI wins by far on tiles, where a weight vector
- * meets several tokens and the scales are applied once per 16 groups.
+ * Q6_K, and a 256-bit VNNI Q4_K dot for single tokens.  The other
+ * single-token dots stay the AVX2 ones, which every AVX-512 CPU runs: on
+ * Zen 4, where AVX-512 is split into 256-bit halves, 512-bit versions of
+ * them were slower (by 18-24 % on Q4_K and Q8_0), while VNNI wins by far
+ * on tiles, where a weight vector meets several tokens and the scales
+ * are applied once per 16 groups.
  */
 #include "config.h"
 
@@ -19,6 +20,74 @@
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl," \
     "avx512dq,avx512vnni,avx2,fma,f16c")))
 #define ALWAYS_INLINE __attribute__((always_inline))
+
+/* ------------------------------------------------------------------ */
+/* single-token dots */
+
+/* A shuffle_epi8 word index: byte g zero-extended. */
+#define SC(g) ((short)(0x8000 | (g)))
+
+/*
+ * Q4_K against one token with 256-bit VNNI: per 64 weights, dpbusd gives
+ * the low-nibble group's 4-weight sums in one vector and the high one's
+ * in another (each at most 4 * 15 * 127, so int16 holds it); packs_epi32
+ * joins the two and one madd_epi16 applies both groups' scales, where
+ * the AVX2 dot needs two maddubs, two madd and two scale shuffles.
+ */
+AVX512 static void
+vec_dot_q4_K_q8_K_vnni(int n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q4_K	*x = vx;
+	const struct block_q8_K	*y = vy;
+	const __m256i		 low = _mm256_set1_epi8(0x0f);
+	const __m256i		 mins_idx = _mm256_setr_epi16(
+	    (short)0x8008, (short)0x8008, (short)0x8009, (short)0x8009,
+	    (short)0x800a, (short)0x800a, (short)0x800b, (short)0x800b,
+	    (short)0x800c, (short)0x800c, (short)0x800d, (short)0x800d,
+	    (short)0x800e, (short)0x800e, (short)0x800f, (short)0x800f);
+	__m256			 acc = _mm256_setzero_ps();
+	__m256			 accm = _mm256_setzero_ps();
+	__m256i			 scv, q, isum, p, sk;
+	uint32_t		 v[4];
+	int			 i, k, nb = n / QK_K;
+
+	for (i = 0; i < nb; i++) {
+		quant_k4_unpack(x[i].scales, v);
+		scv = _mm256_broadcastsi128_si256(_mm_setr_epi32((int)v[0],
+		    (int)v[1], (int)v[2], (int)v[3]));
+		accm = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(x[i].dmin) *
+		    y[i].d), _mm256_cvtepi32_ps(_mm256_madd_epi16(
+		    _mm256_shuffle_epi8(scv, mins_idx), _mm256_loadu_si256(
+		    (const __m256i *)y[i].bsums))), accm);
+		isum = _mm256_setzero_si256();
+#pragma GCC unroll 4
+		for (k = 0; k < 4; k++) {
+			q = _mm256_loadu_si256((const __m256i *)(x[i].qs +
+			    32 * k));
+			p = _mm256_packs_epi32(_mm256_dpbusd_epi32(
+			    _mm256_setzero_si256(), _mm256_and_si256(q, low),
+			    _mm256_loadu_si256((const __m256i *)(y[i].qs +
+			    64 * k))), _mm256_dpbusd_epi32(
+			    _mm256_setzero_si256(), _mm256_and_si256(
+			    _mm256_srli_epi16(q, 4), low), _mm256_loadu_si256(
+			    (const __m256i *)(y[i].qs + 64 * k + 32))));
+			/* Words 0-3 of each half are group 2k's, 4-7
+			 * group 2k + 1's. */
+			sk = _mm256_shuffle_epi8(scv, _mm256_setr_epi16(
+			    SC(2 * k), SC(2 * k), SC(2 * k), SC(2 * k),
+			    SC(2 * k + 1), SC(2 * k + 1), SC(2 * k + 1),
+			    SC(2 * k + 1), SC(2 * k), SC(2 * k), SC(2 * k),
+			    SC(2 * k), SC(2 * k + 1), SC(2 * k + 1),
+			    SC(2 * k + 1), SC(2 * k + 1)));
+			isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, sk));
+		}
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(x[i].d) *
+		    y[i].d), _mm256_cvtepi32_ps(isum), acc);
+	}
+	*s = quant_hsum256(acc) - quant_hsum256(accm);
+}
+
+#undef SC
 
 /* ------------------------------------------------------------------ */
 /* prompt tiles (struct quant_gemm) */
@@ -444,14 +513,19 @@ static const struct quant_gemm gemm_q6_K = {
 
 /* ------------------------------------------------------------------ */
 
-/* The gemm of each type, and the activation type it was written for. */
+/*
+ * Each type's kernels (a NULL dot keeps the AVX2 one), and the
+ * activation type they were written for.
+ */
 static const struct {
 	enum ggml_type		 vec_dot_type;
+	quant_vec_dot_fn	 vec_dot;
 	const struct quant_gemm	*gemm;
 } avx512_kernels[GGML_TYPE_COUNT] = {
-	[GGML_TYPE_Q8_0] = { GGML_TYPE_Q8_0, &gemm_q8_0 },
-	[GGML_TYPE_Q4_K] = { GGML_TYPE_Q8_K, &gemm_q4_K },
-	[GGML_TYPE_Q6_K] = { GGML_TYPE_Q8_K, &gemm_q6_K },
+	[GGML_TYPE_Q8_0] = { GGML_TYPE_Q8_0, NULL, &gemm_q8_0 },
+	[GGML_TYPE_Q4_K] = { GGML_TYPE_Q8_K, vec_dot_q4_K_q8_K_vnni,
+	    &gemm_q4_K },
+	[GGML_TYPE_Q6_K] = { GGML_TYPE_Q8_K, NULL, &gemm_q6_K },
 };
 
 void
@@ -466,8 +540,15 @@ quant_register_avx512(struct quant_traits *table)
 	for (t = 0; t < GGML_TYPE_COUNT; t++) {
 		if (avx512_kernels[t].gemm == NULL || table[t].name == NULL)
 			continue;
-		if (table[t].vec_dot_type == avx512_kernels[t].vec_dot_type)
-			table[t].gemm = avx512_kernels[t].gemm;
+		if (table[t].vec_dot_type != avx512_kernels[t].vec_dot_type)
+			continue;
+		table[t].gemm = avx512_kernels[t].gemm;
+		if (avx512_kernels[t].vec_dot != NULL) {
+			/* The 4-row dot reproduced the AVX2 one; the tiles
+			 * take batches here. */
+			table[t].vec_dot = avx512_kernels[t].vec_dot;
+			table[t].vec_dot_x4 = NULL;
+		}
 	}
 }
 
