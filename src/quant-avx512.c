@@ -102,21 +102,23 @@ vec_dot_q4_K_q8_K_vnni(int n, float *s, const void *vx, const void *vy)
  *	sum += cvt(lane) * dsc * dy - dmm * ysum
  *
  * dsc being the group's weight scale, dy the activations' scale, and the
- * offset term dmm * ysum taking off what the weights' unsigned form adds:
- * Q4_K's min (dmin * m), Q6_K's 32 and Q8_0's 128 (times d), against
- * dy * (the group's sum of quantized activations).  The weights are the
- * unsigned operand, the activations signed.  Per panel a packed tile
- * holds [step][row][64 bytes] of weights, then [row][16] dsc floats and
- * [row][16] dmm floats; a packed activation row [step][64 bytes], then
- * 16 dy and 16 ysum floats.
+ * offset term dmm * ysum taking off Q4_K's min (dmin * m) against dy *
+ * (the group's sum of quantized activations).  The weights are the
+ * unsigned operand, the activations signed.  Q6_K's and Q8_0's weights
+ * are stored plus a constant (32, 128): that offset times the group's
+ * activation sum is taken off in integers instead, the lanes starting
+ * from -offset * sum (ioff).  Per panel a packed tile holds [step][row]
+ * [64 bytes] of weights, then [row][16] dsc floats and [row][16] dmm
+ * floats; a packed activation row [step][64 bytes], then 16 dy floats
+ * and 16 ysum floats (ioff: the 16 int32 starting values).
  */
 #define GEMM_R QUANT_GEMM_ROWS
 #define GEMM_T 4		/* tokens per pass over a tile */
 
 /* One pass: the tile's rows against T tokens, over np panels. */
 AVX512 static inline ALWAYS_INLINE void
-gemm_pass(int np, int S, const char *pw, const char *pa, size_t arow,
-    int T, float *y, size_t ldy, int nrows)
+gemm_pass(int np, int S, int ioff, const char *pw, const char *pa,
+    size_t arow, int T, float *y, size_t ldy, int nrows)
 {
 	const size_t	 wpb = (size_t)GEMM_R * (64 * S + 128);
 	const size_t	 apb = (size_t)64 * S + 128;
@@ -137,7 +139,9 @@ gemm_pass(int np, int S, const char *pw, const char *pa, size_t arow,
 		for (r = 0; r < GEMM_R; r++)
 #pragma GCC unroll 4
 			for (t = 0; t < T; t++)
-				acc[r][t] = _mm512_setzero_si512();
+				acc[r][t] = ioff ? _mm512_load_si512(ap +
+				    t * arow + 64 * S + 64) :
+				    _mm512_setzero_si512();
 #pragma GCC unroll 8
 		for (s = 0; s < S; s++) {
 #pragma GCC unroll 4
@@ -165,8 +169,10 @@ gemm_pass(int np, int S, const char *pw, const char *pa, size_t arow,
 				    acc[r][t]), _mm512_mul_ps(dsc,
 				    _mm512_load_ps(ap + t * arow + 64 * S)),
 				    f[r][t]);
-				f[r][t] = _mm512_fnmadd_ps(dmm, _mm512_load_ps(
-				    ap + t * arow + 64 * S + 64), f[r][t]);
+				if (!ioff)
+					f[r][t] = _mm512_fnmadd_ps(dmm,
+					    _mm512_load_ps(ap + t * arow +
+					    64 * S + 64), f[r][t]);
 			}
 		}
 	}
@@ -178,43 +184,53 @@ gemm_pass(int np, int S, const char *pw, const char *pa, size_t arow,
 
 /* All tokens, GEMM_T at a time, then the 1-3 left. */
 AVX512 static inline ALWAYS_INLINE void
-gemm_tile(int S, int n, const void *pw, const void *pa, size_t arow,
-    int ntok, float *y, size_t ldy, int nrows)
+gemm_tile(int S, int ioff, int n, const void *pw, const void *pa,
+    size_t arow, int ntok, float *y, size_t ldy, int nrows)
 {
 	const char	*a = pa;
 	int		 np = (n + 64 * S - 1) / (64 * S), t;
 
 	for (t = 0; t + GEMM_T <= ntok; t += GEMM_T)
-		gemm_pass(np, S, pw, a + t * arow, arow, GEMM_T, y + t * ldy,
-		    ldy, nrows);
+		gemm_pass(np, S, ioff, pw, a + t * arow, arow, GEMM_T,
+		    y + t * ldy, ldy, nrows);
 	switch (ntok - t) {
 	case 3:
-		gemm_pass(np, S, pw, a + t * arow, arow, 3, y + t * ldy, ldy,
-		    nrows);
+		gemm_pass(np, S, ioff, pw, a + t * arow, arow, 3, y + t * ldy,
+		    ldy, nrows);
 		break;
 	case 2:
-		gemm_pass(np, S, pw, a + t * arow, arow, 2, y + t * ldy, ldy,
-		    nrows);
+		gemm_pass(np, S, ioff, pw, a + t * arow, arow, 2, y + t * ldy,
+		    ldy, nrows);
 		break;
 	case 1:
-		gemm_pass(np, S, pw, a + t * arow, arow, 1, y + t * ldy, ldy,
-		    nrows);
+		gemm_pass(np, S, ioff, pw, a + t * arow, arow, 1, y + t * ldy,
+		    ldy, nrows);
 		break;
 	}
 }
 
+/* Q4_K: 8 steps, the min in float. */
 AVX512 static void
-gemm_tile8(int n, const void *pw, const void *pa, size_t arow, int ntok,
-    float *y, size_t ldy, int nrows)
+gemm_tile_q4_K(int n, const void *pw, const void *pa, size_t arow,
+    int ntok, float *y, size_t ldy, int nrows)
 {
-	gemm_tile(8, n, pw, pa, arow, ntok, y, ldy, nrows);
+	gemm_tile(8, 0, n, pw, pa, arow, ntok, y, ldy, nrows);
 }
 
+/* Q8_0: 8 steps, the offset in integers. */
 AVX512 static void
-gemm_tile4(int n, const void *pw, const void *pa, size_t arow, int ntok,
-    float *y, size_t ldy, int nrows)
+gemm_tile_q8_0(int n, const void *pw, const void *pa, size_t arow,
+    int ntok, float *y, size_t ldy, int nrows)
 {
-	gemm_tile(4, n, pw, pa, arow, ntok, y, ldy, nrows);
+	gemm_tile(8, 1, n, pw, pa, arow, ntok, y, ldy, nrows);
+}
+
+/* Q6_K: 4 steps (groups of 16), the offset in integers. */
+AVX512 static void
+gemm_tile_q6_K(int n, const void *pw, const void *pa, size_t arow,
+    int ntok, float *y, size_t ldy, int nrows)
+{
+	gemm_tile(4, 1, n, pw, pa, arow, ntok, y, ldy, nrows);
 }
 
 /*
@@ -223,9 +239,10 @@ gemm_tile4(int n, const void *pw, const void *pa, size_t arow, int ntok,
  */
 static void
 gemm_put_act(char *out, int S, const int8_t *qs, const float *dy,
-    const int *isum)
+    const int *isum, int off)
 {
 	float	*fo = (float *)(out + 64 * S);
+	int32_t	*io = (int32_t *)(out + 64 * S + 64);
 	int	 j, s;
 
 	for (s = 0; s < S; s++)
@@ -233,7 +250,10 @@ gemm_put_act(char *out, int S, const int8_t *qs, const float *dy,
 			memcpy(out + 64 * s + 4 * j, qs + 4 * S * j + 4 * s, 4);
 	for (j = 0; j < 16; j++) {
 		fo[j] = dy[j];
-		fo[16 + j] = dy[j] * (float)isum[j];
+		if (off != 0)
+			io[j] = -off * isum[j];
+		else
+			fo[16 + j] = dy[j] * (float)isum[j];
 	}
 }
 
@@ -262,13 +282,13 @@ gemm_pack_act_q8_0(const float *x, void *va, int n)
 				isum[j] += b[j].qs[k];
 		}
 		gemm_put_act((char *)va + (size_t)p * (512 + 128), 8, qs, dy,
-		    isum);
+		    isum, 128);
 	}
 }
 
 /*
  * Q8_K activations in groups of G (32 for Q4_K, 16 for Q6_K): a panel is
- * 16 * G elements, 512 / G super-blocks.
+ * 16 * G elements, G / 16 super-blocks.
  */
 static void
 gemm_pack_act_q8_K(const float *x, void *va, int n, int G)
@@ -297,7 +317,7 @@ gemm_pack_act_q8_K(const float *x, void *va, int n, int G)
 			    b[sb].bsums[2 * g + 1] : b[sb].bsums[g];
 		}
 		gemm_put_act((char *)va + (size_t)p * (pe + 128), G / 4, qs,
-		    dy, isum);
+		    dy, isum, G == 16 ? 32 : 0);
 	}
 }
 
@@ -374,8 +394,7 @@ gemm_pack_w_q8_0(const void *vw, size_t wrow, int nrows, void *vp, int n)
 			d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(
 			    _mm512_mask_i32gather_epi32(_mm512_setzero_si512(),
 			    valid, idx, x, 1)));
-			gemm_put_scales(tile, 8, r, d, _mm512_mul_ps(d,
-			    _mm512_set1_ps(128.0f)));
+			gemm_put_scales(tile, 8, r, d, _mm512_setzero_ps());
 		}
 	}
 }
@@ -490,8 +509,7 @@ gemm_pack_w_q6_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
 			dsc = _mm512_mul_ps(_mm512_set1_ps(_cvtsh_ss(x->d)),
 			    _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
 			    _mm_loadu_si128((const __m128i *)x->scales))));
-			gemm_put_scales(tile, 4, r, dsc, _mm512_mul_ps(dsc,
-			    _mm512_set1_ps(32.0f)));
+			gemm_put_scales(tile, 4, r, dsc, _mm512_setzero_ps());
 		}
 	}
 }
@@ -500,15 +518,15 @@ gemm_pack_w_q6_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
 
 static const struct quant_gemm gemm_q8_0 = {
 	512, 512 + 128, GEMM_R * (512 + 128), gemm_pack_act_q8_0,
-	gemm_pack_w_q8_0, gemm_tile8,
+	gemm_pack_w_q8_0, gemm_tile_q8_0,
 };
 static const struct quant_gemm gemm_q4_K = {
 	512, 512 + 128, GEMM_R * (512 + 128), gemm_pack_act_q4_K,
-	gemm_pack_w_q4_K, gemm_tile8,
+	gemm_pack_w_q4_K, gemm_tile_q4_K,
 };
 static const struct quant_gemm gemm_q6_K = {
 	256, 256 + 128, GEMM_R * (256 + 128), gemm_pack_act_q6_K,
-	gemm_pack_w_q6_K, gemm_tile4,
+	gemm_pack_w_q6_K, gemm_tile_q6_K,
 };
 
 /* ------------------------------------------------------------------ */
