@@ -362,41 +362,87 @@ gemm_zero_row(char *tile, int S, int r)
 	gemm_put_scales(tile, S, r, _mm512_setzero_ps(), _mm512_setzero_ps());
 }
 
+/*
+ * Q8_0: the 16 blocks' 8 dwords each are transposed to 8 steps of 16
+ * lanes in three rounds of permutes, each round halving the blocks and
+ * doubling the steps a vector holds: z (blocks 2i, 2i+1, all 8 dwords),
+ * then a (4 blocks, 4 dwords), b (8 blocks, 2 dwords), the steps (16, 1).
+ * Blocks past n load as zeros (masked, so nothing past the row is read).
+ */
 AVX512 static void
 gemm_pack_w_q8_0(const void *vw, size_t wrow, int nrows, void *vp, int n)
 {
+	const __m512i	 ia[2] = {
+		_mm512_setr_epi32(0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26,
+		    3, 11, 19, 27),
+		_mm512_setr_epi32(4, 12, 20, 28, 5, 13, 21, 29, 6, 14, 22, 30,
+		    7, 15, 23, 31),
+	};
+	const __m512i	 ib[2] = {
+		_mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20,
+		    21, 22, 23),
+		_mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15,
+		    28, 29, 30, 31),
+	};
+	const __m512i	 ic[2] = {
+		_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20,
+		    21, 22, 23),
+		_mm512_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27,
+		    28, 29, 30, 31),
+	};
 	const __m512i	 idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2,
 	    3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
 	    _mm512_set1_epi32(sizeof (struct block_q8_0)));
 	const __m512i	 flip = _mm512_set1_epi32((int)0x80808080);
-	const char	*x;
+	const struct block_q8_0 *x;
+	__m512i		 z[8], a[4][2], b[2][2][2];
 	char		*tile;
-	__m512		 d;
-	__mmask16	 valid;
-	int		 nb = n / QK8_0, p, r, s, nv;
+	int		 nb = n / QK8_0, p, r, i, h, g, e, nv;
 
+#define LOADQ(k) _mm256_maskz_loadu_epi32((__mmask8)((k) < nv ? 0xff : 0), \
+    x[k].qs)
 	for (p = 0; p * 16 < nb; p++) {
 		tile = (char *)vp + (size_t)p * GEMM_R * (512 + 128);
 		nv = nb - p * 16 < 16 ? nb - p * 16 : 16;
 		for (r = 0; r < GEMM_R; r++) {
-			x = (const char *)vw + (r < nrows ? r : 0) * wrow +
-			    (size_t)p * 16 * sizeof (struct block_q8_0);
-			valid = r < nrows ? (__mmask16)((1u << nv) - 1) : 0;
-			/* q + 128 as unsigned is q xor 0x80; d in the low
-			 * half of the dword at each block's start. */
-			for (s = 0; s < 8; s++)
-				_mm512_store_si512(STEP(tile, s, r),
-				    _mm512_xor_si512(flip,
-				    _mm512_mask_i32gather_epi32(
-				    _mm512_setzero_si512(), valid,
-				    _mm512_add_epi32(idx,
-				    _mm512_set1_epi32(2 + 4 * s)), x, 1)));
-			d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(
-			    _mm512_mask_i32gather_epi32(_mm512_setzero_si512(),
-			    valid, idx, x, 1)));
-			gemm_put_scales(tile, 8, r, d, _mm512_setzero_ps());
+			if (r >= nrows) {
+				gemm_zero_row(tile, 8, r);
+				continue;
+			}
+			x = (const struct block_q8_0 *)((const char *)vw +
+			    r * wrow) + p * 16;
+			for (i = 0; i < 8; i++)
+				z[i] = _mm512_inserti64x4(_mm512_castsi256_si512(
+				    LOADQ(2 * i)), LOADQ(2 * i + 1), 1);
+			for (i = 0; i < 4; i++)
+				for (h = 0; h < 2; h++)
+					a[i][h] = _mm512_permutex2var_epi32(
+					    z[2 * i], ia[h], z[2 * i + 1]);
+			for (i = 0; i < 2; i++)
+				for (h = 0; h < 2; h++)
+					for (g = 0; g < 2; g++)
+						b[i][h][g] =
+						    _mm512_permutex2var_epi32(
+						    a[2 * i][h], ib[g],
+						    a[2 * i + 1][h]);
+			/* q + 128 as unsigned is q xor 0x80. */
+			for (h = 0; h < 2; h++)
+				for (g = 0; g < 2; g++)
+					for (e = 0; e < 2; e++)
+						_mm512_store_si512(STEP(tile,
+						    4 * h + 2 * g + e, r),
+						    _mm512_xor_si512(flip,
+						    _mm512_permutex2var_epi32(
+						    b[0][h][g], ic[e],
+						    b[1][h][g])));
+			/* d is the low half of the dword at each block. */
+			gemm_put_scales(tile, 8, r, _mm512_cvtph_ps(
+			    _mm512_cvtepi32_epi16(_mm512_mask_i32gather_epi32(
+			    _mm512_setzero_si512(), (__mmask16)((1u << nv) - 1),
+			    idx, x, 1))), _mm512_setzero_ps());
 		}
 	}
+#undef LOADQ
 }
 
 AVX512 static void
