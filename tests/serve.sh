@@ -13,7 +13,7 @@ HTTPC="$(dirname "$MKMODEL")/httpc"
 vocab="${R1CHAT_TESTDATA:-../shared/testdata}/vocab/deepseek-r1-qwen.gguf"
 if [ ! -f "$vocab" ]; then
 	echo "1..0 # SKIP no test data ($vocab)"
-	exit 77
+	exit 0
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/r1chat-serve.XXXXXX") || exit 1
@@ -48,7 +48,7 @@ if ! "$MKMODEL" --arch qwen2 --type F32 --seed 1 --vocab "$vocab" \
     -o "$model" >"$tmp/mk.err" 2>&1; then
 	show "$tmp/mk.err"
 	echo "1..0 # SKIP mkmodel failed"
-	exit 77
+	exit 0
 fi
 
 # Starts a server with the options given; sets $url to its base.
