@@ -218,10 +218,8 @@ openai_delta_parse(const char *data, size_t len, struct openai_delta *d,
 	}
 	if (json_is_object(tm = json_object_get(root, "timings"))) {
 		d->has_timings = 1;
-		d->prompt_ms = json_number_value(json_object_get(tm,
-		    "prompt_ms"));
-		d->predicted_ms = json_number_value(json_object_get(tm,
-		    "predicted_ms"));
+		d->timings_prompt_n = int_get(tm, "prompt_n");
+		d->timings_predicted_n = int_get(tm, "predicted_n");
 	}
 	return 0;
 }

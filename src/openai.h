@@ -36,8 +36,8 @@ struct openai_delta {
 	int64_t		 prompt_tokens;
 	int64_t		 completion_tokens;
 	int		 has_timings;	/* llama-server's */
-	double		 prompt_ms;
-	double		 predicted_ms;
+	int64_t		 timings_prompt_n;
+	int64_t		 timings_predicted_n;
 	json_t		*root;		/* owns the strings above */
 };
 

@@ -66,7 +66,9 @@ body_add(struct xfer *x, const char *p, size_t n)
 	x->body[x->body_len] = '\0';
 }
 
-/* Hands one chunk's text on. */
+static const char timings_source[] = "counts from llama-server's timings";
+
+/* Hands one chunk's text on, and the counts it has. */
 static int
 delta_give(struct xfer *x, const struct openai_delta *d)
 {
@@ -81,7 +83,13 @@ delta_give(struct xfer *x, const struct openai_delta *d)
 		    x->arg);
 	if (rc == 0 && d->content != NULL && d->content_len > 0)
 		rc = x->cb(BACKEND_TEXT, d->content, d->content_len, x->arg);
-	if (d->has_usage) {
+	if (d->has_timings) {
+		/* llama-server's: the prompt tokens it evaluated, not cached. */
+		x->counts->known = 1;
+		x->counts->source = timings_source;
+		x->counts->prompt_n = (int)d->timings_prompt_n;
+		x->counts->eval_n = (int)d->timings_predicted_n;
+	} else if (d->has_usage && x->counts->source != timings_source) {
 		x->counts->known = 1;
 		x->counts->source = "counts from the server's usage";
 		x->counts->prompt_n = (int)d->prompt_tokens;

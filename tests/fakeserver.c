@@ -10,6 +10,7 @@
  *
  *	reasoning	a stream with reasoning_content, then content, usage
  *	inline		a stream with <think> tags in content, cut mid-tag
+ *	timings		the reasoning stream with llama-server's timings
  *	json		one whole response, not a stream
  *	cut		a stream that stops mid-answer (the connection closed)
  *	error-event	a stream whose second chunk is an error object
@@ -63,6 +64,18 @@ static const char *stream_inline[] = {
 	CHUNK("\"content\":\"ink>\\n\\nThe answer\"", "null"),
 	CHUNK("\"content\":\" is 4.\"", "null"),
 	CHUNK("", "\"stop\""),
+	"data: [DONE]\n\n",
+	NULL
+};
+
+static const char *stream_timings[] = {
+	CHUNK("\"reasoning_content\":\"Let me think.\"", "null"),
+	CHUNK("\"content\":\"The answer is 4.\"", "null"),
+	"data: {\"choices\":[{\"finish_reason\":\"stop\",\"index\":0,"
+	"\"delta\":{}}],\"created\":1,\"id\":\"c1\",\"model\":\"fake-r1\","
+	"\"object\":\"chat.completion.chunk\",\"usage\":{\"completion_tokens\":"
+	"9,\"prompt_tokens\":30,\"total_tokens\":39},\"timings\":{\"prompt_n\":"
+	"5,\"prompt_ms\":12.5,\"predicted_n\":9,\"predicted_ms\":80.1}}\n\n",
 	"data: [DONE]\n\n",
 	NULL
 };
@@ -186,6 +199,12 @@ do_inline(int fd, const char *file)
 }
 
 static void
+do_timings(int fd, const char *file)
+{
+	stream(fd, stream_timings);
+}
+
+static void
 do_cut(int fd, const char *file)
 {
 	stream(fd, stream_cut);
@@ -233,6 +252,7 @@ static const struct {
 } modes[] = {
 	{ "reasoning", do_reasoning },
 	{ "inline", do_inline },
+	{ "timings", do_timings },
 	{ "cut", do_cut },
 	{ "error-event", do_error_event },
 	{ "json", do_json },

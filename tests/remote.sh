@@ -117,6 +117,15 @@ grep -q "^(counts are the pieces received (the server sent no usage); durations 
     "$tmp/err"
 ok $? "--verbose without usage: says the counts are the pieces received"
 
+fake timings
+chat --verbose "what is 2+2?"
+cmp -s "$tmp/want.out" "$tmp/out" &&
+    grep -q '^prompt eval count: *5 token(s)$' "$tmp/err" &&
+    grep -q '^eval count: *9 token(s)$' "$tmp/err" &&
+    grep -q "^(counts from llama-server's timings; durations measured by r1chat)$" \
+    "$tmp/err"
+ok $? "--verbose: llama-server's timings before its usage, and says so"
+
 fake json
 chat "what is 2+2?"
 cmp -s "$tmp/want.out" "$tmp/out" && cmp -s "$tmp/want.err" "$tmp/err"
@@ -176,6 +185,17 @@ ok $? "a silent server: --timeout ends the wait with one error line"
 chat --timeout 0 hi
 [ $? -eq 2 ]
 ok $? "--timeout 0: a usage error"
+
+# Ctrl-C while the server is silent: the stream closed, exit 130.
+fake slow
+"$R1CHAT" --remote "$url" hi >"$tmp/out" 2>"$tmp/err" &
+cpid=$!
+sleep 1
+kill -INT $cpid
+wait $cpid
+rc=$?
+[ $rc -eq 130 ] && ! grep -q '^r1chat: ' "$tmp/err"
+ok $? "SIGINT during a stream: the stream closed, exit 130 (rc $rc)"
 
 echo "1..$n"
 [ $failed -eq 0 ]
