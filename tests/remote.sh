@@ -21,8 +21,11 @@ stop_fake() {
 	fi
 	fakepid=
 }
+sock="$tmp/tmux.sock"
+tm() { tmux -S "$sock" -f /dev/null "$@"; }
 cleanup() {
 	stop_fake
+	tm kill-server >/dev/null 2>&1
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -196,6 +199,44 @@ wait $cpid
 rc=$?
 [ $rc -eq 130 ] && ! grep -q '^r1chat: ' "$tmp/err"
 ok $? "SIGINT during a stream: the stream closed, exit 130 (rc $rc)"
+
+# --- the full-screen chat ---------------------------------------------------
+
+screen() { tm capture-pane -p -t t 2>/dev/null; }
+# wait_for REGEX: polls the screen until a line matches (20 s at most).
+wait_for() {
+	deadline=$(( $(date +%s) + 20 ))
+	while [ "$(date +%s)" -le "$deadline" ]; do
+		screen | grep -Eq -- "$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+if command -v tmux >/dev/null 2>&1; then
+	fake reasoning
+	tm new-session -d -s t -x 100 -y 30 \
+	    "'$R1CHAT' --remote '$url'; sleep 600"
+	wait_for '^>>> ' && tm send-keys -t t "what is 2+2?" Enter &&
+	    wait_for '^The answer is 4\.$' && wait_for '^Let me think\.$'
+	ok $? "TUI: the answer and the reasoning in their panes"
+	tm send-keys -t t "/show info" Enter
+	wait_for '^ +architecture +remote \(fake\)$' &&
+	    wait_for '^ +name +fake-r1$' && wait_for '^ +context length +32768$'
+	ok $? "TUI: /show info tells what /v1/models says"
+	stop_fake
+	tm send-keys -t t "again" Enter
+	wait_for '^error: .*cannot connect'
+	ok $? "TUI: a fault is one error line"
+	tm send-keys -t t "/show system" Enter
+	wait_for '^No system message was specified'
+	ok $? "TUI: the session goes on after it"
+	tm kill-server >/dev/null 2>&1
+else
+	for what in "the answer" "/show info" "a fault" "the session goes on"; do
+		n=$((n + 1))
+		echo "ok $n # SKIP tmux is not installed ($what)"
+	done
+fi
 
 echo "1..$n"
 [ $failed -eq 0 ]
