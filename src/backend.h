@@ -34,8 +34,6 @@ struct backend_counts {
 };
 
 struct backend_ops {
-	const char	*name;
-
 	/*
 	 * Connects as cfg says and fills *info (its strings owned by the
 	 * backend, valid until close).  Returns the backend's state, or

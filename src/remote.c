@@ -398,7 +398,6 @@ remote_turn(void *b, const char *system, const struct chat_message *msgs,
 }
 
 const struct backend_ops backend_remote = {
-	.name = "remote",
 	.open = remote_open,
 	.turn = remote_turn,
 	.close = remote_close,
