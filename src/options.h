@@ -39,6 +39,7 @@ struct options {
 	const char	*template_name;	/* --template */
 	int		 no_tui;	/* --no-tui */
 	int		 demo;		/* --demo */
+	int		 mlock;		/* --mlock: keep the weights in memory */
 
 	/* the engine's own: perplexity, --raw */
 	int		 raw;		/* --raw: completion, no template */
