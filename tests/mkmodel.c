@@ -9,7 +9,8 @@
  *       [--layers N] [--embd N] [--ff N] [--heads N] [--kv-heads N]
  *       [--head-dim N] [--ctx N] [--rope-base F] [--tied | --untied]
  *       [--no-rope-freqs] [--arch-name NAME] [--drop TENSOR]
- *       [--mla-split | --mla-stacked]
+ *       [--mla-split | --mla-stacked] [--experts N] [--experts-used N]
+ *       [--ff-exp N]
  *
  * The weights do not depend on TYPE: every tensor's values come from its
  * own stream (seed and name), so the F32 and Q4_0 files of one seed hold
@@ -26,7 +27,8 @@
  * the stacked attn_kv_b of older conversions), ds2-v3 like V3/R1 (q_lora,
  * sigmoid routing over expert groups with exp_probs_b, attn_k_b and
  * attn_v_b); both have a leading dense layer, shared experts and YaRN.
- * --mla-split and --mla-stacked choose the attention tensors' form.
+ * --mla-split and --mla-stacked choose the attention tensors' form;
+ * --experts, --experts-used and --ff-exp resize the routed experts.
  *
  * For the tests of bad input: --arch-name writes another
  * general.architecture (and key prefix) over the layout of --arch, and
@@ -192,6 +194,7 @@ struct gen {
 	size_t			 n_names;
 	struct quantmix		 qm;
 	int			 split;		/* deepseek2: attn_k_b/attn_v_b */
+	struct ds2_desc		 ds2;		/* deepseek2: the arch's, overridden */
 };
 
 static void
@@ -651,7 +654,7 @@ static void
 add_ds2_layer(struct gen *g, int il)
 {
 	const struct shape	*s = &g->s;
-	const struct ds2_desc	*d = g->arch->ds2;
+	const struct ds2_desc	*d = &g->ds2;
 	int64_t			 e = s->embd, nh = s->heads;
 	int64_t			 dk = d->nope + d->rope, sh;
 	char			 name[96];
@@ -722,7 +725,7 @@ add_ds2_layer(struct gen *g, int il)
 static void
 set_ds2_keys(struct gen *g)
 {
-	const struct ds2_desc	*d = g->arch->ds2;
+	const struct ds2_desc	*d = &g->ds2;
 	char			*key;
 
 	set_key(g, "leading_dense_block_count", (uint32_t)d->n_dense);
@@ -806,7 +809,8 @@ usage(void)
 	    "    [--ctx N] [--rope-base F] [--tied | --untied] "
 	    "[--no-rope-freqs]\n"
 	    "    [--arch-name NAME] [--drop TENSOR] [--mla-split | "
-	    "--mla-stacked]\n");
+	    "--mla-stacked]\n"
+	    "    [--experts N] [--experts-used N] [--ff-exp N]\n");
 	exit(2);
 }
 
@@ -832,7 +836,7 @@ main(int argc, char **argv)
 	const char		*vocab = NULL, *preset = "tiny", *td;
 	char			*cause, *vpath = NULL, *name;
 	int			 i, tied = -1, no_freqs = 0, split = -1;
-	long			 set[8];
+	long			 set[8], ds2_set[3] = { 0, 0, 0 };
 	float			 base = 0;
 	int64_t			 n_vocab;
 	size_t			 k;
@@ -871,6 +875,12 @@ main(int argc, char **argv)
 		}
 		if (k < 8)
 			set[k] = num_arg(a, argv[++i]);
+		else if (strcmp(a, "--experts") == 0)
+			ds2_set[0] = num_arg(a, argv[++i]);
+		else if (strcmp(a, "--experts-used") == 0)
+			ds2_set[1] = num_arg(a, argv[++i]);
+		else if (strcmp(a, "--ff-exp") == 0)
+			ds2_set[2] = num_arg(a, argv[++i]);
 		else if (strcmp(a, "--arch") == 0)
 			arch = argv[++i];
 		else if (strcmp(a, "--type") == 0)
@@ -938,8 +948,20 @@ main(int argc, char **argv)
 		die("inconsistent shape");
 	g.tied = tied >= 0 ? tied : g.arch->tied;
 	g.rope_freqs = g.arch->rope_freqs && !no_freqs;
-	if (g.arch->ds2 != NULL)
-		g.split = split >= 0 ? split : g.arch->ds2->split;
+	if (g.arch->ds2 != NULL) {
+		int	*f[3] = { &g.ds2.n_expert, &g.ds2.n_used,
+		    &g.ds2.ff_exp };
+
+		g.ds2 = *g.arch->ds2;
+		g.split = split >= 0 ? split : g.ds2.split;
+		for (k = 0; k < 3; k++) {
+			if (ds2_set[k] > 0)
+				*f[k] = (int)ds2_set[k];
+		}
+		if (g.ds2.n_used > g.ds2.n_expert || (g.ds2.n_group > 0 &&
+		    g.ds2.n_expert % g.ds2.n_group != 0))
+			die("inconsistent experts");
+	}
 	g.rope_base = base > 0 ? base : g.arch->rope_base;
 
 	if (quant_init(&cause) != 0)
@@ -996,8 +1018,7 @@ main(int argc, char **argv)
 			.n_head = g.s.heads,
 			.n_head_kv = g.arch->ds2 != NULL && g.split ?
 			    1 : g.s.kv_heads,
-			.n_expert = g.arch->ds2 != NULL ?
-			    g.arch->ds2->n_expert : 0,
+			.n_expert = g.arch->ds2 != NULL ? g.ds2.n_expert : 0,
 		};
 
 		g.collect = 1;
