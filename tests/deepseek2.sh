@@ -34,7 +34,7 @@ ok() {
 
 if [ ! -f "$R1CHAT_TESTDATA/vocab/deepseek-r1.gguf" ]; then
 	echo "1..0 # SKIP no $R1CHAT_TESTDATA/vocab/deepseek-r1.gguf"
-	exit 77
+	exit 0	# the TAP driver reads the skip from the plan
 fi
 
 T=$(mktemp -d)
