@@ -199,6 +199,7 @@ chat_run(struct options *o, struct chat_config *cfg, const char *banner)
 	struct repl	 r;
 	char		*msg = NULL, *cause = NULL, *warning = NULL, *all;
 	char		*mem = NULL, *mem_warning = NULL;
+	uint64_t	 faults;
 	size_t		 len = 0;
 	int		 rc, interactive;
 
@@ -238,7 +239,13 @@ chat_run(struct options *o, struct chat_config *cfg, const char *banner)
 			cmd_error("%s: %s", cfg->model_path, mem);
 		if (mem_warning != NULL)
 			cmd_error("warning: %s", mem_warning);
+		faults = residency_faults();
 		rc = plain_run(c, msg, len, o->hidethinking, o->verbose);
+		/* a mixture of experts: how much came from disk */
+		if (mem != NULL && o->verbose)
+			cmd_error("%s: %llu page faults read from disk",
+			    cfg->model_path, (unsigned long long)
+			    (residency_faults() - faults));
 	} else {
 		repl_init(&r, c, NULL, NULL);
 		r.verbose = o->verbose;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #include "gguf.h"
 #include "residency.h"
@@ -39,32 +40,51 @@ mem_available(void)
 	return (uint64_t)kb * 1024;
 }
 
-/* The cgroup v2 memory.max of this process, in bytes; 0 for none. */
+/*
+ * The memory limit of this process's cgroup, in bytes; 0 for none: v2's
+ * memory.max ("0::PATH"), or v1's memory.limit_in_bytes ("N:memory:PATH",
+ * unlimited reads as a number near 2^63).
+ */
 static uint64_t
 cgroup_max(void)
 {
-	FILE			*f;
-	char			 line[4096], *path;
-	unsigned long long	 v = 0;
+	static const struct {
+		const char	*prefix;	/* of the /proc/self/cgroup line */
+		const char	*file;		/* under /sys/fs/cgroup */
+	} kinds[] = {
+		{ "0::", "%s/memory.max" },
+		{ ":memory:", "memory%s/memory.limit_in_bytes" },
+	};
+	FILE			*f, *m;
+	char			 line[4096], *p, *path, *file;
+	unsigned long long	 v, best = 0;
+	size_t			 k;
 
 	if ((f = fopen("/proc/self/cgroup", "r")) == NULL)
 		return 0;
-	if (fgets(line, sizeof line, f) == NULL || strncmp(line, "0::", 3)) {
-		fclose(f);
-		return 0;
+	while (fgets(line, sizeof line, f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		for (k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+			if ((p = strstr(line, kinds[k].prefix)) == NULL ||
+			    (k == 0 && p != line))
+				continue;
+			file = xstrfmt(kinds[k].file,
+			    p + strlen(kinds[k].prefix));
+			path = xstrfmt("/sys/fs/cgroup/%s", file);
+			free(file);
+			m = fopen(path, "r");
+			free(path);
+			if (m == NULL)
+				continue;
+			/* "max" reads as no number: no limit */
+			if (fscanf(m, "%llu", &v) == 1 && v < (1ULL << 60) &&
+			    (best == 0 || v < best))
+				best = v;
+			fclose(m);
+		}
 	}
 	fclose(f);
-	line[strcspn(line, "\n")] = '\0';
-	path = xstrfmt("/sys/fs/cgroup%s/memory.max", line + 3);
-	f = fopen(path, "r");
-	free(path);
-	if (f == NULL)
-		return 0;
-	/* "max" reads as no number: no limit */
-	if (fscanf(f, "%llu", &v) != 1)
-		v = 0;
-	fclose(f);
-	return (uint64_t)v;
+	return (uint64_t)best;
 }
 
 void
@@ -141,6 +161,16 @@ residency_warning(const struct residency *r)
 	free(d);
 	free(m);
 	return s;
+}
+
+uint64_t
+residency_faults(void)
+{
+	struct rusage	ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return (uint64_t)ru.ru_majflt;
 }
 
 int

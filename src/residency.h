@@ -45,6 +45,12 @@ char *residency_warning(const struct residency *r);
  */
 int residency_lock(const struct gguf_file *g, char **cause);
 
+/*
+ * The major page faults of the process so far: pages read from disk,
+ * which for a mapped model are weights paged in.
+ */
+uint64_t residency_faults(void);
+
 /* "1.2 GiB (what)", or MiB under a GiB, malloc'd (what NULL: no brackets). */
 char *residency_size(uint64_t n, const char *what);
 
