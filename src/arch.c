@@ -212,6 +212,10 @@ static const struct arch arch_table[] = {
 	{ .name = "qwen2", .rope_neox = 1, .qkv_bias = 1, DENSE_OPS },
 	{ .name = "llama", .rope_neox = 0, DENSE_OPS },
 	{ .name = "qwen3", .rope_neox = 1, .qk_norm = 1, DENSE_OPS },
+	{ .name = "deepseek2", .rope_neox = 0, .hparams = ds2_hparams,
+	  .bind_layer = ds2_bind_layer, .kv_width = ds2_kv_width,
+	  .scratch_floats = ds2_scratch_floats,
+	  .layer_forward = ds2_layer_forward, .free = ds2_free },
 };
 #define N_ARCH (sizeof arch_table / sizeof arch_table[0])
 

@@ -26,6 +26,7 @@
 #include "chat.h"
 #include "gguf.h"
 #include "model.h"
+#include "residency.h"
 #include "sampler.h"
 #include "template.h"
 #include "think.h"
@@ -734,6 +735,8 @@ chat_open(const struct chat_config *cfg, char **warning, char **cause)
 	chat_set_system(c, cfg->system);
 
 	if ((c->g = gguf_open(cfg->model_path, cause)) == NULL)
+		goto fail;
+	if (cfg->mlock && residency_lock(c->g, cause) != 0)
 		goto fail;
 	if ((c->tok = tok_open(c->g, NULL, cause)) == NULL)
 		goto fail;

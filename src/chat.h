@@ -36,6 +36,7 @@ struct chat_config {
 	const char		*system;	/* NULL: none */
 	int			 n_threads;	/* 0: the machine's cores */
 	int			 n_batch;	/* prompt tokens per forward; 0: default */
+	int			 mlock;		/* lock the weights in memory */
 	struct chat_params	 params;
 
 	/* An OpenAI-compatible server instead of model_path (backend.h). */

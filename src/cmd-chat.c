@@ -16,9 +16,11 @@
 #include "chat.h"
 #include "cmd.h"
 #include "demo.h"
+#include "gguf.h"
 #include "options.h"
 #include "plain.h"
 #include "repl.h"
+#include "residency.h"
 #include "tui.h"
 #include "util.h"
 
@@ -124,6 +126,7 @@ cmd_chat_config(struct options *o, const char *model,
 	cfg->system = o->system_prompt;
 	cfg->n_threads = o->threads != OPT_UNSET ? o->threads : 0;
 	cfg->n_batch = o->batch != OPT_UNSET ? o->batch : 0;
+	cfg->mlock = o->mlock;
 	if (!isnan(o->temp))
 		p->temperature = o->temp;
 	if (o->top_k != OPT_UNSET)
@@ -148,6 +151,46 @@ cmd_chat_config(struct options *o, const char *model,
 		p->think_budget = o->think_budget;
 }
 
+/*
+ * What the model asks of memory: a summary for a mixture of experts (said
+ * with --verbose, and in the TUI) and a warning when memory is short.
+ */
+static void
+memory_notes(const char *path, char **summary, char **warning)
+{
+	struct gguf_file	*g;
+	struct residency	 r;
+	char			*cause = NULL;
+
+	*summary = *warning = NULL;
+	if ((g = gguf_open(path, &cause)) == NULL) {
+		free(cause);
+		return;
+	}
+	residency_measure(g, &r);
+	gguf_close(g);
+	*summary = residency_summary(&r);
+	*warning = residency_warning(&r);
+}
+
+/* Joins the lines that are not NULL; NULL when all are. */
+static char *
+lines_join(const char *a, const char *b, const char *c)
+{
+	const char	*v[3] = { a, b, c };
+	char		*all = NULL, *t;
+	int		 i;
+
+	for (i = 0; i < 3; i++) {
+		if (v[i] == NULL)
+			continue;
+		t = all == NULL ? xstrdup(v[i]) : xstrfmt("%s\n%s", all, v[i]);
+		free(all);
+		all = t;
+	}
+	return all;
+}
+
 /* Opens the chat on model and runs it; banner is said first (the demo). */
 static int
 chat_run(struct options *o, struct chat_config *cfg, const char *banner)
@@ -155,6 +198,8 @@ chat_run(struct options *o, struct chat_config *cfg, const char *banner)
 	struct chat	*c;
 	struct repl	 r;
 	char		*msg = NULL, *cause = NULL, *warning = NULL, *all;
+	char		*mem = NULL, *mem_warning = NULL;
+	uint64_t	 faults;
 	size_t		 len = 0;
 	int		 rc, interactive;
 
@@ -187,26 +232,38 @@ chat_run(struct options *o, struct chat_config *cfg, const char *banner)
 		free(msg);
 		return 1;
 	}
+	/* a remote model's memory is the server's business */
+	if (cfg->remote_url == NULL)
+		memory_notes(cfg->model_path, &mem, &mem_warning);
 	if (!interactive) {
 		if (banner != NULL)
 			fprintf(stderr, "%s\n\n", banner);
 		if (warning != NULL)
 			cmd_error("warning: %s", warning);
+		if (mem != NULL && o->verbose)
+			cmd_error("%s: %s", cfg->model_path, mem);
+		if (mem_warning != NULL)
+			cmd_error("warning: %s", mem_warning);
+		faults = residency_faults();
 		rc = plain_run(c, msg, len, o->hidethinking, o->verbose);
+		/* a mixture of experts: how much came from disk */
+		if (mem != NULL && o->verbose)
+			cmd_error("%s: %llu page faults read from disk",
+			    cfg->model_path, (unsigned long long)
+			    (residency_faults() - faults));
 	} else {
 		repl_init(&r, c, NULL, NULL);
 		r.verbose = o->verbose;
 		r.hidethinking = o->hidethinking;
-		if (banner != NULL && warning != NULL)
-			all = xstrfmt("%s\n%s", banner, warning);
-		else
-			all = xstrdup(banner != NULL ? banner :
-			    warning != NULL ? warning : "");
-		rc = tui_run(&r, *all != '\0' ? all : NULL);
+		all = lines_join(banner, warning, mem_warning != NULL ?
+		    mem_warning : mem);
+		rc = tui_run(&r, all);
 		free(all);
 		repl_free(&r);
 	}
 	free(warning);
+	free(mem);
+	free(mem_warning);
 	free(msg);
 	chat_free(c);
 	return rc;

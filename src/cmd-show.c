@@ -16,6 +16,7 @@
 #include "cmd.h"
 #include "gguf.h"
 #include "options.h"
+#include "residency.h"
 #include "util.h"
 
 #define SHOW_COLS	5
@@ -350,6 +351,7 @@ cmd_show(struct options *o)
 	struct gguf_file	*g;
 	struct show_table	 t = { NULL, 0 };
 	const char		*ft_name = "unknown";
+	struct residency	 mem;
 	char			*cause = NULL, *arch = NULL, *key, *s;
 	uint64_t		 v;
 	uint32_t		 ft;
@@ -386,7 +388,21 @@ cmd_show(struct options *o)
 		ft_name = type_ftype_name(ft);
 	table_add(&t, "quantization", ft_name, NULL, NULL);
 	table_add(&t, "chat template", template_family(g), NULL, NULL);
+	residency_measure(g, &mem);
+	if (mem.experts > 0) {
+		/* what must stay in memory, what can be paged in */
+		s = residency_size(mem.dense, "dense");
+		table_add(&t, "resident", s, NULL, NULL);
+		free(s);
+		s = residency_size(mem.experts, "experts");
+		table_add(&t, "streamed", s, NULL, NULL);
+		free(s);
+	}
 	table_print("Model", &t);
+	if ((s = residency_warning(&mem)) != NULL) {
+		cmd_error("warning: %s", s);
+		free(s);
+	}
 
 	if (o->verbose) {
 		show_metadata(g);

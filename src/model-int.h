@@ -27,6 +27,7 @@ struct model_layer {
 
 struct model;
 struct model_ctx;
+struct ds2_model;
 
 /*
  * An architecture: how its layers are bound and run.  Loading reads the
@@ -47,7 +48,18 @@ struct arch {
 	/* x (n_tok rows of n_embd) += the layer's attention and FFN */
 	int	(*layer_forward)(struct model_ctx *c, int il, float *x,
 		    int n_tok, int pos0, char **cause);
+	/* frees what hparams and bind_layer allocated (NULL: nothing) */
+	void	(*free)(struct model *m);
 };
+
+/* deepseek2: MLA attention and routed experts (arch-deepseek2.c). */
+int ds2_hparams(struct model *m, char **cause);
+int ds2_bind_layer(struct model *m, int il, char **cause);
+void ds2_kv_width(const struct model *m, int il, int *k, int *v);
+size_t ds2_scratch_floats(const struct model *m, int n_batch);
+int ds2_layer_forward(struct model_ctx *c, int il, float *x, int n_tok,
+    int pos0, char **cause);
+void ds2_free(struct model *m);
 
 /* The architectures, and the lookup by general.architecture. */
 const struct arch *arch_find(const char *name);
@@ -65,6 +77,7 @@ struct model {
 	const float		*output_norm;	/* [n_embd] */
 	struct ops_mat		 output;	/* tok_embd when tied */
 	struct model_layer	*layers;
+	struct ds2_model	*ds2;		/* deepseek2 (arch-deepseek2.c) */
 };
 
 struct model_ctx {

@@ -342,6 +342,8 @@ model_free(struct model *m)
 {
 	if (m == NULL)
 		return;
+	if (m->arch != NULL && m->arch->free != NULL)
+		m->arch->free(m);
 	gguf_close(m->owned);
 	free(m->layers);
 	free(m);

@@ -53,6 +53,7 @@ static const struct opt_def opt_table[] = {
 	{ "template",       0,  OPT_STR,   F(template_name) },
 	{ "no-tui",         0,  OPT_FLAG,  F(no_tui) },
 	{ "demo",           0,  OPT_FLAG,  F(demo) },
+	{ "mlock",          0,  OPT_FLAG,  F(mlock) },
 
 	/* an OpenAI-compatible server: --remote, serve */
 	{ "remote",           0, OPT_STR, F(remote) },

@@ -39,6 +39,7 @@ struct options {
 	const char	*template_name;	/* --template */
 	int		 no_tui;	/* --no-tui */
 	int		 demo;		/* --demo */
+	int		 mlock;		/* --mlock: keep the weights in memory */
 
 	/* an OpenAI-compatible server: --remote the client, serve the server */
 	const char	*remote;	/* --remote URL */

@@ -126,7 +126,7 @@ one_line() {
 "$R1CHAT" --raw "$T/bad.gguf" hello >/dev/null 2>"$T/err"
 rc=$?
 [ $rc -eq 1 ] && one_line "$T/err" \
-    'architecture gemma9 not supported (supported: qwen2, llama, qwen3)'
+    'architecture gemma9 not supported (supported: qwen2, llama, qwen3, deepseek2)'
 ok $? "unsupported architecture: one line naming it and the supported ones"
 cat "$T/err" | sed 's/^/# /'
 

@@ -3,11 +3,14 @@
  * expects for an architecture, pseudo-random weights from a seed, the
  * tokenizer of a real vocabulary-only GGUF.
  *
- *   mkmodel --arch qwen2|llama|qwen3 --type TYPE --seed N -o OUT.gguf
+ *   mkmodel --arch qwen2|llama|qwen3|ds2-lite|ds2-v3 --type TYPE --seed N
+ *       -o OUT.gguf
  *       [--vocab VOCAB.gguf] [--n-vocab N] [--preset tiny|r1-qwen-1.5b]
  *       [--layers N] [--embd N] [--ff N] [--heads N] [--kv-heads N]
  *       [--head-dim N] [--ctx N] [--rope-base F] [--tied | --untied]
  *       [--no-rope-freqs] [--arch-name NAME] [--drop TENSOR]
+ *       [--mla-split | --mla-stacked] [--experts N] [--experts-used N]
+ *       [--ff-exp N]
  *
  * The weights do not depend on TYPE: every tensor's values come from its
  * own stream (seed and name), so the F32 and Q4_0 files of one seed hold
@@ -19,6 +22,13 @@
  * every control and user-defined token, renumbered after them) and the
  * merges among the kept tokens: a smaller but self-consistent BPE, which
  * keeps test models a few MB.  0 keeps the whole vocabulary.
+ *
+ * ds2-lite is shaped like DeepSeek-V2-Lite (no q_lora, softmax routing,
+ * the stacked attn_kv_b of older conversions), ds2-v3 like V3/R1 (q_lora,
+ * sigmoid routing over expert groups with exp_probs_b, attn_k_b and
+ * attn_v_b); both have a leading dense layer, shared experts and YaRN.
+ * --mla-split and --mla-stacked choose the attention tensors' form;
+ * --experts, --experts-used and --ff-exp resize the routed experts.
  *
  * For the tests of bad input: --arch-name writes another
  * general.architecture (and key prefix) over the layout of --arch, and
@@ -44,8 +54,51 @@
 /* Token types of tokenizer.ggml.token_type (llama.cpp's llama_token_type). */
 #define TOKEN_NORMAL 1
 
+/*
+ * deepseek2's extra shape: MLA ranks and head parts, the experts and
+ * their routing, YaRN.  split writes attn_k_b/attn_v_b (newer
+ * conversions), else attn_kv_b.
+ */
+struct ds2_desc {
+	int	 q_lora;	/* 0: plain attn_q, no q_lora_rank key (V2-Lite) */
+	int	 kv_lora, nope, rope, v;
+	int	 n_dense;	/* leading dense layers */
+	int	 n_expert, n_used, n_shared, ff_exp;
+	int	 n_group, n_group_used;	/* 0: no keys */
+	int	 gating;	/* 0: no key (softmax), 1 softmax, 2 sigmoid */
+	int	 norm;
+	int	 probs_b;	/* exp_probs_b.bias tensors */
+	float	 scale;
+	float	 yarn_factor;	/* 0: no rope scaling */
+	int	 yarn_orig;
+	float	 yarn_log_mul;	/* as the converter writes it: 0.1 * mscale_all_dim */
+	int	 split;
+	float	 qk_spread;	/* query and key weights' std, times 1/sqrt(cols) */
+	float	 exp_spread;	/* the same for the routed experts' down */
+};
+
+static const struct ds2_desc ds2_lite = {
+	.kv_lora = 256, .nope = 64, .rope = 32, .v = 64, .n_dense = 1,
+	.n_expert = 4, .n_used = 2, .n_shared = 2, .ff_exp = 128,
+	.scale = 1.0f, .yarn_factor = 40, .yarn_orig = 4096,
+	.yarn_log_mul = 0.0707f, .qk_spread = 1, .exp_spread = 0.5f,
+};
+
+static const struct ds2_desc ds2_v3 = {
+	.q_lora = 256, .kv_lora = 256, .nope = 64, .rope = 32, .v = 64,
+	.n_dense = 1, .n_expert = 16, .n_used = 4, .n_shared = 1,
+	.ff_exp = 128, .n_group = 4, .n_group_used = 2, .gating = 2,
+	.norm = 1, .probs_b = 1, .scale = 2.5f, .yarn_factor = 4,
+	.yarn_orig = 1024, .yarn_log_mul = 0.1f, .split = 1, .qk_spread = 1.5f,
+	.exp_spread = 0.5f,
+};
+
 struct arch_desc {
 	const char	*name;
+	const char	*gguf_arch;	/* general.architecture, if not name */
+	const struct ds2_desc *ds2;
+	int		 layers;	/* 0: the preset's */
+	int		 heads;
 	const char	*vocab;		/* default vocabulary, in $R1CHAT_TESTDATA/vocab */
 	int		 qkv_bias;	/* attn_{q,k,v}.bias (qwen2) */
 	int		 qk_norm;	/* attn_{q,k}_norm (qwen3) */
@@ -63,6 +116,13 @@ static const struct arch_desc arch_table[] = {
 	  .rope_base = 500000.0f, .eps = 1e-5f },
 	{ .name = "qwen3", .vocab = "deepseek-r1-qwen.gguf", .qk_norm = 1,
 	  .tied = 1, .head_dim = 128, .rope_base = 1000000.0f, .eps = 1e-6f },
+	/* V2-Lite's 27 layers: llama.cpp wants q_lora_rank unless 26 or 27 */
+	{ .name = "ds2-lite", .gguf_arch = "deepseek2", .ds2 = &ds2_lite,
+	  .layers = 27, .heads = 2, .vocab = "deepseek-r1.gguf",
+	  .rope_base = 10000.0f, .eps = 1e-6f },
+	{ .name = "ds2-v3", .gguf_arch = "deepseek2", .ds2 = &ds2_v3,
+	  .layers = 4, .heads = 4, .vocab = "deepseek-r1.gguf",
+	  .rope_base = 10000.0f, .eps = 1e-6f },
 };
 
 struct shape {
@@ -133,6 +193,8 @@ struct gen {
 	char			**names;
 	size_t			 n_names;
 	struct quantmix		 qm;
+	int			 split;		/* deepseek2: attn_k_b/attn_v_b */
+	struct ds2_desc		 ds2;		/* deepseek2: the arch's, overridden */
 };
 
 static void
@@ -193,15 +255,17 @@ name_hash(const char *s)
 
 /* Picks the type of one tensor: pure, or the mixture's rule. */
 static enum ggml_type
-pick_type(struct gen *g, const char *name, int64_t cols, int64_t rows)
+pick_type(struct gen *g, const char *name, uint32_t n_dims,
+    const int64_t *ne)
 {
 	enum ggml_type	t = g->type->type;
-	int64_t		ne[2] = { cols, rows };
+	int64_t		cols = ne[0];
 
 	if (g->type->mix)
-		return (enum ggml_type)quantmix_type(&g->qm, name,
-		    rows == 1 ? 1 : 2, ne, GGML_TYPE_F32);
-	if (rows == 1)
+		return (enum ggml_type)quantmix_type(&g->qm, name, n_dims, ne,
+		    GGML_TYPE_F32);
+	/* the router stays F32, as llama.cpp's quantizer leaves it */
+	if (n_dims == 1 || strstr(name, "ffn_gate_inp") != NULL)
 		return GGML_TYPE_F32;
 	if (cols % type_info(t)->blck != 0) {
 		/* llama.cpp's fallback for rows the K-quants cannot cover */
@@ -223,23 +287,24 @@ pick_type(struct gen *g, const char *name, int64_t cols, int64_t rows)
 		if (cols % type_info(t)->blck != 0)
 			t = GGML_TYPE_F16;
 	}
-	(void)name;
 	return t;
 }
 
 /*
- * Adds tensor name of rows x cols (rows 1: a vector) filled with
- * mean + std * N(0,1) from the tensor's own stream, quantized row by row.
+ * Adds tensor name of n_mat matrices of rows x cols (rows 1: a vector)
+ * filled with mean + std * N(0,1) from the tensor's own stream, quantized
+ * row by row.
  */
 static void
-add_tensor(struct gen *g, const char *name, int64_t cols, int64_t rows,
-    float mean, float std)
+add_tensor3(struct gen *g, const char *name, int64_t cols, int64_t rows,
+    int64_t n_mat, float mean, float std)
 {
 	const struct quant_traits	*qt;
 	enum ggml_type			 t;
 	uint64_t			 st;
-	int64_t				 r, c, ne[2] = { cols, rows };
+	int64_t				 r, c, ne[3] = { cols, rows, n_mat };
 	size_t				 rs;
+	uint32_t			 nd = n_mat > 1 ? 3 : rows == 1 ? 1 : 2;
 	float				*row;
 	uint8_t				*data;
 
@@ -251,11 +316,12 @@ add_tensor(struct gen *g, const char *name, int64_t cols, int64_t rows,
 		g->names[g->n_names++] = xstrdup(name);
 		return;
 	}
-	t = pick_type(g, name, cols, rows);
+	t = pick_type(g, name, nd, ne);
 	rs = type_row_size(t, cols);
 	if (rs == 0)
 		die("%s: %lld columns do not fit type %s", name,
 		    (long long)cols, type_info(t)->name);
+	rows *= n_mat;
 	data = malloc(rs * (size_t)rows);
 	row = malloc(sizeof *row * (size_t)cols);
 	if (data == NULL || row == NULL)
@@ -273,10 +339,17 @@ add_tensor(struct gen *g, const char *name, int64_t cols, int64_t rows,
 			qt->from_float_ref(row, data + rs * (size_t)r, cols);
 	}
 	free(row);
-	gguf_writer_add_tensor(g->w, name, t, rows == 1 ? 1 : 2, ne, data);
+	gguf_writer_add_tensor(g->w, name, t, nd, ne, data);
 	g->bufs = xreallocarray(g->bufs, (size_t)g->n_bufs + 1,
 	    sizeof *g->bufs);
 	g->bufs[g->n_bufs++] = data;
+}
+
+static void
+add_tensor(struct gen *g, const char *name, int64_t cols, int64_t rows,
+    float mean, float std)
+{
+	add_tensor3(g, name, cols, rows, 1, mean, std);
 }
 
 /*
@@ -577,6 +650,131 @@ add_layer(struct gen *g, int il)
 #undef T
 }
 
+static void
+add_ds2_layer(struct gen *g, int il)
+{
+	const struct shape	*s = &g->s;
+	const struct ds2_desc	*d = &g->ds2;
+	int64_t			 e = s->embd, nh = s->heads;
+	int64_t			 dk = d->nope + d->rope, sh;
+	char			 name[96];
+
+#define T(suffix) (snprintf(name, sizeof name, "blk.%d." suffix, il), name)
+	/*
+	 * V3's queries and keys have twice the usual spread: attention sharp
+	 * enough that its scale (YaRN's mscale) shows in the perplexity.
+	 * Not the 27 layers of ds2-lite: that deep, sharp attention turns
+	 * chaotic (rounding the cache to F16 moves the perplexity by %).
+	 */
+	add_tensor(g, T("attn_norm.weight"), e, 1, 1.0f, 0.1f);
+	if (d->q_lora > 0) {
+		add_tensor(g, T("attn_q_a.weight"), e, d->q_lora, 0,
+		    1 / isqrt(e));
+		add_tensor(g, T("attn_q_a_norm.weight"), d->q_lora, 1, 1.0f,
+		    0.1f);
+		add_tensor(g, T("attn_q_b.weight"), d->q_lora, nh * dk, 0,
+		    d->qk_spread / isqrt(d->q_lora));
+	} else
+		add_tensor(g, T("attn_q.weight"), e, nh * dk, 0,
+		    d->qk_spread / isqrt(e));
+	add_tensor(g, T("attn_kv_a_mqa.weight"), e, d->kv_lora + d->rope, 0,
+	    1 / isqrt(e));
+	add_tensor(g, T("attn_kv_a_norm.weight"), d->kv_lora, 1, 1.0f, 0.1f);
+	if (g->split) {
+		add_tensor3(g, T("attn_k_b.weight"), d->nope, d->kv_lora, nh,
+		    0, d->qk_spread / isqrt(d->kv_lora));
+		add_tensor3(g, T("attn_v_b.weight"), d->kv_lora, d->v, nh, 0,
+		    1 / isqrt(d->kv_lora));
+	} else
+		add_tensor(g, T("attn_kv_b.weight"), d->kv_lora,
+		    nh * (d->nope + d->v), 0,
+		    d->qk_spread / isqrt(d->kv_lora));
+	add_tensor(g, T("attn_output.weight"), nh * d->v, e, 0,
+	    1 / isqrt(nh * d->v));
+	add_tensor(g, T("ffn_norm.weight"), e, 1, 1.0f, 0.1f);
+	if (il < d->n_dense) {
+		add_tensor(g, T("ffn_gate.weight"), e, s->ff, 0, 1 / isqrt(e));
+		add_tensor(g, T("ffn_up.weight"), e, s->ff, 0, 1 / isqrt(e));
+		add_tensor(g, T("ffn_down.weight"), s->ff, e, 0,
+		    1 / isqrt(s->ff));
+		return;
+	}
+	/* a wide router spread: decisive choices, few near-ties */
+	add_tensor(g, T("ffn_gate_inp.weight"), e, d->n_expert, 0,
+	    2 / isqrt(e));
+	if (d->probs_b)
+		add_tensor(g, T("exp_probs_b.bias"), d->n_expert, 1, 0, 0.5f);
+	add_tensor3(g, T("ffn_gate_exps.weight"), e, d->ff_exp, d->n_expert,
+	    0, 1 / isqrt(e));
+	add_tensor3(g, T("ffn_up_exps.weight"), e, d->ff_exp, d->n_expert, 0,
+	    1 / isqrt(e));
+	add_tensor3(g, T("ffn_down_exps.weight"), d->ff_exp, e, d->n_expert,
+	    0, d->exp_spread / isqrt(d->ff_exp));
+	sh = (int64_t)d->ff_exp * d->n_shared;
+	if (sh > 0) {
+		add_tensor(g, T("ffn_gate_shexp.weight"), e, sh, 0,
+		    1 / isqrt(e));
+		add_tensor(g, T("ffn_up_shexp.weight"), e, sh, 0, 1 / isqrt(e));
+		add_tensor(g, T("ffn_down_shexp.weight"), sh, e, 0,
+		    1 / isqrt(sh));
+	}
+#undef T
+}
+
+/* deepseek2's keys, as llama.cpp's converter writes them. */
+static void
+set_ds2_keys(struct gen *g)
+{
+	const struct ds2_desc	*d = &g->ds2;
+	char			*key;
+
+	set_key(g, "leading_dense_block_count", (uint32_t)d->n_dense);
+	if (d->q_lora > 0)
+		set_key(g, "attention.q_lora_rank", (uint32_t)d->q_lora);
+	set_key(g, "attention.kv_lora_rank", (uint32_t)d->kv_lora);
+	if (g->split) {
+		/* MLA as MQA: one key head of latent + rope */
+		set_key(g, "attention.head_count_kv", 1);
+		set_key(g, "attention.key_length",
+		    (uint32_t)(d->kv_lora + d->rope));
+		set_key(g, "attention.value_length", (uint32_t)d->kv_lora);
+		set_key(g, "attention.key_length_mla",
+		    (uint32_t)(d->nope + d->rope));
+		set_key(g, "attention.value_length_mla", (uint32_t)d->v);
+	} else {
+		set_key(g, "attention.head_count_kv", (uint32_t)g->s.heads);
+		set_key(g, "attention.key_length",
+		    (uint32_t)(d->nope + d->rope));
+		set_key(g, "attention.value_length", (uint32_t)d->v);
+	}
+	set_key(g, "rope.dimension_count", (uint32_t)d->rope);
+	set_key(g, "expert_feed_forward_length", (uint32_t)d->ff_exp);
+	set_key(g, "expert_count", (uint32_t)d->n_expert);
+	set_key(g, "expert_used_count", (uint32_t)d->n_used);
+	set_key(g, "expert_shared_count", (uint32_t)d->n_shared);
+	set_keyf(g, "expert_weights_scale", d->scale);
+	key = xstrfmt("%s.expert_weights_norm", g->arch_name);
+	gguf_writer_set_bool(g->w, key, d->norm);
+	free(key);
+	if (d->gating != 0)
+		set_key(g, "expert_gating_func", (uint32_t)d->gating);
+	if (d->n_group > 0) {
+		set_key(g, "expert_group_count", (uint32_t)d->n_group);
+		set_key(g, "expert_group_used_count",
+		    (uint32_t)d->n_group_used);
+	}
+	if (d->yarn_factor > 0) {
+		key = xstrfmt("%s.rope.scaling.type", g->arch_name);
+		gguf_writer_set_str(g->w, key, "yarn");
+		free(key);
+		set_keyf(g, "rope.scaling.factor", d->yarn_factor);
+		set_key(g, "rope.scaling.original_context_length",
+		    (uint32_t)d->yarn_orig);
+		set_keyf(g, "rope.scaling.yarn_log_multiplier",
+		    d->yarn_log_mul);
+	}
+}
+
 /* Every tensor, in file order. */
 static void
 add_all(struct gen *g, int64_t n_vocab)
@@ -587,8 +785,12 @@ add_all(struct gen *g, int64_t n_vocab)
 	    2 / isqrt(g->s.embd));
 	if (g->rope_freqs)
 		add_rope_freqs(g, g->s.head_dim);
-	for (i = 0; i < g->s.layers; i++)
-		add_layer(g, i);
+	for (i = 0; i < g->s.layers; i++) {
+		if (g->arch->ds2 != NULL)
+			add_ds2_layer(g, i);
+		else
+			add_layer(g, i);
+	}
 	add_tensor(g, "output_norm.weight", g->s.embd, 1, 1.0f, 0.1f);
 	if (!g->tied)
 		add_tensor(g, "output.weight", g->s.embd, n_vocab, 0,
@@ -598,15 +800,17 @@ add_all(struct gen *g, int64_t n_vocab)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: mkmodel --arch qwen2|llama|qwen3 --type TYPE "
-	    "--seed N -o OUT.gguf\n"
+	fprintf(stderr, "usage: mkmodel --arch qwen2|llama|qwen3|ds2-lite|ds2-v3 "
+	    "--type TYPE --seed N -o OUT.gguf\n"
 	    "    [--vocab VOCAB.gguf] [--n-vocab N] [--preset tiny|"
 	    "r1-qwen-1.5b]\n"
 	    "    [--layers N] [--embd N] [--ff N] [--heads N] [--kv-heads N]"
 	    " [--head-dim N]\n"
 	    "    [--ctx N] [--rope-base F] [--tied | --untied] "
 	    "[--no-rope-freqs]\n"
-	    "    [--arch-name NAME] [--drop TENSOR]\n");
+	    "    [--arch-name NAME] [--drop TENSOR] [--mla-split | "
+	    "--mla-stacked]\n"
+	    "    [--experts N] [--experts-used N] [--ff-exp N]\n");
 	exit(2);
 }
 
@@ -631,8 +835,8 @@ main(int argc, char **argv)
 	const char		*arch = NULL, *type = "F32", *out = NULL;
 	const char		*vocab = NULL, *preset = "tiny", *td;
 	char			*cause, *vpath = NULL, *name;
-	int			 i, tied = -1, no_freqs = 0;
-	long			 set[8];
+	int			 i, tied = -1, no_freqs = 0, split = -1;
+	long			 set[8], ds2_set[3] = { 0, 0, 0 };
 	float			 base = 0;
 	int64_t			 n_vocab;
 	size_t			 k;
@@ -658,6 +862,11 @@ main(int argc, char **argv)
 			no_freqs = 1;
 			continue;
 		}
+		if (strcmp(a, "--mla-split") == 0 ||
+		    strcmp(a, "--mla-stacked") == 0) {
+			split = a[6] == 's' && a[7] == 'p';
+			continue;
+		}
 		if (i + 1 >= argc)
 			usage();
 		for (k = 0; k < 8; k++) {
@@ -666,6 +875,12 @@ main(int argc, char **argv)
 		}
 		if (k < 8)
 			set[k] = num_arg(a, argv[++i]);
+		else if (strcmp(a, "--experts") == 0)
+			ds2_set[0] = num_arg(a, argv[++i]);
+		else if (strcmp(a, "--experts-used") == 0)
+			ds2_set[1] = num_arg(a, argv[++i]);
+		else if (strcmp(a, "--ff-exp") == 0)
+			ds2_set[2] = num_arg(a, argv[++i]);
 		else if (strcmp(a, "--arch") == 0)
 			arch = argv[++i];
 		else if (strcmp(a, "--type") == 0)
@@ -696,7 +911,8 @@ main(int argc, char **argv)
 	if (g.arch == NULL)
 		die("unknown architecture: %s", arch);
 	if (g.arch_name == NULL)
-		g.arch_name = g.arch->name;
+		g.arch_name = g.arch->gguf_arch != NULL ? g.arch->gguf_arch :
+		    g.arch->name;
 	for (k = 0; k < sizeof type_table / sizeof type_table[0]; k++) {
 		if (strcasecmp(type, type_table[k].name) == 0)
 			g.type = &type_table[k];
@@ -711,6 +927,10 @@ main(int argc, char **argv)
 		die("unknown preset: %s", preset);
 	if (g.s.head_dim == 0)
 		g.s.head_dim = g.arch->head_dim;
+	if (g.arch->layers > 0)
+		g.s.layers = g.arch->layers;
+	if (g.arch->heads > 0)
+		g.s.heads = g.s.kv_heads = g.arch->heads;
 	{
 		int	*f[8] = { &g.s.layers, &g.s.embd, &g.s.ff, &g.s.heads,
 		    &g.s.kv_heads, &g.s.head_dim, &g.s.ctx, &g.s.n_vocab };
@@ -728,6 +948,20 @@ main(int argc, char **argv)
 		die("inconsistent shape");
 	g.tied = tied >= 0 ? tied : g.arch->tied;
 	g.rope_freqs = g.arch->rope_freqs && !no_freqs;
+	if (g.arch->ds2 != NULL) {
+		int	*f[3] = { &g.ds2.n_expert, &g.ds2.n_used,
+		    &g.ds2.ff_exp };
+
+		g.ds2 = *g.arch->ds2;
+		g.split = split >= 0 ? split : g.ds2.split;
+		for (k = 0; k < 3; k++) {
+			if (ds2_set[k] > 0)
+				*f[k] = (int)ds2_set[k];
+		}
+		if (g.ds2.n_used > g.ds2.n_expert || (g.ds2.n_group > 0 &&
+		    g.ds2.n_expert % g.ds2.n_group != 0))
+			die("inconsistent experts");
+	}
 	g.rope_base = base > 0 ? base : g.arch->rope_base;
 
 	if (quant_init(&cause) != 0)
@@ -757,12 +991,20 @@ main(int argc, char **argv)
 	set_key(&g, "block_count", (uint32_t)g.s.layers);
 	set_key(&g, "feed_forward_length", (uint32_t)g.s.ff);
 	set_key(&g, "attention.head_count", (uint32_t)g.s.heads);
-	set_key(&g, "attention.head_count_kv", (uint32_t)g.s.kv_heads);
-	if (g.s.head_dim * g.s.heads != g.s.embd || g.arch->head_dim != 0) {
-		set_key(&g, "attention.key_length", (uint32_t)g.s.head_dim);
-		set_key(&g, "attention.value_length", (uint32_t)g.s.head_dim);
+	if (g.arch->ds2 != NULL)
+		set_ds2_keys(&g);
+	else {
+		set_key(&g, "attention.head_count_kv",
+		    (uint32_t)g.s.kv_heads);
+		if (g.s.head_dim * g.s.heads != g.s.embd ||
+		    g.arch->head_dim != 0) {
+			set_key(&g, "attention.key_length",
+			    (uint32_t)g.s.head_dim);
+			set_key(&g, "attention.value_length",
+			    (uint32_t)g.s.head_dim);
+		}
+		set_key(&g, "rope.dimension_count", (uint32_t)g.s.head_dim);
 	}
-	set_key(&g, "rope.dimension_count", (uint32_t)g.s.head_dim);
 	set_keyf(&g, "rope.freq_base", g.rope_base);
 	set_keyf(&g, "attention.layer_norm_rms_epsilon", g.arch->eps);
 	n_vocab = copy_vocab(&g, voc, g.s.n_vocab);
@@ -770,10 +1012,13 @@ main(int argc, char **argv)
 
 	if (g.type->mix) {
 		struct quantmix_model	qmm = {
-			.arch = g.arch->name,
+			.arch = g.arch->gguf_arch != NULL ?
+			    g.arch->gguf_arch : g.arch->name,
 			.n_layer = g.s.layers,
 			.n_head = g.s.heads,
-			.n_head_kv = g.s.kv_heads,
+			.n_head_kv = g.arch->ds2 != NULL && g.split ?
+			    1 : g.s.kv_heads,
+			.n_expert = g.arch->ds2 != NULL ? g.ds2.n_expert : 0,
 		};
 
 		g.collect = 1;

@@ -341,7 +341,7 @@ main(void)
 	mc.arch_key = "mamba";
 	cause = load_error(path, &mc);
 	ok(cause != NULL && strcmp(cause, "architecture mamba not supported "
-	    "(supported: qwen2, llama, qwen3)") == 0,
+	    "(supported: qwen2, llama, qwen3, deepseek2)") == 0,
 	    "unsupported architecture: %s", cause);
 	free(cause);
 

@@ -1,0 +1,210 @@
+/*
+ * moe.c - the router and the expert FFNs of a mixture of experts.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "moe.h"
+#include "ops.h"
+
+_Static_assert(sizeof(int) == sizeof(float), "ints share the float arena");
+
+/* The group's score: its best, or the sum of its two best. */
+static float
+group_score(const float *s, int n, int two)
+{
+	float	b1 = -INFINITY, b2 = -INFINITY;
+	int	i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] > b1) {
+			b2 = b1;
+			b1 = s[i];
+		} else if (s[i] > b2)
+			b2 = s[i];
+	}
+	return two && n > 1 ? b1 + b2 : b1;
+}
+
+/* Index of the largest of s[0..n) not yet taken (-INFINITY marks taken). */
+static int
+arg_max(const float *s, int n)
+{
+	int	i, best = 0;
+
+	for (i = 1; i < n; i++) {
+		if (s[i] > s[best])
+			best = i;
+	}
+	return best;
+}
+
+void
+moe_route(const struct moe_router *r, const float *logits, const float *bias,
+    float *tmp, int *sel, float *w)
+{
+	float	*probs = tmp, *score = tmp + r->n_expert;
+	float	 gs[64], max = -INFINITY, sum;
+	int	 n = r->n_expert, i, k, g, per, keep[64];
+
+	if (r->gating == MOE_GATING_SIGMOID) {
+		for (i = 0; i < n; i++)
+			probs[i] = 1.0f / (1.0f + expf(-logits[i]));
+	} else {
+		double	d = 0.0;
+
+		for (i = 0; i < n; i++)
+			max = logits[i] > max ? logits[i] : max;
+		for (i = 0; i < n; i++) {
+			probs[i] = expf(logits[i] - max);
+			d += probs[i];
+		}
+		for (i = 0; i < n; i++)
+			probs[i] = (float)(probs[i] / d);
+	}
+	for (i = 0; i < n; i++)
+		score[i] = bias != NULL ? probs[i] + bias[i] : probs[i];
+
+	/* group-limited routing: only the best groups' experts compete */
+	if (r->n_group > 1 && r->n_group <= 64 && r->n_group_used < r->n_group) {
+		per = n / r->n_group;
+		for (g = 0; g < r->n_group; g++) {
+			gs[g] = group_score(score + g * per, per,
+			    r->gating == MOE_GATING_SIGMOID);
+			keep[g] = 0;
+		}
+		for (k = 0; k < r->n_group_used; k++) {
+			g = arg_max(gs, r->n_group);
+			keep[g] = 1;
+			gs[g] = -INFINITY;
+		}
+		for (g = 0; g < r->n_group; g++) {
+			if (!keep[g]) {
+				for (i = 0; i < per; i++)
+					score[g * per + i] = -INFINITY;
+			}
+		}
+	}
+
+	sum = 0;
+	for (k = 0; k < r->n_used; k++) {
+		sel[k] = arg_max(score, n);
+		score[sel[k]] = -INFINITY;
+		w[k] = probs[sel[k]];
+		sum += w[k];
+	}
+	if (r->norm) {
+		/* llama.cpp's floor: the smallest normal half */
+		sum = sum > 6.103515625e-5f ? sum : 6.103515625e-5f;
+		for (k = 0; k < r->n_used; k++)
+			w[k] /= sum;
+	}
+	if (r->scale != 0.0f && r->scale != 1.0f) {
+		for (k = 0; k < r->n_used; k++)
+			w[k] *= r->scale;
+	}
+}
+
+struct ops_mat
+moe_expert(const struct moe_experts *x, int e)
+{
+	struct ops_mat	m = x->m;
+
+	m.data = (const char *)x->m.data + (size_t)e * x->stride;
+	return m;
+}
+
+/* The scratch: per-expert counts and the token list, then activations. */
+struct moe_bufs {
+	int	*count;		/* [n_expert + 1], then offsets */
+	int	*list;		/* [n_tok * n_used], token * n_used + slot */
+	float	*x, *g, *u, *y;
+};
+
+static size_t
+moe_carve(const struct moe_ffn *f, int n_tok, int n_used, float *base,
+    struct moe_bufs *b)
+{
+	size_t	nt = (size_t)n_tok, off = 0, sz[6];
+	void	*p[6];
+	int	 i;
+
+	sz[0] = (size_t)f->gate.n + 1;
+	sz[1] = nt * (size_t)n_used;
+	sz[2] = nt * (size_t)f->n_embd;
+	sz[3] = nt * (size_t)f->n_ff;
+	sz[4] = nt * (size_t)f->n_ff;
+	sz[5] = nt * (size_t)f->n_embd;
+	for (i = 0; i < 6; i++) {
+		p[i] = base != NULL ? base + off : NULL;
+		off += (sz[i] + 15) & ~(size_t)15;
+	}
+	b->count = p[0];
+	b->list = p[1];
+	b->x = p[2];
+	b->g = p[3];
+	b->u = p[4];
+	b->y = p[5];
+	return off;
+}
+
+size_t
+moe_scratch_floats(const struct moe_ffn *f, int n_tok, int n_used)
+{
+	struct moe_bufs	b;
+
+	return moe_carve(f, n_tok, n_used, NULL, &b);
+}
+
+int
+moe_ffn_forward(const struct moe_ffn *f, const float *xn, int n_tok,
+    const int *sel, const float *w, int n_used, float *out, float *buf,
+    struct ops_scratch *scratch)
+{
+	struct moe_bufs	 b;
+	struct ops_mat	 mg, mu, md;
+	size_t		 e_sz = (size_t)f->n_embd;
+	int		 n_exp = f->gate.n, e, i, j, k, cnt, at;
+
+	moe_carve(f, n_tok, n_used, buf, &b);
+
+	/* counting sort of (token, slot) by expert */
+	memset(b.count, 0, ((size_t)n_exp + 1) * sizeof *b.count);
+	for (i = 0; i < n_tok * n_used; i++)
+		b.count[sel[i] + 1]++;
+	for (e = 0; e < n_exp; e++)
+		b.count[e + 1] += b.count[e];
+	for (i = 0; i < n_tok * n_used; i++)
+		b.list[b.count[sel[i]]++] = i;
+	/* count[e] is now the end of expert e's run, its start count[e-1] */
+
+	for (e = 0, at = 0; e < n_exp; at = b.count[e], e++) {
+		cnt = b.count[e] - at;
+		if (cnt == 0)
+			continue;
+		for (j = 0; j < cnt; j++)
+			memcpy(b.x + j * e_sz, xn + (size_t)(b.list[at + j] /
+			    n_used) * e_sz, e_sz * sizeof *b.x);
+		mg = moe_expert(&f->gate, e);
+		mu = moe_expert(&f->up, e);
+		md = moe_expert(&f->down, e);
+		if (ops_matmul(&mg, b.x, cnt, b.g, scratch) != 0 ||
+		    ops_matmul(&mu, b.x, cnt, b.u, scratch) != 0)
+			return -1;
+		ops_swiglu(b.g, b.u, cnt * f->n_ff);
+		if (ops_matmul(&md, b.g, cnt, b.y, scratch) != 0)
+			return -1;
+		for (j = 0; j < cnt; j++) {
+			float		*o = out + (size_t)(b.list[at + j] /
+					    n_used) * e_sz;
+			const float	*y = b.y + j * e_sz;
+			float		 a = w[b.list[at + j]];
+
+			for (k = 0; k < f->n_embd; k++)
+				o[k] += a * y[k];
+		}
+	}
+	return 0;
+}
