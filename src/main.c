@@ -21,6 +21,7 @@ static const struct cmd_entry cmd_table[] = {
 	{ "quantize", cmd_quantize, "quantize IN.gguf OUT.gguf TYPE" },
 	{ "perplexity", cmd_perplexity,
 	    "perplexity MODEL.gguf -f FILE [-c 512] [-b N] [-t N]" },
+	{ "bench", cmd_bench, "bench MODEL.gguf [-p 128] [-n 64] [-r 3] [-t N]" },
 	{ "tokenize", cmd_tokenize,
 	  "tokenize MODEL.gguf TEXT [--ids] [--no-bos] [--no-special]" },
 };

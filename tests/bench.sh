@@ -1,0 +1,102 @@
+#!/bin/sh
+# bench.sh - `r1chat bench` measures what it says: a markdown table with
+# one row per test (pp N, tg N), the thread count asked for, positive
+# tokens/s with a deviation; -p 0 or -n 0 leaves a test out; bad numbers
+# and a missing file are one-line errors.  Speed itself is never asserted.
+set -u
+
+: "${R1CHAT:?}" "${MKMODEL:?}" "${R1CHAT_TESTDATA:?}"
+n=0
+failed=0
+
+ok() {
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		failed=1
+	fi
+}
+
+if [ ! -f "$R1CHAT_TESTDATA/vocab/deepseek-r1-qwen.gguf" ]; then
+	echo "1..0 # SKIP no $R1CHAT_TESTDATA/vocab/deepseek-r1-qwen.gguf"
+	exit 77
+fi
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT INT TERM
+OMP_WAIT_POLICY=passive
+export OMP_WAIT_POLICY
+
+M=$T/m.gguf
+"$MKMODEL" --arch qwen2 --type Q8_0 --seed 7 --n-vocab 512 -o "$M" \
+    >"$T/mk" 2>&1
+ok $? "generate a tiny qwen2 Q8_0 model"
+
+# row TEST: the t/s cell of that test's row, "MEAN SD"
+row() {
+	awk -F'|' -v t="$1" '{ g = $6; gsub(/ /, "", g) }
+	    g == t { s = $7; sub(/\302\261/, "", s); print s }' "$T/out"
+}
+# positive "MEAN SD": mean > 0, sd >= 0
+positive() {
+	echo "$1" | awk 'NF == 2 && $1 > 0 && $2 >= 0 { ok = 1 }
+	    END { exit !ok }'
+}
+
+"$R1CHAT" bench "$M" -p 16 -n 5 -r 3 -t 2 >"$T/out" 2>"$T/err"
+ok $? "bench -p 16 -n 5 -r 3 -t 2 exits 0"
+head -1 "$T/out" | grep -q '^| model  *| *size | *params | threads | *test | *t/s |$'
+ok $? "the header names the columns"
+sed -n 2p "$T/out" | grep -q '^| -* | -*: | -*: | -*: | -*: | -*: |$'
+ok $? "the second line is the markdown rule"
+[ "$(wc -l <"$T/out")" -eq 4 ]
+ok $? "two rows"
+positive "$(row pp16)"
+ok $? "pp16 has a positive rate and a deviation: $(row pp16)"
+positive "$(row tg5)"
+ok $? "tg5 has a positive rate and a deviation: $(row tg5)"
+awk -F'|' 'NR > 2 { g = $5; gsub(/ /, "", g); if (g != "2") bad = 1 }
+    END { exit bad }' "$T/out"
+ok $? "the threads column says 2"
+awk -F'|' 'NR > 2 && $2 ~ /^ qwen2 Q8_0 / && $3 ~ / GiB $/ &&
+    $4 ~ /[0-9]\.[0-9][0-9] B $/ { k++ } END { exit k != 2 }' "$T/out"
+ok $? "model, size and params columns"
+# every row is as wide as the header (the +- sign is one character)
+[ "$(sed 's/\xc2\xb1/+/' "$T/out" | awk '{ print length($0) }' |
+    sort -u | wc -l)" -eq 1 ]
+ok $? "rows line up with the header"
+
+"$R1CHAT" bench "$M" -p 0 -n 3 -r 1 >"$T/out" 2>"$T/err"
+ok $? "bench -p 0 exits 0"
+[ "$(wc -l <"$T/out")" -eq 3 ] && [ -n "$(row tg3)" ]
+ok $? "-p 0 measures generation only"
+"$R1CHAT" bench "$M" -p 4 -n 0 -r 1 >"$T/out" 2>"$T/err"
+[ "$(wc -l <"$T/out")" -eq 3 ] && [ -n "$(row pp4)" ]
+ok $? "-n 0 measures the prompt only"
+
+# bad input: usage errors exit 2, a bad file 1, one line each
+bad() {
+	want=$1
+	shift
+	"$R1CHAT" bench "$@" >"$T/out" 2>"$T/err"
+	rc=$?
+	[ "$rc" -eq "$want" ] && [ "$(wc -l <"$T/err")" -eq 1 ] &&
+	    grep -q '^r1chat: ' "$T/err" && [ ! -s "$T/out" ]
+}
+bad 2 "$M" -r 0
+ok $? "-r 0 is a usage error: $(cat "$T/err")"
+bad 2 "$M" -p -1
+ok $? "-p -1 is a usage error: $(cat "$T/err")"
+bad 2 "$M" -p 0 -n 0
+ok $? "nothing to measure is a usage error: $(cat "$T/err")"
+bad 2 "$M" -t 0
+ok $? "-t 0 is a usage error: $(cat "$T/err")"
+bad 1 "$T/missing.gguf"
+ok $? "a missing file is an error: $(cat "$T/err")"
+printf 'not a gguf file' >"$T/bad.gguf"
+bad 1 "$T/bad.gguf"
+ok $? "a malformed file is an error: $(cat "$T/err")"
+
+echo "1..$n"
+exit $failed
