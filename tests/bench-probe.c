@@ -53,6 +53,20 @@ probe_read(const probe_vec *p, size_t n)
 	return a[0] + a[1];
 }
 
+/* This thread's share [lo, hi) of n items. */
+static void
+probe_share(size_t n, size_t *lo, size_t *hi)
+{
+	int	me = 0, k = 1;
+
+#ifdef _OPENMP
+	me = omp_get_thread_num();
+	k = omp_get_num_threads();
+#endif
+	*lo = n / (size_t)k * (size_t)me;
+	*hi = me == k - 1 ? n : *lo + n / (size_t)k;
+}
+
 static int
 probe_bandwidth(int threads, size_t mib)
 {
@@ -75,16 +89,10 @@ probe_bandwidth(int threads, size_t mib)
 	/* touch every page from the thread that will read it */
 #pragma omp parallel
 	{
-		int	me = 0, k = 1;
 		size_t	lo, hi;
 
-#ifdef _OPENMP
-		me = omp_get_thread_num();
-		k = omp_get_num_threads();
-#endif
-		lo = n / (size_t)k * (size_t)me;
-		hi = me == k - 1 ? n : lo + n / (size_t)k;
-		memset(buf + lo, me + 1, (hi - lo) * sizeof *buf);
+		probe_share(n, &lo, &hi);
+		memset(buf + lo, 1, (hi - lo) * sizeof *buf);
 	}
 	for (pass = 0; pass < PROBE_PASSES; pass++) {
 		uint64_t	total = 0;
@@ -92,15 +100,9 @@ probe_bandwidth(int threads, size_t mib)
 		t0 = util_now_ns();
 #pragma omp parallel reduction(+:total)
 		{
-			int	me = 0, k = 1;
 			size_t	lo, hi;
 
-#ifdef _OPENMP
-			me = omp_get_thread_num();
-			k = omp_get_num_threads();
-#endif
-			lo = n / (size_t)k * (size_t)me;
-			hi = me == k - 1 ? n : lo + n / (size_t)k;
+			probe_share(n, &lo, &hi);
 			total += probe_read(buf + lo, hi - lo);
 		}
 		gbs = (double)bytes / (double)(util_now_ns() - t0);

@@ -79,6 +79,12 @@ for ty in $TYPES; do
 	mv "$f.tmp" "$f" || exit 1
 done
 
+# other work on the machine skews everything: say how much there was
+loadavg() {
+	[ -r /proc/loadavg ] && echo "load average $1: $(cut -d' ' -f1-3 \
+	    /proc/loadavg) ($(getconf _NPROCESSORS_ONLN) processors)"
+}
+loadavg before
 bw=$("$PROBE" bandwidth) || die "bench-probe bandwidth failed"
 echo "memory read bandwidth: $bw"
 bw=${bw%% *}
@@ -172,3 +178,4 @@ while read -r ty bytes r l; do
 		printf "start-up to first token %.3f s\n", s / 1e6
 	}'
 done <"$T/summary"
+loadavg after
