@@ -21,7 +21,7 @@ ok() {
 
 if [ ! -f "$R1CHAT_TESTDATA/vocab/deepseek-r1-qwen.gguf" ]; then
 	echo "1..0 # SKIP no $R1CHAT_TESTDATA/vocab/deepseek-r1-qwen.gguf"
-	exit 77
+	exit 0	# the TAP driver reads the skip from the plan
 fi
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT INT TERM
