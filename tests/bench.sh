@@ -2,7 +2,8 @@
 # bench.sh - `r1chat bench` measures what it says: a markdown table with
 # one row per test (pp N, tg N), the thread count asked for, positive
 # tokens/s with a deviation; -p 0 or -n 0 leaves a test out; bad numbers
-# and a missing file are one-line errors.  Speed itself is never asserted.
+# and a missing file are one-line errors.  r1chat sets GOMP_SPINCOUNT
+# unless the user chose a wait policy.  Speed itself is never asserted.
 set -u
 
 : "${R1CHAT:?}" "${MKMODEL:?}" "${R1CHAT_TESTDATA:?}"
@@ -97,6 +98,44 @@ ok $? "a missing file is an error: $(cat "$T/err")"
 printf 'not a gguf file' >"$T/bad.gguf"
 bad 1 "$T/bad.gguf"
 ok $? "a malformed file is an error: $(cat "$T/err")"
+
+# The threads' wait: GOMP_SPINCOUNT=3000 in r1chat's environment once it
+# runs (it re-executes itself to set it), unless the user chose a policy.
+# spin ENV...: r1chat's GOMP_SPINCOUNT, read from /proc once it waits for
+# its message on a fifo (so past its start-up).
+spin() {
+	rm -f "$T/in"
+	mkfifo "$T/in" || return 1
+	env "$@" "$R1CHAT" "$M" -n 1 <"$T/in" >/dev/null 2>&1 &
+	pid=$!
+	exec 3>"$T/in"
+	k=0
+	while [ $k -lt 100 ] && ! grep -q pipe "/proc/$pid/wchan" 2>/dev/null
+	do
+		sleep 0.1
+		k=$((k + 1))
+	done
+	if grep -q pipe "/proc/$pid/wchan" 2>/dev/null; then
+		tr '\0' '\n' <"/proc/$pid/environ" |
+		    sed -n 's/^GOMP_SPINCOUNT=//p'
+	else
+		echo "r1chat did not start"
+	fi
+	exec 3>&-
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+if [ -r /proc/self/environ ]; then
+	s=$(spin -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT)
+	[ "$s" = 3000 ]
+	ok $? "no wait policy given: GOMP_SPINCOUNT=3000 ($s)"
+	s=$(spin -u GOMP_SPINCOUNT OMP_WAIT_POLICY=passive)
+	[ -z "$s" ]
+	ok $? "OMP_WAIT_POLICY given: GOMP_SPINCOUNT left unset ($s)"
+	s=$(spin -u OMP_WAIT_POLICY GOMP_SPINCOUNT=77)
+	[ "$s" = 77 ]
+	ok $? "GOMP_SPINCOUNT given: kept ($s)"
+fi
 
 echo "1..$n"
 exit $failed
