@@ -12,7 +12,9 @@
 # of the rounds is quoted for each.  Peak RSS is the largest
 # /usr/bin/time saw over the rounds; start-up is the wall time of
 # `r1chat --raw MODEL Hello -n 1` (launch, load, the prompt, one token,
-# exit: an upper bound of launch to first prompt token), best of three.
+# exit: an upper bound of launch to first prompt token), best of three,
+# and its CPU time (user + system, best of three more runs), which other
+# work on the machine inflates less.
 #
 # Methods differ in one point: llref's tg continues after its pp (the
 # cache holds p tokens more), r1chat's starts from an empty cache as
@@ -155,18 +157,22 @@ done
 echo
 
 while read -r ty bytes r l; do
-	best=
+	best= cpu=
 	for k in 1 2 3; do
 		t0=$(date +%s%N)
-		"$R1CHAT" --raw "$DIR/r1-qwen-1.5b-$ty.gguf" Hello -n 1 \
-		    -t "$THREADS" >/dev/null 2>"$T/err" ||
-		    die "r1chat --raw failed: $(cat "$T/err")"
+		timed /dev/null "$T/rss" "$R1CHAT" --raw \
+		    "$DIR/r1-qwen-1.5b-$ty.gguf" Hello -n 1 -t "$THREADS"
 		t1=$(date +%s%N)
 		best=$(awk -v a="${best:-1e30}" -v d=$(((t1 - t0) / 1000)) \
 		    'BEGIN { print (d < a ? d : a) }')
+		[ -n "$TIME" ] && "$TIME" -f '%U %S' -o "$T/cpu" "$R1CHAT" \
+		    --raw "$DIR/r1-qwen-1.5b-$ty.gguf" Hello -n 1 \
+		    -t "$THREADS" >/dev/null 2>&1 &&
+		    cpu=$(awk -v a="${cpu:-1e30}" '{ c = $1 + $2 }
+			END { print (c < a ? c : a) }' "$T/cpu")
 	done
 	awk -v ty="$ty" -v b="$bytes" -v r="$r" -v l="$l" -v s="$best" \
-	    -v ref="$have_ref" -v tm="${TIME:-}" 'BEGIN {
+	    -v c="${cpu:-}" -v ref="$have_ref" -v tm="${TIME:-}" 'BEGIN {
 		printf "%s: weights read per token %.1f MiB; ", ty, b / 1048576
 		if (tm == "")
 			printf "peak RSS: no %s; ", "/usr/bin/time"
@@ -175,7 +181,10 @@ while read -r ty bytes r l; do
 			    "(%.2f); ", r / 1024, l / 1024, r / l
 		else
 			printf "peak RSS r1chat %.0f MiB; ", r / 1024
-		printf "start-up to first token %.3f s\n", s / 1e6
+		printf "start-up to first token %.3f s", s / 1e6
+		if (c != "")
+			printf " (CPU time %.2f s)", c
+		printf "\n"
 	}'
 done <"$T/summary"
 loadavg after
