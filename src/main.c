@@ -24,6 +24,8 @@ static const struct cmd_entry cmd_table[] = {
 	{ "perplexity", cmd_perplexity,
 	    "perplexity MODEL.gguf -f FILE [-c 512] [-b N] [-t N]" },
 	{ "bench", cmd_bench, "bench MODEL.gguf [-p 128] [-n 64] [-r 3] [-t N]" },
+	{ "serve", cmd_serve,
+	  "serve MODEL.gguf [--host 127.0.0.1] [--port 11435]" },
 	{ "tokenize", cmd_tokenize,
 	  "tokenize MODEL.gguf TEXT [--ids] [--no-bos] [--no-special]" },
 };
@@ -75,6 +77,7 @@ usage(FILE *f)
 
 	fprintf(f, "usage: r1chat [OPTIONS] MODEL.gguf [PROMPT...]\n");
 	fprintf(f, "       r1chat --demo\n");
+	fprintf(f, "       r1chat --remote URL [-m NAME] [PROMPT...]\n");
 	for (i = 0; i < N_CMDS; i++)
 		fprintf(f, "       r1chat %s\n", cmd_table[i].usage);
 	fprintf(f, "See r1chat(1) for the options.\n");

@@ -23,27 +23,11 @@
 #include "ops.h"
 #include "quant.h"
 
-/*
- * quant-avx2.c's and quant-avx512.c's dots of one weight row with 4
- * activation rows (each result bit-identical to the single-row dot they
- * return in *single), for the prompt tiles.  Declared here, their only
- * user, since the quant module's headers are not ops'.
- */
-typedef void (*quant_vec_dot_x4_fn)(int, float *, const void *,
-    const void *, size_t);
-quant_vec_dot_x4_fn quant_avx2_vec_dot_x4(enum ggml_type,
-    quant_vec_dot_fn *);
-quant_vec_dot_x4_fn quant_avx512_vec_dot_x4(enum ggml_type,
-    quant_vec_dot_fn *);
-
-static quant_vec_dot_x4_fn (*const ops_x4_tables[])(enum ggml_type,
-    quant_vec_dot_fn *) = {
-	quant_avx2_vec_dot_x4,
-	quant_avx512_vec_dot_x4,
-};
-
 /* Rows per matmul tile: a tile's weight rows stay in L1 across tokens. */
 #define OPS_TILE_ROWS 4
+
+/* From this many tokens on, types with gemm kernels use them. */
+#define OPS_GEMM_MIN 4
 
 /* Below this many multiply-adds a matmul runs on the calling thread. */
 #define OPS_PAR_MIN (1 << 15)
@@ -189,6 +173,54 @@ matmul_tile(const struct matmul_job *j, int64_t r0)
 	}
 }
 
+/*
+ * The prompt path of types with gemm kernels: every token's activations
+ * packed once, then each thread repacks its tiles of rows, one at a time
+ * into its own buffer, and multiplies each with all the tokens.
+ */
+static int
+matmul_gemm(const struct ops_mat *w, const float *x, int n_tok, float *y,
+    struct ops_scratch *scratch, int nth)
+{
+	const struct quant_gemm	*g = quant_traits(w->type)->gemm;
+	int			 cols = (int)w->cols, np, t;
+	int64_t			 r, n_tiles;
+	size_t			 arow, wsize;
+	char			*act;
+
+	np = (cols + g->panel - 1) / g->panel;
+	arow = (size_t)np * g->act_panel;
+	wsize = (size_t)np * g->w_panel;
+	n_tiles = (w->rows + QUANT_GEMM_ROWS - 1) / QUANT_GEMM_ROWS;
+	if ((act = scratch_get(scratch, arow * n_tok + wsize * nth)) == NULL)
+		return -1;
+
+#pragma omp parallel num_threads(nth) if (nth > 1) private(t, r)
+	{
+		char	*pk = act + arow * n_tok;
+		int64_t	 r0;
+		int	 nr;
+
+#ifdef _OPENMP
+		pk += wsize * omp_get_thread_num();
+#endif
+#pragma omp for schedule(static)
+		for (t = 0; t < n_tok; t++)
+			g->pack_act(x + (size_t)t * cols, act + t * arow, cols);
+#pragma omp for schedule(static)
+		for (r = 0; r < n_tiles; r++) {
+			r0 = r * QUANT_GEMM_ROWS;
+			nr = w->rows - r0 < QUANT_GEMM_ROWS ?
+			    (int)(w->rows - r0) : QUANT_GEMM_ROWS;
+			g->pack_w((const char *)w->data + r0 * w->row_size,
+			    w->row_size, nr, pk, cols);
+			g->tile(cols, pk, act, arow, n_tok, y + r0,
+			    (size_t)w->rows, nr);
+		}
+	}
+	return 0;
+}
+
 int
 ops_matmul(const struct ops_mat *w, const float *x, int n_tok, float *y,
     struct ops_scratch *scratch)
@@ -197,7 +229,6 @@ ops_matmul(const struct ops_mat *w, const float *x, int n_tok, float *y,
 	enum ggml_type		 vdt;
 	int64_t			 r, n_tiles;
 	int			 nth, per_row, u, n_units;
-	size_t			 k;
 	double			 work;
 
 	memset(&j, 0, sizeof j);
@@ -230,20 +261,15 @@ ops_matmul(const struct ops_mat *w, const float *x, int n_tok, float *y,
 			return -1;
 	}
 
-	for (k = 0; n_tok >= 4 && k < sizeof ops_x4_tables /
-	    sizeof ops_x4_tables[0] && j.x4 == NULL; k++) {
-		quant_vec_dot_fn	single = NULL;
-
-		/* Only the one reproducing the table's single-row dot. */
-		j.x4 = ops_x4_tables[k](w->type, &single);
-		if (single != j.wt->vec_dot)
-			j.x4 = NULL;
-	}
+	if (n_tok >= 4)
+		j.x4 = j.wt->vec_dot_x4;
 
 	nth = ops_threads();
 	work = (double)w->rows * (double)w->cols * n_tok;
 	if (work < OPS_PAR_MIN)
 		nth = 1;
+	if (n_tok >= OPS_GEMM_MIN && j.wt->gemm != NULL)
+		return matmul_gemm(w, x, n_tok, y, scratch, nth);
 	per_row = n_tok >= nth ? 1 : nth;
 	n_units = n_tok * per_row;
 	n_tiles = (w->rows + OPS_TILE_ROWS - 1) / OPS_TILE_ROWS;

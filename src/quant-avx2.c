@@ -29,17 +29,6 @@
 /* ------------------------------------------------------------------ */
 /* helpers */
 
-AVX2 static inline float
-hsum_ps(__m256 v)
-{
-	__m128	h = _mm_add_ps(_mm256_castps256_ps128(v),
-	    _mm256_extractf128_ps(v, 1));
-
-	h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-	h = _mm_add_ss(h, _mm_movehdup_ps(h));
-	return _mm_cvtss_f32(h);
-}
-
 AVX2 static inline int
 hsum_epi32(__m256i v)
 {
@@ -327,7 +316,7 @@ vec_dot_f32_f32_avx2(int n, float *s, const void *vx, const void *vy)
 	for (; i + 8 <= n; i += 8)
 		a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i),
 		    _mm256_loadu_ps(y + i), a0);
-	sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1),
+	sum = quant_hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1),
 	    _mm256_add_ps(a2, a3)));
 	for (; i < n; i++)
 		sum += x[i] * y[i];
@@ -370,7 +359,7 @@ vec_dot_f16_f32_avx2(int n, float *s, const void *vx, const void *vy)
 	for (; i + 8 <= n; i += 8)
 		a0 = _mm256_fmadd_ps(load_f16(x + i), _mm256_loadu_ps(y + i),
 		    a0);
-	sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1),
+	sum = quant_hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1),
 	    _mm256_add_ps(a2, a3)));
 	for (; i < n; i++)
 		sum += h2f(x[i]) * y[i];
@@ -400,7 +389,7 @@ vec_dot_bf16_f32_avx2(int n, float *s, const void *vx, const void *vy)
 	for (; i + 8 <= n; i += 8)
 		a0 = _mm256_fmadd_ps(load_bf16(x + i), _mm256_loadu_ps(y + i),
 		    a0);
-	sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1),
+	sum = quant_hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1),
 	    _mm256_add_ps(a2, a3)));
 	for (; i < n; i++)
 		sum += quant_bf2f(x[i]) * y[i];
@@ -435,7 +424,7 @@ vec_dot_q4_0_q8_0_avx2(int n, float *s, const void *vx, const void *vy)
 		acc1 = acc0;
 		acc0 = f;
 	}
-	*s = hsum_ps(_mm256_add_ps(acc0, acc1));
+	*s = quant_hsum256(_mm256_add_ps(acc0, acc1));
 }
 
 AVX2 static void
@@ -457,7 +446,7 @@ vec_dot_q4_1_q8_1_avx2(int n, float *s, const void *vx, const void *vy)
 		acc0 = f;
 		summ += h2f(x[i].m) * h2f(y[i].s);
 	}
-	*s = hsum_ps(_mm256_add_ps(acc0, acc1)) + summ;
+	*s = quant_hsum256(_mm256_add_ps(acc0, acc1)) + summ;
 }
 
 AVX2 static void
@@ -481,7 +470,7 @@ vec_dot_q5_0_q8_0_avx2(int n, float *s, const void *vx, const void *vy)
 		acc1 = acc0;
 		acc0 = f;
 	}
-	*s = hsum_ps(_mm256_add_ps(acc0, acc1));
+	*s = quant_hsum256(_mm256_add_ps(acc0, acc1));
 }
 
 AVX2 static void
@@ -505,7 +494,7 @@ vec_dot_q5_1_q8_1_avx2(int n, float *s, const void *vx, const void *vy)
 		acc0 = f;
 		summ += h2f(x[i].m) * h2f(y[i].s);
 	}
-	*s = hsum_ps(_mm256_add_ps(acc0, acc1)) + summ;
+	*s = quant_hsum256(_mm256_add_ps(acc0, acc1)) + summ;
 }
 
 /*
@@ -560,7 +549,7 @@ q8_0_dot(int n, float *s, const void *vx, const void *vy, size_t by, int T)
 		q8_0_step(x + i, y + i * sizeof *x, by, T, a0);
 #pragma GCC unroll 4
 	for (t = 0; t < T; t++)
-		s[t] = hsum_ps(_mm256_add_ps(a0[t], a1[t]));
+		s[t] = quant_hsum256(_mm256_add_ps(a0[t], a1[t]));
 }
 
 AVX2 static void
@@ -588,15 +577,11 @@ vec_dot_q8_0_q8_0_x4_avx2(int n, float *s, const void *vx, const void *vy,
 AVX2 static inline __m256i
 k4_scales(const uint8_t *p)
 {
-	uint32_t	w[3], v0, v1, v2, v3;
+	uint32_t	v[4];
 
-	memcpy(w, p, sizeof w);
-	v0 = w[0] & 0x3f3f3f3f;
-	v1 = (w[2] & 0x0f0f0f0f) | ((w[0] >> 6) & 0x03030303) << 4;
-	v2 = w[1] & 0x3f3f3f3f;
-	v3 = ((w[2] >> 4) & 0x0f0f0f0f) | ((w[1] >> 6) & 0x03030303) << 4;
-	return _mm256_broadcastsi128_si256(_mm_setr_epi32((int)v0, (int)v1,
-	    (int)v2, (int)v3));
+	quant_k4_unpack(p, v);
+	return _mm256_broadcastsi128_si256(_mm_setr_epi32((int)v[0],
+	    (int)v[1], (int)v[2], (int)v[3]));
 }
 
 /* Every 16-bit lane = byte g of v (unsigned): one group's scale. */
@@ -679,7 +664,7 @@ q4_K_dot(int n, float *s, const void *vx, const void *vy, size_t by, int T)
 #undef YB
 #pragma GCC unroll 4
 	for (t = 0; t < T; t++)
-		s[t] = hsum_ps(acc[t]);
+		s[t] = quant_hsum256(acc[t]);
 }
 
 AVX2 static void
@@ -737,7 +722,7 @@ vec_dot_q5_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
 		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[i].d),
 		    _mm256_cvtepi32_ps(_mm256_add_epi32(i0, i1)), acc);
 	}
-	*s = hsum_ps(acc);
+	*s = quant_hsum256(acc);
 }
 
 /*
@@ -825,7 +810,7 @@ q6_K_dot(int n, float *s, const void *vx, const void *vy, size_t by, int T)
 #undef YB
 #pragma GCC unroll 4
 	for (t = 0; t < T; t++)
-		s[t] = hsum_ps(acc[t]);
+		s[t] = quant_hsum256(acc[t]);
 }
 
 AVX2 static void
@@ -910,7 +895,7 @@ vec_dot_q3_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
 		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[i].d),
 		    _mm256_cvtepi32_ps(_mm256_add_epi32(i0, i1)), acc);
 	}
-	*s = hsum_ps(acc);
+	*s = quant_hsum256(acc);
 }
 
 /*
@@ -962,7 +947,7 @@ vec_dot_q2_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
 		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[i].d),
 		    _mm256_cvtepi32_ps(_mm256_add_epi32(i0, i1)), acc);
 	}
-	*s = hsum_ps(acc) - hsum_ps(accm);
+	*s = quant_hsum256(acc) - quant_hsum256(accm);
 }
 
 /* ------------------------------------------------------------------ */
@@ -992,14 +977,7 @@ static const struct avx2_kernel avx2_kernels[GGML_TYPE_COUNT] = {
 	[GGML_TYPE_Q8_K] = { GGML_TYPE_Q8_K, NULL, quantize_row_q8_K_avx2 },
 };
 
-/*
- * The multi-row dots, for ops: s[t] = dot(x, row t of y) for t < 4, the
- * rows by bytes apart.  Not in the traits table, whose dots are
- * single-row: see quant_avx2_vec_dot_x4.
- */
-typedef void (*quant_vec_dot_x4_fn)(int, float *, const void *,
-    const void *, size_t);
-
+/* The 4-row dots, each paired with the single-row dot it reproduces. */
 static const struct {
 	quant_vec_dot_fn	 single;
 	quant_vec_dot_x4_fn	 x4;
@@ -1011,25 +989,6 @@ static const struct {
 	[GGML_TYPE_Q6_K] = { vec_dot_q6_K_q8_K_avx2,
 	    vec_dot_q6_K_q8_K_x4_avx2 },
 };
-
-/*
- * Returns the 4-row dot of weight type t, or NULL, and in *single the
- * single-row dot whose bits it reproduces: a caller may use the 4-row one
- * only while the traits table holds that single one.  Declared by its
- * one user, ops.c (quant-impl.h is the quant module's; a vec_dot_x4
- * member of struct quant_traits would be the better home).
- */
-quant_vec_dot_x4_fn quant_avx2_vec_dot_x4(enum ggml_type,
-    quant_vec_dot_fn *);
-
-quant_vec_dot_x4_fn
-quant_avx2_vec_dot_x4(enum ggml_type t, quant_vec_dot_fn *single)
-{
-	if ((unsigned)t >= GGML_TYPE_COUNT || avx2_x4[t].x4 == NULL)
-		return NULL;
-	*single = avx2_x4[t].single;
-	return avx2_x4[t].x4;
-}
 
 void
 quant_register_avx2(struct quant_traits *table)
@@ -1044,66 +1003,17 @@ quant_register_avx2(struct quant_traits *table)
 		/* A dot is only valid against the activations it was
 		 * written for: leave the scalar one if the table differs. */
 		if (k->vec_dot != NULL && table[t].vec_dot_type ==
-		    k->vec_dot_type)
+		    k->vec_dot_type) {
 			table[t].vec_dot = k->vec_dot;
+			table[t].vec_dot_x4 = avx2_x4[t].single == k->vec_dot ?
+			    avx2_x4[t].x4 : NULL;
+		}
 		if (k->from_float != NULL)
 			table[t].from_float = k->from_float;
 	}
 }
 
 #else /* not x86 */
-
-typedef void (*quant_vec_dot_x4_fn)(int, float *, const void *,
-    const void *, size_t);
-quant_vec_dot_x4_fn quant_avx2_vec_dot_x4(enum ggml_type,
-    quant_vec_dot_fn *);
-
-quant_vec_dot_x4_fn
-quant_avx2_vec_dot_x4(enum ggml_type t, quant_vec_dot_fn *single)
-{
-	(void)t;
-	(void)single;
-	return NULL;
-}
-
-/*
- * The multi-row dots, for ops: s[t] = dot(x, row t of y) for t < 4, the
- * rows by bytes apart.  Not in the traits table, whose dots are
- * single-row: see quant_avx2_vec_dot_x4.
- */
-typedef void (*quant_vec_dot_x4_fn)(int, float *, const void *,
-    const void *, size_t);
-
-static const struct {
-	quant_vec_dot_fn	 single;
-	quant_vec_dot_x4_fn	 x4;
-} avx2_x4[GGML_TYPE_COUNT] = {
-	[GGML_TYPE_Q8_0] = { vec_dot_q8_0_q8_0_avx2,
-	    vec_dot_q8_0_q8_0_x4_avx2 },
-	[GGML_TYPE_Q4_K] = { vec_dot_q4_K_q8_K_avx2,
-	    vec_dot_q4_K_q8_K_x4_avx2 },
-	[GGML_TYPE_Q6_K] = { vec_dot_q6_K_q8_K_avx2,
-	    vec_dot_q6_K_q8_K_x4_avx2 },
-};
-
-/*
- * Returns the 4-row dot of weight type t, or NULL, and in *single the
- * single-row dot whose bits it reproduces: a caller may use the 4-row one
- * only while the traits table holds that single one.  Declared by its
- * one user, ops.c (quant-impl.h is the quant module's; a vec_dot_x4
- * member of struct quant_traits would be the better home).
- */
-quant_vec_dot_x4_fn quant_avx2_vec_dot_x4(enum ggml_type,
-    quant_vec_dot_fn *);
-
-quant_vec_dot_x4_fn
-quant_avx2_vec_dot_x4(enum ggml_type t, quant_vec_dot_fn *single)
-{
-	if ((unsigned)t >= GGML_TYPE_COUNT || avx2_x4[t].x4 == NULL)
-		return NULL;
-	*single = avx2_x4[t].single;
-	return avx2_x4[t].x4;
-}
 
 void
 quant_register_avx2(struct quant_traits *table)

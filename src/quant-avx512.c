@@ -1,18 +1,12 @@
 /*
- * quant-avx512.c - AVX-512 VNNI dots for the types most models spend
- * their time in: Q8_0, Q4_K, Q6_K.  Everything else, and every CPU with
- * AVX-512 but without VNNI, keeps the AVX2 kernels (which such CPUs run).
- *
- * _mm512_dpbusd_epi32 sums four unsigned-by-signed byte products into
- * each 32-bit lane without the 16-bit saturation of maddubs.  The
- * K-quants' per-group scales are then applied in float: a lane's sum is
- * at most 4 * 63 * 128, so the lane sums and their products with the
- * 6- or 8-bit scales are exact in float, and the result differs from the
- * scalar kernel only by float rounding, as the AVX2 one does.
- *
- * This machine has no AVX-512: these kernels are compiled, never run,
- * here.  They are kept to the plainest use of the instructions for that
- * reason; test-simd checks them wherever a CPU has the ISA.
+ * quant-avx512.c - AVX-512 VNNI kernels: the prompt tiles (struct
+ * quant_gemm) of the types models spend their time in, Q8_0, Q4_K and
+ * Q6_K, and a 256-bit VNNI Q4_K dot for single tokens.  The other
+ * single-token dots stay the AVX2 ones, which every AVX-512 CPU runs: on
+ * Zen 4, where AVX-512 is split into 256-bit halves, 512-bit versions of
+ * them were slower (by 18-24 % on Q4_K and Q8_0), while VNNI wins by far
+ * on tiles, where a weight vector meets several tokens and the scales
+ * are applied once per 16 groups.
  */
 #include "config.h"
 
@@ -20,352 +14,583 @@
 
 #include "quant-impl.h"
 
-typedef void (*quant_vec_dot_x4_fn)(int, float *, const void *,
-    const void *, size_t);
-quant_vec_dot_x4_fn quant_avx512_vec_dot_x4(enum ggml_type,
-    quant_vec_dot_fn *);
-
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl," \
     "avx512dq,avx512vnni,avx2,fma,f16c")))
 #define ALWAYS_INLINE __attribute__((always_inline))
-#define XT 4		/* activation rows of the multi-row dots */
-
-AVX512 static inline float
-h2f(ggml_half h)
-{
-	return _cvtsh_ss(h);
-}
-
-AVX512 static inline __m256i
-load256(const void *p)
-{
-	return _mm256_loadu_si256((const __m256i *)p);
-}
-
-/* Two 32-byte halves as one vector: a in lanes 0-7, b in 8-15. */
-AVX512 static inline __m512i
-join(__m256i a, __m256i b)
-{
-	return _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);
-}
-
-/* a in float lanes 0-7, b in 8-15. */
-AVX512 static inline __m512
-halves_ps(float a, float b)
-{
-	return _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(a),
-	    _mm512_set1_ps(b));
-}
-
-AVX512 static inline float
-hsum256(__m256 v)
-{
-	__m128	h = _mm_add_ps(_mm256_castps256_ps128(v),
-	    _mm256_extractf128_ps(v, 1));
-
-	h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-	h = _mm_add_ss(h, _mm_movehdup_ps(h));
-	return _mm_cvtss_f32(h);
-}
 
 /* ------------------------------------------------------------------ */
-/* Q8_0: two blocks per vector */
+/* single-token dots */
 
-AVX512 static inline ALWAYS_INLINE void
-q8_0_pair(__m256i w0, __m256i w1, float d0, float d1, const char *y0,
-    size_t by, int two, int T, __m512 *acc)
-{
-	const struct block_q8_0	*y;
-	__m512i			 w = join(w0, w1), aw, yv, sy, p;
-	__mmask64		 neg;
-	__m512			 dx = halves_ps(d0, d1);
-	int			 t;
-
-	/* |w| times y with w's sign moved onto y (y is never -128). */
-	neg = _mm512_movepi8_mask(w);
-	aw = _mm512_abs_epi8(w);
-#pragma GCC unroll 4
-	for (t = 0; t < T; t++) {
-		y = (const struct block_q8_0 *)(y0 + t * by);
-		yv = join(load256(y[0].qs), two ? load256(y[1].qs) :
-		    _mm256_setzero_si256());
-		sy = _mm512_mask_sub_epi8(yv, neg, _mm512_setzero_si512(), yv);
-		p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), aw, sy);
-		acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dx, halves_ps(
-		    h2f(y[0].d), two ? h2f(y[1].d) : 0.0f)),
-		    _mm512_cvtepi32_ps(p), acc[t]);
-	}
-}
-
-AVX512 static inline ALWAYS_INLINE void
-q8_0_dot(int n, float *s, const void *vx, const void *vy, size_t by, int T)
-{
-	const struct block_q8_0	*x = vx;
-	const char		*y = vy;
-	__m512			 acc[XT];
-	int			 i, t, nb = n / QK8_0;
-
-#pragma GCC unroll 4
-	for (t = 0; t < T; t++)
-		acc[t] = _mm512_setzero_ps();
-	for (i = 0; i + 1 < nb; i += 2)
-		q8_0_pair(load256(x[i].qs), load256(x[i + 1].qs),
-		    h2f(x[i].d), h2f(x[i + 1].d), y + i * sizeof *x, by, 1,
-		    T, acc);
-	/* An odd last block: the upper half weighs zero. */
-	if (i < nb)
-		q8_0_pair(load256(x[i].qs), _mm256_setzero_si256(),
-		    h2f(x[i].d), 0.0f, y + i * sizeof *x, by, 0, T, acc);
-#pragma GCC unroll 4
-	for (t = 0; t < T; t++)
-		s[t] = _mm512_reduce_add_ps(acc[t]);
-}
-
-AVX512 static void
-vec_dot_q8_0_q8_0_avx512(int n, float *s, const void *vx, const void *vy)
-{
-	q8_0_dot(n, s, vx, vy, 0, 1);
-}
-
-AVX512 static void
-vec_dot_q8_0_q8_0_x4_avx512(int n, float *s, const void *vx,
-    const void *vy, size_t by)
-{
-	q8_0_dot(n, s, vx, vy, by, XT);
-}
-
-/* ------------------------------------------------------------------ */
-/* Q4_K */
+/* A shuffle_epi8 word index: byte g zero-extended. */
+#define SC(g) ((short)(0x8000 | (g)))
 
 /*
- * Scales in bytes 0-7, mins in 8-15, of a Q4_K block (the packing
- * quant_k4_scale_min describes, four at a time), in both 128-bit halves.
+ * Q4_K against one token with 256-bit VNNI: per 64 weights, dpbusd gives
+ * the low-nibble group's 4-weight sums in one vector and the high one's
+ * in another (each at most 4 * 15 * 127, so int16 holds it); packs_epi32
+ * joins the two and one madd_epi16 applies both groups' scales, where
+ * the AVX2 dot needs two maddubs, two madd and two scale shuffles.
  */
-AVX512 static inline __m256i
-k4_scales(const uint8_t *p)
-{
-	uint32_t	w[3], v0, v1, v2, v3;
-
-	memcpy(w, p, sizeof w);
-	v0 = w[0] & 0x3f3f3f3f;
-	v1 = (w[2] & 0x0f0f0f0f) | ((w[0] >> 6) & 0x03030303) << 4;
-	v2 = w[1] & 0x3f3f3f3f;
-	v3 = ((w[2] >> 4) & 0x0f0f0f0f) | ((w[1] >> 6) & 0x03030303) << 4;
-	return _mm256_broadcastsi128_si256(_mm_setr_epi32((int)v0, (int)v1,
-	    (int)v2, (int)v3));
-}
-
-AVX512 static inline ALWAYS_INLINE void
-q4_K_dot(int n, float *s, const void *vx, const void *vy, size_t by, int T)
+AVX512 static void
+vec_dot_q4_K_q8_K_vnni(int n, float *s, const void *vx, const void *vy)
 {
 	const struct block_q4_K	*x = vx;
-	const struct block_q8_K	*y;
+	const struct block_q8_K	*y = vy;
 	const __m256i		 low = _mm256_set1_epi8(0x0f);
-	/* Each min serves two bsums (16 activations each). */
 	const __m256i		 mins_idx = _mm256_setr_epi16(
 	    (short)0x8008, (short)0x8008, (short)0x8009, (short)0x8009,
 	    (short)0x800a, (short)0x800a, (short)0x800b, (short)0x800b,
 	    (short)0x800c, (short)0x800c, (short)0x800d, (short)0x800d,
 	    (short)0x800e, (short)0x800e, (short)0x800f, (short)0x800f);
-	__m512			 acc[XT], sb[XT], fsc, sk;
-	__m256			 accm[XT];
-	__m256i			 scv, mins, q;
-	__m512i			 w;
-	float			 d, dmin;
-	int			 i, k, t, nb = n / QK_K;
+	__m256			 acc = _mm256_setzero_ps();
+	__m256			 accm = _mm256_setzero_ps();
+	__m256i			 scv, q, isum, p, sk;
+	uint32_t		 v[4];
+	int			 i, k, nb = n / QK_K;
 
-#define YB(t) ((const struct block_q8_K *)((const char *)vy + (t) * by) + i)
-#pragma GCC unroll 4
-	for (t = 0; t < T; t++) {
-		acc[t] = _mm512_setzero_ps();
-		accm[t] = _mm256_setzero_ps();
-	}
 	for (i = 0; i < nb; i++) {
-		scv = k4_scales(x[i].scales);
-		mins = _mm256_shuffle_epi8(scv, mins_idx);
-		fsc = _mm512_castps256_ps512(_mm256_cvtepi32_ps(
-		    _mm256_cvtepu8_epi32(_mm256_castsi256_si128(scv))));
-		d = h2f(x[i].d);
-		dmin = h2f(x[i].dmin);
-#pragma GCC unroll 4
-		for (t = 0; t < T; t++) {
-			y = YB(t);
-			accm[t] = _mm256_fmadd_ps(_mm256_set1_ps(dmin * y->d),
-			    _mm256_cvtepi32_ps(_mm256_madd_epi16(mins,
-			    load256(y->bsums))), accm[t]);
-			sb[t] = _mm512_setzero_ps();
-		}
-		/* 64 weights per step: group 2k (low nibbles) in lanes
-		 * 0-7, group 2k+1 (high nibbles) in lanes 8-15. */
+		quant_k4_unpack(x[i].scales, v);
+		scv = _mm256_broadcastsi128_si256(_mm_setr_epi32((int)v[0],
+		    (int)v[1], (int)v[2], (int)v[3]));
+		accm = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(x[i].dmin) *
+		    y[i].d), _mm256_cvtepi32_ps(_mm256_madd_epi16(
+		    _mm256_shuffle_epi8(scv, mins_idx), _mm256_loadu_si256(
+		    (const __m256i *)y[i].bsums))), accm);
+		isum = _mm256_setzero_si256();
 #pragma GCC unroll 4
 		for (k = 0; k < 4; k++) {
-			q = load256(x[i].qs + 32 * k);
-			w = join(_mm256_and_si256(q, low),
-			    _mm256_and_si256(_mm256_srli_epi16(q, 4), low));
-			sk = _mm512_permutexvar_ps(_mm512_setr_epi32(
-			    2 * k, 2 * k, 2 * k, 2 * k, 2 * k, 2 * k, 2 * k,
-			    2 * k, 2 * k + 1, 2 * k + 1, 2 * k + 1, 2 * k + 1,
-			    2 * k + 1, 2 * k + 1, 2 * k + 1, 2 * k + 1), fsc);
-#pragma GCC unroll 4
-			for (t = 0; t < T; t++)
-				sb[t] = _mm512_fmadd_ps(sk, _mm512_cvtepi32_ps(
-				    _mm512_dpbusd_epi32(_mm512_setzero_si512(),
-				    w, _mm512_loadu_si512(YB(t)->qs + 64 * k))),
-				    sb[t]);
+			q = _mm256_loadu_si256((const __m256i *)(x[i].qs +
+			    32 * k));
+			p = _mm256_packs_epi32(_mm256_dpbusd_epi32(
+			    _mm256_setzero_si256(), _mm256_and_si256(q, low),
+			    _mm256_loadu_si256((const __m256i *)(y[i].qs +
+			    64 * k))), _mm256_dpbusd_epi32(
+			    _mm256_setzero_si256(), _mm256_and_si256(
+			    _mm256_srli_epi16(q, 4), low), _mm256_loadu_si256(
+			    (const __m256i *)(y[i].qs + 64 * k + 32))));
+			/* Words 0-3 of each half are group 2k's, 4-7
+			 * group 2k + 1's. */
+			sk = _mm256_shuffle_epi8(scv, _mm256_setr_epi16(
+			    SC(2 * k), SC(2 * k), SC(2 * k), SC(2 * k),
+			    SC(2 * k + 1), SC(2 * k + 1), SC(2 * k + 1),
+			    SC(2 * k + 1), SC(2 * k), SC(2 * k), SC(2 * k),
+			    SC(2 * k), SC(2 * k + 1), SC(2 * k + 1),
+			    SC(2 * k + 1), SC(2 * k + 1)));
+			isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, sk));
 		}
-#pragma GCC unroll 4
-		for (t = 0; t < T; t++)
-			acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(d * YB(t)->d),
-			    sb[t], acc[t]);
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(x[i].d) *
+		    y[i].d), _mm256_cvtepi32_ps(isum), acc);
 	}
-#undef YB
-#pragma GCC unroll 4
-	for (t = 0; t < T; t++)
-		s[t] = _mm512_reduce_add_ps(acc[t]) - hsum256(accm[t]);
+	*s = quant_hsum256(acc) - quant_hsum256(accm);
 }
 
-AVX512 static void
-vec_dot_q4_K_q8_K_avx512(int n, float *s, const void *vx, const void *vy)
-{
-	q4_K_dot(n, s, vx, vy, 0, 1);
-}
-
-AVX512 static void
-vec_dot_q4_K_q8_K_x4_avx512(int n, float *s, const void *vx,
-    const void *vy, size_t by)
-{
-	q4_K_dot(n, s, vx, vy, by, XT);
-}
+#undef SC
 
 /* ------------------------------------------------------------------ */
-/* Q6_K */
+/* prompt tiles (struct quant_gemm) */
 
 /*
- * Per half of 128 weights: quarters 0 and 1 (weights 0-63) in one
- * vector, 2 and 3 in the next; a 32-bit lane covers 4 weights, so lanes
- * 4g..4g+3 of a vector share scale 8*half + 4*pair + g.  Stored as q + 32:
- * 32 * scale * bsum is taken off first, in float (exact: at most
- * 32 * 128 * 2048).
+ * The weights are repacked so that one 32-bit lane of a vector holds one
+ * scale group: a panel is 16 groups (lanes) of G = 4 * S elements, stored
+ * as S steps, step s holding bytes 4s .. 4s + 3 of every group.  After S
+ * dpbusd steps lane j is the exact integer dot of group j, and the
+ * group's float scales are applied once, to all 16 lanes at a time:
+ *
+ *	sum += cvt(lane) * dsc * dy - dmm * ysum
+ *
+ * dsc being the group's weight scale, dy the activations' scale, and the
+ * offset term dmm * ysum taking off Q4_K's min (dmin * m) against dy *
+ * (the group's sum of quantized activations).  The weights are the
+ * unsigned operand, the activations signed.  Q6_K's and Q8_0's weights
+ * are stored plus a constant (32, 128): that offset times the group's
+ * activation sum is taken off in integers instead, the lanes starting
+ * from -offset * sum (ioff).  Per panel a packed tile holds [step][row]
+ * [64 bytes] of weights, then [row][16] dsc floats and [row][16] dmm
+ * floats; a packed activation row [step][64 bytes], then 16 dy floats
+ * and 16 ysum floats (ioff: the 16 int32 starting values).
  */
-AVX512 static inline ALWAYS_INLINE void
-q6_K_dot(int n, float *s, const void *vx, const void *vy, size_t by, int T)
-{
-	const struct block_q6_K	*x = vx;
-	const __m256i		 low = _mm256_set1_epi8(0x0f);
-	const __m256i		 top = _mm256_set1_epi8(0x30);
-	__m512			 acc[XT], sb[XT], fsc, sp;
-	__m256i			 l0, l1, h, w0, w1, w2, w3;
-	__m512i			 wa, wb;
-	float			 d;
-	int			 i, half, t, nb = n / QK_K, g0;
+#define GEMM_R QUANT_GEMM_ROWS
+#define GEMM_T 4		/* tokens per pass over a tile */
 
-#define YB(t) ((const struct block_q8_K *)((const char *)vy + (t) * by) + i)
-#pragma GCC unroll 4
-	for (t = 0; t < T; t++)
-		acc[t] = _mm512_setzero_ps();
-	for (i = 0; i < nb; i++) {
-		fsc = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
-		    _mm_loadu_si128((const __m128i *)x[i].scales)));
-		d = h2f(x[i].d);
+/* One pass: the tile's rows against T tokens, over np panels. */
+AVX512 static inline ALWAYS_INLINE void
+gemm_pass(int np, int S, int ioff, const char *pw, const char *pa,
+    size_t arow, int T, float *y, size_t ldy, int nrows)
+{
+	const size_t	 wpb = (size_t)GEMM_R * (64 * S + 128);
+	const size_t	 apb = (size_t)64 * S + 128;
+	__m512		 f[GEMM_R][GEMM_T], dsc, dmm;
+	__m512i		 acc[GEMM_R][GEMM_T], w[GEMM_R], yv;
+	const char	*wp, *ap;
+	int		 p, s, r, t;
+
+#pragma GCC unroll 16
+	for (r = 0; r < GEMM_R; r++)
 #pragma GCC unroll 4
 		for (t = 0; t < T; t++)
-			sb[t] = _mm512_mul_ps(fsc, _mm512_mul_ps(
-			    _mm512_set1_ps(-32.0f), _mm512_cvtepi32_ps(
-			    _mm512_cvtepi16_epi32(load256(YB(t)->bsums)))));
-#pragma GCC unroll 2
-		for (half = 0; half < 2; half++) {
-			l0 = load256(x[i].ql + 64 * half);
-			l1 = load256(x[i].ql + 64 * half + 32);
-			h = load256(x[i].qh + 32 * half);
-			w0 = _mm256_or_si256(_mm256_and_si256(l0, low),
-			    _mm256_and_si256(_mm256_slli_epi16(h, 4), top));
-			w1 = _mm256_or_si256(_mm256_and_si256(l1, low),
-			    _mm256_and_si256(_mm256_slli_epi16(h, 2), top));
-			w2 = _mm256_or_si256(_mm256_and_si256(
-			    _mm256_srli_epi16(l0, 4), low),
-			    _mm256_and_si256(h, top));
-			w3 = _mm256_or_si256(_mm256_and_si256(
-			    _mm256_srli_epi16(l1, 4), low),
-			    _mm256_and_si256(_mm256_srli_epi16(h, 2), top));
-			wa = join(w0, w1);
-			wb = join(w2, w3);
-			g0 = 8 * half;
-			sp = _mm512_permutexvar_ps(_mm512_setr_epi32(g0, g0,
-			    g0, g0, g0 + 1, g0 + 1, g0 + 1, g0 + 1, g0 + 2,
-			    g0 + 2, g0 + 2, g0 + 2, g0 + 3, g0 + 3, g0 + 3,
-			    g0 + 3), fsc);
+			f[r][t] = _mm512_setzero_ps();
+	for (p = 0; p < np; p++) {
+		wp = pw + p * wpb;
+		ap = pa + p * apb;
+#pragma GCC unroll 16
+		for (r = 0; r < GEMM_R; r++)
 #pragma GCC unroll 4
 			for (t = 0; t < T; t++)
-				sb[t] = _mm512_fmadd_ps(sp, _mm512_cvtepi32_ps(
-				    _mm512_dpbusd_epi32(_mm512_setzero_si512(),
-				    wa, _mm512_loadu_si512(YB(t)->qs +
-				    128 * half))), sb[t]);
-			g0 += 4;
-			sp = _mm512_permutexvar_ps(_mm512_setr_epi32(g0, g0,
-			    g0, g0, g0 + 1, g0 + 1, g0 + 1, g0 + 1, g0 + 2,
-			    g0 + 2, g0 + 2, g0 + 2, g0 + 3, g0 + 3, g0 + 3,
-			    g0 + 3), fsc);
+				acc[r][t] = ioff ? _mm512_load_si512(ap +
+				    t * arow + 64 * S + 64) :
+				    _mm512_setzero_si512();
+#pragma GCC unroll 8
+		for (s = 0; s < S; s++) {
 #pragma GCC unroll 4
-			for (t = 0; t < T; t++)
-				sb[t] = _mm512_fmadd_ps(sp, _mm512_cvtepi32_ps(
-				    _mm512_dpbusd_epi32(_mm512_setzero_si512(),
-				    wb, _mm512_loadu_si512(YB(t)->qs +
-				    128 * half + 64))), sb[t]);
+			for (r = 0; r < GEMM_R; r++)
+				w[r] = _mm512_load_si512(wp +
+				    ((size_t)s * GEMM_R + r) * 64);
+#pragma GCC unroll 4
+			for (t = 0; t < T; t++) {
+				yv = _mm512_load_si512(ap + t * arow + s * 64);
+#pragma GCC unroll 4
+				for (r = 0; r < GEMM_R; r++)
+					acc[r][t] = _mm512_dpbusd_epi32(
+					    acc[r][t], w[r], yv);
+			}
 		}
 #pragma GCC unroll 4
-		for (t = 0; t < T; t++)
-			acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(d * YB(t)->d),
-			    sb[t], acc[t]);
-	}
-#undef YB
+		for (r = 0; r < GEMM_R; r++) {
+			dsc = _mm512_load_ps(wp + (size_t)GEMM_R * 64 * S +
+			    r * 64);
+			dmm = _mm512_load_ps(wp + (size_t)GEMM_R * 64 * S +
+			    GEMM_R * 64 + r * 64);
 #pragma GCC unroll 4
-	for (t = 0; t < T; t++)
-		s[t] = _mm512_reduce_add_ps(acc[t]);
+			for (t = 0; t < T; t++) {
+				f[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(
+				    acc[r][t]), _mm512_mul_ps(dsc,
+				    _mm512_load_ps(ap + t * arow + 64 * S)),
+				    f[r][t]);
+				if (!ioff)
+					f[r][t] = _mm512_fnmadd_ps(dmm,
+					    _mm512_load_ps(ap + t * arow +
+					    64 * S + 64), f[r][t]);
+			}
+		}
+	}
+	for (r = 0; r < nrows; r++)
+#pragma GCC unroll 4
+		for (t = 0; t < T; t++)
+			y[t * ldy + r] = _mm512_reduce_add_ps(f[r][t]);
+}
+
+/* All tokens, GEMM_T at a time, then the 1-3 left. */
+AVX512 static inline ALWAYS_INLINE void
+gemm_tile(int S, int ioff, int n, const void *pw, const void *pa,
+    size_t arow, int ntok, float *y, size_t ldy, int nrows)
+{
+	const char	*a = pa;
+	int		 np = (n + 64 * S - 1) / (64 * S), t;
+
+	for (t = 0; t + GEMM_T <= ntok; t += GEMM_T)
+		gemm_pass(np, S, ioff, pw, a + t * arow, arow, GEMM_T,
+		    y + t * ldy, ldy, nrows);
+	switch (ntok - t) {
+	case 3:
+		gemm_pass(np, S, ioff, pw, a + t * arow, arow, 3, y + t * ldy,
+		    ldy, nrows);
+		break;
+	case 2:
+		gemm_pass(np, S, ioff, pw, a + t * arow, arow, 2, y + t * ldy,
+		    ldy, nrows);
+		break;
+	case 1:
+		gemm_pass(np, S, ioff, pw, a + t * arow, arow, 1, y + t * ldy,
+		    ldy, nrows);
+		break;
+	}
+}
+
+/* Q4_K: 8 steps, the min in float. */
+AVX512 static void
+gemm_tile_q4_K(int n, const void *pw, const void *pa, size_t arow,
+    int ntok, float *y, size_t ldy, int nrows)
+{
+	gemm_tile(8, 0, n, pw, pa, arow, ntok, y, ldy, nrows);
+}
+
+/* Q8_0: 8 steps, the offset in integers. */
+AVX512 static void
+gemm_tile_q8_0(int n, const void *pw, const void *pa, size_t arow,
+    int ntok, float *y, size_t ldy, int nrows)
+{
+	gemm_tile(8, 1, n, pw, pa, arow, ntok, y, ldy, nrows);
+}
+
+/* Q6_K: 4 steps (groups of 16), the offset in integers. */
+AVX512 static void
+gemm_tile_q6_K(int n, const void *pw, const void *pa, size_t arow,
+    int ntok, float *y, size_t ldy, int nrows)
+{
+	gemm_tile(4, 1, n, pw, pa, arow, ntok, y, ldy, nrows);
+}
+
+/*
+ * Where lane j's group starts in a quantized activation panel, its scale
+ * and integer sum: G elements per group, qs the panel's values.
+ */
+static void
+gemm_put_act(char *out, int S, const int8_t *qs, const float *dy,
+    const int *isum, int off)
+{
+	float	*fo = (float *)(out + 64 * S);
+	int32_t	*io = (int32_t *)(out + 64 * S + 64);
+	int	 j, s;
+
+	for (s = 0; s < S; s++)
+		for (j = 0; j < 16; j++)
+			memcpy(out + 64 * s + 4 * j, qs + 4 * S * j + 4 * s, 4);
+	for (j = 0; j < 16; j++) {
+		fo[j] = dy[j];
+		if (off != 0)
+			io[j] = -off * isum[j];
+		else
+			fo[16 + j] = dy[j] * (float)isum[j];
+	}
+}
+
+/* Q8_0 activations: 16 blocks of 32 per panel. */
+static void
+gemm_pack_act_q8_0(const float *x, void *va, int n)
+{
+	const struct quant_traits *at = quant_traits(GGML_TYPE_Q8_0);
+	struct block_q8_0	 b[16];
+	int8_t			 qs[512];
+	float			 dy[16];
+	int			 isum[16], nb = n / QK8_0, p, j, k, nv;
+
+	for (p = 0; p * 16 < nb; p++) {
+		nv = nb - p * 16 < 16 ? nb - p * 16 : 16;
+		at->from_float(x + (size_t)p * 512, b, (int64_t)nv * QK8_0);
+		memset(qs, 0, sizeof qs);
+		for (j = 0; j < 16; j++) {
+			dy[j] = 0.0f;
+			isum[j] = 0;
+			if (j >= nv)
+				continue;
+			memcpy(qs + 32 * j, b[j].qs, 32);
+			dy[j] = quant_h2f(b[j].d);
+			for (k = 0; k < 32; k++)
+				isum[j] += b[j].qs[k];
+		}
+		gemm_put_act((char *)va + (size_t)p * (512 + 128), 8, qs, dy,
+		    isum, 128);
+	}
+}
+
+/*
+ * Q8_K activations in groups of G (32 for Q4_K, 16 for Q6_K): a panel is
+ * 16 * G elements, G / 16 super-blocks.
+ */
+static void
+gemm_pack_act_q8_K(const float *x, void *va, int n, int G)
+{
+	const struct quant_traits *at = quant_traits(GGML_TYPE_Q8_K);
+	struct block_q8_K	 b[2];
+	int8_t			 qs[512];
+	float			 dy[16];
+	int			 isum[16], pe = 16 * G, nsb = n / QK_K, p, j;
+	int			 nv, per = pe / QK_K, sb, g, gs = QK_K / G;
+
+	for (p = 0; p * per < nsb; p++) {
+		nv = nsb - p * per < per ? nsb - p * per : per;
+		at->from_float(x + (size_t)p * pe, b, (int64_t)nv * QK_K);
+		memset(qs, 0, sizeof qs);
+		for (j = 0; j < 16; j++) {
+			sb = j / gs;
+			g = j % gs;
+			dy[j] = 0.0f;
+			isum[j] = 0;
+			if (sb >= nv)
+				continue;
+			memcpy(qs + G * j, b[sb].qs + G * g, G);
+			dy[j] = b[sb].d;
+			isum[j] = G == 32 ? b[sb].bsums[2 * g] +
+			    b[sb].bsums[2 * g + 1] : b[sb].bsums[g];
+		}
+		gemm_put_act((char *)va + (size_t)p * (pe + 128), G / 4, qs,
+		    dy, isum, G == 16 ? 32 : 0);
+	}
+}
+
+static void
+gemm_pack_act_q4_K(const float *x, void *a, int n)
+{
+	gemm_pack_act_q8_K(x, a, n, 32);
+}
+
+static void
+gemm_pack_act_q6_K(const float *x, void *a, int n)
+{
+	gemm_pack_act_q8_K(x, a, n, 16);
+}
+
+/*
+ * Weight packing.  A missing row (r >= nrows) or group (past n) packs as
+ * zeros, weights and scales, so it adds nothing.  The weights of step s
+ * are, per lane, one dword of the block's bytes: gathered for Q8_0 (34-
+ * byte blocks), permuted from the block's loaded vectors for the
+ * K-quants.
+ */
+#define STEP(tile, s, r) ((tile) + ((size_t)(s) * GEMM_R + (r)) * 64)
+
+/* A tile's float part for row r of a panel: 16 dsc, then 16 dmm. */
+AVX512 static inline void
+gemm_put_scales(char *tile, int S, int r, __m512 dsc, __m512 dmm)
+{
+	_mm512_store_ps(tile + (size_t)GEMM_R * 64 * S + r * 64, dsc);
+	_mm512_store_ps(tile + (size_t)GEMM_R * 64 * S + GEMM_R * 64 +
+	    r * 64, dmm);
+}
+
+/* Row r of a tile as zeros, weights and scales. */
+AVX512 static void
+gemm_zero_row(char *tile, int S, int r)
+{
+	int	s;
+
+	for (s = 0; s < S; s++)
+		_mm512_store_si512(STEP(tile, s, r), _mm512_setzero_si512());
+	gemm_put_scales(tile, S, r, _mm512_setzero_ps(), _mm512_setzero_ps());
+}
+
+/*
+ * Q8_0: the 16 blocks' 8 dwords each are transposed to 8 steps of 16
+ * lanes in three rounds of permutes, each round halving the blocks and
+ * doubling the steps a vector holds: z (blocks 2i, 2i+1, all 8 dwords),
+ * then a (4 blocks, 4 dwords), b (8 blocks, 2 dwords), the steps (16, 1).
+ * Blocks past n load as zeros (masked, so nothing past the row is read).
+ */
+AVX512 static void
+gemm_pack_w_q8_0(const void *vw, size_t wrow, int nrows, void *vp, int n)
+{
+	const __m512i	 ia[2] = {
+		_mm512_setr_epi32(0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26,
+		    3, 11, 19, 27),
+		_mm512_setr_epi32(4, 12, 20, 28, 5, 13, 21, 29, 6, 14, 22, 30,
+		    7, 15, 23, 31),
+	};
+	const __m512i	 ib[2] = {
+		_mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20,
+		    21, 22, 23),
+		_mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15,
+		    28, 29, 30, 31),
+	};
+	const __m512i	 ic[2] = {
+		_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20,
+		    21, 22, 23),
+		_mm512_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27,
+		    28, 29, 30, 31),
+	};
+	const __m512i	 idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2,
+	    3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+	    _mm512_set1_epi32(sizeof (struct block_q8_0)));
+	const __m512i	 flip = _mm512_set1_epi32((int)0x80808080);
+	const struct block_q8_0 *x;
+	__m512i		 z[8], a[4][2], b[2][2][2];
+	char		*tile;
+	int		 nb = n / QK8_0, p, r, i, h, g, e, nv;
+
+#define LOADQ(k) _mm256_maskz_loadu_epi32((__mmask8)((k) < nv ? 0xff : 0), \
+    x[k].qs)
+	for (p = 0; p * 16 < nb; p++) {
+		tile = (char *)vp + (size_t)p * GEMM_R * (512 + 128);
+		nv = nb - p * 16 < 16 ? nb - p * 16 : 16;
+		for (r = 0; r < GEMM_R; r++) {
+			if (r >= nrows) {
+				gemm_zero_row(tile, 8, r);
+				continue;
+			}
+			x = (const struct block_q8_0 *)((const char *)vw +
+			    r * wrow) + p * 16;
+			for (i = 0; i < 8; i++)
+				z[i] = _mm512_inserti64x4(_mm512_castsi256_si512(
+				    LOADQ(2 * i)), LOADQ(2 * i + 1), 1);
+			for (i = 0; i < 4; i++)
+				for (h = 0; h < 2; h++)
+					a[i][h] = _mm512_permutex2var_epi32(
+					    z[2 * i], ia[h], z[2 * i + 1]);
+			for (i = 0; i < 2; i++)
+				for (h = 0; h < 2; h++)
+					for (g = 0; g < 2; g++)
+						b[i][h][g] =
+						    _mm512_permutex2var_epi32(
+						    a[2 * i][h], ib[g],
+						    a[2 * i + 1][h]);
+			/* q + 128 as unsigned is q xor 0x80. */
+			for (h = 0; h < 2; h++)
+				for (g = 0; g < 2; g++)
+					for (e = 0; e < 2; e++)
+						_mm512_store_si512(STEP(tile,
+						    4 * h + 2 * g + e, r),
+						    _mm512_xor_si512(flip,
+						    _mm512_permutex2var_epi32(
+						    b[0][h][g], ic[e],
+						    b[1][h][g])));
+			/* d is the low half of the dword at each block. */
+			gemm_put_scales(tile, 8, r, _mm512_cvtph_ps(
+			    _mm512_cvtepi32_epi16(_mm512_mask_i32gather_epi32(
+			    _mm512_setzero_si512(), (__mmask16)((1u << nv) - 1),
+			    idx, x, 1))), _mm512_setzero_ps());
+		}
+	}
+#undef LOADQ
 }
 
 AVX512 static void
-vec_dot_q6_K_q8_K_avx512(int n, float *s, const void *vx, const void *vy)
+gemm_pack_w_q4_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
 {
-	q6_K_dot(n, s, vx, vy, 0, 1);
+	/* Lane j: super-block j / 8, group g = j % 8, whose step s is dword
+	 * 8 * (g / 2) + s of the block's qs, low nibbles for even g. */
+	const __m512i	 idx = _mm512_setr_epi32(0, 0, 8, 8, 16, 16, 24, 24,
+	    0, 0, 8, 8, 16, 16, 24, 24);
+	const __m512i	 sh = _mm512_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4, 0, 4,
+	    0, 4, 0, 4, 0, 4);
+	const __m512i	 low = _mm512_set1_epi8(0x0f);
+	const struct block_q4_K *x;
+	__m512i		 q[2][2], v, ix;
+	char		*tile;
+	float		 dsc[16], dmm[16], d, dmin;
+	uint8_t		 sc, m;
+	int		 nsb = n / QK_K, p, r, s, j, b, nv;
+
+	for (p = 0; p * 2 < nsb; p++) {
+		tile = (char *)vp + (size_t)p * GEMM_R * (512 + 128);
+		nv = nsb - p * 2 < 2 ? 1 : 2;
+		for (r = 0; r < GEMM_R; r++) {
+			if (r >= nrows) {
+				gemm_zero_row(tile, 8, r);
+				continue;
+			}
+			x = (const struct block_q4_K *)((const char *)vw +
+			    r * wrow) + p * 2;
+			for (b = 0; b < 2; b++) {
+				q[b][0] = b < nv ? _mm512_loadu_si512(
+				    x[b].qs) : _mm512_setzero_si512();
+				q[b][1] = b < nv ? _mm512_loadu_si512(
+				    x[b].qs + 64) : _mm512_setzero_si512();
+			}
+			for (s = 0; s < 8; s++) {
+				ix = _mm512_add_epi32(idx, _mm512_set1_epi32(s));
+				v = _mm512_mask_blend_epi32(0xff00,
+				    _mm512_permutex2var_epi32(q[0][0], ix,
+				    q[0][1]), _mm512_permutex2var_epi32(q[1][0],
+				    ix, q[1][1]));
+				_mm512_store_si512(STEP(tile, s, r),
+				    _mm512_and_si512(_mm512_srlv_epi32(v, sh),
+				    low));
+			}
+			for (b = 0; b < 2; b++) {
+				d = b < nv ? _cvtsh_ss(x[b].d) : 0.0f;
+				dmin = b < nv ? _cvtsh_ss(x[b].dmin) : 0.0f;
+				for (j = 0; j < 8; j++) {
+					sc = m = 0;
+					if (b < nv)
+						quant_k4_scale_min(j,
+						    x[b].scales, &sc, &m);
+					dsc[8 * b + j] = d * sc;
+					dmm[8 * b + j] = dmin * m;
+				}
+			}
+			gemm_put_scales(tile, 8, r, _mm512_loadu_ps(dsc),
+			    _mm512_loadu_ps(dmm));
+		}
+	}
 }
 
 AVX512 static void
-vec_dot_q6_K_q8_K_x4_avx512(int n, float *s, const void *vx,
-    const void *vy, size_t by)
+gemm_pack_w_q6_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
 {
-	q6_K_dot(n, s, vx, vy, by, XT);
+	/* Group g of 16: half h = g / 8, quarter q = g % 8 / 2, first index
+	 * 16 * (g % 2) in the half; low bits at step s in ql dword
+	 * 16h + 8(q & 1) + 4(g % 2) + s shifted by 4 * (q >> 1), high bits
+	 * in qh dword 8h + 4(g % 2) + s shifted by 2q. */
+	const __m512i	 lidx = _mm512_setr_epi32(0, 4, 8, 12, 0, 4, 8, 12,
+	    16, 20, 24, 28, 16, 20, 24, 28);
+	const __m512i	 lsh = _mm512_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4, 0, 0,
+	    0, 0, 4, 4, 4, 4);
+	const __m512i	 hidx = _mm512_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4,
+	    8, 12, 8, 12, 8, 12, 8, 12);
+	const __m512i	 hsh = _mm512_setr_epi32(0, 0, 2, 2, 4, 4, 6, 6, 0, 0,
+	    2, 2, 4, 4, 6, 6);
+	const __m512i	 low = _mm512_set1_epi8(0x0f);
+	const __m512i	 two = _mm512_set1_epi8(0x03);
+	const struct block_q6_K *x;
+	__m512i		 l0, l1, h, v, w, one;
+	__m512		 dsc;
+	char		*tile;
+	int		 nsb = n / QK_K, p, r, s;
+
+	for (p = 0; p < nsb; p++) {
+		tile = (char *)vp + (size_t)p * GEMM_R * (256 + 128);
+		for (r = 0; r < GEMM_R; r++) {
+			if (r >= nrows) {
+				gemm_zero_row(tile, 4, r);
+				continue;
+			}
+			x = (const struct block_q6_K *)((const char *)vw +
+			    r * wrow) + p;
+			l0 = _mm512_loadu_si512(x->ql);
+			l1 = _mm512_loadu_si512(x->ql + 64);
+			h = _mm512_loadu_si512(x->qh);
+			for (s = 0; s < 4; s++) {
+				one = _mm512_set1_epi32(s);
+				v = _mm512_and_si512(_mm512_srlv_epi32(
+				    _mm512_permutex2var_epi32(l0,
+				    _mm512_add_epi32(lidx, one), l1), lsh), low);
+				w = _mm512_and_si512(_mm512_srlv_epi32(
+				    _mm512_permutexvar_epi32(_mm512_add_epi32(
+				    hidx, one), h), hsh), two);
+				_mm512_store_si512(STEP(tile, s, r),
+				    _mm512_or_si512(v, _mm512_slli_epi32(w, 4)));
+			}
+			dsc = _mm512_mul_ps(_mm512_set1_ps(_cvtsh_ss(x->d)),
+			    _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
+			    _mm_loadu_si128((const __m128i *)x->scales))));
+			gemm_put_scales(tile, 4, r, dsc, _mm512_setzero_ps());
+		}
+	}
 }
 
-/* ------------------------------------------------------------------ */
+#undef STEP
 
-static const struct {
-	enum ggml_type		 vec_dot_type;
-	quant_vec_dot_fn	 single;
-	quant_vec_dot_x4_fn	 x4;
-} avx512_kernels[GGML_TYPE_COUNT] = {
-	[GGML_TYPE_Q8_0] = { GGML_TYPE_Q8_0, vec_dot_q8_0_q8_0_avx512,
-	    vec_dot_q8_0_q8_0_x4_avx512 },
-	[GGML_TYPE_Q4_K] = { GGML_TYPE_Q8_K, vec_dot_q4_K_q8_K_avx512,
-	    vec_dot_q4_K_q8_K_x4_avx512 },
-	[GGML_TYPE_Q6_K] = { GGML_TYPE_Q8_K, vec_dot_q6_K_q8_K_avx512,
-	    vec_dot_q6_K_q8_K_x4_avx512 },
+static const struct quant_gemm gemm_q8_0 = {
+	512, 512 + 128, GEMM_R * (512 + 128), gemm_pack_act_q8_0,
+	gemm_pack_w_q8_0, gemm_tile_q8_0,
+};
+static const struct quant_gemm gemm_q4_K = {
+	512, 512 + 128, GEMM_R * (512 + 128), gemm_pack_act_q4_K,
+	gemm_pack_w_q4_K, gemm_tile_q4_K,
+};
+static const struct quant_gemm gemm_q6_K = {
+	256, 256 + 128, GEMM_R * (256 + 128), gemm_pack_act_q6_K,
+	gemm_pack_w_q6_K, gemm_tile_q6_K,
 };
 
+/* ------------------------------------------------------------------ */
+
 /*
- * As quant_avx2_vec_dot_x4 (quant-avx2.c), for these kernels: the 4-row
- * dot of t and, in *single, the single-row dot it reproduces bit for bit.
+ * Each type's kernels (a NULL dot keeps the AVX2 one), and the
+ * activation type they were written for.
  */
-quant_vec_dot_x4_fn
-quant_avx512_vec_dot_x4(enum ggml_type t, quant_vec_dot_fn *single)
-{
-	if ((unsigned)t >= GGML_TYPE_COUNT || avx512_kernels[t].x4 == NULL)
-		return NULL;
-	*single = avx512_kernels[t].single;
-	return avx512_kernels[t].x4;
-}
+static const struct {
+	enum ggml_type		 vec_dot_type;
+	quant_vec_dot_fn	 vec_dot;
+	const struct quant_gemm	*gemm;
+} avx512_kernels[GGML_TYPE_COUNT] = {
+	[GGML_TYPE_Q8_0] = { GGML_TYPE_Q8_0, NULL, &gemm_q8_0 },
+	[GGML_TYPE_Q4_K] = { GGML_TYPE_Q8_K, vec_dot_q4_K_q8_K_vnni,
+	    &gemm_q4_K },
+	[GGML_TYPE_Q6_K] = { GGML_TYPE_Q8_K, NULL, &gemm_q6_K },
+};
 
 void
 quant_register_avx512(struct quant_traits *table)
@@ -377,22 +602,21 @@ quant_register_avx512(struct quant_traits *table)
 	if (!quant_cpu_has_avx512vnni())
 		return;
 	for (t = 0; t < GGML_TYPE_COUNT; t++) {
-		if (avx512_kernels[t].single == NULL || table[t].name == NULL)
+		if (avx512_kernels[t].gemm == NULL || table[t].name == NULL)
 			continue;
-		if (table[t].vec_dot_type == avx512_kernels[t].vec_dot_type)
-			table[t].vec_dot = avx512_kernels[t].single;
+		if (table[t].vec_dot_type != avx512_kernels[t].vec_dot_type)
+			continue;
+		table[t].gemm = avx512_kernels[t].gemm;
+		if (avx512_kernels[t].vec_dot != NULL) {
+			/* The 4-row dot reproduced the AVX2 one; the tiles
+			 * take batches here. */
+			table[t].vec_dot = avx512_kernels[t].vec_dot;
+			table[t].vec_dot_x4 = NULL;
+		}
 	}
 }
 
 #else /* not x86 */
-
-quant_vec_dot_x4_fn
-quant_avx512_vec_dot_x4(enum ggml_type t, quant_vec_dot_fn *single)
-{
-	(void)t;
-	(void)single;
-	return NULL;
-}
 
 void
 quant_register_avx512(struct quant_traits *table)

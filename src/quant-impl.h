@@ -23,6 +23,22 @@
 
 #include "quant.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+/* The sum of the 8 floats of v, for the SIMD files. */
+__attribute__((target("avx2,fma,f16c"))) static inline float
+quant_hsum256(__m256 v)
+{
+	__m128	h = _mm_add_ps(_mm256_castps256_ps128(v),
+	    _mm256_extractf128_ps(v, 1));
+
+	h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+	h = _mm_add_ss(h, _mm_movehdup_ps(h));
+	return _mm_cvtss_f32(h);
+}
+#endif
+
 /*
  * Exact IEEE binary16 <-> binary32, inline because every kernel converts
  * a scale per block.  F32 -> F16 rounds to nearest even, keeps
@@ -208,6 +224,24 @@ quant_k4_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *m)
 		*sc = (q[j + 4] & 0xf) | ((q[j - 4] >> 6) << 4);
 		*m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
 	}
+}
+
+/*
+ * The 8 scales and 8 mins of a Q4_K or Q5_K block (the packing
+ * quant_k4_scale_min describes), four at a time, as the bytes of four
+ * little-endian words: v[0] scales 0-3, v[1] scales 4-7, v[2] mins 0-3,
+ * v[3] mins 4-7.
+ */
+static inline void
+quant_k4_unpack(const uint8_t *q, uint32_t *v)
+{
+	uint32_t	w[3];
+
+	memcpy(w, q, sizeof w);
+	v[0] = w[0] & 0x3f3f3f3f;
+	v[1] = (w[2] & 0x0f0f0f0f) | ((w[0] >> 6) & 0x03030303) << 4;
+	v[2] = w[1] & 0x3f3f3f3f;
+	v[3] = ((w[2] >> 4) & 0x0f0f0f0f) | ((w[1] >> 6) & 0x03030303) << 4;
 }
 
 /*

@@ -137,6 +137,41 @@ typedef void (*quant_from_float_fn)(const float *x, void *y, int64_t n);
 /* *s = dot(x, y) over n elements: x a row of the weight type, y of its vec_dot_type. */
 typedef void (*quant_vec_dot_fn)(int n, float *s, const void *x,
     const void *y);
+/*
+ * s[t] = dot(x, row t of y) for t < 4, the rows by bytes apart: each
+ * result has the bits vec_dot would give it (a weight block is decoded
+ * once for the 4 rows).
+ */
+typedef void (*quant_vec_dot_x4_fn)(int n, float *s, const void *x,
+    const void *y, size_t by);
+
+/*
+ * Matrix products for prompts (several tokens against the same weights),
+ * where a type has them: QUANT_GEMM_ROWS weight rows at a time are
+ * repacked into a scratch tile whose layout suits the kernel, then
+ * multiplied with every token, whose activations were packed once per
+ * matmul.  Rows of n elements are cut into panels of panel elements, the
+ * last one padded with zeros.  Results differ from vec_dot's by float
+ * rounding only (the integer products are exact in both).
+ */
+#define QUANT_GEMM_ROWS 4
+
+struct quant_gemm {
+	int	 panel;		/* elements per panel */
+	size_t	 act_panel;	/* bytes per panel of a packed activation row */
+	size_t	 w_panel;	/* bytes per panel of a packed tile */
+	/* Quantizes and packs n floats (a whole number of the activation
+	 * type's blocks) into ceil(n / panel) panels at a. */
+	void	(*pack_act)(const float *x, void *a, int n);
+	/* Packs rows 0 .. nrows - 1 (nrows <= QUANT_GEMM_ROWS) of n weights,
+	 * wrow bytes apart, into a tile at p; missing rows are zeros. */
+	void	(*pack_w)(const void *w, size_t wrow, int nrows, void *p,
+		    int n);
+	/* y[t * ldy + r] = dot(row r of the tile, activation row t) for r <
+	 * nrows, t < ntok; activation rows are arow bytes apart. */
+	void	(*tile)(int n, const void *p, const void *a, size_t arow,
+		    int ntok, float *y, size_t ldy, int nrows);
+};
 
 struct quant_traits {
 	const char		*name;
@@ -146,7 +181,9 @@ struct quant_traits {
 	quant_from_float_fn	 from_float_ref;	/* reference quantizer */
 	quant_from_float_fn	 from_float;	/* fastest quantizer (activations) */
 	quant_vec_dot_fn	 vec_dot;
+	quant_vec_dot_x4_fn	 vec_dot_x4;	/* or NULL */
 	enum ggml_type		 vec_dot_type;
+	const struct quant_gemm	*gemm;		/* prompt kernels, or NULL */
 };
 
 enum quant_isa { QUANT_ISA_SCALAR, QUANT_ISA_AVX2, QUANT_ISA_AVX512 };
