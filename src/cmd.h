@@ -15,6 +15,9 @@ int cmd_tokenize(struct options *o);
 int cmd_perplexity(struct options *o);
 int cmd_raw(struct options *o);
 
+/* llama-bench's measure: prompt and generation tokens/s (cmd-bench.c). */
+int cmd_bench(struct options *o);
+
 /* The chat (no subcommand): the TUI, one-shot, or --demo (cmd-chat.c). */
 int cmd_chat(struct options *o);
 

@@ -5,7 +5,9 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "options.h"
@@ -21,6 +23,7 @@ static const struct cmd_entry cmd_table[] = {
 	{ "quantize", cmd_quantize, "quantize IN.gguf OUT.gguf TYPE" },
 	{ "perplexity", cmd_perplexity,
 	    "perplexity MODEL.gguf -f FILE [-c 512] [-b N] [-t N]" },
+	{ "bench", cmd_bench, "bench MODEL.gguf [-p 128] [-n 64] [-r 3] [-t N]" },
 	{ "serve", cmd_serve,
 	  "serve MODEL.gguf [--host 127.0.0.1] [--port 11435]" },
 	{ "tokenize", cmd_tokenize,
@@ -38,6 +41,33 @@ cmd_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+/*
+ * The kernels' threads wait for each other hundreds of times a token, and
+ * libgomp spins 300000 times before it sleeps: on a machine busy with
+ * other work, a waiting thread burns the time slice its partner needs and
+ * generation slows several times over (measured: 0.4 against 2.9 t/s on a
+ * loaded 2-core machine).  Unless the user chose (OMP_WAIT_POLICY,
+ * GOMP_SPINCOUNT), r1chat spins for some tens of microseconds, about what
+ * threads of one matmul wait for each other, then sleeps.  libgomp reads
+ * the variable when it loads, hence one re-execution; when that fails
+ * (no /proc) libgomp's default stays.
+ */
+#define OMP_SPINCOUNT "3000"
+
+static void
+omp_wait_tune(char **argv)
+{
+#ifdef _OPENMP
+	if (getenv("OMP_WAIT_POLICY") != NULL ||
+	    getenv("GOMP_SPINCOUNT") != NULL ||
+	    setenv("GOMP_SPINCOUNT", OMP_SPINCOUNT, 1) != 0)
+		return;
+	execv("/proc/self/exe", argv);
+#else
+	(void)argv;
+#endif
 }
 
 static void
@@ -61,6 +91,7 @@ main(int argc, char **argv)
 	size_t			 i;
 	int			 rc;
 
+	omp_wait_tune(argv);
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0)) {
 		usage(stdout);

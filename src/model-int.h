@@ -92,7 +92,8 @@ struct model_ctx {
 	float			*logits;	/* [n_vocab], the last token */
 	float			*att_buf;	/* F32 cache attention */
 	int			 att_threads;	/* att_buf is for this many */
-	struct ops_scratch	 scratch;
+	struct ops_scratch	 scratch;	/* matmul's */
+	struct ops_scratch	 att_scratch;	/* F16 attention's, full size */
 };
 
 /*

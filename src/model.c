@@ -461,7 +461,8 @@ model_attention(struct model_ctx *c, int il, const float *q, int n_tok,
 		a.scale = 1.0f / sqrtf((float)hp->head_dim_k);
 		a.k = kv_keys(c->kv, il);
 		a.v = kv_values(c->kv, il);
-		if (ops_attention(&a, q, n_tok, pos0, out, &c->scratch) != 0) {
+		if (ops_attention(&a, q, n_tok, pos0, out,
+		    &c->att_scratch) != 0) {
 			*cause = xstrdup("out of memory for attention");
 			return -1;
 		}
@@ -483,6 +484,31 @@ model_attention(struct model_ctx *c, int il, const float *q, int n_tok,
 		    pos0 + t + 1, c->att_buf + (size_t)me * c->n_ctx,
 		    out + ((size_t)t * hp->n_head + h) * hp->head_dim_v);
 	}
+	return 0;
+}
+
+/*
+ * Sizes the F16 attention's scratch for a full context up front: the
+ * scores of every position and a value row per thread, as ops_attention
+ * asks for them.  Grown on demand instead, it would be reallocated every
+ * few tokens as the context fills (the matmul scratch, apart, reaches its
+ * size with the first batch).
+ */
+static int
+model_att_scratch(struct model_ctx *c, const struct model_hparams *hp)
+{
+	size_t	per, n;
+	int	nth = ops_threads();
+
+#ifdef _OPENMP
+	if (omp_get_num_procs() > nth)
+		nth = omp_get_num_procs();
+#endif
+	per = ((size_t)c->n_ctx + (size_t)hp->head_dim_v + 15) & ~(size_t)15;
+	n = (per * (size_t)nth * sizeof(float) + 63) & ~(size_t)63;
+	if ((c->att_scratch.buf = aligned_alloc(64, n)) == NULL)
+		return -1;
+	c->att_scratch.size = n;
 	return 0;
 }
 
@@ -527,6 +553,8 @@ model_ctx_new_ext(const struct model *m, const struct model_ctx_params *p,
 		goto fail;
 
 	nb = (size_t)c->n_batch;
+	if (model_att_scratch(c, hp) != 0)
+		goto oom;
 	if (m->arch->scratch_floats != NULL)
 		arena = m->arch->scratch_floats(m, c->n_batch);
 	c->x = malloc(nb * (size_t)hp->n_embd * sizeof *c->x);
@@ -571,6 +599,7 @@ model_ctx_free(struct model_ctx *c)
 	free(c->logits);
 	free(c->att_buf);
 	ops_scratch_free(&c->scratch);
+	ops_scratch_free(&c->att_scratch);
 	free(c);
 }
 

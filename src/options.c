@@ -71,6 +71,10 @@ static const struct opt_def opt_table[] = {
 	{ "file",          'f', OPT_STR,   F(file) },
 	{ "kv-type",        0,  OPT_STR,   F(kv_type) },
 	{ "cache-type-k",   0,  OPT_STR,   F(kv_type) },
+
+	/* bench: llama-bench's names */
+	{ "n-prompt",      'p', OPT_INT,   F(n_prompt) },
+	{ "repetitions",   'r', OPT_INT,   F(repetitions) },
 };
 #define N_OPTS (sizeof opt_table / sizeof opt_table[0])
 

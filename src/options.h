@@ -56,6 +56,10 @@ struct options {
 	int		 raw;		/* --raw: completion, no template */
 	const char	*file;		/* -f, --file */
 	const char	*kv_type;	/* --kv-type f16|f32 (-ctk) */
+
+	/* bench */
+	int		 n_prompt;	/* -p, --n-prompt */
+	int		 repetitions;	/* -r, --repetitions */
 };
 
 /* What an int option not given holds. */

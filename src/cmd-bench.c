@@ -1,0 +1,286 @@
+/*
+ * cmd-bench.c - `r1chat bench MODEL [-p 128] [-n 64] [-r 3] [-t T]`:
+ * llama-bench's measure, so that the figures compare with its.
+ *
+ * Two tests, each from an empty cache: pp (one forward pass over p
+ * tokens, logits for the last) and tg (n tokens, one pass each).  Tokens
+ * are fixed pseudo-random ids: the speed does not depend on them.  One
+ * warm-up of each test (tg: one token) maps the weights in and settles
+ * the threads, then each test runs r times; a row gives the mean tokens
+ * per second over the runs and their sample standard deviation.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "gguf.h"
+#include "kv.h"
+#include "model.h"
+#include "ops.h"
+#include "options.h"
+#include "types.h"
+#include "util.h"
+
+#define BENCH_DEFAULT_PROMPT	128
+#define BENCH_DEFAULT_GEN	64
+#define BENCH_DEFAULT_REPS	3
+#define BENCH_MAX_TOKENS	(1 << 20)
+#define BENCH_MAX_REPS		1000
+/* Tokens per forward pass when p is larger (llama.cpp's micro-batch). */
+#define BENCH_MAX_BATCH		512
+
+/* A test: its name's prefix and how one run of n tokens goes. */
+struct bench_test {
+	const char	*prefix;
+	int		(*run)(struct model_ctx *, const int32_t *, int,
+			    char **);
+};
+
+/* pp: the n tokens as one prompt. */
+static int
+bench_pp(struct model_ctx *c, const int32_t *ids, int n, char **cause)
+{
+	model_ctx_rewind(c, 0);
+	return model_decode(c, ids, n, NULL, cause);
+}
+
+/* tg: the n tokens one at a time, as generation feeds them. */
+static int
+bench_tg(struct model_ctx *c, const int32_t *ids, int n, char **cause)
+{
+	int	i;
+
+	model_ctx_rewind(c, 0);
+	for (i = 0; i < n; i++) {
+		if (model_decode(c, ids + i, 1, NULL, cause) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static const struct bench_test bench_tests[] = {
+	{ "pp", bench_pp },
+	{ "tg", bench_tg },
+};
+#define N_TESTS (sizeof bench_tests / sizeof bench_tests[0])
+
+/* The table's columns: header, width, right-aligned. */
+static const struct {
+	const char	*name;
+	int		 width;
+	int		 right;
+} bench_cols[] = {
+	{ "model", 30, 0 },
+	{ "size", 10, 1 },
+	{ "params", 10, 1 },
+	{ "threads", 7, 1 },
+	{ "test", 15, 1 },
+	{ "t/s", 20, 1 },
+};
+#define N_COLS (sizeof bench_cols / sizeof bench_cols[0])
+
+/* Prints a row; widths count characters, not the bytes of UTF-8. */
+static void
+bench_row(const char *const cells[N_COLS])
+{
+	const char	*p;
+	size_t		 i;
+	int		 w;
+
+	for (i = 0; i < N_COLS; i++) {
+		w = bench_cols[i].width;
+		for (p = cells[i]; *p != '\0'; p++)
+			w += (*p & 0xc0) == 0x80;
+		printf("| %*s ", bench_cols[i].right ? w : -w, cells[i]);
+	}
+	printf("|\n");
+}
+
+static void
+bench_header(void)
+{
+	const char	*cells[N_COLS];
+	char		 rule[N_COLS][32];
+	size_t		 i;
+
+	for (i = 0; i < N_COLS; i++)
+		cells[i] = bench_cols[i].name;
+	bench_row(cells);
+	for (i = 0; i < N_COLS; i++) {
+		memset(rule[i], '-', (size_t)bench_cols[i].width);
+		if (bench_cols[i].right)
+			rule[i][bench_cols[i].width - 1] = ':';
+		rule[i][bench_cols[i].width] = '\0';
+		cells[i] = rule[i];
+	}
+	bench_row(cells);
+}
+
+/* "ARCH FTYPE", the file's size in GiB and its parameters in billions. */
+static void
+bench_describe(const struct model *m, char *name, size_t nlen, char *size,
+    size_t slen, char *params, size_t plen)
+{
+	const struct gguf_file	*g = model_gguf(m);
+	const char		*ft = NULL;
+	uint64_t		 i, bytes = 0, n = 0, ne;
+	uint32_t		 u;
+	int			 d;
+
+	if (gguf_get_u32(g, "general.file_type", &u) == 0)
+		ft = type_ftype_name(u);
+	for (i = 0; i < g->n_tensors; i++) {
+		bytes += g->tensors[i].size;
+		for (ne = 1, d = 0; d < GGUF_MAX_DIMS; d++)
+			ne *= (uint64_t)g->tensors[i].ne[d];
+		n += ne;
+	}
+	snprintf(name, nlen, "%s %s", model_arch_name(m),
+	    ft != NULL ? ft : "?");
+	snprintf(size, slen, "%.2f GiB", (double)bytes / (1 << 30));
+	snprintf(params, plen, "%.2f B", (double)n / 1e9);
+}
+
+/* Runs test t r times over n tokens and prints its row. */
+static int
+bench_one(struct model_ctx *c, const struct bench_test *t, const int32_t *ids,
+    int n, int reps, const char *const desc[3])
+{
+	const char	*cells[N_COLS];
+	char		 test[32], ts[64], th[16], *cause = NULL;
+	double		*tps, sum = 0, var = 0, mean, sd = 0;
+	int64_t		 t0;
+	int		 r;
+
+	tps = xcalloc((size_t)reps, sizeof *tps);
+	for (r = 0; r < reps; r++) {
+		t0 = util_now_ns();
+		if (t->run(c, ids, n, &cause) != 0) {
+			cmd_error("bench: %s%d: %s", t->prefix, n, cause);
+			free(cause);
+			free(tps);
+			return -1;
+		}
+		tps[r] = n * 1e9 / (double)(util_now_ns() - t0);
+		sum += tps[r];
+	}
+	mean = sum / reps;
+	for (r = 0; r < reps; r++)
+		var += (tps[r] - mean) * (tps[r] - mean);
+	if (reps > 1)
+		sd = sqrt(var / (reps - 1));
+	free(tps);
+
+	snprintf(test, sizeof test, "%s%d", t->prefix, n);
+	snprintf(ts, sizeof ts, "%.2f \xc2\xb1 %.2f", mean, sd);
+	cells[0] = desc[0];
+	cells[1] = desc[1];
+	cells[2] = desc[2];
+	snprintf(th, sizeof th, "%d", ops_threads());
+	cells[3] = th;
+	cells[4] = test;
+	cells[5] = ts;
+	bench_row(cells);
+	fflush(stdout);
+	return 0;
+}
+
+/* Checks an option in [lo, hi], def when not given. */
+static int
+bench_opt(int v, int def, int lo, const char *name, int *out)
+{
+	if (v == OPT_UNSET)
+		v = def;
+	if (v < lo || v > BENCH_MAX_TOKENS) {
+		cmd_error("bench: %s: %d: out of range", name, v);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+cmd_bench(struct options *o)
+{
+	struct model_ctx_params	 cp;
+	struct model		*m = NULL;
+	struct model_ctx	*c = NULL;
+	char			*cause = NULL, name[128], size[32], params[32];
+	const char		*desc[3] = { name, size, params };
+	int32_t			*ids = NULL;
+	int			 np, ng, reps, n, n_vocab, i, rc = 1;
+	int			 ns[N_TESTS];
+	size_t			 k;
+
+	if (bench_opt(o->n_prompt, BENCH_DEFAULT_PROMPT, 0, "--n-prompt",
+	    &np) != 0 ||
+	    bench_opt(o->n_predict, BENCH_DEFAULT_GEN, 0, "--predict",
+	    &ng) != 0 ||
+	    bench_opt(o->repetitions, BENCH_DEFAULT_REPS, 1, "--repetitions",
+	    &reps) != 0)
+		return 2;
+	if (reps > BENCH_MAX_REPS) {
+		cmd_error("bench: --repetitions: %d: out of range", reps);
+		return 2;
+	}
+	if (np + ng == 0) {
+		cmd_error("bench: nothing to measure (-p 0 -n 0)");
+		return 2;
+	}
+	if (o->threads != OPT_UNSET) {
+		if (o->threads < 1) {
+			cmd_error("--threads: %d: out of range", o->threads);
+			return 2;
+		}
+		ops_set_threads(o->threads);
+	}
+	ns[0] = np;
+	ns[1] = ng;
+
+	if ((m = model_open_file(o->model, &cause)) == NULL) {
+		cmd_error("%s: %s", o->model, cause);
+		goto out;
+	}
+	memset(&cp, 0, sizeof cp);
+	cp.kv_type = KV_F16;
+	cp.n_ctx = np > ng ? np : ng;
+	cp.n_batch = np < BENCH_MAX_BATCH ? (np > 0 ? np : 1) :
+	    BENCH_MAX_BATCH;
+	if ((c = model_ctx_new_ext(m, &cp, &cause)) == NULL) {
+		cmd_error("%s: %s", o->model, cause);
+		goto out;
+	}
+	n = cp.n_ctx;
+	n_vocab = model_hparams(m)->n_vocab;
+	ids = xcalloc((size_t)n, sizeof *ids);
+	for (i = 0; i < n; i++)
+		ids[i] = (int32_t)((1000 + (uint64_t)i * 7919) % (uint64_t)n_vocab);
+	bench_describe(m, name, sizeof name, size, sizeof size, params,
+	    sizeof params);
+
+	/* warm-up: the weights come into memory, the threads start */
+	for (k = 0; k < N_TESTS; k++) {
+		if (ns[k] > 0 && bench_tests[k].run(c, ids, k == 0 ? ns[k] : 1,
+		    &cause) != 0) {
+			cmd_error("bench: warm-up: %s", cause);
+			goto out;
+		}
+	}
+	bench_header();
+	for (k = 0; k < N_TESTS; k++) {
+		if (ns[k] > 0 && bench_one(c, &bench_tests[k], ids, ns[k], reps,
+		    desc) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(cause);
+	free(ids);
+	model_ctx_free(c);
+	model_free(m);
+	return rc;
+}

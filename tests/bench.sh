@@ -1,0 +1,141 @@
+#!/bin/sh
+# bench.sh - `r1chat bench` measures what it says: a markdown table with
+# one row per test (pp N, tg N), the thread count asked for, positive
+# tokens/s with a deviation; -p 0 or -n 0 leaves a test out; bad numbers
+# and a missing file are one-line errors.  r1chat sets GOMP_SPINCOUNT
+# unless the user chose a wait policy.  Speed itself is never asserted.
+set -u
+
+: "${R1CHAT:?}" "${MKMODEL:?}" "${R1CHAT_TESTDATA:?}"
+n=0
+failed=0
+
+ok() {
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		failed=1
+	fi
+}
+
+if [ ! -f "$R1CHAT_TESTDATA/vocab/deepseek-r1-qwen.gguf" ]; then
+	echo "1..0 # SKIP no $R1CHAT_TESTDATA/vocab/deepseek-r1-qwen.gguf"
+	exit 0	# the TAP driver reads the skip from the plan
+fi
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT INT TERM
+OMP_WAIT_POLICY=passive
+export OMP_WAIT_POLICY
+
+M=$T/m.gguf
+"$MKMODEL" --arch qwen2 --type Q8_0 --seed 7 --n-vocab 512 -o "$M" \
+    >"$T/mk" 2>&1
+ok $? "generate a tiny qwen2 Q8_0 model"
+
+# row TEST: the t/s cell of that test's row, "MEAN SD"
+row() {
+	awk -F'|' -v t="$1" '{ g = $6; gsub(/ /, "", g) }
+	    g == t { s = $7; sub(/\302\261/, "", s); print s }' "$T/out"
+}
+# positive "MEAN SD": mean > 0, sd >= 0
+positive() {
+	echo "$1" | awk 'NF == 2 && $1 > 0 && $2 >= 0 { ok = 1 }
+	    END { exit !ok }'
+}
+
+"$R1CHAT" bench "$M" -p 16 -n 5 -r 3 -t 2 >"$T/out" 2>"$T/err"
+ok $? "bench -p 16 -n 5 -r 3 -t 2 exits 0"
+head -1 "$T/out" | grep -q '^| model  *| *size | *params | threads | *test | *t/s |$'
+ok $? "the header names the columns"
+sed -n 2p "$T/out" | grep -q '^| -* | -*: | -*: | -*: | -*: | -*: |$'
+ok $? "the second line is the markdown rule"
+[ "$(wc -l <"$T/out")" -eq 4 ]
+ok $? "two rows"
+positive "$(row pp16)"
+ok $? "pp16 has a positive rate and a deviation: $(row pp16)"
+positive "$(row tg5)"
+ok $? "tg5 has a positive rate and a deviation: $(row tg5)"
+awk -F'|' 'NR > 2 { g = $5; gsub(/ /, "", g); if (g != "2") bad = 1 }
+    END { exit bad }' "$T/out"
+ok $? "the threads column says 2"
+awk -F'|' 'NR > 2 && $2 ~ /^ qwen2 Q8_0 / && $3 ~ / GiB $/ &&
+    $4 ~ /[0-9]\.[0-9][0-9] B $/ { k++ } END { exit k != 2 }' "$T/out"
+ok $? "model, size and params columns"
+# every row is as wide as the header (the +- sign is one character)
+[ "$(sed 's/\xc2\xb1/+/' "$T/out" | awk '{ print length($0) }' |
+    sort -u | wc -l)" -eq 1 ]
+ok $? "rows line up with the header"
+
+"$R1CHAT" bench "$M" -p 0 -n 3 -r 1 >"$T/out" 2>"$T/err"
+ok $? "bench -p 0 exits 0"
+[ "$(wc -l <"$T/out")" -eq 3 ] && [ -n "$(row tg3)" ]
+ok $? "-p 0 measures generation only"
+"$R1CHAT" bench "$M" -p 4 -n 0 -r 1 >"$T/out" 2>"$T/err"
+[ "$(wc -l <"$T/out")" -eq 3 ] && [ -n "$(row pp4)" ]
+ok $? "-n 0 measures the prompt only"
+
+# bad input: usage errors exit 2, a bad file 1, one line each
+bad() {
+	want=$1
+	shift
+	"$R1CHAT" bench "$@" >"$T/out" 2>"$T/err"
+	rc=$?
+	[ "$rc" -eq "$want" ] && [ "$(wc -l <"$T/err")" -eq 1 ] &&
+	    grep -q '^r1chat: ' "$T/err" && [ ! -s "$T/out" ]
+}
+bad 2 "$M" -r 0
+ok $? "-r 0 is a usage error: $(cat "$T/err")"
+bad 2 "$M" -p -1
+ok $? "-p -1 is a usage error: $(cat "$T/err")"
+bad 2 "$M" -p 0 -n 0
+ok $? "nothing to measure is a usage error: $(cat "$T/err")"
+bad 2 "$M" -t 0
+ok $? "-t 0 is a usage error: $(cat "$T/err")"
+bad 1 "$T/missing.gguf"
+ok $? "a missing file is an error: $(cat "$T/err")"
+printf 'not a gguf file' >"$T/bad.gguf"
+bad 1 "$T/bad.gguf"
+ok $? "a malformed file is an error: $(cat "$T/err")"
+
+# The threads' wait: GOMP_SPINCOUNT=3000 in r1chat's environment once it
+# runs (it re-executes itself to set it), unless the user chose a policy.
+# spin ENV...: r1chat's GOMP_SPINCOUNT, read from /proc once it waits for
+# its message on a fifo (so past its start-up).
+spin() {
+	rm -f "$T/in"
+	mkfifo "$T/in" || return 1
+	env "$@" "$R1CHAT" "$M" -n 1 <"$T/in" >/dev/null 2>&1 &
+	pid=$!
+	exec 3>"$T/in"
+	k=0
+	while [ $k -lt 100 ] && ! grep -q pipe "/proc/$pid/wchan" 2>/dev/null
+	do
+		sleep 0.1
+		k=$((k + 1))
+	done
+	if grep -q pipe "/proc/$pid/wchan" 2>/dev/null; then
+		tr '\0' '\n' <"/proc/$pid/environ" |
+		    sed -n 's/^GOMP_SPINCOUNT=//p'
+	else
+		echo "r1chat did not start"
+	fi
+	exec 3>&-
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+if [ -r /proc/self/environ ]; then
+	s=$(spin -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT)
+	[ "$s" = 3000 ]
+	ok $? "no wait policy given: GOMP_SPINCOUNT=3000 ($s)"
+	s=$(spin -u GOMP_SPINCOUNT OMP_WAIT_POLICY=passive)
+	[ -z "$s" ]
+	ok $? "OMP_WAIT_POLICY given: GOMP_SPINCOUNT left unset ($s)"
+	s=$(spin -u OMP_WAIT_POLICY GOMP_SPINCOUNT=77)
+	[ "$s" = 77 ]
+	ok $? "GOMP_SPINCOUNT given: kept ($s)"
+fi
+
+echo "1..$n"
+exit $failed

@@ -1,0 +1,190 @@
+#!/bin/sh
+# run-bench.sh - `make bench`: r1chat against llama.cpp and against the
+# machine, on models of DeepSeek-R1-Distill-Qwen-1.5B's exact shapes.
+#
+# The models (Q4_K_M and Q8_0, mkmodel --preset r1-qwen-1.5b, seed 1)
+# are generated once and cached in $BENCH_DIR (default
+# $XDG_CACHE_HOME/r1chat/bench).  bench-probe measures the memory read
+# bandwidth (all threads) and the bytes of weights a token reads; their
+# ratio is the roofline of generation.  Then, BENCH_ROUNDS times,
+# `r1chat bench -r 1` and `llref bench -r 1` (each warms up, then measures
+# once) run one after the other, their order alternating, and the median
+# of the rounds is quoted for each.  Peak RSS is the largest
+# /usr/bin/time saw over the rounds; start-up is the wall time of
+# `r1chat --raw MODEL Hello -n 1` (launch, load, the prompt, one token,
+# exit: an upper bound of launch to first prompt token), best of three,
+# and its CPU time (user + system, best of three more runs), which other
+# work on the machine inflates less.
+#
+# Methods differ in one point: llref's tg continues after its pp (the
+# cache holds p tokens more), r1chat's starts from an empty cache as
+# llama-bench's does; at p = 128 that is under 1 % of a token's reads.
+#
+# Environment: R1CHAT, MKMODEL, PROBE (set by make), LLREF (default
+# /tmp/ref/llref; when absent only r1chat's figures are printed),
+# BENCH_THREADS (2), BENCH_ROUNDS (5), BENCH_P (128), BENCH_N (64),
+# BENCH_TYPES ("Q4_K_M Q8_0"), BENCH_DIR.
+set -u
+
+: "${R1CHAT:?}" "${MKMODEL:?}" "${PROBE:?}"
+LLREF=${LLREF:-/tmp/ref/llref}
+THREADS=${BENCH_THREADS:-2}
+ROUNDS=${BENCH_ROUNDS:-5}
+P=${BENCH_P:-128}
+N=${BENCH_N:-64}
+TYPES=${BENCH_TYPES:-Q4_K_M Q8_0}
+DIR=${BENCH_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/r1chat/bench}
+TIME=/usr/bin/time
+
+die() {
+	echo "run-bench: $*" >&2
+	exit 1
+}
+
+mkdir -p "$DIR" || die "cannot create $DIR"
+T=$(mktemp -d) || exit 1
+trap 'rm -rf "$T"' EXIT INT TERM
+have_ref=1
+if [ ! -x "$LLREF" ]; then
+	echo "llama.cpp reference: $LLREF not found (set LLREF=...):" \
+	    "r1chat's figures only"
+	have_ref=0
+fi
+[ -x "$TIME" ] || TIME=
+
+# median: the median of the numbers on stdin
+median() {
+	sort -g | awk '{ v[NR] = $1 } END {
+		if (NR == 0) { print "nan"; exit }
+		if (NR % 2) print v[(NR + 1) / 2]
+		else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# timed OUT RSS CMD...: runs CMD, stdout to OUT, its peak RSS (KiB) to RSS
+timed() {
+	out=$1 rss=$2
+	shift 2
+	if [ -n "$TIME" ]; then
+		"$TIME" -f %M -o "$rss" "$@" >"$out" 2>"$T/err"
+	else
+		echo 0 >"$rss"
+		"$@" >"$out" 2>"$T/err"
+	fi || die "$* failed: $(cat "$T/err")"
+}
+
+for ty in $TYPES; do
+	f=$DIR/r1-qwen-1.5b-$ty.gguf
+	[ -f "$f" ] && continue
+	echo "generating $f (once; a few minutes)"
+	"$MKMODEL" --arch qwen2 --preset r1-qwen-1.5b --type "$ty" --seed 1 \
+	    -o "$f.tmp" >"$T/err" 2>&1 || die "mkmodel: $(cat "$T/err")"
+	mv "$f.tmp" "$f" || exit 1
+done
+
+# other work on the machine skews everything: say how much there was
+loadavg() {
+	[ -r /proc/loadavg ] && echo "load average $1: $(cut -d' ' -f1-3 \
+	    /proc/loadavg) ($(getconf _NPROCESSORS_ONLN) processors)"
+}
+loadavg before
+bw=$("$PROBE" bandwidth) || die "bench-probe bandwidth failed"
+echo "memory read bandwidth: $bw"
+bw=${bw%% *}
+echo "threads: $THREADS, rounds: $ROUNDS (median quoted)," \
+    "$("$R1CHAT" --version)"
+echo
+
+printf '| %-14s | %-6s | %10s | %10s | %6s | %9s | %9s | %9s |\n' model \
+    test "r1chat t/s" "llama t/s" ratio roofline "r1chat %" "llama %"
+echo "| -------------- | ------ | ---------: | ---------: | -----: |" \
+    "--------: | --------: | --------: |"
+for ty in $TYPES; do
+	f=$DIR/r1-qwen-1.5b-$ty.gguf
+	bytes=$("$PROBE" weights "$f") || die "bench-probe weights failed"
+	bytes=${bytes%% *}
+	: >"$T/r1"; : >"$T/ll"; : >"$T/r1.rss"; : >"$T/ll.rss"
+	i=0
+	while [ "$i" -lt "$ROUNDS" ]; do
+		order="r1 ll"
+		[ $((i % 2)) -eq 1 ] && order="ll r1"
+		for who in $order; do
+			if [ "$who" = r1 ]; then
+				timed "$T/out" "$T/rss" "$R1CHAT" bench "$f" \
+				    -p "$P" -n "$N" -r 1 -t "$THREADS"
+				# "pp RATE" and "tg RATE" from the table
+				awk -F'|' '{ t = $6; gsub(/ /, "", t) }
+				    t ~ /^(pp|tg)[0-9]+$/ { split($7, v, " ")
+					print substr(t, 1, 2), v[1] }' \
+				    "$T/out" >>"$T/r1"
+			elif [ "$have_ref" -eq 1 ]; then
+				timed "$T/out" "$T/rss" "$LLREF" bench "$f" \
+				    -p "$P" -n "$N" -r 1 -t "$THREADS"
+				for k in pp tg; do
+					sed -n "s/.*\"${k}_tps\":\([0-9.]*\).*/$k \1/p" \
+					    "$T/out"
+				done >>"$T/ll"
+			else
+				continue
+			fi
+			cat "$T/rss" >>"$T/$who.rss"
+		done
+		i=$((i + 1))
+	done
+	roof=$(awk -v b="$bw" -v n="$bytes" 'BEGIN { print b * 1e9 / n }')
+	for test in pp tg; do
+		r=$(awk -v t="$test" '$1 == t { print $2 }' "$T/r1" | median)
+		l=$(awk -v t="$test" '$1 == t { print $2 }' "$T/ll" | median)
+		awk -v ty="$ty" -v t="$test" -v p="$P" -v n="$N" -v r="$r" \
+		    -v l="$l" -v roof="$roof" 'BEGIN {
+			name = t == "pp" ? t p : t n
+			rat = l == "nan" ? "-" : sprintf("%.2f", r / l)
+			ls = l == "nan" ? "-" : sprintf("%.2f", l)
+			if (t == "tg") {
+				rf = sprintf("%.2f", roof)
+				rp = sprintf("%.0f %%", 100 * r / roof)
+				lp = l == "nan" ? "-" : \
+				    sprintf("%.0f %%", 100 * l / roof)
+			} else
+				rf = rp = lp = ""
+			printf "| %-14s | %-6s | %10.2f | %10s | %6s | %9s " \
+			    "| %9s | %9s |\n", "1.5B " ty, name, r, ls, rat, rf, rp, lp
+		}'
+	done
+	r=$(sort -n "$T/r1.rss" | tail -1)
+	l=$(sort -n "$T/ll.rss" | tail -1)
+	echo "$ty $bytes $r ${l:-0}" >>"$T/summary"
+done
+echo
+
+while read -r ty bytes r l; do
+	best= cpu=
+	for k in 1 2 3; do
+		t0=$(date +%s%N)
+		timed /dev/null "$T/rss" "$R1CHAT" --raw \
+		    "$DIR/r1-qwen-1.5b-$ty.gguf" Hello -n 1 -t "$THREADS"
+		t1=$(date +%s%N)
+		best=$(awk -v a="${best:-1e30}" -v d=$(((t1 - t0) / 1000)) \
+		    'BEGIN { print (d < a ? d : a) }')
+		[ -n "$TIME" ] && "$TIME" -f '%U %S' -o "$T/cpu" "$R1CHAT" \
+		    --raw "$DIR/r1-qwen-1.5b-$ty.gguf" Hello -n 1 \
+		    -t "$THREADS" >/dev/null 2>&1 &&
+		    cpu=$(awk -v a="${cpu:-1e30}" '{ c = $1 + $2 }
+			END { print (c < a ? c : a) }' "$T/cpu")
+	done
+	awk -v ty="$ty" -v b="$bytes" -v r="$r" -v l="$l" -v s="$best" \
+	    -v c="${cpu:-}" -v ref="$have_ref" -v tm="${TIME:-}" 'BEGIN {
+		printf "%s: weights read per token %.1f MiB; ", ty, b / 1048576
+		if (tm == "")
+			printf "peak RSS: no %s; ", "/usr/bin/time"
+		else if (ref)
+			printf "peak RSS r1chat %.0f MiB, llama.cpp %.0f MiB " \
+			    "(%.2f); ", r / 1024, l / 1024, r / l
+		else
+			printf "peak RSS r1chat %.0f MiB; ", r / 1024
+		printf "start-up to first token %.3f s", s / 1e6
+		if (c != "")
+			printf " (CPU time %.2f s)", c
+		printf "\n"
+	}'
+done <"$T/summary"
+loadavg after
