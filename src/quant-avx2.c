@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "quant-impl.h"
+#include "quant-iq.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -1026,7 +1027,7 @@ quant_vec_dot_x4_fn
 quant_avx2_vec_dot_x4(enum ggml_type t, quant_vec_dot_fn *single)
 {
 	if ((unsigned)t >= GGML_TYPE_COUNT || avx2_x4[t].x4 == NULL)
-		return NULL;
+		return quant_iq_avx2_vec_dot_x4(t, single);
 	*single = avx2_x4[t].single;
 	return avx2_x4[t].x4;
 }

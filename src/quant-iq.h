@@ -194,4 +194,15 @@ void quant_iq_register(struct quant_traits *table, enum quant_isa isa);
 /* quant-iq-avx2.c: installs its dots; called only when AVX2 runs. */
 void quant_iq_register_avx2(struct quant_traits *table);
 
+/*
+ * The 4-row dots, for ops' prompt tiles: s[r] = dot(x, row r of y) for
+ * r < 4, the rows by bytes apart, each bit-identical to the single-row
+ * dot returned in *single.  NULL when type t has none.  Reached through
+ * quant_avx2_vec_dot_x4 (quant-avx2.c), which ops asks.
+ */
+typedef void (*quant_iq_vec_dot_x4_fn)(int, float *, const void *,
+    const void *, size_t);
+quant_iq_vec_dot_x4_fn quant_iq_avx2_vec_dot_x4(enum ggml_type t,
+    quant_vec_dot_fn *single);
+
 #endif

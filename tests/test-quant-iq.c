@@ -259,6 +259,47 @@ test_dots(const char *isa)
 	free(aq);
 }
 
+/*
+ * The 4-row dots ops uses for prompts give each row the bits of the
+ * single-row dot they stand for.
+ */
+static void
+test_x4(void)
+{
+	quant_iq_vec_dot_x4_fn	 x4;
+	quant_vec_dot_fn	 single;
+	const struct quant_traits *at = quant_traits(GGML_TYPE_Q8_K);
+	uint8_t			*wq, *aq;
+	float			*a, s4[4], s1;
+	size_t			 i, arow = (ROW / QK_K) * sizeof(struct block_q8_K);
+	int			 k, r, same;
+
+	wq = xreallocarray(NULL, ROW, 4);
+	aq = xreallocarray(NULL, 4, arow);
+	a = xreallocarray(NULL, ROW, sizeof *a);
+	for (i = 0; i < N_IQ; i++) {
+		if ((x4 = quant_iq_avx2_vec_dot_x4(iq_types[i].type,
+		    &single)) == NULL)
+			continue;
+		random_row(iq_types[i].type, wq, ROW);
+		for (r = 0; r < 4; r++) {
+			for (k = 0; k < ROW; k++)
+				a[k] = (float)rng_gauss();
+			at->from_float(a, aq + r * arow, ROW);
+		}
+		x4(ROW, s4, wq, aq, arow);
+		for (same = 1, r = 0; r < 4; r++) {
+			single(ROW, &s1, wq, aq + r * arow);
+			same &= memcmp(&s1, &s4[r], sizeof s1) == 0;
+		}
+		ok(same, "avx2: 4-row dot %s == single-row bits",
+		    iq_types[i].name);
+	}
+	free(wq);
+	free(aq);
+	free(a);
+}
+
 /* --- (d) IQ4 quantizers -------------------------------------------------- */
 
 /*
@@ -359,6 +400,8 @@ main(void)
 			    "(R1CHAT_TESTDATA)", isas[i].name);
 		test_dots(isas[i].name);
 	}
+	if (quant_cpu_has_avx2())
+		test_x4();
 	test_quantizers();
 	gguf_close(g);
 	return done_testing();
