@@ -22,6 +22,7 @@
 
 #include <jansson.h>
 
+#include "backend.h"
 #include "chat.h"
 #include "gguf.h"
 #include "model.h"
@@ -53,6 +54,8 @@ struct chat {
 	char			*path;
 	struct chat_params	 p;
 	char			*system;
+	const struct backend_ops *be;		/* NULL: the local engine */
+	void			*be_data;
 	int			 n_threads;
 	int			 n_batch;
 
@@ -278,6 +281,10 @@ chat_set_params(struct chat *c, const struct chat_params *p, char **cause)
 		*cause = why;
 		return -1;
 	}
+	if (c->be != NULL) {
+		c->p = *p;
+		return 0;
+	}
 	params_to_sampler(p, p->num_ctx, &sp);
 	if (sampler_set_params(c->smp, &sp, cause) != 0)
 		return -1;
@@ -350,6 +357,18 @@ void
 chat_clear(struct chat *c)
 {
 	msgs_drop(c, c->n_msgs);
+}
+
+void
+chat_set_messages(struct chat *c, const struct chat_message *msgs, size_t n)
+{
+	size_t	i;
+
+	chat_clear(c);
+	for (i = 0; i < n; i++)
+		msgs_push(c, msgs[i].role, xstrdup(msgs[i].content),
+		    msgs[i].reasoning != NULL ? xstrdup(msgs[i].reasoning) :
+		    NULL);
 }
 
 size_t
@@ -659,6 +678,36 @@ info_fill(struct chat *c)
 	}
 }
 
+/* A chat whose answers the backend be computes (backend.h). */
+static struct chat *
+chat_open_backend(const struct chat_config *cfg,
+    const struct backend_ops *be, char **cause)
+{
+	struct chat	*c;
+	char		*why;
+
+	c = xcalloc(1, sizeof *c);
+	c->path = xstrdup(cfg->remote_url);
+	c->p = cfg->params;
+	chat_set_system(c, cfg->system);
+	if ((c->be_data = be->open(cfg, &c->info, cause)) == NULL)
+		goto fail;
+	c->be = be;
+	if (c->p.num_ctx <= 0)
+		c->p.num_ctx = c->info.ctx_train >= CHAT_MIN_CTX &&
+		    c->info.ctx_train <= CHAT_MAX_CTX ?
+		    (int)c->info.ctx_train : CHAT_MIN_CTX * 64;
+	if ((why = params_check(&c->p)) != NULL) {
+		*cause = why;
+		goto fail;
+	}
+	c->think = think_new(THINK_START_DETECT, THINK_TRIM, on_think, c);
+	return c;
+fail:
+	chat_free(c);
+	return NULL;
+}
+
 struct chat *
 chat_open(const struct chat_config *cfg, char **warning, char **cause)
 {
@@ -675,6 +724,8 @@ chat_open(const struct chat_config *cfg, char **warning, char **cause)
 
 	if (warning != NULL)
 		*warning = NULL;
+	if (cfg->remote_url != NULL)
+		return chat_open_backend(cfg, &backend_remote, cause);
 	c = xcalloc(1, sizeof *c);
 	c->path = xstrdup(cfg->model_path);
 	c->p = cfg->params;
@@ -727,6 +778,8 @@ chat_free(struct chat *c)
 		return;
 	chat_clear(c);
 	free(c->msgs);
+	if (c->be != NULL)
+		c->be->close(c->be_data);
 	think_free(c->think);
 	tok_stream_free(c->stream);
 	sampler_free(c->smp);
@@ -933,9 +986,11 @@ answer_keep(struct chat *c, char **cause)
 	size_t		 n;
 	int		 open;
 
-	s = tok_stream_flush(c->stream, &n);
-	if (n > 0 && think_push(c->think, s, n, 0, cause) != 0)
-		return -1;
+	if (c->stream != NULL) {
+		s = tok_stream_flush(c->stream, &n);
+		if (n > 0 && think_push(c->think, s, n, 0, cause) != 0)
+			return -1;
+	}
 	if ((open = think_finish(c->think, cause)) < 0)
 		return -1;
 	if (open && !c->stopped)
@@ -945,6 +1000,70 @@ answer_keep(struct chat *c, char **cause)
 	msgs_push(c, CHAT_ASSISTANT, xstrndup(s, n),
 	    c->reasoning.len > 0 ? xstrndup(c->reasoning.s, c->reasoning.len) :
 	    NULL);
+	return 0;
+}
+
+/* A backend's piece of the answer: reasoning apart or through the parser. */
+static int
+on_piece(enum backend_piece kind, const char *text, size_t len, void *arg)
+{
+	struct chat	*c = arg;
+	char		*cause = NULL;
+
+	if (kind != BACKEND_WAIT && c->eval_t0 == 0) {
+		c->eval_t0 = util_now_ns();
+		c->st.prompt_ns = c->eval_t0 - c->t0;
+	}
+	switch (kind) {
+	case BACKEND_REASONING:
+		on_think(THINK_REASONING, text, len, c);
+		c->st.eval_n++;
+		break;
+	case BACKEND_TEXT:
+		if (think_push(c->think, text, len, 0, &cause) != 0) {
+			free(cause);
+			return 1;
+		}
+		c->st.eval_n++;
+		break;
+	case BACKEND_WAIT:
+		emit(c, CHAT_EVENT_PROGRESS, NULL, 0);
+		break;
+	}
+	return c->stopped;
+}
+
+/*
+ * A turn computed by the backend: the counts are the server's when it
+ * says them (else the pieces received), the durations measured here.
+ */
+static int
+backend_turn(struct chat *c, char **cause)
+{
+	struct backend_counts	 k;
+	char			*ignored = NULL;
+	int			 rc;
+
+	memset(&k, 0, sizeof k);
+	think_reset(c->think, THINK_START_DETECT);
+	rc = c->be->turn(c->be_data, c->system, c->msgs, c->n_msgs, &c->p,
+	    on_piece, c, &k, cause);
+	if (k.known) {
+		c->st.prompt_n = k.prompt_n;
+		c->st.eval_n = k.eval_n;
+	}
+	c->st.source = k.source;
+	if (rc != 0) {
+		if (c->eval_t0 == 0)
+			msg_free(&c->msgs[--c->n_msgs]);
+		else if (answer_keep(c, &ignored) != 0)
+			free(ignored);
+		return -1;
+	}
+	if (answer_keep(c, cause) != 0)
+		return -1;
+	c->st.phase = CHAT_PHASE_IDLE;
+	emit(c, CHAT_EVENT_STATS, NULL, 0);
 	return 0;
 }
 
@@ -974,6 +1093,8 @@ chat_turn(struct chat *c, const char *msg, size_t len, chat_event_cb cb,
 	}
 
 	msgs_push(c, CHAT_USER, xstrndup(msg, len), NULL);
+	if (c->be != NULL)
+		return backend_turn(c, cause);
 	if ((fit = prompt_fit(c, &prompt, &first, cause)) != 0) {
 		msg_free(&c->msgs[--c->n_msgs]);
 		if (fit > 0) {
@@ -1055,9 +1176,8 @@ static const struct {
 };
 #define N_SAVE_PARAMS (sizeof save_params / sizeof save_params[0])
 
-/* A JSON string of s, its invalid UTF-8 replaced by U+FFFD. */
-static json_t *
-json_text(const char *s)
+json_t *
+chat_json_text(const char *s)
 {
 	struct text	 t = { 0 };
 	json_t		*j;
@@ -1095,9 +1215,9 @@ save_json(const struct chat *c)
 	root = json_object();
 	json_object_set_new(root, "format", json_string("r1chat-conversation"));
 	json_object_set_new(root, "version", json_integer(SAVE_FORMAT));
-	json_object_set_new(root, "model", json_text(c->path));
+	json_object_set_new(root, "model", chat_json_text(c->path));
 	json_object_set_new(root, "system", c->system != NULL ?
-	    json_text(c->system) : json_null());
+	    chat_json_text(c->system) : json_null());
 	params = json_object();
 	for (i = 0; i < N_SAVE_PARAMS; i++) {
 		base = (const char *)&c->p + save_params[i].field;
@@ -1122,10 +1242,11 @@ save_json(const struct chat *c)
 		m = json_object();
 		json_object_set_new(m, "role", json_string(
 		    c->msgs[i].role == CHAT_USER ? "user" : "assistant"));
-		json_object_set_new(m, "content", json_text(c->msgs[i].content));
+		json_object_set_new(m, "content",
+		    chat_json_text(c->msgs[i].content));
 		if (c->msgs[i].reasoning != NULL)
 			json_object_set_new(m, "reasoning",
-			    json_text(c->msgs[i].reasoning));
+			    chat_json_text(c->msgs[i].reasoning));
 		json_array_append_new(msgs, m);
 	}
 	json_object_set_new(root, "messages", msgs);

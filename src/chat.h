@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 struct chat;
+struct json_t;
 
 /* What the user may change during a session (/set parameter). */
 struct chat_params {
@@ -36,6 +37,12 @@ struct chat_config {
 	int			 n_threads;	/* 0: the machine's cores */
 	int			 n_batch;	/* prompt tokens per forward; 0: default */
 	struct chat_params	 params;
+
+	/* An OpenAI-compatible server instead of model_path (backend.h). */
+	const char		*remote_url;	/* NULL: the local engine */
+	const char		*remote_model;	/* NULL: the server's first */
+	const char		*api_key;	/* NULL: none */
+	int			 timeout;	/* seconds of silence; 0: default */
 };
 
 /* Fills p with DeepSeek's recommended sampling and r1chat's defaults. */
@@ -67,6 +74,8 @@ struct chat_stats {
 	int		 eval_n;	/* tokens generated this turn */
 	int		 ctx_used;
 	int		 ctx_size;
+	const char	*source;	/* NULL: all measured here; else where
+					   the counts came from */
 };
 
 struct chat_event {
@@ -131,6 +140,10 @@ struct chat_message {
 	char		*reasoning;	/* an answer's reasoning, or NULL */
 };
 
+/* Replaces the conversation with copies of messages [0, n). */
+void chat_set_messages(struct chat *c, const struct chat_message *msgs,
+    size_t n);
+
 /* The number of messages in the history, oldest first. */
 size_t chat_n_messages(const struct chat *c);
 
@@ -166,5 +179,8 @@ struct chat_info {
 
 /* The model's facts, valid as long as c. */
 const struct chat_info *chat_info(const struct chat *c);
+
+/* A JSON string of s (jansson's), its invalid UTF-8 replaced by U+FFFD. */
+struct json_t *chat_json_text(const char *s);
 
 #endif

@@ -111,9 +111,9 @@ message_build(struct options *o, char **out, size_t *len, char **cause)
 	return 0;
 }
 
-/* The options given, over the chat's defaults. */
-static void
-config_fill(struct options *o, const char *model, struct chat_config *cfg)
+void
+cmd_chat_config(struct options *o, const char *model,
+    struct chat_config *cfg)
 {
 	struct chat_params	*p = &cfg->params;
 
@@ -179,7 +179,10 @@ chat_run(struct options *o, struct chat_config *cfg, const char *banner)
 		}
 	}
 	if ((c = chat_open(cfg, &warning, &cause)) == NULL) {
-		cmd_error("%s: %s", cfg->model_path, cause);
+		if (cfg->remote_url != NULL)
+			cmd_error("%s", cause);
+		else
+			cmd_error("%s: %s", cfg->model_path, cause);
 		free(cause);
 		free(msg);
 		return 1;
@@ -231,7 +234,7 @@ demo_run(struct options *o)
 		free(cause);
 		return 1;
 	}
-	config_fill(o, path, &cfg);
+	cmd_chat_config(o, path, &cfg);
 	if (o->think_budget == OPT_UNSET)
 		cfg.params.think_budget = DEMO_THINK_BUDGET;
 	if (o->n_predict == OPT_UNSET)
@@ -243,11 +246,82 @@ demo_run(struct options *o)
 	return rc;
 }
 
+/*
+ * The API key: $OPENAI_API_KEY, or the first line of --api-key-file (never
+ * an argument, which ps would show).  Returns 0 with *key (malloc'd, or
+ * NULL for none), or -1 with *cause set.
+ */
+static int
+api_key(const struct options *o, char **key, char **cause)
+{
+	FILE	*f;
+	char	 line[4096];
+	size_t	 n;
+
+	*key = NULL;
+	if (o->api_key_file == NULL) {
+		if (getenv("OPENAI_API_KEY") != NULL &&
+		    *getenv("OPENAI_API_KEY") != '\0')
+			*key = xstrdup(getenv("OPENAI_API_KEY"));
+		return 0;
+	}
+	if ((f = fopen(o->api_key_file, "r")) == NULL) {
+		*cause = xstrfmt("%s: %s", o->api_key_file, strerror(errno));
+		return -1;
+	}
+	if (fgets(line, sizeof line, f) == NULL)
+		line[0] = '\0';
+	fclose(f);
+	n = strcspn(line, "\r\n");
+	while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+		n--;
+	if (n == 0) {
+		*cause = xstrfmt("%s: no key on its first line",
+		    o->api_key_file);
+		return -1;
+	}
+	*key = xstrndup(line, n);
+	return 0;
+}
+
+/* `r1chat --remote URL [-m NAME]`: the chat on an OpenAI-compatible server. */
+static int
+remote_run(struct options *o)
+{
+	struct chat_config	 cfg;
+	char			*key, *cause = NULL;
+	int			 rc;
+
+	if (o->demo) {
+		cmd_error("--remote and --demo: choose one");
+		return 2;
+	}
+	if (o->timeout != OPT_UNSET && o->timeout <= 0) {
+		cmd_error("--timeout: must be 1 second or more");
+		return 2;
+	}
+	if (api_key(o, &key, &cause) != 0) {
+		cmd_error("%s", cause);
+		free(cause);
+		return 1;
+	}
+	cmd_chat_config(o, NULL, &cfg);
+	cfg.remote_url = o->remote;
+	cfg.remote_model = o->model;
+	cfg.api_key = key;
+	cfg.timeout = o->timeout != OPT_UNSET ? o->timeout : 0;
+	rc = chat_run(o, &cfg, NULL);
+	free(key);
+	return rc;
+}
+
 int
 cmd_chat(struct options *o)
 {
 	struct chat_config	cfg;
 
+	if (o->remote != NULL)
+		return remote_run(o);
 	if (o->demo)
 		return demo_run(o);
 	if (o->model == NULL) {
@@ -259,6 +333,6 @@ cmd_chat(struct options *o)
 		cmd_error("--think and --nothink: choose one");
 		return 2;
 	}
-	config_fill(o, o->model, &cfg);
+	cmd_chat_config(o, o->model, &cfg);
 	return chat_run(o, &cfg, NULL);
 }

@@ -18,6 +18,14 @@ int cmd_raw(struct options *o);
 /* The chat (no subcommand): the TUI, one-shot, or --demo (cmd-chat.c). */
 int cmd_chat(struct options *o);
 
+/* The chat's configuration for model from the options (cmd-chat.c). */
+struct chat_config;
+void cmd_chat_config(struct options *o, const char *model,
+    struct chat_config *cfg);
+
+/* An OpenAI-compatible HTTP server on a model (cmd-serve.c). */
+int cmd_serve(struct options *o);
+
 /* Prints "r1chat: " and the formatted message on stderr, one line. */
 void cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -21,6 +21,8 @@ static const struct cmd_entry cmd_table[] = {
 	{ "quantize", cmd_quantize, "quantize IN.gguf OUT.gguf TYPE" },
 	{ "perplexity", cmd_perplexity,
 	    "perplexity MODEL.gguf -f FILE [-c 512] [-b N] [-t N]" },
+	{ "serve", cmd_serve,
+	  "serve MODEL.gguf [--host 127.0.0.1] [--port 11435]" },
 	{ "tokenize", cmd_tokenize,
 	  "tokenize MODEL.gguf TEXT [--ids] [--no-bos] [--no-special]" },
 };
@@ -45,6 +47,7 @@ usage(FILE *f)
 
 	fprintf(f, "usage: r1chat [OPTIONS] MODEL.gguf [PROMPT...]\n");
 	fprintf(f, "       r1chat --demo\n");
+	fprintf(f, "       r1chat --remote URL [-m NAME] [PROMPT...]\n");
 	for (i = 0; i < N_CMDS; i++)
 		fprintf(f, "       r1chat %s\n", cmd_table[i].usage);
 	fprintf(f, "See r1chat(1) for the options.\n");

@@ -54,6 +54,17 @@ static const struct opt_def opt_table[] = {
 	{ "no-tui",         0,  OPT_FLAG,  F(no_tui) },
 	{ "demo",           0,  OPT_FLAG,  F(demo) },
 
+	/* an OpenAI-compatible server: --remote, serve */
+	{ "remote",           0, OPT_STR, F(remote) },
+	{ "api-key-file",     0, OPT_STR, F(api_key_file) },
+	{ "timeout",          0, OPT_INT, F(timeout) },
+	{ "host",             0, OPT_STR, F(host) },
+	{ "port",             0, OPT_INT, F(port) },
+	{ "reasoning-format", 0, OPT_STR, F(reasoning_format) },
+	{ "queue",            0, OPT_INT, F(queue) },
+	{ "max-body",         0, OPT_INT, F(max_body) },
+	{ "max-tokens",       0, OPT_INT, F(max_tokens) },
+
 	/* the engine's own */
 	{ "raw",            0,  OPT_FLAG,  F(raw) },
 	{ "file",          'f', OPT_STR,   F(file) },
@@ -175,7 +186,8 @@ options_parse(int argc, char **argv, struct options *o)
 	}
 	o->args = xcalloc((size_t)(argc - optind) + 1, sizeof *o->args);
 	for (; optind < argc; optind++) {
-		if (o->model == NULL)
+		/* With --remote, -m names the server's model: no positional. */
+		if (o->model == NULL && o->remote == NULL)
 			o->model = argv[optind];
 		else
 			o->args[o->n_args++] = argv[optind];

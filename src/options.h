@@ -40,6 +40,17 @@ struct options {
 	int		 no_tui;	/* --no-tui */
 	int		 demo;		/* --demo */
 
+	/* an OpenAI-compatible server: --remote the client, serve the server */
+	const char	*remote;	/* --remote URL */
+	const char	*api_key_file;	/* --api-key-file */
+	int		 timeout;	/* --timeout SECONDS */
+	const char	*host;		/* serve --host */
+	int		 port;		/* serve --port */
+	const char	*reasoning_format; /* serve --reasoning-format */
+	int		 queue;		/* serve --queue */
+	int		 max_body;	/* serve --max-body BYTES */
+	int		 max_tokens;	/* serve --max-tokens */
+
 	/* the engine's own: perplexity, --raw */
 	int		 raw;		/* --raw: completion, no template */
 	const char	*file;		/* -f, --file */

@@ -104,6 +104,9 @@ on_event(const struct chat_event *ev, void *arg)
 		put(p, stderr, "\n", 1);
 		if (duration_summary_print(&d, stderr) != 0)
 			p->failed = 1;
+		if (ev->stats->source != NULL)
+			fprintf(stderr, "(%s; durations measured by r1chat)\n",
+			    ev->stats->source);
 		break;
 	case CHAT_EVENT_PROGRESS:
 		break;

@@ -440,9 +440,15 @@ show_info(struct repl *r, const struct args *a)
 	repl_printf(r, "  Model\n");
 	repl_printf(r, "    %-19s %s\n", "name", in->name);
 	repl_printf(r, "    %-19s %s\n", "architecture", in->arch);
-	repl_printf(r, "    %-19s %s\n", "parameters", np);
-	repl_printf(r, "    %-19s %u\n", "context length", in->ctx_train);
-	repl_printf(r, "    %-19s %u\n", "embedding length", in->n_embd);
+	/* A remote model may not say these. */
+	if (in->n_params > 0)
+		repl_printf(r, "    %-19s %s\n", "parameters", np);
+	if (in->ctx_train > 0)
+		repl_printf(r, "    %-19s %u\n", "context length",
+		    in->ctx_train);
+	if (in->n_embd > 0)
+		repl_printf(r, "    %-19s %u\n", "embedding length",
+		    in->n_embd);
 	if (in->quant != NULL)
 		repl_printf(r, "    %-19s %s\n", "quantization", in->quant);
 	repl_printf(r, "    %-19s %s\n", "template", in->template_name);

@@ -1044,6 +1044,9 @@ stats_add(const struct chat_stats *st)
 	d.eval_count = st->eval_n;
 	d.eval_ns = st->eval_ns;
 	duration_summary(&d, buf, sizeof buf);
+	if (st->source != NULL && strlen(buf) < sizeof buf)
+		snprintf(buf + strlen(buf), sizeof buf - strlen(buf),
+		    "(%s; durations measured by r1chat)\n", st->source);
 	pane_gap(&tui.answer);
 	pane_puts(&tui.answer, ST_STATS, buf);
 }

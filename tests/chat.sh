@@ -10,7 +10,7 @@
 vocab="${R1CHAT_TESTDATA:-../shared/testdata}/vocab/deepseek-r1-qwen.gguf"
 if [ ! -f "$vocab" ]; then
 	echo "1..0 # SKIP no test data ($vocab)"
-	exit 77
+	exit 0	# the TAP driver reads the skip from the plan
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/r1chat-chat.XXXXXX") || exit 1
@@ -37,8 +37,8 @@ model="$tmp/m.gguf"
 if ! "$MKMODEL" --arch qwen2 --type F32 --seed 1 --vocab "$vocab" \
     -o "$model" >"$tmp/mk.err" 2>&1; then
 	show "$tmp/mk.err"
-	echo "1..0 # SKIP mkmodel failed"
-	exit 77
+	echo "Bail out! mkmodel failed"
+	exit 1
 fi
 
 # Greedy, a short answer, a reasoning budget so that the answer comes.

@@ -34,7 +34,7 @@ ok() {
 for v in deepseek-r1-qwen llama-bpe; do
 	if [ ! -f "$R1CHAT_TESTDATA/vocab/$v.gguf" ]; then
 		echo "1..0 # SKIP no $R1CHAT_TESTDATA/vocab/$v.gguf"
-		exit 77
+		exit 0	# the TAP driver reads the skip from the plan
 	fi
 done
 

@@ -16,7 +16,7 @@ GOLDEN=${top_srcdir:-.}/tests/golden/quantize-types.txt
 if [ ! -f "$TESTDATA/vocab/deepseek-r1-qwen.gguf" ] ||
     [ ! -f "$TESTDATA/vocab/llama-bpe.gguf" ]; then
 	echo "1..0 # SKIP no testdata (R1CHAT_TESTDATA) for mkmodel's vocabularies"
-	exit 77
+	exit 0	# the TAP driver reads the skip from the plan
 fi
 export R1CHAT_TESTDATA="$TESTDATA"
 

@@ -1,7 +1,7 @@
 /*
  * tap.h - a tiny Test Anything Protocol emitter for automake's TAP driver.
  *
- * ok(cond, fmt, ...) prints one test line; skip_all(why) exits 77 before
+ * ok(cond, fmt, ...) prints one test line; skip_all(why) plans no test and exits
  * any test; done_testing() prints the plan and returns the exit status.
  */
 #ifndef R1_TAP_H
@@ -47,7 +47,7 @@ static inline void
 skip_all(const char *why)
 {
 	printf("1..0 # SKIP %s\n", why);
-	exit(77);
+	exit(0);	/* the TAP driver reads the skip from the plan */
 }
 
 static inline int

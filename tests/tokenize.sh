@@ -21,7 +21,7 @@ V=$TESTDATA/vocab
 
 if [ ! -f "$V/deepseek-r1-qwen.gguf" ]; then
 	echo "1..0 # SKIP no $V/deepseek-r1-qwen.gguf"
-	exit 77
+	exit 0	# the TAP driver reads the skip from the plan
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/r1chat-tokenize.XXXXXX") || exit 99

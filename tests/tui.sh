@@ -14,7 +14,7 @@ export LC_ALL
 
 if ! command -v tmux >/dev/null 2>&1; then
 	echo "1..0 # SKIP tmux is not installed"
-	exit 77
+	exit 0	# the TAP driver reads the skip from the plan
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/r1chat-tui.XXXXXX") || exit 1

@@ -1,0 +1,237 @@
+#!/bin/sh
+# serve.sh - `r1chat serve` on a generated model, driven by r1chat --remote
+# and by a small libcurl client (tests/httpc): the same answer as the local
+# chat at temperature 0, the reasoning in reasoning_content or inline,
+# --verbose, /health, /v1/models, answers not streamed, and the limits
+# (413 past --max-body, 503 past --queue, --max-tokens, bad requests),
+# then 50 concurrent streams all answered or refused.  Loopback only; the
+# servers bind port 0 and say which port they got.
+
+: "${R1CHAT:?R1CHAT must name the r1chat binary}"
+: "${MKMODEL:?MKMODEL must name tests/mkmodel}"
+HTTPC="$(dirname "$MKMODEL")/httpc"
+vocab="${R1CHAT_TESTDATA:-../shared/testdata}/vocab/deepseek-r1-qwen.gguf"
+if [ ! -f "$vocab" ]; then
+	echo "1..0 # SKIP no test data ($vocab)"
+	exit 0
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/r1chat-serve.XXXXXX") || exit 1
+pids=
+cleanup() {
+	for p in $pids; do
+		kill "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+LC_ALL=C.UTF-8
+export LC_ALL
+unset OPENAI_API_KEY
+
+n=0
+failed=0
+ok() {
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		failed=$((failed + 1))
+	fi
+}
+show() { sed 's/^/# /' "$@"; }
+
+model="$tmp/m.gguf"
+if ! "$MKMODEL" --arch qwen2 --type F32 --seed 1 --vocab "$vocab" \
+    -o "$model" >"$tmp/mk.err" 2>&1; then
+	show "$tmp/mk.err"
+	echo "Bail out! mkmodel failed"
+	exit 1
+fi
+
+# Starts a server with the options given; sets $url to its base.
+serve() {
+	name=$1
+	shift
+	"$R1CHAT" serve "$model" --port 0 --template deepseek-r1 --temp 0 \
+	    --think-budget 8 -n 40 "$@" 2>"$tmp/$name.err" &
+	pids="$pids $!"
+	i=0
+	while [ $i -lt 100 ]; do
+		port=$(sed -n 's|.* on http://127\.0\.0\.1:\([0-9]*\)/v1$|\1|p' \
+		    "$tmp/$name.err" 2>/dev/null)
+		[ -n "$port" ] && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	url="http://127.0.0.1:$port/v1"
+}
+post() {
+	printf '%s' "$2" >"$tmp/body.json"
+	"$HTTPC" -d "$tmp/body.json" "$1"
+}
+user='"messages":[{"role":"user","content":"hello there"}]'
+
+serve a --max-tokens 64 --max-body 4096
+[ -n "$port" ]
+ok $? "serve says the port it listens on"
+a=$url
+
+# --- the chat through the server ----------------------------------------------
+
+"$R1CHAT" --template deepseek-r1 --temp 0 -n 40 --think-budget 8 "$model" \
+    "hello there" >"$tmp/local.out" 2>"$tmp/local.err"
+"$R1CHAT" --remote "$a" --temp 0 "hello there" >"$tmp/r.out" 2>"$tmp/r.err"
+ok $? "--remote: exit status 0"
+[ -s "$tmp/r.out" ] && cmp -s "$tmp/local.out" "$tmp/r.out"
+ok $? "--remote: the same answer as the local chat at temperature 0"
+cmp -s "$tmp/local.err" "$tmp/r.err"
+ok $? "--remote: the same reasoning on stderr, from reasoning_content"
+"$R1CHAT" --remote "${a%/v1}" --temp 0 "hello there" >"$tmp/r2.out" \
+    2>/dev/null
+cmp -s "$tmp/local.out" "$tmp/r2.out"
+ok $? "--remote: a URL without a path gets /v1"
+"$R1CHAT" --remote "$a" --temp 0 --verbose "hello there" \
+    >"$tmp/v.out" 2>"$tmp/v.err"
+grep -q '^eval count: *40 token(s)$' "$tmp/v.err" &&
+    grep -q '^prompt eval count: *[0-9]' "$tmp/v.err" &&
+    grep -q "^(counts from the server's usage; durations measured by r1chat)$" \
+    "$tmp/v.err"
+ok $? "--verbose: the server's counts, and says so"
+"$R1CHAT" --remote "$a" -m "no such model" hi >/dev/null 2>"$tmp/nm.err"
+[ $? -eq 1 ] && grep -q 'the server has no model no such model' "$tmp/nm.err"
+ok $? "--remote -m NAME: a model the server lacks is one error line"
+
+# --- the endpoints ------------------------------------------------------------
+
+"$HTTPC" "${a%/v1}/health" >"$tmp/h" 2>&1
+[ "$(cat "$tmp/h")" = "$(printf 'HTTP 200\n{"status":"ok"}')" ]
+ok $? "/health"
+"$HTTPC" -j data.0.id "$a/models" >"$tmp/m" 2>&1
+[ "$(sed -n 2p "$tmp/m")" = "mkmodel qwen2 F32 seed 1" ]
+ok $? "/v1/models names the model"
+printf '{%s,"temperature":0}' "$user" >"$tmp/body.json"
+"$HTTPC" -d "$tmp/body.json" -j choices.0.message.content \
+    "$a/chat/completions" | sed 1d >"$tmp/ns.out"
+cmp -s "$tmp/local.out" "$tmp/ns.out"
+ok $? "not streamed: the same answer in message.content"
+"$HTTPC" -d "$tmp/body.json" -j choices.0.message.reasoning_content \
+    "$a/chat/completions" >"$tmp/ns.reason"
+sed 1d "$tmp/local.err" | sed '/^\.\.\.done thinking\.$/,$d' >"$tmp/lr"
+sed 1d "$tmp/ns.reason" | cmp -s - "$tmp/lr"
+ok $? "not streamed: the reasoning in message.reasoning_content"
+"$HTTPC" -d "$tmp/body.json" -j usage "$a/chat/completions" >"$tmp/u"
+grep -q '"completion_tokens":40' "$tmp/u" &&
+    grep -q '"prompt_tokens":9,' "$tmp/u"
+ok $? "not streamed: usage counts the whole prompt and the answer"
+
+# --- limits ---------------------------------------------------------------------
+
+printf '{%s,"max_tokens":1000,"temperature":0}' "$user" >"$tmp/body.json"
+"$HTTPC" -d "$tmp/body.json" -j usage.completion_tokens \
+    "$a/chat/completions" >"$tmp/cap"
+[ "$(sed -n 2p "$tmp/cap")" = 64 ]
+ok $? "max_tokens past --max-tokens is capped (64 tokens)"
+"$HTTPC" -d "$tmp/body.json" -j choices.0.finish_reason \
+    "$a/chat/completions" >"$tmp/fin"
+[ "$(sed -n 2p "$tmp/fin")" = length ]
+ok $? "a capped answer ends with finish_reason length"
+awk 'BEGIN { printf "{\"messages\":[{\"role\":\"user\",\"content\":\"";
+    for (i = 0; i < 5000; i++) printf "x"; printf "\"}]}" }' >"$tmp/big.json"
+"$HTTPC" -d "$tmp/big.json" "$a/chat/completions" >"$tmp/big" 2>&1
+[ "$(head -n 1 "$tmp/big")" = "HTTP 413" ] &&
+    grep -q 'larger than 4096 bytes' "$tmp/big"
+ok $? "a body past --max-body: 413 with an error message"
+post "$a/chat/completions" '{bad' >"$tmp/bad" 2>&1
+[ "$(head -n 1 "$tmp/bad")" = "HTTP 400" ] && grep -q 'not JSON' "$tmp/bad"
+ok $? "a body that is not JSON: 400"
+post "$a/chat/completions" \
+    '{"messages":[{"role":"assistant","content":"hi"}]}' >"$tmp/bad" 2>&1
+[ "$(head -n 1 "$tmp/bad")" = "HTTP 400" ] &&
+    grep -q "the last message must be the user's" "$tmp/bad"
+ok $? "no user message last: 400"
+post "$a/chat/completions" "{$user,\"temperature\":-1}" >"$tmp/bad" 2>&1
+[ "$(head -n 1 "$tmp/bad")" = "HTTP 400" ] && grep -q 'temperature' "$tmp/bad"
+ok $? "a parameter out of range: 400"
+"$HTTPC" "$a/nowhere" >"$tmp/nf" 2>&1
+[ "$(head -n 1 "$tmp/nf")" = "HTTP 404" ]
+ok $? "an unknown path: 404"
+"$HTTPC" "$a/chat/completions" >"$tmp/nf" 2>&1
+[ "$(head -n 1 "$tmp/nf")" = "HTTP 405" ]
+ok $? "GET on /v1/chat/completions: 405"
+
+# 50 streams at once, 1 computed and 8 queued at a time: each answered
+# in full or refused with 503, none lost.
+printf '{%s,"stream":true,"max_tokens":4}' "$user" >"$tmp/s.json"
+i=0
+cpids=
+while [ $i -lt 50 ]; do
+	"$HTTPC" -d "$tmp/s.json" "$a/chat/completions" >"$tmp/c.$i" 2>&1 &
+	cpids="$cpids $!"
+	i=$((i + 1))
+done
+wait $cpids
+full=0
+busy=0
+i=0
+while [ $i -lt 50 ]; do
+	if [ "$(head -n 1 "$tmp/c.$i")" = "HTTP 200" ] &&
+	    grep -q '^data: \[DONE\]$' "$tmp/c.$i"; then
+		full=$((full + 1))
+	elif [ "$(head -n 1 "$tmp/c.$i")" = "HTTP 503" ]; then
+		busy=$((busy + 1))
+	fi
+	i=$((i + 1))
+done
+echo "# 50 streams: $full answered, $busy refused"
+[ $((full + busy)) -eq 50 ] && [ $full -ge 9 ]
+ok $? "50 concurrent streams: every one answered in full or refused (503)"
+"$HTTPC" "${a%/v1}/health" >"$tmp/h" 2>&1
+[ "$(head -n 1 "$tmp/h")" = "HTTP 200" ]
+ok $? "the server is well after the load"
+
+# --- inline reasoning, the queue ---------------------------------------------
+
+serve b --reasoning-format none --queue 0 --max-tokens 3500
+b=$url
+post "$b/chat/completions" "{$user,\"stream\":true,\"temperature\":0}" \
+    >"$tmp/inl" 2>&1
+grep -q '"content":"<think>' "$tmp/inl" && ! grep -q reasoning_content "$tmp/inl"
+ok $? "--reasoning-format none: the reasoning inline in content"
+"$R1CHAT" --remote "$b" --temp 0 "hello there" >"$tmp/ri.out" 2>"$tmp/ri.err"
+cmp -s "$tmp/local.out" "$tmp/ri.out" && cmp -s "$tmp/local.err" "$tmp/ri.err"
+ok $? "--remote parses inline <think> into the same reasoning and answer"
+
+# One long stream holds the worker; with --queue 0 the next is refused.
+printf '{%s,"stream":true,"max_tokens":3500}' "$user" >"$tmp/long.json"
+"$HTTPC" -w "$tmp/ready" -d "$tmp/long.json" "$b/chat/completions" \
+    >"$tmp/long" 2>&1 &
+long=$!
+i=0
+while [ ! -f "$tmp/ready" ] && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+sleep 0.3
+post "$b/chat/completions" "{$user,\"stream\":true}" >"$tmp/busy" 2>&1
+[ "$(head -n 1 "$tmp/busy")" = "HTTP 503" ] &&
+    grep -q 'the server is busy' "$tmp/busy"
+ok $? "past --queue: 503 with an error message"
+kill $long
+wait $long 2>/dev/null
+# The client gone, its answer stops and the next request is served (the
+# 3500 tokens it asked for would take far longer than the 10 s allowed).
+i=0
+while [ $i -lt 100 ]; do
+	post "$b/chat/completions" "{$user,\"max_tokens\":3}" >"$tmp/after" 2>&1
+	[ "$(head -n 1 "$tmp/after")" = "HTTP 200" ] && break
+	sleep 0.1
+	i=$((i + 1))
+done
+[ "$(head -n 1 "$tmp/after")" = "HTTP 200" ]
+ok $? "a client that hangs up frees the server"
+
+echo "1..$n"
+[ $failed -eq 0 ]
