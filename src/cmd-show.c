@@ -330,6 +330,27 @@ show_tensors(const struct gguf_file *g)
 	table_print("Tensors", &t);
 }
 
+/* How many tensors each type has, in type id order (a file's mixture). */
+static void
+show_type_counts(const struct gguf_file *g)
+{
+	struct show_table	 t = { NULL, 0 };
+	uint64_t		 count[GGML_TYPE_COUNT] = { 0 }, i;
+	char			*s;
+	int			 k;
+
+	for (i = 0; i < g->n_tensors; i++)
+		count[g->tensors[i].type]++;
+	for (k = 0; k < GGML_TYPE_COUNT; k++) {
+		if (count[k] == 0)
+			continue;
+		s = xstrfmt("%" PRIu64, count[k]);
+		table_add(&t, type_info(k)->name, s, NULL, NULL);
+		free(s);
+	}
+	table_print("Tensor types", &t);
+}
+
 static uint64_t
 parameter_count(const struct gguf_file *g)
 {
@@ -406,6 +427,7 @@ cmd_show(struct options *o)
 
 	if (o->verbose) {
 		show_metadata(g);
+		show_type_counts(g);
 		show_tensors(g);
 	}
 	free(arch);

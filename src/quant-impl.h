@@ -123,6 +123,21 @@ quant_f2bf(float f)
 }
 
 /*
+ * Round to the nearest integer, ties to even, for |f| < 2^22: adding
+ * 1.5 * 2^23 leaves the integer in the low mantissa bits.  Garbage but
+ * no undefined behaviour beyond that range (NaN and infinity included).
+ */
+static inline int
+nearest_int(float f)
+{
+	float	v = f + 12582912.f;
+	int32_t	i;
+
+	memcpy(&i, &v, sizeof i);
+	return (i & 0x007fffff) - 0x00400000;
+}
+
+/*
  * The activation side of the dots.
  *
  * F32, F16 and BF16 weights are dotted with F32 activations (vec_dot_type

@@ -31,21 +31,6 @@
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
 /*
- * Round to the nearest integer, ties to even, for |f| < 2^22: adding
- * 1.5 * 2^23 leaves the integer in the low mantissa bits.  Garbage but
- * no undefined behaviour beyond that range (NaN and infinity included).
- */
-static inline int
-nearest_int(float f)
-{
-	float	v = f + 12582912.f;
-	int32_t	i;
-
-	memcpy(&i, &v, sizeof i);
-	return (i & 0x007fffff) - 0x00400000;
-}
-
-/*
  * ggml converts (x + 8.5f) and the like to an integer by truncation; the
  * value is in [0, hi + 1] for any finite input, so clamping first gives
  * the same result and keeps NaN or infinity from being undefined.

@@ -15,6 +15,7 @@
 #endif
 
 #include "quant-impl.h"
+#include "quant-iq.h"
 #include "util.h"
 
 #define TRAITS(T, n, b, to, ref, from, dot, vt) \
@@ -65,6 +66,27 @@ static const struct quant_traits quant_scalar[GGML_TYPE_COUNT] = {
 	/* Q8_K exists only as an activation format: no dot of its own. */
 	TRAITS(Q8_K, "Q8_K", QK_K, dequantize_row_q8_K,
 	    quantize_row_q8_K_ref, quantize_row_q8_K_ref, NULL, Q8_K),
+	/* The i-quants (quant-iq.c); IQ4_NL pairs with Q8_0 as in ggml. */
+	TRAITS(IQ2_XXS, "IQ2_XXS", QK_K, dequantize_row_iq2_xxs, NULL, NULL,
+	    vec_dot_iq2_xxs_q8_K, Q8_K),
+	TRAITS(IQ2_XS, "IQ2_XS", QK_K, dequantize_row_iq2_xs, NULL, NULL,
+	    vec_dot_iq2_xs_q8_K, Q8_K),
+	TRAITS(IQ2_S, "IQ2_S", QK_K, dequantize_row_iq2_s, NULL, NULL,
+	    vec_dot_iq2_s_q8_K, Q8_K),
+	TRAITS(IQ3_XXS, "IQ3_XXS", QK_K, dequantize_row_iq3_xxs, NULL, NULL,
+	    vec_dot_iq3_xxs_q8_K, Q8_K),
+	TRAITS(IQ3_S, "IQ3_S", QK_K, dequantize_row_iq3_s, NULL, NULL,
+	    vec_dot_iq3_s_q8_K, Q8_K),
+	TRAITS(IQ1_S, "IQ1_S", QK_K, dequantize_row_iq1_s, NULL, NULL,
+	    vec_dot_iq1_s_q8_K, Q8_K),
+	TRAITS(IQ1_M, "IQ1_M", QK_K, dequantize_row_iq1_m, NULL, NULL,
+	    vec_dot_iq1_m_q8_K, Q8_K),
+	TRAITS(IQ4_NL, "IQ4_NL", QK4_NL, dequantize_row_iq4_nl,
+	    quantize_row_iq4_nl_ref, quantize_row_iq4_nl_ref,
+	    vec_dot_iq4_nl_q8_0, Q8_0),
+	TRAITS(IQ4_XS, "IQ4_XS", QK_K, dequantize_row_iq4_xs,
+	    quantize_row_iq4_xs_ref, quantize_row_iq4_xs_ref,
+	    vec_dot_iq4_xs_q8_K, Q8_K),
 };
 
 static const char *quant_isa_names[] = {
@@ -196,6 +218,7 @@ quant_init(char **cause)
 	quant_fill_scalar();
 	if (quant_isa_table[isa].install != NULL)
 		quant_isa_table[isa].install(quant_table);
+	quant_iq_register(quant_table, isa);
 	quant_chosen = isa;
 	return 0;
 }

@@ -2,8 +2,8 @@
  * quantmix.c - llama.cpp's per-tensor type rules for each file type
  * (src/llama-quant.cpp: tensor_allows_quantization, tensor_get_category,
  * llama_tensor_get_type_impl, tensor_type_fallback), for the file types
- * r1chat can make.  The rules for the IQ file types, imatrix and
- * overrides are not here: r1chat makes none of those.
+ * r1chat can make.  Of the IQ file types only IQ4_NL and IQ4_XS are here
+ * (the others need an importance matrix); imatrix and overrides are not.
  */
 #include "config.h"
 
@@ -18,7 +18,8 @@ enum {
 	FT_F32 = 0, FT_F16 = 1, FT_Q4_0 = 2, FT_Q4_1 = 3, FT_Q8_0 = 7,
 	FT_Q5_0 = 8, FT_Q5_1 = 9, FT_Q2_K = 10, FT_Q3_K_S = 11,
 	FT_Q3_K_M = 12, FT_Q3_K_L = 13, FT_Q4_K_S = 14, FT_Q4_K_M = 15,
-	FT_Q5_K_S = 16, FT_Q5_K_M = 17, FT_Q6_K = 18, FT_BF16 = 32,
+	FT_Q5_K_S = 16, FT_Q5_K_M = 17, FT_Q6_K = 18, FT_IQ4_NL = 25,
+	FT_IQ4_XS = 30, FT_BF16 = 32,
 };
 
 /* The file types, with the type most tensors get (the "default type"). */
@@ -44,6 +45,8 @@ static const struct {
 	{ "Q5_K_M", FT_Q5_K_M, GGML_TYPE_Q5_K },
 	{ "Q5_K", FT_Q5_K_M, GGML_TYPE_Q5_K },
 	{ "Q6_K", FT_Q6_K, GGML_TYPE_Q6_K },
+	{ "IQ4_NL", FT_IQ4_NL, GGML_TYPE_IQ4_NL },
+	{ "IQ4_XS", FT_IQ4_XS, GGML_TYPE_IQ4_XS },
 	{ "F16", FT_F16, GGML_TYPE_F16 },
 	{ "BF16", FT_BF16, GGML_TYPE_BF16 },
 	{ "F32", FT_F32, GGML_TYPE_F32 },
@@ -105,6 +108,7 @@ static const enum ggml_type quantmix_fallback[GGML_TYPE_COUNT] = {
 	[GGML_TYPE_Q4_K] = GGML_TYPE_Q5_0,
 	[GGML_TYPE_Q5_K] = GGML_TYPE_Q5_1,
 	[GGML_TYPE_Q6_K] = GGML_TYPE_Q8_0,
+	[GGML_TYPE_IQ4_XS] = GGML_TYPE_IQ4_NL,
 };
 
 int
@@ -274,6 +278,11 @@ rule_attn_v(struct quantmix *q, enum ggml_type t)
 		if (q->i_attn_v < 4)
 			t = GGML_TYPE_Q5_K;
 		break;
+	case FT_IQ4_NL:
+	case FT_IQ4_XS:
+		if (q->n_gqa >= 4)
+			t = GGML_TYPE_Q5_K;
+		break;
 	}
 	/*
 	 * 70B models share each attn_v among 8 heads: it is small, and
@@ -323,6 +332,11 @@ rule_ffn_down(struct quantmix *q, enum ggml_type t, const char *name)
 		if (!falcon && i < n / 8)
 			t = GGML_TYPE_Q5_K;
 		break;
+	case FT_IQ4_NL:
+	case FT_IQ4_XS:
+		if (i < n / 8)
+			t = GGML_TYPE_Q5_K;
+		break;
 	}
 	q->i_ffn_down++;
 	return t;
@@ -340,6 +354,8 @@ rule_attn_output(struct quantmix *q, enum ggml_type t)
 		case FT_Q3_K_M:
 		case FT_Q4_K_S:
 		case FT_Q4_K_M:
+		case FT_IQ4_NL:
+		case FT_IQ4_XS:
 			return GGML_TYPE_Q5_K;
 		}
 		return t;

@@ -143,8 +143,11 @@ static const struct {
 
 /*
  * --type: a ggml type makes every matrix that type ("pure"); a mixture
- * name asks llama.cpp's per-tensor rules.  ftype is general.file_type.
+ * name asks llama.cpp's per-tensor rules (mix 1), or, for UD-*, the
+ * Unsloth-style rules of ud_type (mix 2).  ftype is general.file_type.
  */
+#define MIX_LLAMA 1
+#define MIX_UD 2
 struct type_desc {
 	const char	*name;
 	enum ggml_type	 type;
@@ -173,7 +176,72 @@ static const struct type_desc type_table[] = {
 	{ "Q4_K_M", GGML_TYPE_Q4_K, 15, 1 },
 	{ "Q5_K_S", GGML_TYPE_Q5_K, 16, 1 },
 	{ "Q5_K_M", GGML_TYPE_Q5_K, 17, 1 },
+	{ "IQ4_NL", GGML_TYPE_IQ4_NL, 25, 1 },
+	{ "IQ4_XS", GGML_TYPE_IQ4_XS, 30, 1 },
+	/* No quantizer: random valid blocks (see random_blocks). */
+	{ "IQ1_S", GGML_TYPE_IQ1_S, 24, 0 },
+	{ "IQ1_M", GGML_TYPE_IQ1_M, 31, 0 },
+	{ "IQ2_XXS", GGML_TYPE_IQ2_XXS, 19, 0 },
+	{ "IQ2_XS", GGML_TYPE_IQ2_XS, 20, 0 },
+	{ "IQ2_S", GGML_TYPE_IQ2_S, 28, 0 },
+	{ "IQ3_XXS", GGML_TYPE_IQ3_XXS, 23, 0 },
+	{ "IQ3_S", GGML_TYPE_IQ3_S, 26, 0 },
+	{ "UD-IQ1_S", GGML_TYPE_IQ1_S, 24, MIX_UD },
+	{ "UD-IQ1_M", GGML_TYPE_IQ1_M, 31, MIX_UD },
+	{ "UD-IQ2_XXS", GGML_TYPE_IQ2_XXS, 19, MIX_UD },
+	{ "UD-IQ2_XS", GGML_TYPE_IQ2_XS, 20, MIX_UD },
+	{ "UD-IQ2_S", GGML_TYPE_IQ2_S, 28, MIX_UD },
+	{ "UD-IQ3_XXS", GGML_TYPE_IQ3_XXS, 23, MIX_UD },
+	{ "UD-IQ3_S", GGML_TYPE_IQ3_S, 26, MIX_UD },
 };
+
+/*
+ * Unsloth's dynamic quants keep the low-bit type for the big FFN
+ * matrices and give what is small or sensitive more bits: ffn_down one
+ * step up, attention Q2_K-Q6_K, the embeddings Q4_K and the output Q6_K.
+ */
+static const struct {
+	enum ggml_type	base, down, qk;
+} ud_rules[] = {
+	{ GGML_TYPE_IQ1_S, GGML_TYPE_IQ2_XXS, GGML_TYPE_Q2_K },
+	{ GGML_TYPE_IQ1_M, GGML_TYPE_IQ2_XXS, GGML_TYPE_Q2_K },
+	{ GGML_TYPE_IQ2_XXS, GGML_TYPE_IQ3_XXS, GGML_TYPE_Q3_K },
+	{ GGML_TYPE_IQ2_XS, GGML_TYPE_IQ3_XXS, GGML_TYPE_Q3_K },
+	{ GGML_TYPE_IQ2_S, GGML_TYPE_IQ3_S, GGML_TYPE_Q3_K },
+	{ GGML_TYPE_IQ3_XXS, GGML_TYPE_IQ4_XS, GGML_TYPE_Q4_K },
+	{ GGML_TYPE_IQ3_S, GGML_TYPE_IQ4_XS, GGML_TYPE_Q4_K },
+};
+
+static const struct {
+	const char	*frag;
+	enum ggml_type	 type;	/* when which is 0 */
+	int		 which;	/* 0 this type, 1 the rule's down, 2 its qk */
+} ud_tensors[] = {
+	{ "attn_output.weight", GGML_TYPE_Q5_K, 0 },	/* before output */
+	{ "token_embd.weight", GGML_TYPE_Q4_K, 0 },
+	{ "output.weight", GGML_TYPE_Q6_K, 0 },
+	{ "attn_v.weight", GGML_TYPE_Q6_K, 0 },
+	{ "attn_q.weight", GGML_TYPE_COUNT, 2 },
+	{ "attn_k.weight", GGML_TYPE_COUNT, 2 },
+	{ "ffn_down.weight", GGML_TYPE_COUNT, 1 },
+};
+
+static enum ggml_type
+ud_type(enum ggml_type base, const char *name)
+{
+	size_t	i, k;
+
+	for (k = 0; ud_rules[k].base != base; k++)
+		;
+	for (i = 0; i < sizeof ud_tensors / sizeof ud_tensors[0]; i++) {
+		if (strstr(name, ud_tensors[i].frag) == NULL)
+			continue;
+		return ud_tensors[i].which == 0 ? ud_tensors[i].type :
+		    ud_tensors[i].which == 1 ? ud_rules[k].down :
+		    ud_rules[k].qk;
+	}
+	return base;
+}
 
 struct gen {
 	const struct arch_desc	*arch;
@@ -261,12 +329,14 @@ pick_type(struct gen *g, const char *name, uint32_t n_dims,
 	enum ggml_type	t = g->type->type;
 	int64_t		cols = ne[0];
 
-	if (g->type->mix)
+	if (g->type->mix == MIX_LLAMA)
 		return (enum ggml_type)quantmix_type(&g->qm, name, n_dims, ne,
 		    GGML_TYPE_F32);
 	/* the router stays F32, as llama.cpp's quantizer leaves it */
 	if (n_dims == 1 || strstr(name, "ffn_gate_inp") != NULL)
 		return GGML_TYPE_F32;
+	if (g->type->mix == MIX_UD)
+		t = ud_type(t, name);
 	if (cols % type_info(t)->blck != 0) {
 		/* llama.cpp's fallback for rows the K-quants cannot cover */
 		switch (t) {
@@ -280,6 +350,16 @@ pick_type(struct gen *g, const char *name, uint32_t n_dims,
 		case GGML_TYPE_Q5_K:
 			t = GGML_TYPE_Q5_1;
 			break;
+		case GGML_TYPE_IQ1_S:
+		case GGML_TYPE_IQ1_M:
+		case GGML_TYPE_IQ2_XXS:
+		case GGML_TYPE_IQ2_XS:
+		case GGML_TYPE_IQ2_S:
+		case GGML_TYPE_IQ3_XXS:
+		case GGML_TYPE_IQ3_S:
+		case GGML_TYPE_IQ4_XS:
+			t = GGML_TYPE_IQ4_NL;
+			break;
 		default:
 			t = GGML_TYPE_Q8_0;
 			break;
@@ -288,6 +368,60 @@ pick_type(struct gen *g, const char *name, uint32_t n_dims,
 			t = GGML_TYPE_F16;
 	}
 	return t;
+}
+
+/* Sets the F16 super-scale of one block of an i-quant (IQ1_M: nibbles). */
+static void
+set_block_scale(enum ggml_type t, uint8_t *b, float d)
+{
+	ggml_half	h = quant_f32_to_f16(d);
+	uint16_t	sc[4];
+	int		k;
+
+	if (t != GGML_TYPE_IQ1_M) {
+		memcpy(b, &h, sizeof h);
+		return;
+	}
+	/* The top nibble of each of the 4 scale words, low bits first. */
+	memcpy(sc, b + 48, sizeof sc);
+	for (k = 0; k < 4; k++)
+		sc[k] = (uint16_t)((sc[k] & 0x0fff) | ((h >> 4 * k) & 0xf) << 12);
+	memcpy(b + 48, sc, sizeof sc);
+}
+
+/*
+ * A row of cols weights of type t (which has no quantizer: the 1-3-bit
+ * i-quants need an importance matrix to quantize well) as random valid
+ * blocks: random codebook indices, signs and group scales, with each
+ * block's super-scale set so that its RMS is std.
+ */
+static void
+random_blocks(enum ggml_type t, uint8_t *row, int64_t cols, float std,
+    uint64_t *st)
+{
+	const struct quant_traits	*qt = quant_traits(t);
+	float				 y[256];
+	double				 ms;
+	uint64_t			 r = 0;
+	size_t				 i;
+	int64_t				 b;
+	int				 k;
+
+	for (b = 0; b < cols / qt->blck; b++) {
+		uint8_t	*p = row + (size_t)b * qt->size;
+
+		for (i = 0; i < qt->size; i++) {
+			if (i % 8 == 0)
+				r = rng_next(st);
+			p[i] = (uint8_t)(r >> 8 * (i % 8));
+		}
+		set_block_scale(t, p, 1.0f);
+		qt->to_float(p, y, qt->blck);
+		for (ms = 0, k = 0; k < qt->blck; k++)
+			ms += (double)y[k] * y[k];
+		ms /= qt->blck;
+		set_block_scale(t, p, ms > 0 ? std / (float)sqrt(ms) : 0);
+	}
 }
 
 /*
@@ -327,10 +461,14 @@ add_tensor3(struct gen *g, const char *name, int64_t cols, int64_t rows,
 	if (data == NULL || row == NULL)
 		die("%s: out of memory", name);
 	qt = quant_traits(t);
-	if (t != GGML_TYPE_F32 && (qt == NULL || qt->from_float_ref == NULL))
-		die("%s: no quantizer for %s", name, type_info(t)->name);
+	if (t != GGML_TYPE_F32 && qt == NULL)
+		die("%s: no kernels for %s", name, type_info(t)->name);
 	st = g->seed * 0x2545f4914f6cdd1dULL ^ name_hash(name);
 	for (r = 0; r < rows; r++) {
+		if (t != GGML_TYPE_F32 && qt->from_float_ref == NULL) {
+			random_blocks(t, data + rs * (size_t)r, cols, std, &st);
+			continue;
+		}
 		for (c = 0; c < cols; c++)
 			row[c] = mean + std * rng_normal(&st);
 		if (t == GGML_TYPE_F32)
@@ -375,7 +513,7 @@ add_rope_freqs(struct gen *g, int n_rot)
 		g->names[g->n_names++] = xstrdup("rope_freqs.weight");
 		return;
 	}
-	if (g->type->mix) {
+	if (g->type->mix == MIX_LLAMA) {
 		/* keep the rules' count in step; rope_freqs stays F32 */
 		quantmix_type(&g->qm, "rope_freqs.weight", 1, ne,
 		    GGML_TYPE_F32);
@@ -1010,7 +1148,7 @@ main(int argc, char **argv)
 	n_vocab = copy_vocab(&g, voc, g.s.n_vocab);
 	set_key(&g, "vocab_size", (uint32_t)n_vocab);
 
-	if (g.type->mix) {
+	if (g.type->mix == MIX_LLAMA) {
 		struct quantmix_model	qmm = {
 			.arch = g.arch->gguf_arch != NULL ?
 			    g.arch->gguf_arch : g.arch->name,

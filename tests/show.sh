@@ -149,5 +149,29 @@ rc=$?
 check "-m MODEL works too" \
     [ $rc -eq 0 -a "$(field "$tmp/out" Model architecture)" = qwen2 ]
 
+# An i-quant mixture (mkmodel's UD-IQ1_S: 2 layers of qwen2, Unsloth's
+# way): the file type's name, and --verbose's count of tensors per type
+# agrees with the Tensors section and with the mixture's rules.
+if [ -n "${MKMODEL:-}" ] && [ -f "$TESTDATA/vocab/deepseek-r1-qwen.gguf" ]; then
+	R1CHAT_TESTDATA=$TESTDATA "$MKMODEL" --arch qwen2 --type UD-IQ1_S \
+	    --seed 1 -o "$tmp/iq.gguf" </dev/null ||
+	    { echo "Bail out! mkmodel UD-IQ1_S"; exit 99; }
+	"$R1CHAT" show "$tmp/iq.gguf" --verbose >"$tmp/out" 2>"$tmp/err"
+	check "IQ1_S mixture: quantization 'IQ1_S'" \
+	    [ "$(field "$tmp/out" Model quantization)" = IQ1_S ]
+	awk '/^  [^ ]/ { s = $0; next } s == "  Tensor types" && NF == 2 {
+		print $1, $2 }' "$tmp/out" >"$tmp/counts"
+	awk '/^  [^ ]/ { s = $0; next } s == "  Tensors" && NF >= 2 {
+		c[$2]++ } END { for (t in c) print t, c[t] }' "$tmp/out" |
+	    sort >"$tmp/want"
+	check "IQ1_S mixture: Tensor types counts the Tensors section" \
+	    [ "$(sort "$tmp/counts")" = "$(cat "$tmp/want")" ]
+	check "IQ1_S mixture: the rules' counts, in type id order" \
+	    [ "$(tr '\n' ' ' <"$tmp/counts")" = \
+	    "F32 11 Q2_K 4 Q4_K 1 Q5_K 2 Q6_K 3 IQ2_XXS 2 IQ1_S 4 " ]
+else
+	ok "IQ1_S mixture # SKIP no mkmodel or testdata vocabulary"
+fi
+
 echo "1..$n"
 [ $failed -eq 0 ]

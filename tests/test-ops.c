@@ -63,7 +63,7 @@ static const enum ggml_type weight_types[] = {
 	GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_BF16, GGML_TYPE_Q4_0,
 	GGML_TYPE_Q4_1, GGML_TYPE_Q5_0, GGML_TYPE_Q5_1, GGML_TYPE_Q8_0,
 	GGML_TYPE_Q2_K, GGML_TYPE_Q3_K, GGML_TYPE_Q4_K, GGML_TYPE_Q5_K,
-	GGML_TYPE_Q6_K,
+	GGML_TYPE_Q6_K, GGML_TYPE_IQ4_NL, GGML_TYPE_IQ4_XS,
 };
 #define N_WEIGHT_TYPES (sizeof weight_types / sizeof weight_types[0])
 
@@ -229,7 +229,7 @@ check_matmul_errors(void)
 	memset(x, 0, sizeof x);
 	ok(ops_matmul(&m, x, 1, y, &scratch) == -1,
 	    "matmul refuses a row that is not whole blocks");
-	m.type = GGML_TYPE_IQ2_XXS;
+	m.type = GGML_TYPE_I8;
 	m.cols = 256;
 	ok(ops_matmul(&m, x, 1, y, &scratch) == -1,
 	    "matmul refuses a type without kernels");
