@@ -59,6 +59,7 @@ struct chat {
 	void			*be_data;
 	int			 n_threads;
 	int			 n_batch;
+	enum kv_type		 kv_type;	/* the cache's element type */
 
 	struct gguf_file	*g;		/* metadata, tokenizer */
 	struct model		*m;
@@ -261,7 +262,7 @@ ctx_new(const struct chat *c, int n_ctx, char **cause)
 	memset(&cp, 0, sizeof cp);
 	cp.n_ctx = n_ctx;
 	cp.n_batch = c->n_batch;
-	cp.kv_type = KV_F16;
+	cp.kv_type = c->kv_type;
 	return model_ctx_new_ext(c->m, &cp, cause);
 }
 
@@ -732,7 +733,13 @@ chat_open(const struct chat_config *cfg, char **warning, char **cause)
 	c->p = cfg->params;
 	c->n_threads = cfg->n_threads;
 	c->n_batch = cfg->n_batch > 0 ? cfg->n_batch : DEFAULT_BATCH;
+	c->kv_type = KV_F16;
 	chat_set_system(c, cfg->system);
+	if (cfg->kv_type != NULL && kv_type_parse(cfg->kv_type,
+	    &c->kv_type) != 0) {
+		*cause = xstrfmt("--kv-type: %s: not f16 or f32", cfg->kv_type);
+		goto fail;
+	}
 
 	if ((c->g = gguf_open(cfg->model_path, cause)) == NULL)
 		goto fail;

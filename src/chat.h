@@ -37,6 +37,7 @@ struct chat_config {
 	int			 n_threads;	/* 0: the machine's cores */
 	int			 n_batch;	/* prompt tokens per forward; 0: default */
 	int			 mlock;		/* lock the weights in memory */
+	const char		*kv_type;	/* "f16" or "f32"; NULL: f16 */
 	struct chat_params	 params;
 
 	/* An OpenAI-compatible server instead of model_path (backend.h). */

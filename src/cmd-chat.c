@@ -127,6 +127,7 @@ cmd_chat_config(struct options *o, const char *model,
 	cfg->n_threads = o->threads != OPT_UNSET ? o->threads : 0;
 	cfg->n_batch = o->batch != OPT_UNSET ? o->batch : 0;
 	cfg->mlock = o->mlock;
+	cfg->kv_type = o->kv_type;
 	if (!isnan(o->temp))
 		p->temperature = o->temp;
 	if (o->top_k != OPT_UNSET)

@@ -176,6 +176,13 @@ ok $? "no template in the file: deepseek-r1 guessed from its tokens, said"
 "$R1CHAT" --template nonesuch "$model" hi >/dev/null 2>"$tmp/err.tpl"
 [ $? -eq 1 ] && grep -q 'nonesuch' "$tmp/err.tpl"
 ok $? "an unknown --template is refused"
+"$R1CHAT" --kv-type f8 "$model" hi >/dev/null 2>"$tmp/err.kv"
+[ $? -eq 1 ] && [ "$(wc -l <"$tmp/err.kv")" -eq 1 ] &&
+    grep -q 'kv-type: f8: not f16 or f32' "$tmp/err.kv"
+ok $? "an unknown --kv-type is refused in one line"
+"$R1CHAT" --kv-type f32 --nothink --temp 0 -n 8 "$model" hi >"$tmp/out.kv32" 2>/dev/null &&
+    [ -s "$tmp/out.kv32" ]
+ok $? "--kv-type f32: the chat answers with an F32 cache"
 
 # --- seeds ----------------------------------------------------------------------------
 
