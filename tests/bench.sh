@@ -7,18 +7,7 @@
 set -u
 
 : "${R1CHAT:?}" "${MKMODEL:?}" "${R1CHAT_TESTDATA:?}"
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=1
-	fi
-}
+. "${top_srcdir:-.}/tests/tap.sh"
 
 if [ ! -f "$R1CHAT_TESTDATA/vocab/deepseek-r1-qwen.gguf" ]; then
 	echo "1..0 # SKIP no $R1CHAT_TESTDATA/vocab/deepseek-r1-qwen.gguf"
@@ -138,4 +127,4 @@ if [ -r /proc/self/environ ]; then
 fi
 
 echo "1..$n"
-exit $failed
+[ "$failed" -eq 0 ]

@@ -20,18 +20,7 @@ export LC_ALL
 XDG_CACHE_HOME="$tmp/cache"
 export XDG_CACHE_HOME
 
-n=0
-failed=0
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-}
-show() { sed 's/^/# /' "$@"; }
+. "${top_srcdir:-.}/tests/tap.sh"
 
 model="$tmp/m.gguf"
 if ! "$MKMODEL" --arch qwen2 --type F32 --seed 1 --vocab "$vocab" \

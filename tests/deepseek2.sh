@@ -19,18 +19,7 @@ set -u
 : "${R1CHAT:?}" "${MKMODEL:?}" "${top_srcdir:?}" "${R1CHAT_TESTDATA:?}"
 G=$top_srcdir/tests/golden
 TEXT=$top_srcdir/tests/engine.txt
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=1
-	fi
-}
+. "${top_srcdir:-.}/tests/tap.sh"
 
 if [ ! -f "$R1CHAT_TESTDATA/vocab/deepseek-r1.gguf" ]; then
 	echo "1..0 # SKIP no $R1CHAT_TESTDATA/vocab/deepseek-r1.gguf"
@@ -147,4 +136,4 @@ ok $? "missing expert tensor: one line naming it"
 sed 's/^/# /' "$T/err"
 
 echo "1..$n"
-exit $failed
+[ "$failed" -eq 0 ]

@@ -18,18 +18,7 @@ set -u
 : "${R1CHAT:?}" "${MKMODEL:?}" "${top_srcdir:?}" "${R1CHAT_TESTDATA:?}"
 G=$top_srcdir/tests/golden
 TEXT=$top_srcdir/tests/engine.txt
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=1
-	fi
-}
+. "${top_srcdir:-.}/tests/tap.sh"
 
 for v in deepseek-r1-qwen llama-bpe; do
 	if [ ! -f "$R1CHAT_TESTDATA/vocab/$v.gguf" ]; then
@@ -162,4 +151,4 @@ rc=$?
 ok $? "generation stops when the context is full ($n_p prompt tokens)"
 
 echo "1..$n"
-exit $failed
+[ "$failed" -eq 0 ]

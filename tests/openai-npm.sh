@@ -33,17 +33,7 @@ trap cleanup EXIT
 LC_ALL=C.UTF-8
 export LC_ALL
 
-n=0
-failed=0
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-}
+. "${top_srcdir:-.}/tests/tap.sh"
 
 model="$tmp/m.gguf"
 if ! "$MKMODEL" --arch qwen2 --type F32 --seed 1 --vocab "$vocab" \

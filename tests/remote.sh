@@ -33,17 +33,7 @@ LC_ALL=C.UTF-8
 export LC_ALL
 unset OPENAI_API_KEY
 
-n=0
-failed=0
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-}
+. "${top_srcdir:-.}/tests/tap.sh"
 
 # Starts the fake server in MODE (stopping the one before); sets $url.
 fake() {
