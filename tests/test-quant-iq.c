@@ -26,31 +26,12 @@
 #include "quant-impl.h"
 #include "quant-iq.h"
 #include "quant.h"
+#define RNG_SEED 0x2545f4914f6cdd1dULL
+#include "rng.h"
 #include "tap.h"
 #include "util.h"
 
 #define ROW 4096
-
-static uint64_t rng_state = 0x2545f4914f6cdd1dULL;
-
-static uint64_t
-rng_next(void)
-{
-	uint64_t	z = (rng_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static double
-rng_gauss(void)
-{
-	double	u = ((rng_next() >> 11) + 0.5) * 0x1p-53;
-	double	v = ((rng_next() >> 11) + 0.5) * 0x1p-53;
-
-	return sqrt(-2 * log(u)) * cos(6.283185307179586 * v);
-}
 
 static const struct {
 	enum ggml_type	 type;

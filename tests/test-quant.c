@@ -23,6 +23,7 @@
 #include "gguf.h"
 #include "quant-impl.h"
 #include "quant.h"
+#include "rng.h"
 #include "tap.h"
 #include "util.h"
 
@@ -30,31 +31,6 @@
 #define NROWS 16		/* rows per round-trip measurement */
 
 /* --- data ---------------------------------------------------------------- */
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t
-rng_next(void)
-{
-	uint64_t	z = (rng_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static double
-rng_uniform(void)
-{
-	return ((rng_next() >> 11) + 0.5) * 0x1p-53;
-}
-
-static double
-rng_gauss(void)
-{
-	return sqrt(-2 * log(rng_uniform())) *
-	    cos(6.283185307179586 * rng_uniform());
-}
 
 static void
 fill_gauss(float *x, int64_t n, double sigma, double mean)
