@@ -146,7 +146,8 @@ emit(struct chat *c, enum chat_event_type type, const char *text, size_t len)
 {
 	struct chat_event	ev;
 
-	c->st.total_ns = util_now_ns() - c->t0;
+	/* As ollama's: the turn that reports the load counts it in total. */
+	c->st.total_ns = util_now_ns() - c->t0 + c->st.load_ns;
 	if (c->eval_t0 != 0)
 		c->st.eval_ns = util_now_ns() - c->eval_t0;
 	ev.type = type;

@@ -134,6 +134,22 @@ done <"$tmp/expect"
 ok $? "--verbose: eval count within -n"
 tail -n 8 "$tmp/err.v" | cmp -s - "$tmp/summary"
 ok $? "--verbose: the summary ends stderr"
+# As ollama's: the first answer's total duration includes the load.
+sed 's/µ/u/' "$tmp/summary" | awk -F': *' '
+	function ns(d,   t, v, u) {
+		t = 0
+		while (match(d, /^[0-9.]+(h|ms|us|ns|m|s)/)) {
+			v = substr(d, 1, RLENGTH); d = substr(d, RLENGTH + 1)
+			u = v; sub(/^[0-9.]+/, "", u); v += 0
+			t += v * (u == "h" ? 3.6e12 : u == "m" ? 6e10 : \
+			    u == "s" ? 1e9 : u == "ms" ? 1e6 : u == "us" ? 1e3 : 1)
+		}
+		return t
+	}
+	/duration/ { d[$1] = ns($2) }
+	END { exit !(d["total duration"] >= d["load duration"] + \
+	    d["prompt eval duration"] + d["eval duration"]) }'
+ok $? "--verbose: total duration >= load + prompt eval + eval"
 
 # --- refusals and errors --------------------------------------------------------------
 
