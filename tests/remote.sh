@@ -2,6 +2,7 @@
 # remote.sh - r1chat --remote against tests/fakeserver, a server that
 # answers as told: reasoning as reasoning_content or inline <think> tags
 # cut anywhere, a whole response, streams shaped as vLLM's and ollama's,
+# one recorded stream (Workers AI),
 # the API key sent, and the faults (a stream cut mid-answer, an error in
 # the stream, HTTP 500 and 401 with error bodies, connection refused, a
 # silent server) each one clear line, the partial answer kept, exit 1.
@@ -138,6 +139,28 @@ chat "what is 2+2?"
 [ $? -eq 0 ] && cmp -s "$tmp/want2.out" "$tmp/out" &&
     cmp -s "$tmp/want2.err" "$tmp/err"
 ok $? "an ollama-shaped stream (inline tags)"
+
+# A real recording (tests/streams/workersai-recorded.sse: its first line
+# says whence): the reasoning on stderr is its reasoning_content deltas
+# joined, read out of the file here with sed; its answer is only "\n\n"
+# before a tool call, so nothing on stdout.
+rec="$streams/workersai-recorded.sse"
+sed -n 's/.*"delta":{"reasoning_content":"\(.*\)"},"logprobs".*/\1/p' "$rec" |
+    tr -d '\n' | sed 's/\\"/"/g' >"$tmp/rec.esc"
+{ printf 'Thinking...\n'; printf '%b' "$(cat "$tmp/rec.esc")"; printf '...done thinking.\n\n'; } \
+    >"$tmp/want3.err"
+sed -n 's/.*"delta":{"content":"\(.*\)"},"logprobs".*/\1/p' "$rec" |
+    tr -d '\n' >"$tmp/rec.ans"
+fake replay "$rec"
+chat "Remind me to go to the library tomorrow at 2pm"
+[ $? -eq 0 ] && [ "$(cat "$tmp/rec.ans")" = '\n\n' ] && [ ! -s "$tmp/out" ] &&
+    [ "$(wc -c <"$tmp/rec.esc")" -gt 300 ] &&
+    cmp -s "$tmp/want3.err" "$tmp/err"
+ok $? "a recorded Workers AI stream (reasoning_content, usage per chunk, a tool call)"
+chat --verbose hi
+grep -q '^eval count: *127 token(s)$' "$tmp/err" &&
+    grep -q "^(counts from the server's usage; durations measured by r1chat)$" "$tmp/err"
+ok $? "the recorded stream: --verbose takes the last usage's 127 tokens"
 
 # --- faults ---------------------------------------------------------------------
 
