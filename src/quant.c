@@ -177,9 +177,11 @@ quant_fill_scalar(void)
 	quant_ready = 1;
 }
 
-static int
+int
 quant_isa_supported(enum quant_isa isa)
 {
+	if ((size_t)isa >= N_ISA)
+		return 0;
 	return quant_isa_table[isa].supported == NULL ||
 	    quant_isa_table[isa].supported();
 }

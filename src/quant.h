@@ -186,7 +186,10 @@ struct quant_traits {
 	const struct quant_gemm	*gemm;		/* prompt kernels, or NULL */
 };
 
-enum quant_isa { QUANT_ISA_SCALAR, QUANT_ISA_AVX2, QUANT_ISA_AVX512 };
+enum quant_isa {
+	QUANT_ISA_SCALAR, QUANT_ISA_AVX2, QUANT_ISA_AVX512,
+	QUANT_ISA_COUNT		/* not a path: how many there are */
+};
 
 /*
  * Chooses the kernels for this CPU, or those R1CHAT_ISA names.  Returns 0,
@@ -198,6 +201,9 @@ int quant_init(char **cause);
 /* Returns the ISA quant_init chose. */
 enum quant_isa quant_isa(void);
 const char *quant_isa_name(enum quant_isa isa);
+
+/* Returns 1 when this CPU can run the kernels of isa, else 0. */
+int quant_isa_supported(enum quant_isa isa);
 
 /*
  * Returns the traits of type t for the chosen ISA, or NULL when r1chat

@@ -336,22 +336,14 @@ test_quantizers(void)
 	free(q);
 }
 
-static const struct {
-	const char	*name;
-	int		(*cpu)(void);
-} isas[] = {
-	{ "scalar", NULL },
-	{ "avx2", quant_cpu_has_avx2 },
-	{ "avx512", quant_cpu_has_avx512 },
-};
-
 int
 main(void)
 {
 	struct gguf_file	*g;
 	const char		*dir = getenv("R1CHAT_TESTDATA");
 	char			*path, *cause = NULL;
-	size_t			 i;
+	enum quant_isa		 isa;
+	const char		*name;
 
 	path = xstrfmt("%s/quant/blocks.gguf", dir ? dir :
 	    "../shared/testdata");
@@ -364,25 +356,26 @@ main(void)
 	free(path);
 
 	test_tables();
-	for (i = 0; i < sizeof isas / sizeof isas[0]; i++) {
-		if (isas[i].cpu != NULL && !isas[i].cpu()) {
-			diag("%s: this CPU cannot run it", isas[i].name);
+	for (isa = 0; isa < QUANT_ISA_COUNT; isa++) {
+		name = quant_isa_name(isa);
+		if (!quant_isa_supported(isa)) {
+			diag("%s: this CPU cannot run it", name);
 			continue;
 		}
-		setenv("R1CHAT_ISA", isas[i].name, 1);
+		setenv("R1CHAT_ISA", name, 1);
 		if (!ok(quant_init(&cause) == 0, "R1CHAT_ISA=%s",
-		    isas[i].name)) {
+		    name)) {
 			free(cause);
 			cause = NULL;
 			continue;
 		}
 		if (g != NULL)
-			test_blocks(g, isas[i].name);
+			test_blocks(g, name);
 		else
 			ok(1, "%s: blocks.gguf # SKIP no testdata "
-			    "(R1CHAT_TESTDATA)", isas[i].name);
-		test_dots(isas[i].name);
-		test_x4(isas[i].name);
+			    "(R1CHAT_TESTDATA)", name);
+		test_dots(name);
+		test_x4(name);
 	}
 	test_quantizers();
 	gguf_close(g);

@@ -587,22 +587,14 @@ test_conversions(void)
 
 /* --- main ---------------------------------------------------------------- */
 
-static const struct {
-	const char	*name;
-	int		(*cpu)(void);
-} isas[] = {
-	{ "scalar", NULL },
-	{ "avx2", quant_cpu_has_avx2 },
-	{ "avx512", quant_cpu_has_avx512 },
-};
-
 int
 main(void)
 {
 	struct gguf_file	*g = NULL;
 	const char		*dir = getenv("R1CHAT_TESTDATA");
 	char			*path, *cause = NULL;
-	size_t			 i;
+	enum quant_isa		 isa;
+	const char		*name;
 	int			 rc;
 
 	if (dir == NULL)
@@ -628,29 +620,30 @@ main(void)
 	cause = NULL;
 
 	test_conversions();
-	for (i = 0; i < sizeof isas / sizeof isas[0]; i++) {
-		if (isas[i].cpu != NULL && !isas[i].cpu()) {
+	for (isa = 0; isa < QUANT_ISA_COUNT; isa++) {
+		name = quant_isa_name(isa);
+		if (!quant_isa_supported(isa)) {
 			diag("%s: this CPU cannot run it, skipped",
-			    isas[i].name);
+			    name);
 			continue;
 		}
-		setenv("R1CHAT_ISA", isas[i].name, 1);
+		setenv("R1CHAT_ISA", name, 1);
 		if (!ok(quant_init(&cause) == 0 &&
-		    strcmp(quant_isa_name(quant_isa()), isas[i].name) == 0,
-		    "R1CHAT_ISA=%s is chosen", isas[i].name)) {
+		    strcmp(quant_isa_name(quant_isa()), name) == 0,
+		    "R1CHAT_ISA=%s is chosen", name)) {
 			diag("%s", cause ? cause : "");
 			free(cause);
 			cause = NULL;
 			continue;
 		}
 		if (g != NULL)
-			test_blocks(g, isas[i].name);
+			test_blocks(g, name);
 		else
 			ok(1, "%s: blocks.gguf # SKIP no testdata "
-			    "(R1CHAT_TESTDATA)", isas[i].name);
-		test_dots(isas[i].name);
-		test_activations(isas[i].name);
-		if (i == 0)
+			    "(R1CHAT_TESTDATA)", name);
+		test_dots(name);
+		test_activations(name);
+		if (isa == QUANT_ISA_SCALAR)
 			test_round_trips();
 	}
 	gguf_close(g);
