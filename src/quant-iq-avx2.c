@@ -25,17 +25,6 @@
 
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 
-AVX2 static inline float
-iq_hsum_ps(__m256 v)
-{
-	__m128	h = _mm_add_ps(_mm256_castps256_ps128(v),
-	    _mm256_extractf128_ps(v, 1));
-
-	h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-	h = _mm_add_ss(h, _mm_movehdup_ps(h));
-	return _mm_cvtss_f32(h);
-}
-
 /*
  * The multipliers +1 / -1 of 32 weights from 4 sign bytes (byte k for
  * weights 8k..8k+7, bit j for weight 8k+j): -1 where the bit is set.
@@ -326,7 +315,7 @@ iq_dot_rows(int n, float *s, const void *vx, size_t bsize, float factor,
 		}
 	}
 	for (r = 0; r < nr; r++)
-		s[r] = factor * iq_hsum_ps(acc[r]);
+		s[r] = factor * quant_hsum256(acc[r]);
 }
 
 /* The single- and 4-row dots of type t, factor its power of two. */
@@ -370,7 +359,7 @@ vec_dot_iq4_nl_q8_0_avx2(int n, float *s, const void *vx, const void *vy)
 		    _cvtsh_ss(y[i].d)), _mm256_cvtepi32_ps(iq_group_dot(&gr,
 		    one, y[i].qs)), acc);
 	}
-	*s = iq_hsum_ps(acc);
+	*s = quant_hsum256(acc);
 }
 
 #define K(t) GGML_TYPE_Q8_K, vec_dot_##t##_q8_K_avx2, vec_dot_##t##_q8_K_x4_avx2
