@@ -1,12 +1,16 @@
 /*
  * quant-avx512.c - AVX-512 VNNI kernels: the prompt tiles (struct
  * quant_gemm) of the types models spend their time in, Q8_0, Q4_K and
- * Q6_K, and a 256-bit VNNI Q4_K dot for single tokens.  The other
- * single-token dots stay the AVX2 ones, which every AVX-512 CPU runs: on
+ * Q6_K, and 256-bit VNNI Q4_K and Q6_K dots for single tokens.  The
+ * other single-token dots stay the AVX2 ones, which every AVX-512 CPU
+ * runs: on
  * Zen 4, where AVX-512 is split into 256-bit halves, 512-bit versions of
  * them were slower (by 18-24 % on Q4_K and Q8_0), while VNNI wins by far
  * on tiles, where a weight vector meets several tokens and the scales
- * are applied once per 16 groups.
+ * are applied once per 16 groups.  Dots of four rows at once against one
+ * token were also slower: on short rows (a 1536-wide Q4_K row is 864
+ * bytes) four interleaved streams defeat the hardware prefetcher, and
+ * reads from memory fell to a third.
  */
 #include "config.h"
 
@@ -24,15 +28,38 @@
 /* ------------------------------------------------------------------ */
 /* single-token dots */
 
-/* A shuffle_epi8 word index: byte g zero-extended. */
+/* shuffle_epi8 word indexes: byte g zero-extended; word g. */
 #define SC(g) ((short)(0x8000 | (g)))
+#define WD(g) ((short)((2 * (g) + 1) << 8 | 2 * (g)))
+
+/*
+ * The 8 scales (bytes 0-7) and 8 mins (bytes 8-15) of a Q4_K block from
+ * its 12 packed bytes (the layout quant_k4_unpack describes), in both
+ * 128-bit halves, without leaving vector registers: the three words are
+ * placed as (w0, w2, w1, w2) and (w0, w0, w1, w1), shifted and merged.
+ * The load reads 4 bytes past the scales, which are the block's qs.
+ */
+AVX512 static inline __m256i
+k4_scales_vnni(const uint8_t *p)
+{
+	__m128i	w = _mm_loadu_si128((const __m128i *)p);
+	__m128i	lo = _mm_and_si128(_mm_srlv_epi32(_mm_shuffle_epi32(w, 0x98),
+		    _mm_setr_epi32(0, 0, 0, 4)), _mm_setr_epi32(0x3f3f3f3f,
+		    0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
+	__m128i	hi = _mm_srli_epi32(_mm_shuffle_epi32(w, 0x50), 2);
+
+	/* lo | (hi & m): the top 2 bits of scales and mins 4-7 */
+	return _mm256_broadcastsi128_si256(_mm_ternarylogic_epi32(lo, hi,
+	    _mm_setr_epi32(0, 0x30303030, 0, 0x30303030), 0xf8));
+}
 
 /*
  * Q4_K against one token with 256-bit VNNI: per 64 weights, dpbusd gives
  * the low-nibble group's 4-weight sums in one vector and the high one's
- * in another (each at most 4 * 15 * 127, so int16 holds it); packs_epi32
- * joins the two and one madd_epi16 applies both groups' scales, where
- * the AVX2 dot needs two maddubs, two madd and two scale shuffles.
+ * in another (each at most 4 * 15 * 128, so int16 holds it); packs_epi32
+ * joins the two and one dpwssd applies both groups' scales and
+ * accumulates, where the AVX2 dot needs two maddubs, two madd, two adds
+ * and two scale shuffles.
  */
 AVX512 static void
 vec_dot_q4_K_q8_K_vnni(int n, float *s, const void *vx, const void *vy)
@@ -47,14 +74,11 @@ vec_dot_q4_K_q8_K_vnni(int n, float *s, const void *vx, const void *vy)
 	    (short)0x800e, (short)0x800e, (short)0x800f, (short)0x800f);
 	__m256			 acc = _mm256_setzero_ps();
 	__m256			 accm = _mm256_setzero_ps();
-	__m256i			 scv, q, isum, p, sk;
-	uint32_t		 v[4];
+	__m256i			 scv, isum, q, p;
 	int			 i, k, nb = n / QK_K;
 
 	for (i = 0; i < nb; i++) {
-		quant_k4_unpack(x[i].scales, v);
-		scv = _mm256_broadcastsi128_si256(_mm_setr_epi32((int)v[0],
-		    (int)v[1], (int)v[2], (int)v[3]));
+		scv = k4_scales_vnni(x[i].scales);
 		accm = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(x[i].dmin) *
 		    y[i].d), _mm256_cvtepi32_ps(_mm256_madd_epi16(
 		    _mm256_shuffle_epi8(scv, mins_idx), _mm256_loadu_si256(
@@ -73,13 +97,12 @@ vec_dot_q4_K_q8_K_vnni(int n, float *s, const void *vx, const void *vy)
 			    (const __m256i *)(y[i].qs + 64 * k + 32))));
 			/* Words 0-3 of each half are group 2k's, 4-7
 			 * group 2k + 1's. */
-			sk = _mm256_shuffle_epi8(scv, _mm256_setr_epi16(
-			    SC(2 * k), SC(2 * k), SC(2 * k), SC(2 * k),
-			    SC(2 * k + 1), SC(2 * k + 1), SC(2 * k + 1),
-			    SC(2 * k + 1), SC(2 * k), SC(2 * k), SC(2 * k),
-			    SC(2 * k), SC(2 * k + 1), SC(2 * k + 1),
-			    SC(2 * k + 1), SC(2 * k + 1)));
-			isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, sk));
+			isum = _mm256_dpwssd_epi32(isum, p, _mm256_shuffle_epi8(
+			    scv, _mm256_setr_epi16(SC(2 * k), SC(2 * k),
+			    SC(2 * k), SC(2 * k), SC(2 * k + 1), SC(2 * k + 1),
+			    SC(2 * k + 1), SC(2 * k + 1), SC(2 * k), SC(2 * k),
+			    SC(2 * k), SC(2 * k), SC(2 * k + 1), SC(2 * k + 1),
+			    SC(2 * k + 1), SC(2 * k + 1))));
 		}
 		acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(x[i].d) *
 		    y[i].d), _mm256_cvtepi32_ps(isum), acc);
@@ -87,7 +110,95 @@ vec_dot_q4_K_q8_K_vnni(int n, float *s, const void *vx, const void *vy)
 	*s = quant_hsum256(acc) - quant_hsum256(accm);
 }
 
+/*
+ * The 6-bit weights (stored plus 32, so unsigned) of quarter k of a
+ * Q6_K half: the low nibbles of l0 (k = 0) or l1 (1) or their high ones
+ * (2, 3), with bit pair k of h on top.
+ */
+AVX512 static inline ALWAYS_INLINE __m256i
+q6_K_quarter(__m256i l0, __m256i l1, __m256i h, int k)
+{
+	const __m256i	low = _mm256_set1_epi8(0x0f);
+	const __m256i	top = _mm256_set1_epi8(0x30);
+	__m256i		l = (k & 1) ? l1 : l0, hk;
+
+	if (k >= 2)
+		l = _mm256_srli_epi16(l, 4);
+	hk = k == 0 ? _mm256_slli_epi16(h, 4) : k == 1 ?
+	    _mm256_slli_epi16(h, 2) : k == 2 ? h : _mm256_srli_epi16(h, 2);
+	/* (l & low) | (hk & top) */
+	return _mm256_ternarylogic_epi32(l, low, _mm256_and_si256(hk, top),
+	    0xea);
+}
+
+/*
+ * Q6_K against one token with 256-bit VNNI: a quarter's dpbusd gives two
+ * 16-weight groups' 4-weight sums (at most 4 * 63 * 128, an int16);
+ * packs_epi32 joins two quarters, one dpwssd applies their four groups'
+ * scales.  32 times each group's activation sum (the storage offset) is
+ * taken off first.
+ */
+AVX512 static void
+vec_dot_q6_K_q8_K_vnni(int n, float *s, const void *vx, const void *vy)
+{
+	const struct block_q6_K	*x = vx;
+	const struct block_q8_K	*y = vy;
+	/* pair j of a half: groups 4j, 4j + 2 in the low 128 bits, 4j + 1,
+	 * 4j + 3 in the high ones (packs_epi32 of quarters 2j, 2j + 1) */
+	const __m256i		 pidx[2] = {
+		_mm256_setr_epi16(WD(0), WD(0), WD(0), WD(0), WD(2), WD(2),
+		    WD(2), WD(2), WD(1), WD(1), WD(1), WD(1), WD(3), WD(3),
+		    WD(3), WD(3)),
+		_mm256_setr_epi16(WD(4), WD(4), WD(4), WD(4), WD(6), WD(6),
+		    WD(6), WD(6), WD(5), WD(5), WD(5), WD(5), WD(7), WD(7),
+		    WD(7), WD(7)),
+	};
+	__m256			 acc = _mm256_setzero_ps();
+	__m256i			 isum, l0, l1, h, p, sc;
+	const uint8_t		*ql, *qh;
+	const int8_t		*yq;
+	int64_t			 s8;
+	int			 i, half, j, nb = n / QK_K;
+
+	for (i = 0; i < nb; i++) {
+		isum = _mm256_sub_epi32(_mm256_setzero_si256(),
+		    _mm256_slli_epi32(_mm256_madd_epi16(_mm256_cvtepi8_epi16(
+		    _mm_loadu_si128((const __m128i *)x[i].scales)),
+		    _mm256_loadu_si256((const __m256i *)y[i].bsums)), 5));
+#pragma GCC unroll 2
+		for (half = 0; half < 2; half++) {
+			ql = x[i].ql + 64 * half;
+			qh = x[i].qh + 32 * half;
+			yq = y[i].qs + 128 * half;
+			l0 = _mm256_loadu_si256((const __m256i *)ql);
+			l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+			h = _mm256_loadu_si256((const __m256i *)qh);
+			/* the half's 8 scales as words, in both halves */
+			memcpy(&s8, x[i].scales + 8 * half, sizeof s8);
+			sc = _mm256_cvtepi8_epi16(_mm_set1_epi64x(s8));
+#pragma GCC unroll 2
+			for (j = 0; j < 2; j++) {
+				p = _mm256_packs_epi32(_mm256_dpbusd_epi32(
+				    _mm256_setzero_si256(),
+				    q6_K_quarter(l0, l1, h, 2 * j),
+				    _mm256_loadu_si256((const __m256i *)(yq +
+				    64 * j))), _mm256_dpbusd_epi32(
+				    _mm256_setzero_si256(),
+				    q6_K_quarter(l0, l1, h, 2 * j + 1),
+				    _mm256_loadu_si256((const __m256i *)(yq +
+				    64 * j + 32))));
+				isum = _mm256_dpwssd_epi32(isum, p,
+				    _mm256_shuffle_epi8(sc, pidx[j]));
+			}
+		}
+		acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(x[i].d) *
+		    y[i].d), _mm256_cvtepi32_ps(isum), acc);
+	}
+	*s = quant_hsum256(acc);
+}
+
 #undef SC
+#undef WD
 
 /* ------------------------------------------------------------------ */
 /* prompt tiles (struct quant_gemm) */
@@ -589,7 +700,8 @@ static const struct {
 	[GGML_TYPE_Q8_0] = { GGML_TYPE_Q8_0, NULL, &gemm_q8_0 },
 	[GGML_TYPE_Q4_K] = { GGML_TYPE_Q8_K, vec_dot_q4_K_q8_K_vnni,
 	    &gemm_q4_K },
-	[GGML_TYPE_Q6_K] = { GGML_TYPE_Q8_K, NULL, &gemm_q6_K },
+	[GGML_TYPE_Q6_K] = { GGML_TYPE_Q8_K, vec_dot_q6_K_q8_K_vnni,
+	    &gemm_q6_K },
 };
 
 void
@@ -608,8 +720,8 @@ quant_register_avx512(struct quant_traits *table)
 			continue;
 		table[t].gemm = avx512_kernels[t].gemm;
 		if (avx512_kernels[t].vec_dot != NULL) {
-			/* The 4-row dot reproduced the AVX2 one; the tiles
-			 * take batches here. */
+			/* The 4-token dot reproduced the AVX2 one; the
+			 * tiles take batches here. */
 			table[t].vec_dot = avx512_kernels[t].vec_dot;
 			table[t].vec_dot_x4 = NULL;
 		}
