@@ -134,6 +134,23 @@ matmul(struct model_ctx *c, const struct ops_mat *w, const float *x, int n,
 	return 0;
 }
 
+/* Two or three matrices (wc NULL: two) on c->xn, in one pass. */
+static int
+matmul3(struct model_ctx *c, const struct ops_mat *wa,
+    const struct ops_mat *wb, const struct ops_mat *wc, int n, float *ya,
+    float *yb, float *yc, int il, const char *what, char **cause)
+{
+	const struct ops_mat	*w[3] = { wa, wb, wc };
+	float			*y[3] = { ya, yb, yc };
+
+	if (ops_matmul_n(w, wc != NULL ? 3 : 2, c->xn, n, y,
+	    &c->scratch) != 0) {
+		*cause = xstrfmt("blk.%d.%s: matmul failed", il, what);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 dense_layer_forward(struct model_ctx *c, int il, float *x, int n, int pos0,
     char **cause)
@@ -153,9 +170,8 @@ dense_layer_forward(struct model_ctx *c, int il, float *x, int n, int pos0,
 	for (t = 0; t < n; t++)
 		ops_rmsnorm(c->xn + (size_t)t * e, x + (size_t)t * e,
 		    l->attn_norm, e, hp->eps);
-	if (matmul(c, &l->wq, c->xn, n, b.q, il, "attn_q", cause) != 0 ||
-	    matmul(c, &l->wk, c->xn, n, b.k, il, "attn_k", cause) != 0 ||
-	    matmul(c, &l->wv, c->xn, n, b.v, il, "attn_v", cause) != 0)
+	if (matmul3(c, &l->wq, &l->wk, &l->wv, n, b.q, b.k, b.v, il,
+	    "attn_q/k/v", cause) != 0)
 		return -1;
 	if (l->bq != NULL) {
 		add_rows(b.q, l->bq, n, qd);
@@ -190,9 +206,8 @@ dense_layer_forward(struct model_ctx *c, int il, float *x, int n, int pos0,
 	for (t = 0; t < n; t++)
 		ops_rmsnorm(c->xn + (size_t)t * e, x + (size_t)t * e,
 		    l->ffn_norm, e, hp->eps);
-	if (matmul(c, &l->w_gate, c->xn, n, b.gate, il, "ffn_gate",
-	    cause) != 0 ||
-	    matmul(c, &l->w_up, c->xn, n, b.up, il, "ffn_up", cause) != 0)
+	if (matmul3(c, &l->w_gate, &l->w_up, NULL, n, b.gate, b.up, NULL, il,
+	    "ffn_gate/up", cause) != 0)
 		return -1;
 	ops_swiglu(b.gate, b.up, n * hp->n_ff);
 	if (matmul(c, &l->w_down, b.gate, n, b.delta, il, "ffn_down",

@@ -221,45 +221,62 @@ matmul_gemm(const struct ops_mat *w, const float *x, int n_tok, float *y,
 	return 0;
 }
 
+/*
+ * Fills j for w on n_tok rows of x into y, all but the activations'
+ * buffer: j->act is x itself when the dot takes floats, else NULL (the
+ * caller gives it j->arow * n_tok bytes).  Returns 0, 1 when there is
+ * nothing to do, or -1 when w has no kernels or a bad row length.
+ */
+static int
+matmul_setup(struct matmul_job *j, const struct ops_mat *w, const float *x,
+    int n_tok, float *y)
+{
+	enum ggml_type	vdt;
+
+	memset(j, 0, sizeof *j);
+	if ((j->wt = quant_traits(w->type)) == NULL || j->wt->vec_dot == NULL)
+		return -1;
+	if (w->cols <= 0 || w->cols % j->wt->blck != 0 ||
+	    w->cols > INT32_MAX)
+		return -1;
+	if (n_tok <= 0 || w->rows <= 0)
+		return 1;
+	j->w = w->data;
+	j->wrow = w->row_size;
+	j->x = x;
+	j->rows = w->rows;
+	j->cols = (int)w->cols;
+	j->n_tok = n_tok;
+	j->y = y;
+
+	vdt = j->wt->vec_dot_type;
+	if (vdt == GGML_TYPE_F32) {
+		j->act = (char *)(uintptr_t)x;
+		j->arow = (size_t)j->cols * sizeof (float);
+		return 0;
+	}
+	j->at = quant_traits(vdt);
+	if (j->at == NULL || j->at->from_float == NULL ||
+	    j->cols % j->at->blck != 0)
+		return -1;
+	j->arow = (size_t)(j->cols / j->at->blck) * j->at->size;
+	return 0;
+}
+
 int
 ops_matmul(const struct ops_mat *w, const float *x, int n_tok, float *y,
     struct ops_scratch *scratch)
 {
 	struct matmul_job	 j;
-	enum ggml_type		 vdt;
 	int64_t			 r, n_tiles;
-	int			 nth, per_row, u, n_units;
+	int			 nth, per_row, u, n_units, rc;
 	double			 work;
 
-	memset(&j, 0, sizeof j);
-	if ((j.wt = quant_traits(w->type)) == NULL || j.wt->vec_dot == NULL)
+	if ((rc = matmul_setup(&j, w, x, n_tok, y)) != 0)
+		return rc < 0 ? -1 : 0;
+	if (j.act == NULL &&
+	    (j.act = scratch_get(scratch, j.arow * (size_t)n_tok)) == NULL)
 		return -1;
-	if (w->cols <= 0 || w->cols % j.wt->blck != 0 || w->cols > INT32_MAX)
-		return -1;
-	if (n_tok <= 0 || w->rows <= 0)
-		return 0;
-	j.w = w->data;
-	j.wrow = w->row_size;
-	j.x = x;
-	j.rows = w->rows;
-	j.cols = (int)w->cols;
-	j.n_tok = n_tok;
-	j.y = y;
-
-	vdt = j.wt->vec_dot_type;
-	if (vdt == GGML_TYPE_F32) {
-		j.act = (char *)(uintptr_t)x;
-		j.arow = (size_t)j.cols * sizeof (float);
-	} else {
-		j.at = quant_traits(vdt);
-		if (j.at == NULL || j.at->from_float == NULL ||
-		    j.cols % j.at->blck != 0)
-			return -1;
-		j.arow = (size_t)(j.cols / j.at->blck) * j.at->size;
-		j.act = scratch_get(scratch, j.arow * (size_t)n_tok);
-		if (j.act == NULL)
-			return -1;
-	}
 
 	if (n_tok >= 4)
 		j.x4 = j.wt->vec_dot_x4;
@@ -291,6 +308,78 @@ ops_matmul(const struct ops_mat *w, const float *x, int n_tok, float *y,
 #pragma omp for schedule(static)
 			for (r = 0; r < n_tiles; r++)
 				matmul_tile(&j, r * OPS_TILE_ROWS);
+		}
+	}
+	return 0;
+}
+
+/*
+ * Whether ops_matmul_n can run w[0 .. nw) as one pass: one token, the
+ * same row length, the same activation type (quantized once), and a
+ * vec_dot for each.
+ */
+static int
+matmul_fusable(const struct ops_mat *const *w, int nw, int n_tok)
+{
+	const struct quant_traits	*t0, *t;
+	int				 i;
+
+	if (n_tok != 1 || nw < 1 || nw > OPS_MATMUL_MAX ||
+	    (t0 = quant_traits(w[0]->type)) == NULL)
+		return 0;
+	for (i = 0; i < nw; i++) {
+		t = quant_traits(w[i]->type);
+		if (t == NULL || t->vec_dot == NULL ||
+		    t->vec_dot_type != t0->vec_dot_type ||
+		    w[i]->cols != w[0]->cols || w[i]->rows <= 0)
+			return 0;
+	}
+	return 1;
+}
+
+int
+ops_matmul_n(const struct ops_mat *const *w, int nw, const float *x,
+    int n_tok, float *const *y, struct ops_scratch *scratch)
+{
+	struct matmul_job	 j[OPS_MATMUL_MAX];
+	int64_t			 end[OPS_MATMUL_MAX], r, total = 0;
+	int			 i, m, nth, u;
+
+	if (!matmul_fusable(w, nw, n_tok)) {
+		for (i = 0; i < nw; i++) {
+			if (ops_matmul(w[i], x, n_tok, y[i], scratch) != 0)
+				return -1;
+		}
+		return 0;
+	}
+	for (i = 0; i < nw; i++) {
+		if (matmul_setup(&j[i], w[i], x, 1, y[i]) != 0)
+			return -1;
+		total += w[i]->rows;
+		end[i] = total;
+	}
+	if (j[0].act == NULL &&
+	    (j[0].act = scratch_get(scratch, j[0].arow)) == NULL)
+		return -1;
+	nth = ops_threads();
+	if ((double)total * (double)w[0]->cols < OPS_PAR_MIN)
+		nth = 1;
+
+#pragma omp parallel num_threads(nth) if (nth > 1) private(u, r, m)
+	{
+		if (j[0].at != NULL) {
+#pragma omp for schedule(static)
+			for (u = 0; u < nth; u++)
+				matmul_quantize(&j[0], u, nth);
+		}
+		m = 0;
+#pragma omp for schedule(static)
+		for (r = 0; r < total; r++) {
+			while (r >= end[m])
+				m++;
+			j[m].wt->vec_dot(j[m].cols, &j[m].y[r - (end[m] -
+			    j[m].rows)], j[m].w + (r - (end[m] - j[m].rows)) *
+			    j[m].wrow, j[0].act);
 		}
 	}
 	return 0;

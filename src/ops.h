@@ -46,6 +46,16 @@ void ops_scratch_free(struct ops_scratch *s);
 int ops_matmul(const struct ops_mat *w, const float *x, int n_tok, float *y,
     struct ops_scratch *scratch);
 
+/*
+ * ops_matmul of the nw (at most OPS_MATMUL_MAX) matrices w[i] on the same
+ * x, into y[i]: for a single token whose matrices share a row length and
+ * an activation type, in one parallel pass that quantizes x once, with
+ * the bits separate calls would give.  Returns as ops_matmul.
+ */
+#define OPS_MATMUL_MAX 4
+int ops_matmul_n(const struct ops_mat *const *w, int nw, const float *x,
+    int n_tok, float *const *y, struct ops_scratch *scratch);
+
 /* Sets the number of threads ops uses (OpenMP); n <= 0 means all cores. */
 void ops_set_threads(int n);
 int ops_threads(void);

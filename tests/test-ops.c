@@ -219,6 +219,80 @@ check_matmul(const char *isa, enum ggml_type t)
 	free(y1);
 }
 
+/*
+ * ops_matmul_n on Q4_K, Q6_K and Q4_K matrices of 67, 13 and 5 rows (one
+ * activation type, so one pass for a single token), and on Q4_K with Q8_0
+ * (two activation types) and on 5 tokens (separate calls): every output
+ * bit-identical to ops_matmul of each matrix alone, on 1 and 2 threads.
+ */
+static void
+check_matmul_n(const char *isa)
+{
+	static const enum ggml_type types[2][3] = {
+		{ GGML_TYPE_Q4_K, GGML_TYPE_Q6_K, GGML_TYPE_Q4_K },
+		{ GGML_TYPE_Q4_K, GGML_TYPE_Q8_0, GGML_TYPE_Q4_K },
+	};
+	static const int	 rows[3] = { ROWS, 13, 5 };
+	struct ops_scratch	 scratch = { NULL, 0 };
+	struct ops_mat		 m[3];
+	const struct ops_mat	*mp[3] = { &m[0], &m[1], &m[2] };
+	float			*x, *wf, *ys[3], *yn[3];
+	int			 set, i, r, c, th, ntok, same = 1, rc_ok = 1;
+
+	x = malloc(5 * COLS * sizeof *x);
+	wf = malloc(COLS * sizeof *wf);
+	for (c = 0; c < 5 * COLS; c++)
+		x[c] = gauss();
+	for (i = 0; i < 3; i++) {
+		ys[i] = malloc(5 * ROWS * sizeof *ys[i]);
+		yn[i] = malloc(5 * ROWS * sizeof *yn[i]);
+	}
+	for (set = 0; set < 2; set++) {
+		for (i = 0; i < 3; i++) {
+			m[i].type = types[set][i];
+			m[i].rows = rows[i];
+			m[i].cols = COLS;
+			m[i].row_size = type_row_size(m[i].type, COLS);
+			m[i].data = malloc(rows[i] * m[i].row_size);
+			for (r = 0; r < rows[i]; r++) {
+				for (c = 0; c < COLS; c++)
+					wf[c] = gauss() * 0.05f;
+				quant_traits(m[i].type)->from_float_ref(wf,
+				    (char *)m[i].data + r * m[i].row_size, COLS);
+			}
+		}
+		for (ntok = 1; ntok <= 5; ntok += 4) {
+			for (th = 1; th <= 2; th++) {
+				ops_set_threads(th);
+				for (i = 0; i < 3; i++) {
+					if (ops_matmul(&m[i], x, ntok, ys[i],
+					    &scratch) != 0)
+						rc_ok = 0;
+				}
+				if (ops_matmul_n(mp, 3, x, ntok, yn,
+				    &scratch) != 0)
+					rc_ok = 0;
+				for (i = 0; i < 3; i++) {
+					if (memcmp(ys[i], yn[i], (size_t)ntok *
+					    rows[i] * sizeof *ys[i]) != 0)
+						same = 0;
+				}
+			}
+		}
+		for (i = 0; i < 3; i++)
+			free((void *)m[i].data);
+	}
+	ok(rc_ok && same, "%s matmul_n (one pass, two activation types, "
+	    "5 tokens) gives each matrix's bits", isa);
+	for (i = 0; i < 3; i++) {
+		free(ys[i]);
+		free(yn[i]);
+	}
+	free(x);
+	free(wf);
+	ops_scratch_free(&scratch);
+}
+
 static void
 check_matmul_errors(void)
 {
@@ -549,6 +623,7 @@ main(void)
 		}
 		for (k = 0; k < N_WEIGHT_TYPES; k++)
 			check_matmul(isas[i], weight_types[k]);
+		check_matmul_n(isas[i]);
 		check_f16_vectors(isas[i]);
 		check_attention(isas[i]);
 	}
