@@ -75,12 +75,18 @@ vec_dot_q4_K_q8_K_vnni(int n, float *s, const void *vx, const void *vy)
 	__m256			 acc = _mm256_setzero_ps();
 	__m256			 accm = _mm256_setzero_ps();
 	__m256i			 scv, isum, q, p;
+	__m128			 dd;
+	uint32_t		 w32;
 	int			 i, k, nb = n / QK_K;
 
 	for (i = 0; i < nb; i++) {
 		scv = k4_scales_vnni(x[i].scales);
-		accm = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(x[i].dmin) *
-		    y[i].d), _mm256_cvtepi32_ps(_mm256_madd_epi16(
+		/* d and dmin, converted and scaled together */
+		memcpy(&w32, &x[i].d, sizeof w32);
+		dd = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128((int)w32)),
+		    _mm_set1_ps(y[i].d));
+		accm = _mm256_fmadd_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(
+		    dd)), _mm256_cvtepi32_ps(_mm256_madd_epi16(
 		    _mm256_shuffle_epi8(scv, mins_idx), _mm256_loadu_si256(
 		    (const __m256i *)y[i].bsums))), accm);
 		isum = _mm256_setzero_si256();
@@ -104,8 +110,8 @@ vec_dot_q4_K_q8_K_vnni(int n, float *s, const void *vx, const void *vy)
 			    SC(2 * k), SC(2 * k), SC(2 * k + 1), SC(2 * k + 1),
 			    SC(2 * k + 1), SC(2 * k + 1))));
 		}
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(x[i].d) *
-		    y[i].d), _mm256_cvtepi32_ps(isum), acc);
+		acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(dd),
+		    _mm256_cvtepi32_ps(isum), acc);
 	}
 	*s = quant_hsum256(acc) - quant_hsum256(accm);
 }
