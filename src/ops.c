@@ -32,6 +32,9 @@
 /* Below this many multiply-adds a matmul runs on the calling thread. */
 #define OPS_PAR_MIN (1 << 15)
 
+/* From this many elements on, swiglu runs on all threads. */
+#define OPS_EW_PAR_MIN 4096
+
 /* rope computes its cos/sin cache in chunks of this many pairs. */
 #define OPS_ROPE_CHUNK 128
 
@@ -722,11 +725,27 @@ ops_softmax(float *x, int n)
 		x[i] *= inv;
 }
 
-void
-ops_swiglu(float *x, const float *g, int n)
+static void
+swiglu_range(float *x, const float *g, int i0, int i1)
 {
 	int	i;
 
-	for (i = 0; i < n; i++)
+	for (i = i0; i < i1; i++)
 		x[i] = x[i] / (1.0f + expf(-x[i])) * g[i];
+}
+
+void
+ops_swiglu(float *x, const float *g, int n)
+{
+	int	nth = ops_threads(), t;
+
+	/* an expf per element: worth the threads from a few thousand on */
+	if (n < OPS_EW_PAR_MIN || nth <= 1) {
+		swiglu_range(x, g, 0, n);
+		return;
+	}
+#pragma omp parallel for num_threads(nth) schedule(static)
+	for (t = 0; t < nth; t++)
+		swiglu_range(x, g, (int)((int64_t)n * t / nth),
+		    (int)((int64_t)n * (t + 1) / nth));
 }
