@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "quant-impl.h"
+#include "quant-iq.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -405,10 +406,11 @@ gemm_pack_act_q8_0(const float *x, void *va, int n)
 
 /*
  * Q8_K activations in groups of G (32 for Q4_K, 16 for Q6_K): a panel is
- * 16 * G elements, G / 16 super-blocks.
+ * 16 * G elements, G / 16 super-blocks.  off: the weights' storage offset
+ * (0: Q4_K's mins are taken off in floats instead).
  */
 static void
-gemm_pack_act_q8_K(const float *x, void *va, int n, int G)
+gemm_pack_act_q8_K(const float *x, void *va, int n, int G, int off)
 {
 	const struct quant_traits *at = quant_traits(GGML_TYPE_Q8_K);
 	struct block_q8_K	 b[2];
@@ -434,20 +436,26 @@ gemm_pack_act_q8_K(const float *x, void *va, int n, int G)
 			    b[sb].bsums[2 * g + 1] : b[sb].bsums[g];
 		}
 		gemm_put_act((char *)va + (size_t)p * (pe + 128), G / 4, qs,
-		    dy, isum, G == 16 ? 32 : 0);
+		    dy, isum, off);
 	}
 }
 
 static void
 gemm_pack_act_q4_K(const float *x, void *a, int n)
 {
-	gemm_pack_act_q8_K(x, a, n, 32);
+	gemm_pack_act_q8_K(x, a, n, 32, 0);
 }
 
 static void
 gemm_pack_act_q6_K(const float *x, void *a, int n)
 {
-	gemm_pack_act_q8_K(x, a, n, 16);
+	gemm_pack_act_q8_K(x, a, n, 16, 32);
+}
+
+static void
+gemm_pack_act_iq4_xs(const float *x, void *a, int n)
+{
+	gemm_pack_act_q8_K(x, a, n, 32, 128);
 }
 
 /*
@@ -480,14 +488,15 @@ gemm_zero_row(char *tile, int S, int r)
 }
 
 /*
- * Q8_0: the 16 blocks' 8 dwords each are transposed to 8 steps of 16
- * lanes in three rounds of permutes, each round halving the blocks and
- * doubling the steps a vector holds: z (blocks 2i, 2i+1, all 8 dwords),
- * then a (4 blocks, 4 dwords), b (8 blocks, 2 dwords), the steps (16, 1).
- * Blocks past n load as zeros (masked, so nothing past the row is read).
+ * Row r of a tile from z[i], groups 2i and 2i + 1 of 32 signed bytes
+ * each (8 dwords): the 16 groups' dwords are transposed to 8 steps of 16
+ * lanes in three rounds of permutes, each round halving the groups and
+ * doubling the steps a vector holds: z (groups 2i, 2i+1, all 8 dwords),
+ * then a (4 groups, 4 dwords), b (8 groups, 2 dwords), the steps (16, 1);
+ * stored plus 128 (unsigned).
  */
 AVX512 static void
-gemm_pack_w_q8_0(const void *vw, size_t wrow, int nrows, void *vp, int n)
+gemm_put_groups(char *tile, int r, const __m512i *z)
 {
 	const __m512i	 ia[2] = {
 		_mm512_setr_epi32(0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26,
@@ -507,14 +516,43 @@ gemm_pack_w_q8_0(const void *vw, size_t wrow, int nrows, void *vp, int n)
 		_mm512_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27,
 		    28, 29, 30, 31),
 	};
+	const __m512i	 flip = _mm512_set1_epi32((int)0x80808080);
+	__m512i		 a[4][2], b[2][2][2];
+	int		 i, h, g, e;
+
+	for (i = 0; i < 4; i++)
+		for (h = 0; h < 2; h++)
+			a[i][h] = _mm512_permutex2var_epi32(z[2 * i], ia[h],
+			    z[2 * i + 1]);
+	for (i = 0; i < 2; i++)
+		for (h = 0; h < 2; h++)
+			for (g = 0; g < 2; g++)
+				b[i][h][g] = _mm512_permutex2var_epi32(
+				    a[2 * i][h], ib[g], a[2 * i + 1][h]);
+	/* q + 128 as unsigned is q xor 0x80. */
+	for (h = 0; h < 2; h++)
+		for (g = 0; g < 2; g++)
+			for (e = 0; e < 2; e++)
+				_mm512_store_si512(STEP(tile, 4 * h + 2 * g + e,
+				    r), _mm512_xor_si512(flip,
+				    _mm512_permutex2var_epi32(b[0][h][g],
+				    ic[e], b[1][h][g])));
+}
+
+/*
+ * Q8_0: a group is a block.  Blocks past n load as zeros (masked, so
+ * nothing past the row is read).
+ */
+AVX512 static void
+gemm_pack_w_q8_0(const void *vw, size_t wrow, int nrows, void *vp, int n)
+{
 	const __m512i	 idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2,
 	    3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
 	    _mm512_set1_epi32(sizeof (struct block_q8_0)));
-	const __m512i	 flip = _mm512_set1_epi32((int)0x80808080);
 	const struct block_q8_0 *x;
-	__m512i		 z[8], a[4][2], b[2][2][2];
+	__m512i		 z[8];
 	char		*tile;
-	int		 nb = n / QK8_0, p, r, i, h, g, e, nv;
+	int		 nb = n / QK8_0, p, r, i, nv;
 
 #define LOADQ(k) _mm256_maskz_loadu_epi32((__mmask8)((k) < nv ? 0xff : 0), \
     x[k].qs)
@@ -531,27 +569,7 @@ gemm_pack_w_q8_0(const void *vw, size_t wrow, int nrows, void *vp, int n)
 			for (i = 0; i < 8; i++)
 				z[i] = _mm512_inserti64x4(_mm512_castsi256_si512(
 				    LOADQ(2 * i)), LOADQ(2 * i + 1), 1);
-			for (i = 0; i < 4; i++)
-				for (h = 0; h < 2; h++)
-					a[i][h] = _mm512_permutex2var_epi32(
-					    z[2 * i], ia[h], z[2 * i + 1]);
-			for (i = 0; i < 2; i++)
-				for (h = 0; h < 2; h++)
-					for (g = 0; g < 2; g++)
-						b[i][h][g] =
-						    _mm512_permutex2var_epi32(
-						    a[2 * i][h], ib[g],
-						    a[2 * i + 1][h]);
-			/* q + 128 as unsigned is q xor 0x80. */
-			for (h = 0; h < 2; h++)
-				for (g = 0; g < 2; g++)
-					for (e = 0; e < 2; e++)
-						_mm512_store_si512(STEP(tile,
-						    4 * h + 2 * g + e, r),
-						    _mm512_xor_si512(flip,
-						    _mm512_permutex2var_epi32(
-						    b[0][h][g], ic[e],
-						    b[1][h][g])));
+			gemm_put_groups(tile, r, z);
 			/* d is the low half of the dword at each block. */
 			gemm_put_scales(tile, 8, r, _mm512_cvtph_ps(
 			    _mm512_cvtepi32_epi16(_mm512_mask_i32gather_epi32(
@@ -677,6 +695,115 @@ gemm_pack_w_q6_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
 	}
 }
 
+
+/*
+ * IQ4_NL and IQ4_XS: each 32-weight group's codebook values (int8, a
+ * byte shuffle of its nibbles), and its scale as a float; they then
+ * multiply as Q8_0's weights do (8 steps, the offset in integers).
+ * qs(row, g) points at group g's 16 bytes of nibbles; scale(row, g) is
+ * its scale.
+ */
+struct iq4_groups {
+	const uint8_t	*(*qs)(const void *row, int g);
+	float		 (*scale)(const void *row, int g);
+};
+
+AVX512 static inline const uint8_t *
+iq4_nl_qs(const void *row, int g)
+{
+	return ((const struct block_iq4_nl *)row)[g].qs;
+}
+
+AVX512 static inline float
+iq4_nl_scale(const void *row, int g)
+{
+	return _cvtsh_ss(((const struct block_iq4_nl *)row)[g].d);
+}
+
+AVX512 static inline const uint8_t *
+iq4_xs_qs(const void *row, int g)
+{
+	return ((const struct block_iq4_xs *)row)[g / 8].qs + 16 * (g % 8);
+}
+
+AVX512 static inline float
+iq4_xs_scale(const void *row, int g)
+{
+	const struct block_iq4_xs *b = (const struct block_iq4_xs *)row +
+				    g / 8;
+	int			 k = g % 8;
+	int			 ls = ((b->scales_l[k / 2] >> 4 * (k % 2)) &
+				    0x0f) | ((b->scales_h >> 2 * k) & 3) << 4;
+
+	return _cvtsh_ss(b->d) * (float)(ls - 32);
+}
+
+/* Group g's 32 values (0 past ng): low nibbles' first, then high ones'. */
+AVX512 static inline __m256i
+iq4_group(const struct iq4_groups *f, const void *row, int g, int ng)
+{
+	const __m128i	tbl = _mm_loadu_si128((const __m128i *)kvalues_iq4nl);
+	const __m128i	low = _mm_set1_epi8(0x0f);
+	__m128i		q;
+
+	if (g >= ng)
+		return _mm256_setzero_si256();
+	q = _mm_loadu_si128((const __m128i *)f->qs(row, g));
+	return _mm256_setr_m128i(_mm_shuffle_epi8(tbl, _mm_and_si128(q, low)),
+	    _mm_shuffle_epi8(tbl, _mm_and_si128(_mm_srli_epi16(q, 4), low)));
+}
+
+AVX512 static inline ALWAYS_INLINE void
+gemm_pack_w_iq4(const void *vw, size_t wrow, int nrows, void *vp, int n,
+    const struct iq4_groups *f)
+{
+	float		 dsc[16] __attribute__((aligned(64)));
+	__m512i		 z[8];
+	const char	*row;
+	char		*tile;
+	int		 ng = n / 32, p, r, i, g;
+
+	for (p = 0; p * 16 < ng; p++) {
+		tile = (char *)vp + (size_t)p * GEMM_R * (512 + 128);
+		for (r = 0; r < GEMM_R; r++) {
+			if (r >= nrows) {
+				gemm_zero_row(tile, 8, r);
+				continue;
+			}
+			row = (const char *)vw + r * wrow;
+			for (i = 0; i < 8; i++) {
+				g = 16 * p + 2 * i;
+				z[i] = _mm512_inserti64x4(_mm512_castsi256_si512(
+				    iq4_group(f, row, g, ng)),
+				    iq4_group(f, row, g + 1, ng), 1);
+			}
+			gemm_put_groups(tile, r, z);
+			for (i = 0; i < 16; i++) {
+				g = 16 * p + i;
+				dsc[i] = g < ng ? f->scale(row, g) : 0.0f;
+			}
+			gemm_put_scales(tile, 8, r, _mm512_load_ps(dsc),
+			    _mm512_setzero_ps());
+		}
+	}
+}
+
+AVX512 static void
+gemm_pack_w_iq4_nl(const void *vw, size_t wrow, int nrows, void *vp, int n)
+{
+	static const struct iq4_groups f = { iq4_nl_qs, iq4_nl_scale };
+
+	gemm_pack_w_iq4(vw, wrow, nrows, vp, n, &f);
+}
+
+AVX512 static void
+gemm_pack_w_iq4_xs(const void *vw, size_t wrow, int nrows, void *vp, int n)
+{
+	static const struct iq4_groups f = { iq4_xs_qs, iq4_xs_scale };
+
+	gemm_pack_w_iq4(vw, wrow, nrows, vp, n, &f);
+}
+
 #undef STEP
 
 static const struct quant_gemm gemm_q8_0 = {
@@ -690,6 +817,14 @@ static const struct quant_gemm gemm_q4_K = {
 static const struct quant_gemm gemm_q6_K = {
 	256, 256 + 128, GEMM_R * (256 + 128), gemm_pack_act_q6_K,
 	gemm_pack_w_q6_K, gemm_tile_q6_K,
+};
+static const struct quant_gemm gemm_iq4_nl = {
+	512, 512 + 128, GEMM_R * (512 + 128), gemm_pack_act_q8_0,
+	gemm_pack_w_iq4_nl, gemm_tile_q8_0,
+};
+static const struct quant_gemm gemm_iq4_xs = {
+	512, 512 + 128, GEMM_R * (512 + 128), gemm_pack_act_iq4_xs,
+	gemm_pack_w_iq4_xs, gemm_tile_q8_0,
 };
 
 /* ------------------------------------------------------------------ */
@@ -708,6 +843,8 @@ static const struct {
 	    &gemm_q4_K },
 	[GGML_TYPE_Q6_K] = { GGML_TYPE_Q8_K, vec_dot_q6_K_q8_K_vnni,
 	    &gemm_q6_K },
+	[GGML_TYPE_IQ4_NL] = { GGML_TYPE_Q8_0, NULL, &gemm_iq4_nl },
+	[GGML_TYPE_IQ4_XS] = { GGML_TYPE_Q8_K, NULL, &gemm_iq4_xs },
 };
 
 void
