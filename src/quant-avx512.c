@@ -458,6 +458,12 @@ gemm_pack_act_iq4_xs(const float *x, void *a, int n)
 	gemm_pack_act_q8_K(x, a, n, 32, 128);
 }
 
+static void
+gemm_pack_act_iq(const float *x, void *a, int n)
+{
+	gemm_pack_act_q8_K(x, a, n, 16, 128);
+}
+
 /*
  * Weight packing.  A missing row (r >= nrows) or group (past n) packs as
  * zeros, weights and scales, so it adds nothing.  The weights of step s
@@ -804,6 +810,68 @@ gemm_pack_w_iq4_xs(const void *vw, size_t wrow, int nrows, void *vp, int n)
 	gemm_pack_w_iq4(vw, wrow, nrows, vp, n, &f);
 }
 
+/*
+ * The 256-weight i-quants but IQ4_XS: a block's unpacked form (d * ls per
+ * 16 weights, times q) is one panel of 16 groups of 16, q plus 128, the
+ * scales d * ls as floats (the dequantizers' product); Q6_K's tile
+ * multiplies it (4 steps, the offset in integers) by Q8_K activations in
+ * groups of 16.
+ */
+AVX512 static inline ALWAYS_INLINE void
+gemm_pack_w_iq(const void *vw, size_t wrow, int nrows, void *vp, int n,
+    enum ggml_type t)
+{
+	const iq_unpack_fn	 unpack = quant_iq_unpacker(t);
+	const size_t		 bsize = type_info(t)->size;
+	const __m512i		 idx = _mm512_setr_epi32(0, 16, 32, 48, 64, 80,
+	    96, 112, 128, 144, 160, 176, 192, 208, 224, 240);
+	const __m512i		 flip = _mm512_set1_epi32((int)0x80808080);
+	struct iq_unpacked	 u;
+	float			 dsc[16] __attribute__((aligned(64)));
+	char			*tile;
+	int			 nb = n / QK_K, p, r, s, j;
+
+	for (p = 0; p < nb; p++) {
+		tile = (char *)vp + (size_t)p * GEMM_R * (256 + 128);
+		for (r = 0; r < GEMM_R; r++) {
+			if (r >= nrows) {
+				gemm_zero_row(tile, 4, r);
+				continue;
+			}
+			unpack((const char *)vw + r * wrow + p * bsize, &u);
+			/* step s, lane j: bytes 4s .. 4s + 3 of group j */
+			for (s = 0; s < 4; s++)
+				_mm512_store_si512(STEP(tile, s, r),
+				    _mm512_xor_si512(flip,
+				    _mm512_i32gather_epi32(idx, u.q + 4 * s,
+				    1)));
+			for (j = 0; j < 16; j++)
+				dsc[j] = u.d * (float)u.ls[j];
+			gemm_put_scales(tile, 4, r, _mm512_load_ps(dsc),
+			    _mm512_setzero_ps());
+		}
+	}
+}
+
+#define GEMM_IQ(t, T) \
+AVX512 static void \
+gemm_pack_w_##t(const void *vw, size_t wrow, int nrows, void *vp, int n) \
+{ \
+	gemm_pack_w_iq(vw, wrow, nrows, vp, n, GGML_TYPE_##T); \
+} \
+static const struct quant_gemm gemm_##t = { \
+	256, 256 + 128, GEMM_R * (256 + 128), gemm_pack_act_iq, \
+	gemm_pack_w_##t, gemm_tile_q6_K, \
+};
+GEMM_IQ(iq2_xxs, IQ2_XXS)
+GEMM_IQ(iq2_xs, IQ2_XS)
+GEMM_IQ(iq2_s, IQ2_S)
+GEMM_IQ(iq3_xxs, IQ3_XXS)
+GEMM_IQ(iq3_s, IQ3_S)
+GEMM_IQ(iq1_s, IQ1_S)
+GEMM_IQ(iq1_m, IQ1_M)
+#undef GEMM_IQ
+
 #undef STEP
 
 static const struct quant_gemm gemm_q8_0 = {
@@ -845,6 +913,13 @@ static const struct {
 	    &gemm_q6_K },
 	[GGML_TYPE_IQ4_NL] = { GGML_TYPE_Q8_0, NULL, &gemm_iq4_nl },
 	[GGML_TYPE_IQ4_XS] = { GGML_TYPE_Q8_K, NULL, &gemm_iq4_xs },
+	[GGML_TYPE_IQ2_XXS] = { GGML_TYPE_Q8_K, NULL, &gemm_iq2_xxs },
+	[GGML_TYPE_IQ2_XS] = { GGML_TYPE_Q8_K, NULL, &gemm_iq2_xs },
+	[GGML_TYPE_IQ2_S] = { GGML_TYPE_Q8_K, NULL, &gemm_iq2_s },
+	[GGML_TYPE_IQ3_XXS] = { GGML_TYPE_Q8_K, NULL, &gemm_iq3_xxs },
+	[GGML_TYPE_IQ3_S] = { GGML_TYPE_Q8_K, NULL, &gemm_iq3_s },
+	[GGML_TYPE_IQ1_S] = { GGML_TYPE_Q8_K, NULL, &gemm_iq1_s },
+	[GGML_TYPE_IQ1_M] = { GGML_TYPE_Q8_K, NULL, &gemm_iq1_m },
 };
 
 void

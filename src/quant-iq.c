@@ -28,26 +28,31 @@
 
 #define GROUP_MAX_EPS 1e-15f
 
-/* A 256-weight block as (d * ls[k / 16]) * q[k]. */
-struct iq_unpacked {
-	float	d;
-	int	ls[QK_K / 16];
-	int8_t	q[QK_K];
-};
+#define IQ_B01 0x0101010101010101ULL
+#define IQ_B7F 0x7f7f7f7f7f7f7f7fULL
+#define IQ_B80 0x8080808080808080ULL
 
-typedef void (*iq_unpack_fn)(const void *, struct iq_unpacked *);
+/* a + b in each byte, no carry from one byte to the next. */
+static inline uint64_t
+iq_add8(uint64_t a, uint64_t b)
+{
+	return ((a & IQ_B7F) + (b & IQ_B7F)) ^ ((a ^ b) & IQ_B80);
+}
 
-/* The 8 weights of a grid entry with sign bits s (bit j: weight j). */
+/*
+ * The 8 weights of a grid entry with sign bits s (bit j: weight j), all
+ * 8 bytes at once: byte j of m is 0xff where bit j is set, and -v is
+ * (v ^ 0xff) + 1.
+ */
 static void
 iq_put8(int8_t *q, uint64_t grid, unsigned s)
 {
-	int	j;
-	int8_t	v;
+	uint64_t	t, m;
 
-	for (j = 0; j < 8; j++) {
-		v = (int8_t)(grid >> 8 * j);
-		q[j] = (s >> j) & 1 ? (int8_t)-v : v;
-	}
+	t = ((uint64_t)(s & 0xff) * IQ_B01) & 0x8040201008040201ULL;
+	m = (((t + IQ_B7F) & IQ_B80) >> 7) * 0xff;
+	t = iq_add8(grid ^ m, m & IQ_B01);
+	memcpy(q, &t, sizeof t);
 }
 
 static void
@@ -150,14 +155,18 @@ iq_unpack_iq3_s(const void *vb, struct iq_unpacked *u)
 	}
 }
 
-/* 8 IQ1 grid values (-1, 0, 1) as 8 g + delta, delta +-1. */
+/*
+ * 8 IQ1 grid values (-1, 0, 1) as 8 g + delta, delta +-1, all 8 bytes at
+ * once (the shift's spill into the next byte masked off).
+ */
 static void
 iq_put8_iq1(int8_t *q, uint64_t grid, int delta)
 {
-	int	j;
+	uint64_t	t;
 
-	for (j = 0; j < 8; j++)
-		q[j] = (int8_t)(8 * (int8_t)(grid >> 8 * j) + delta);
+	t = iq_add8((grid << 3) & 0xf8f8f8f8f8f8f8f8ULL,
+	    delta < 0 ? ~0ULL : IQ_B01);
+	memcpy(q, &t, sizeof t);
 }
 
 static void
@@ -282,6 +291,23 @@ IQ_KERNELS(iq3_s)
 IQ_KERNELS(iq1_s)
 IQ_KERNELS(iq1_m)
 IQ_KERNELS(iq4_xs)
+
+iq_unpack_fn
+quant_iq_unpacker(enum ggml_type t)
+{
+	static const iq_unpack_fn	unpackers[GGML_TYPE_COUNT] = {
+		[GGML_TYPE_IQ2_XXS] = iq_unpack_iq2_xxs,
+		[GGML_TYPE_IQ2_XS] = iq_unpack_iq2_xs,
+		[GGML_TYPE_IQ2_S] = iq_unpack_iq2_s,
+		[GGML_TYPE_IQ3_XXS] = iq_unpack_iq3_xxs,
+		[GGML_TYPE_IQ3_S] = iq_unpack_iq3_s,
+		[GGML_TYPE_IQ1_S] = iq_unpack_iq1_s,
+		[GGML_TYPE_IQ1_M] = iq_unpack_iq1_m,
+		[GGML_TYPE_IQ4_XS] = iq_unpack_iq4_xs,
+	};
+
+	return (unsigned)t < GGML_TYPE_COUNT ? unpackers[t] : NULL;
+}
 
 /* --- IQ4_NL -------------------------------------------------------------- */
 

@@ -130,6 +130,21 @@ _Static_assert(sizeof(struct block_iq4_xs) == 136, "block_iq4_xs size");
 #define IQ1S_DELTA 0.125f
 #define IQ1M_DELTA 0.125f
 
+/*
+ * A 256-weight i-quant block as (d * ls[k / 16]) * q[k]: the formats'
+ * factors with their powers of two moved into d, exactly (quant-iq.c).
+ */
+struct iq_unpacked {
+	float	d;
+	int	ls[QK_K / 16];
+	int8_t	q[QK_K];
+};
+
+typedef void (*iq_unpack_fn)(const void *, struct iq_unpacked *);
+
+/* The unpacker of a 256-weight i-quant type, or NULL. */
+iq_unpack_fn quant_iq_unpacker(enum ggml_type t);
+
 /* The codebooks (quant-iq-tables.c). */
 extern const uint64_t iq2xxs_grid[256];
 extern const uint64_t iq2xs_grid[512];

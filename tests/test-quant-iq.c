@@ -283,6 +283,84 @@ test_x4(const char *isa)
 	free(a);
 }
 
+/*
+ * The prompt tiles (the traits' gemm, where the ISA has one): 5 random
+ * rows (a tile and part of another) against 6 tokens, each result the
+ * single-token vec_dot's within float rounding, 1e-5 of the sum of
+ * |terms| (activations quantized as vec_dot's, the same integer block
+ * sums).
+ */
+static void
+test_gemm(const char *isa)
+{
+	enum { NR = 5, NT = 6 };
+	const struct quant_traits *tr, *at;
+	const struct quant_gemm	*g;
+	size_t			 i, rs, arow;
+	uint8_t			*wq, *aq, *pa, *pw;
+	float			*a, *w, *ad, y[NT * NR], s1;
+	double			 mag;
+	int			 k, r, t, np, good;
+
+	wq = xreallocarray(NULL, NR, ROW * 4);
+	aq = xreallocarray(NULL, NT, ROW * 2);
+	a = xreallocarray(NULL, NT * ROW, sizeof *a);
+	w = xreallocarray(NULL, ROW, sizeof *w);
+	ad = xreallocarray(NULL, ROW, sizeof *ad);
+	for (i = 0; i < N_IQ; i++) {
+		tr = quant_traits(iq_types[i].type);
+		if ((g = tr->gemm) == NULL)
+			continue;
+		at = quant_traits(tr->vec_dot_type);
+		arow = (size_t)(ROW / at->blck) * at->size;
+		rs = (size_t)(ROW / tr->blck) * tr->size;
+		for (r = 0; r < NR; r++)
+			random_row(iq_types[i].type, wq + r * rs, ROW);
+		for (k = 0; k < NT * ROW; k++)
+			a[k] = (float)(2 * rng_gauss() + 0.1);
+		np = (ROW + g->panel - 1) / g->panel;
+		pa = aligned_alloc(64, (size_t)NT * np * g->act_panel);
+		pw = aligned_alloc(64, (size_t)np * g->w_panel);
+		for (t = 0; t < NT; t++)
+			g->pack_act(a + t * ROW, pa + (size_t)t * np *
+			    g->act_panel, ROW);
+		for (r = 0; r < NR; r += QUANT_GEMM_ROWS) {
+			g->pack_w(wq + r * rs, rs, NR - r < QUANT_GEMM_ROWS ?
+			    NR - r : QUANT_GEMM_ROWS, pw, ROW);
+			g->tile(ROW, pw, pa, (size_t)np * g->act_panel, NT,
+			    y + r, NR, NR - r < QUANT_GEMM_ROWS ? NR - r :
+			    QUANT_GEMM_ROWS);
+		}
+		good = 1;
+		for (t = 0; t < NT; t++) {
+			at->from_float(a + t * ROW, aq + t * arow, ROW);
+			at->to_float(aq + t * arow, ad, ROW);
+			for (r = 0; r < NR; r++) {
+				tr->to_float(wq + r * rs, w, ROW);
+				for (mag = 0, k = 0; k < ROW; k++)
+					mag += fabs((double)w[k] * ad[k]);
+				tr->vec_dot(ROW, &s1, wq + r * rs,
+				    aq + t * arow);
+				if (!(fabs(y[t * NR + r] - s1) <= 1e-5 * mag)) {
+					diag("%s %s token %d row %d: %.9g vs "
+					    "%.9g", isa, tr->name, t, r,
+					    y[t * NR + r], s1);
+					good = 0;
+				}
+			}
+		}
+		ok(good, "%s: prompt tile %s == vec_dot, %d rows x %d tokens",
+		    isa, tr->name, NR, NT);
+		free(pa);
+		free(pw);
+	}
+	free(wq);
+	free(aq);
+	free(a);
+	free(w);
+	free(ad);
+}
+
 /* --- (d) IQ4 quantizers -------------------------------------------------- */
 
 /*
@@ -376,6 +454,7 @@ main(void)
 			    "(R1CHAT_TESTDATA)", name);
 		test_dots(name);
 		test_x4(name);
+		test_gemm(name);
 	}
 	test_quantizers();
 	gguf_close(g);
