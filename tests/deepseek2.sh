@@ -8,7 +8,8 @@
 #
 # For each row of golden/deepseek2-ppl.txt the model is generated again
 # (its checksum must match) and `r1chat perplexity` must agree with
-# llama.cpp's figure: within 0.5 % for F32 and Q8_0, 1 % for Q4_K_M.  The
+# llama.cpp's figure: within 0.5 % for F32 and Q8_0, 1 % for Q4_K_M and
+# the i-quant mixtures (UD-*, whose rows the golden script explains).  The
 # stacked form is compared with an F32 cache: llama.cpp expands it into
 # full keys and values and rounds those to F16 where r1chat caches the
 # latent, so only the F32 cache computes the same numbers.  The greedy

@@ -22,6 +22,16 @@ trap 'rm -rf "$T"' EXIT
 # seed 2, 0.41 % and 0.09 % with seed 3 (F32: 0.003 %): seed 2 it is.
 MODELS="ds2-lite:1 ds2-v3:2 ds2-v3,--mla-stacked:2"
 TYPES="F32 Q8_0 Q4_K_M"
+# The i-quant mixtures people run V3/R1 in (Unsloth's UD-*), one model
+# each, MODEL:SEED:TYPE.  The 1-3-bit types make the routers' near-ties
+# many: over the 14 (model, mixture) pairs of ds2-lite:1 and ds2-v3:2,
+# r1chat (AVX-512) and llama.cpp were 0.01-1.15 % apart, and r1chat's
+# own scalar, AVX2 and AVX-512 paths up to 1 % apart from one another
+# (float rounding in one tensor's tiles alone moved one model 1.3 %).
+# Kept: a pair per i-quant family where all three paths were within
+# 0.7 % of llama.cpp.
+UD_ROWS="ds2-v3:2:UD-IQ1_M ds2-v3:2:UD-IQ2_XXS ds2-lite:1:UD-IQ1_S
+ds2-lite:1:UD-IQ2_S ds2-v3:2:UD-IQ3_XXS ds2-lite:1:UD-IQ3_S"
 PROMPT="The lighthouse keeper on the northern island kept two notebooks. In the first she wrote the weather every four hours:"
 
 {
@@ -40,6 +50,18 @@ PROMPT="The lighthouse keeper on the northern island kept two notebooks. In the 
 			n=$(echo "$out" | sed 's/.*"tokens_scored":\([0-9]*\).*/\1/')
 			echo "$a $t $s $ck $sz $ppl $n"
 		done
+	done
+	for r in $UD_ROWS; do
+		a=${r%%:*} r=${r#*:}
+		s=${r%%:*} t=${r#*:}
+		"$B/tests/mkmodel" --arch "$a" --type "$t" --seed "$s" \
+		    -o "$T/m.gguf"
+		set -- $(cksum < "$T/m.gguf")
+		ck=$1 sz=$2
+		out=$("$LLREF" ppl "$T/m.gguf" "$TEXT" -c 128 -t 1)
+		ppl=$(echo "$out" | sed 's/.*"ppl":\([0-9.]*\).*/\1/')
+		n=$(echo "$out" | sed 's/.*"tokens_scored":\([0-9]*\).*/\1/')
+		echo "$a $t $s $ck $sz $ppl $n"
 	done
 } > "$G/deepseek2-ppl.txt"
 
