@@ -345,7 +345,7 @@ ops_matmul_n(const struct ops_mat *const *w, int nw, const float *x,
     int n_tok, float *const *y, struct ops_scratch *scratch)
 {
 	struct matmul_job	 j[OPS_MATMUL_MAX];
-	int64_t			 end[OPS_MATMUL_MAX], r, total = 0;
+	int64_t			 end[OPS_MATMUL_MAX], r, k, total = 0;
 	int			 i, m, nth, u;
 
 	if (!matmul_fusable(w, nw, n_tok)) {
@@ -368,7 +368,7 @@ ops_matmul_n(const struct ops_mat *const *w, int nw, const float *x,
 	if ((double)total * (double)w[0]->cols < OPS_PAR_MIN)
 		nth = 1;
 
-#pragma omp parallel num_threads(nth) if (nth > 1) private(u, r, m)
+#pragma omp parallel num_threads(nth) if (nth > 1) private(u, r, k, m)
 	{
 		if (j[0].at != NULL) {
 #pragma omp for schedule(static)
@@ -380,9 +380,9 @@ ops_matmul_n(const struct ops_mat *const *w, int nw, const float *x,
 		for (r = 0; r < total; r++) {
 			while (r >= end[m])
 				m++;
-			j[m].wt->vec_dot(j[m].cols, &j[m].y[r - (end[m] -
-			    j[m].rows)], j[m].w + (r - (end[m] - j[m].rows)) *
-			    j[m].wrow, j[0].act);
+			k = r - (end[m] - j[m].rows);	/* row of w[m] */
+			j[m].wt->vec_dot(j[m].cols, &j[m].y[k],
+			    j[m].w + k * j[m].wrow, j[0].act);
 		}
 	}
 	return 0;

@@ -737,11 +737,8 @@ iq4_xs_scale(const void *row, int g)
 {
 	const struct block_iq4_xs *b = (const struct block_iq4_xs *)row +
 				    g / 8;
-	int			 k = g % 8;
-	int			 ls = ((b->scales_l[k / 2] >> 4 * (k % 2)) &
-				    0x0f) | ((b->scales_h >> 2 * k) & 3) << 4;
 
-	return _cvtsh_ss(b->d) * (float)(ls - 32);
+	return _cvtsh_ss(b->d) * (float)iq4xs_scale(b, g % 8);
 }
 
 /* Group g's 32 values (0 past ng): low nibbles' first, then high ones'. */

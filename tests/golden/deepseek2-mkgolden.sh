@@ -34,6 +34,17 @@ UD_ROWS="ds2-v3:2:UD-IQ1_M ds2-v3:2:UD-IQ2_XXS ds2-lite:1:UD-IQ1_S
 ds2-lite:1:UD-IQ2_S ds2-v3:2:UD-IQ3_XXS ds2-lite:1:UD-IQ3_S"
 PROMPT="The lighthouse keeper on the northern island kept two notebooks. In the first she wrote the weather every four hours:"
 
+# row ARCH[,OPTION] TYPE SEED: the model's golden line
+row() {
+	"$B/tests/mkmodel" --arch $(echo "$1" | tr , ' ') --type "$2" \
+	    --seed "$3" -o "$T/m.gguf"
+	set -- "$1" "$2" "$3" $(cksum < "$T/m.gguf")
+	out=$("$LLREF" ppl "$T/m.gguf" "$TEXT" -c 128 -t 1)
+	ppl=$(echo "$out" | sed 's/.*"ppl":\([0-9.]*\).*/\1/')
+	n=$(echo "$out" | sed 's/.*"tokens_scored":\([0-9]*\).*/\1/')
+	echo "$1 $2 $3 $4 $5 $ppl $n"
+}
+
 {
 	echo "# made by tests/golden/deepseek2-mkgolden.sh, per row: mkmodel --arch ARCH [OPTION] --type TYPE --seed SEED -o M.gguf; cksum M.gguf; llref ppl M.gguf tests/engine.txt -c 128 -t 1"
 	echo "# model type seed cksum size ppl tokens_scored"
@@ -41,27 +52,12 @@ PROMPT="The lighthouse keeper on the northern island kept two notebooks. In the 
 		a=${as%:*} s=${as#*:}
 		for t in $TYPES; do
 			case $a,$t in *stacked*,Q*) continue ;; esac
-			"$B/tests/mkmodel" --arch $(echo $a | tr , ' ') \
-			    --type $t --seed $s -o "$T/m.gguf"
-			set -- $(cksum < "$T/m.gguf")
-			ck=$1 sz=$2
-			out=$("$LLREF" ppl "$T/m.gguf" "$TEXT" -c 128 -t 1)
-			ppl=$(echo "$out" | sed 's/.*"ppl":\([0-9.]*\).*/\1/')
-			n=$(echo "$out" | sed 's/.*"tokens_scored":\([0-9]*\).*/\1/')
-			echo "$a $t $s $ck $sz $ppl $n"
+			row "$a" "$t" "$s"
 		done
 	done
 	for r in $UD_ROWS; do
 		a=${r%%:*} r=${r#*:}
-		s=${r%%:*} t=${r#*:}
-		"$B/tests/mkmodel" --arch "$a" --type "$t" --seed "$s" \
-		    -o "$T/m.gguf"
-		set -- $(cksum < "$T/m.gguf")
-		ck=$1 sz=$2
-		out=$("$LLREF" ppl "$T/m.gguf" "$TEXT" -c 128 -t 1)
-		ppl=$(echo "$out" | sed 's/.*"ppl":\([0-9.]*\).*/\1/')
-		n=$(echo "$out" | sed 's/.*"tokens_scored":\([0-9]*\).*/\1/')
-		echo "$a $t $s $ck $sz $ppl $n"
+		row "$a" "${r#*:}" "${r%%:*}"
 	done
 } > "$G/deepseek2-ppl.txt"
 
