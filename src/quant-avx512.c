@@ -1,10 +1,9 @@
 /*
  * quant-avx512.c - AVX-512 VNNI kernels: the prompt tiles (struct
- * quant_gemm) of the types models spend their time in, Q8_0, Q4_K and
- * Q6_K, and 256-bit VNNI Q4_K and Q6_K dots for single tokens.  The
- * other single-token dots stay the AVX2 ones, which every AVX-512 CPU
- * runs: on
- * Zen 4, where AVX-512 is split into 256-bit halves, 512-bit versions of
+ * quant_gemm) of Q8_0, Q4_K and Q6_K and the parts all tiles share
+ * (quant-avx512.h; the i-quants' packers are in quant-iq-avx512.c), and
+ * 256-bit VNNI Q4_K and Q6_K dots for single tokens.  The other K-quant
+ * and Q8_0 single-token dots stay the AVX2 ones: on Zen 4, where AVX-512 is split into 256-bit halves, 512-bit versions of
  * them were slower (by 18-24 % on Q4_K and Q8_0), while VNNI wins by far
  * on tiles, where a weight vector meets several tokens and the scales
  * are applied once per 16 groups.  Dots of four rows at once against one
@@ -17,7 +16,7 @@
 #include <string.h>
 
 #include "quant-impl.h"
-#include "quant-iq.h"
+#include "quant-avx512.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -335,17 +334,19 @@ gemm_tile_q4_K(int n, const void *pw, const void *pa, size_t arow,
 	gemm_tile(8, 0, n, pw, pa, arow, ntok, y, ldy, nrows);
 }
 
-/* Q8_0: 8 steps, the offset in integers. */
-AVX512 static void
-gemm_tile_q8_0(int n, const void *pw, const void *pa, size_t arow,
+/* Groups of 32 stored plus 128 (Q8_0, the i-quants'): 8 steps, the
+ * offset in integers. */
+AVX512 void
+gemm512_tile_g32(int n, const void *pw, const void *pa, size_t arow,
     int ntok, float *y, size_t ldy, int nrows)
 {
 	gemm_tile(8, 1, n, pw, pa, arow, ntok, y, ldy, nrows);
 }
 
-/* Q6_K: 4 steps (groups of 16), the offset in integers. */
-AVX512 static void
-gemm_tile_q6_K(int n, const void *pw, const void *pa, size_t arow,
+/* Groups of 16 stored plus an offset (Q6_K, i-quants'): 4 steps, the
+ * offset in integers. */
+AVX512 void
+gemm512_tile_g16(int n, const void *pw, const void *pa, size_t arow,
     int ntok, float *y, size_t ldy, int nrows)
 {
 	gemm_tile(4, 1, n, pw, pa, arow, ntok, y, ldy, nrows);
@@ -375,9 +376,9 @@ gemm_put_act(char *out, int S, const int8_t *qs, const float *dy,
 	}
 }
 
-/* Q8_0 activations: 16 blocks of 32 per panel. */
-static void
-gemm_pack_act_q8_0(const float *x, void *va, int n)
+/* Q8_0 activations: 16 blocks of 32 per panel, offset 128. */
+void
+gemm512_act_q8_0(const float *x, void *va, int n)
 {
 	const struct quant_traits *at = quant_traits(GGML_TYPE_Q8_0);
 	struct block_q8_0	 b[16];
@@ -452,14 +453,14 @@ gemm_pack_act_q6_K(const float *x, void *a, int n)
 	gemm_pack_act_q8_K(x, a, n, 16, 32);
 }
 
-static void
-gemm_pack_act_iq4_xs(const float *x, void *a, int n)
+void
+gemm512_act_g32(const float *x, void *a, int n)
 {
 	gemm_pack_act_q8_K(x, a, n, 32, 128);
 }
 
-static void
-gemm_pack_act_iq(const float *x, void *a, int n)
+void
+gemm512_act_g16(const float *x, void *a, int n)
 {
 	gemm_pack_act_q8_K(x, a, n, 16, 128);
 }
@@ -471,7 +472,6 @@ gemm_pack_act_iq(const float *x, void *a, int n)
  * byte blocks), permuted from the block's loaded vectors for the
  * K-quants.
  */
-#define STEP(tile, s, r) ((tile) + ((size_t)(s) * GEMM_R + (r)) * 64)
 
 /* A tile's float part for row r of a panel: 16 dsc, then 16 dmm. */
 AVX512 static inline void
@@ -483,14 +483,20 @@ gemm_put_scales(char *tile, int S, int r, __m512 dsc, __m512 dmm)
 }
 
 /* Row r of a tile as zeros, weights and scales. */
-AVX512 static void
-gemm_zero_row(char *tile, int S, int r)
+AVX512 void
+gemm512_zero_row(char *tile, int S, int r)
 {
 	int	s;
 
 	for (s = 0; s < S; s++)
-		_mm512_store_si512(STEP(tile, s, r), _mm512_setzero_si512());
+		_mm512_store_si512(GEMM512_STEP(tile, s, r), _mm512_setzero_si512());
 	gemm_put_scales(tile, S, r, _mm512_setzero_ps(), _mm512_setzero_ps());
+}
+
+AVX512 void
+gemm512_put_dsc(char *tile, int S, int r, const float *dsc)
+{
+	gemm_put_scales(tile, S, r, _mm512_loadu_ps(dsc), _mm512_setzero_ps());
 }
 
 /*
@@ -501,8 +507,8 @@ gemm_zero_row(char *tile, int S, int r)
  * then a (4 groups, 4 dwords), b (8 groups, 2 dwords), the steps (16, 1);
  * stored plus 128 (unsigned).
  */
-AVX512 static void
-gemm_put_groups(char *tile, int r, const __m512i *z)
+AVX512 void
+gemm512_put_groups(char *tile, int r, const __m512i *z)
 {
 	const __m512i	 ia[2] = {
 		_mm512_setr_epi32(0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26,
@@ -539,7 +545,7 @@ gemm_put_groups(char *tile, int r, const __m512i *z)
 	for (h = 0; h < 2; h++)
 		for (g = 0; g < 2; g++)
 			for (e = 0; e < 2; e++)
-				_mm512_store_si512(STEP(tile, 4 * h + 2 * g + e,
+				_mm512_store_si512(GEMM512_STEP(tile, 4 * h + 2 * g + e,
 				    r), _mm512_xor_si512(flip,
 				    _mm512_permutex2var_epi32(b[0][h][g],
 				    ic[e], b[1][h][g])));
@@ -567,7 +573,7 @@ gemm_pack_w_q8_0(const void *vw, size_t wrow, int nrows, void *vp, int n)
 		nv = nb - p * 16 < 16 ? nb - p * 16 : 16;
 		for (r = 0; r < GEMM_R; r++) {
 			if (r >= nrows) {
-				gemm_zero_row(tile, 8, r);
+				gemm512_zero_row(tile, 8, r);
 				continue;
 			}
 			x = (const struct block_q8_0 *)((const char *)vw +
@@ -575,7 +581,7 @@ gemm_pack_w_q8_0(const void *vw, size_t wrow, int nrows, void *vp, int n)
 			for (i = 0; i < 8; i++)
 				z[i] = _mm512_inserti64x4(_mm512_castsi256_si512(
 				    LOADQ(2 * i)), LOADQ(2 * i + 1), 1);
-			gemm_put_groups(tile, r, z);
+			gemm512_put_groups(tile, r, z);
 			/* d is the low half of the dword at each block. */
 			gemm_put_scales(tile, 8, r, _mm512_cvtph_ps(
 			    _mm512_cvtepi32_epi16(_mm512_mask_i32gather_epi32(
@@ -608,7 +614,7 @@ gemm_pack_w_q4_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
 		nv = nsb - p * 2 < 2 ? 1 : 2;
 		for (r = 0; r < GEMM_R; r++) {
 			if (r >= nrows) {
-				gemm_zero_row(tile, 8, r);
+				gemm512_zero_row(tile, 8, r);
 				continue;
 			}
 			x = (const struct block_q4_K *)((const char *)vw +
@@ -625,7 +631,7 @@ gemm_pack_w_q4_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
 				    _mm512_permutex2var_epi32(q[0][0], ix,
 				    q[0][1]), _mm512_permutex2var_epi32(q[1][0],
 				    ix, q[1][1]));
-				_mm512_store_si512(STEP(tile, s, r),
+				_mm512_store_si512(GEMM512_STEP(tile, s, r),
 				    _mm512_and_si512(_mm512_srlv_epi32(v, sh),
 				    low));
 			}
@@ -674,7 +680,7 @@ gemm_pack_w_q6_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
 		tile = (char *)vp + (size_t)p * GEMM_R * (256 + 128);
 		for (r = 0; r < GEMM_R; r++) {
 			if (r >= nrows) {
-				gemm_zero_row(tile, 4, r);
+				gemm512_zero_row(tile, 4, r);
 				continue;
 			}
 			x = (const struct block_q6_K *)((const char *)vw +
@@ -690,7 +696,7 @@ gemm_pack_w_q6_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
 				w = _mm512_and_si512(_mm512_srlv_epi32(
 				    _mm512_permutexvar_epi32(_mm512_add_epi32(
 				    hidx, one), h), hsh), two);
-				_mm512_store_si512(STEP(tile, s, r),
+				_mm512_store_si512(GEMM512_STEP(tile, s, r),
 				    _mm512_or_si512(v, _mm512_slli_epi32(w, 4)));
 			}
 			dsc = _mm512_mul_ps(_mm512_set1_ps(_cvtsh_ss(x->d)),
@@ -702,178 +708,10 @@ gemm_pack_w_q6_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
 }
 
 
-/*
- * IQ4_NL and IQ4_XS: each 32-weight group's codebook values (int8, a
- * byte shuffle of its nibbles), and its scale as a float; they then
- * multiply as Q8_0's weights do (8 steps, the offset in integers).
- * qs(row, g) points at group g's 16 bytes of nibbles; scale(row, g) is
- * its scale.
- */
-struct iq4_groups {
-	const uint8_t	*(*qs)(const void *row, int g);
-	float		 (*scale)(const void *row, int g);
-};
-
-AVX512 static inline const uint8_t *
-iq4_nl_qs(const void *row, int g)
-{
-	return ((const struct block_iq4_nl *)row)[g].qs;
-}
-
-AVX512 static inline float
-iq4_nl_scale(const void *row, int g)
-{
-	return _cvtsh_ss(((const struct block_iq4_nl *)row)[g].d);
-}
-
-AVX512 static inline const uint8_t *
-iq4_xs_qs(const void *row, int g)
-{
-	return ((const struct block_iq4_xs *)row)[g / 8].qs + 16 * (g % 8);
-}
-
-AVX512 static inline float
-iq4_xs_scale(const void *row, int g)
-{
-	const struct block_iq4_xs *b = (const struct block_iq4_xs *)row +
-				    g / 8;
-
-	return _cvtsh_ss(b->d) * (float)iq4xs_scale(b, g % 8);
-}
-
-/* Group g's 32 values (0 past ng): low nibbles' first, then high ones'. */
-AVX512 static inline __m256i
-iq4_group(const struct iq4_groups *f, const void *row, int g, int ng)
-{
-	const __m128i	tbl = _mm_loadu_si128((const __m128i *)kvalues_iq4nl);
-	const __m128i	low = _mm_set1_epi8(0x0f);
-	__m128i		q;
-
-	if (g >= ng)
-		return _mm256_setzero_si256();
-	q = _mm_loadu_si128((const __m128i *)f->qs(row, g));
-	return _mm256_setr_m128i(_mm_shuffle_epi8(tbl, _mm_and_si128(q, low)),
-	    _mm_shuffle_epi8(tbl, _mm_and_si128(_mm_srli_epi16(q, 4), low)));
-}
-
-AVX512 static inline ALWAYS_INLINE void
-gemm_pack_w_iq4(const void *vw, size_t wrow, int nrows, void *vp, int n,
-    const struct iq4_groups *f)
-{
-	float		 dsc[16] __attribute__((aligned(64)));
-	__m512i		 z[8];
-	const char	*row;
-	char		*tile;
-	int		 ng = n / 32, p, r, i, g;
-
-	for (p = 0; p * 16 < ng; p++) {
-		tile = (char *)vp + (size_t)p * GEMM_R * (512 + 128);
-		for (r = 0; r < GEMM_R; r++) {
-			if (r >= nrows) {
-				gemm_zero_row(tile, 8, r);
-				continue;
-			}
-			row = (const char *)vw + r * wrow;
-			for (i = 0; i < 8; i++) {
-				g = 16 * p + 2 * i;
-				z[i] = _mm512_inserti64x4(_mm512_castsi256_si512(
-				    iq4_group(f, row, g, ng)),
-				    iq4_group(f, row, g + 1, ng), 1);
-			}
-			gemm_put_groups(tile, r, z);
-			for (i = 0; i < 16; i++) {
-				g = 16 * p + i;
-				dsc[i] = g < ng ? f->scale(row, g) : 0.0f;
-			}
-			gemm_put_scales(tile, 8, r, _mm512_load_ps(dsc),
-			    _mm512_setzero_ps());
-		}
-	}
-}
-
-AVX512 static void
-gemm_pack_w_iq4_nl(const void *vw, size_t wrow, int nrows, void *vp, int n)
-{
-	static const struct iq4_groups f = { iq4_nl_qs, iq4_nl_scale };
-
-	gemm_pack_w_iq4(vw, wrow, nrows, vp, n, &f);
-}
-
-AVX512 static void
-gemm_pack_w_iq4_xs(const void *vw, size_t wrow, int nrows, void *vp, int n)
-{
-	static const struct iq4_groups f = { iq4_xs_qs, iq4_xs_scale };
-
-	gemm_pack_w_iq4(vw, wrow, nrows, vp, n, &f);
-}
-
-/*
- * The 256-weight i-quants but IQ4_XS: a block's unpacked form (d * ls per
- * 16 weights, times q) is one panel of 16 groups of 16, q plus 128, the
- * scales d * ls as floats (the dequantizers' product); Q6_K's tile
- * multiplies it (4 steps, the offset in integers) by Q8_K activations in
- * groups of 16.
- */
-AVX512 static inline ALWAYS_INLINE void
-gemm_pack_w_iq(const void *vw, size_t wrow, int nrows, void *vp, int n,
-    enum ggml_type t)
-{
-	const iq_unpack_fn	 unpack = quant_iq_unpacker(t);
-	const size_t		 bsize = type_info(t)->size;
-	const __m512i		 idx = _mm512_setr_epi32(0, 16, 32, 48, 64, 80,
-	    96, 112, 128, 144, 160, 176, 192, 208, 224, 240);
-	const __m512i		 flip = _mm512_set1_epi32((int)0x80808080);
-	struct iq_unpacked	 u;
-	float			 dsc[16] __attribute__((aligned(64)));
-	char			*tile;
-	int			 nb = n / QK_K, p, r, s, j;
-
-	for (p = 0; p < nb; p++) {
-		tile = (char *)vp + (size_t)p * GEMM_R * (256 + 128);
-		for (r = 0; r < GEMM_R; r++) {
-			if (r >= nrows) {
-				gemm_zero_row(tile, 4, r);
-				continue;
-			}
-			unpack((const char *)vw + r * wrow + p * bsize, &u);
-			/* step s, lane j: bytes 4s .. 4s + 3 of group j */
-			for (s = 0; s < 4; s++)
-				_mm512_store_si512(STEP(tile, s, r),
-				    _mm512_xor_si512(flip,
-				    _mm512_i32gather_epi32(idx, u.q + 4 * s,
-				    1)));
-			for (j = 0; j < 16; j++)
-				dsc[j] = u.d * (float)u.ls[j];
-			gemm_put_scales(tile, 4, r, _mm512_load_ps(dsc),
-			    _mm512_setzero_ps());
-		}
-	}
-}
-
-#define GEMM_IQ(t, T) \
-AVX512 static void \
-gemm_pack_w_##t(const void *vw, size_t wrow, int nrows, void *vp, int n) \
-{ \
-	gemm_pack_w_iq(vw, wrow, nrows, vp, n, GGML_TYPE_##T); \
-} \
-static const struct quant_gemm gemm_##t = { \
-	256, 256 + 128, GEMM_R * (256 + 128), gemm_pack_act_iq, \
-	gemm_pack_w_##t, gemm_tile_q6_K, \
-};
-GEMM_IQ(iq2_xxs, IQ2_XXS)
-GEMM_IQ(iq2_xs, IQ2_XS)
-GEMM_IQ(iq2_s, IQ2_S)
-GEMM_IQ(iq3_xxs, IQ3_XXS)
-GEMM_IQ(iq3_s, IQ3_S)
-GEMM_IQ(iq1_s, IQ1_S)
-GEMM_IQ(iq1_m, IQ1_M)
-#undef GEMM_IQ
-
-#undef STEP
 
 static const struct quant_gemm gemm_q8_0 = {
-	512, 512 + 128, GEMM_R * (512 + 128), gemm_pack_act_q8_0,
-	gemm_pack_w_q8_0, gemm_tile_q8_0,
+	512, 512 + 128, GEMM_R * (512 + 128), gemm512_act_q8_0,
+	gemm_pack_w_q8_0, gemm512_tile_g32,
 };
 static const struct quant_gemm gemm_q4_K = {
 	512, 512 + 128, GEMM_R * (512 + 128), gemm_pack_act_q4_K,
@@ -881,15 +719,7 @@ static const struct quant_gemm gemm_q4_K = {
 };
 static const struct quant_gemm gemm_q6_K = {
 	256, 256 + 128, GEMM_R * (256 + 128), gemm_pack_act_q6_K,
-	gemm_pack_w_q6_K, gemm_tile_q6_K,
-};
-static const struct quant_gemm gemm_iq4_nl = {
-	512, 512 + 128, GEMM_R * (512 + 128), gemm_pack_act_q8_0,
-	gemm_pack_w_iq4_nl, gemm_tile_q8_0,
-};
-static const struct quant_gemm gemm_iq4_xs = {
-	512, 512 + 128, GEMM_R * (512 + 128), gemm_pack_act_iq4_xs,
-	gemm_pack_w_iq4_xs, gemm_tile_q8_0,
+	gemm_pack_w_q6_K, gemm512_tile_g16,
 };
 
 /* ------------------------------------------------------------------ */
@@ -908,15 +738,6 @@ static const struct {
 	    &gemm_q4_K },
 	[GGML_TYPE_Q6_K] = { GGML_TYPE_Q8_K, vec_dot_q6_K_q8_K_vnni,
 	    &gemm_q6_K },
-	[GGML_TYPE_IQ4_NL] = { GGML_TYPE_Q8_0, NULL, &gemm_iq4_nl },
-	[GGML_TYPE_IQ4_XS] = { GGML_TYPE_Q8_K, NULL, &gemm_iq4_xs },
-	[GGML_TYPE_IQ2_XXS] = { GGML_TYPE_Q8_K, NULL, &gemm_iq2_xxs },
-	[GGML_TYPE_IQ2_XS] = { GGML_TYPE_Q8_K, NULL, &gemm_iq2_xs },
-	[GGML_TYPE_IQ2_S] = { GGML_TYPE_Q8_K, NULL, &gemm_iq2_s },
-	[GGML_TYPE_IQ3_XXS] = { GGML_TYPE_Q8_K, NULL, &gemm_iq3_xxs },
-	[GGML_TYPE_IQ3_S] = { GGML_TYPE_Q8_K, NULL, &gemm_iq3_s },
-	[GGML_TYPE_IQ1_S] = { GGML_TYPE_Q8_K, NULL, &gemm_iq1_s },
-	[GGML_TYPE_IQ1_M] = { GGML_TYPE_Q8_K, NULL, &gemm_iq1_m },
 };
 
 void

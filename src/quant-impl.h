@@ -218,7 +218,8 @@ void vec_dot_q6_K_q8_K(int n, float *s, const void *x, const void *y);
 void quant_register_avx2(struct quant_traits *table);
 void quant_register_avx512(struct quant_traits *table);
 
-/* cpuid: AVX2 with FMA and F16C; AVX-512 F, BW, VL, DQ; AVX-512 VNNI. */
+/* cpuid: AVX2 with FMA and F16C; AVX-512 F, BW, VL, DQ; AVX-512 VNNI
+ * with BMI2. */
 int quant_cpu_has_avx2(void);
 int quant_cpu_has_avx512(void);
 int quant_cpu_has_avx512vnni(void);

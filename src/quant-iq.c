@@ -484,4 +484,6 @@ quant_iq_register(struct quant_traits *table, enum quant_isa isa)
 {
 	if (isa == QUANT_ISA_AVX2 || isa == QUANT_ISA_AVX512)
 		quant_iq_register_avx2(table);
+	if (isa == QUANT_ISA_AVX512)
+		quant_iq_register_avx512(table);
 }

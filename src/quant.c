@@ -156,7 +156,8 @@ quant_cpu_has_avx512vnni(void)
 #if defined(__x86_64__) || defined(__i386__)
 	__builtin_cpu_init();
 	return quant_cpu_has_avx512() &&
-	    __builtin_cpu_supports("avx512vnni");
+	    __builtin_cpu_supports("avx512vnni") &&
+	    __builtin_cpu_supports("bmi2");
 #else
 	return 0;
 #endif

@@ -290,8 +290,13 @@ test_x4(const char *isa)
  * |terms| (activations quantized as vec_dot's, the same integer block
  * sums).
  */
+/*
+ * Prompt tiles against vec_dot on rows of n weights (n <= n; types
+ * whose blocks do not divide n are left out): a row count that is not a
+ * multiple of QUANT_GEMM_ROWS, a token count not one of the tiles' pass.
+ */
 static void
-test_gemm(const char *isa)
+test_gemm(const char *isa, int n)
 {
 	enum { NR = 5, NT = 6 };
 	const struct quant_traits *tr, *at;
@@ -309,37 +314,37 @@ test_gemm(const char *isa)
 	ad = xreallocarray(NULL, ROW, sizeof *ad);
 	for (i = 0; i < N_IQ; i++) {
 		tr = quant_traits(iq_types[i].type);
-		if ((g = tr->gemm) == NULL)
+		if ((g = tr->gemm) == NULL || n % tr->blck != 0)
 			continue;
 		at = quant_traits(tr->vec_dot_type);
-		arow = (size_t)(ROW / at->blck) * at->size;
-		rs = (size_t)(ROW / tr->blck) * tr->size;
+		arow = (size_t)(n / at->blck) * at->size;
+		rs = (size_t)(n / tr->blck) * tr->size;
 		for (r = 0; r < NR; r++)
-			random_row(iq_types[i].type, wq + r * rs, ROW);
-		for (k = 0; k < NT * ROW; k++)
+			random_row(iq_types[i].type, wq + r * rs, n);
+		for (k = 0; k < NT * n; k++)
 			a[k] = (float)(2 * rng_gauss() + 0.1);
-		np = (ROW + g->panel - 1) / g->panel;
+		np = (n + g->panel - 1) / g->panel;
 		pa = aligned_alloc(64, (size_t)NT * np * g->act_panel);
 		pw = aligned_alloc(64, (size_t)np * g->w_panel);
 		for (t = 0; t < NT; t++)
-			g->pack_act(a + t * ROW, pa + (size_t)t * np *
-			    g->act_panel, ROW);
+			g->pack_act(a + t * n, pa + (size_t)t * np *
+			    g->act_panel, n);
 		for (r = 0; r < NR; r += QUANT_GEMM_ROWS) {
 			g->pack_w(wq + r * rs, rs, NR - r < QUANT_GEMM_ROWS ?
-			    NR - r : QUANT_GEMM_ROWS, pw, ROW);
-			g->tile(ROW, pw, pa, (size_t)np * g->act_panel, NT,
+			    NR - r : QUANT_GEMM_ROWS, pw, n);
+			g->tile(n, pw, pa, (size_t)np * g->act_panel, NT,
 			    y + r, NR, NR - r < QUANT_GEMM_ROWS ? NR - r :
 			    QUANT_GEMM_ROWS);
 		}
 		good = 1;
 		for (t = 0; t < NT; t++) {
-			at->from_float(a + t * ROW, aq + t * arow, ROW);
-			at->to_float(aq + t * arow, ad, ROW);
+			at->from_float(a + t * n, aq + t * arow, n);
+			at->to_float(aq + t * arow, ad, n);
 			for (r = 0; r < NR; r++) {
-				tr->to_float(wq + r * rs, w, ROW);
-				for (mag = 0, k = 0; k < ROW; k++)
+				tr->to_float(wq + r * rs, w, n);
+				for (mag = 0, k = 0; k < n; k++)
 					mag += fabs((double)w[k] * ad[k]);
-				tr->vec_dot(ROW, &s1, wq + r * rs,
+				tr->vec_dot(n, &s1, wq + r * rs,
 				    aq + t * arow);
 				if (!(fabs(y[t * NR + r] - s1) <= 1e-5 * mag)) {
 					diag("%s %s token %d row %d: %.9g vs "
@@ -349,8 +354,8 @@ test_gemm(const char *isa)
 				}
 			}
 		}
-		ok(good, "%s: prompt tile %s == vec_dot, %d rows x %d tokens",
-		    isa, tr->name, NR, NT);
+		ok(good, "%s: prompt tile %s == vec_dot, %d rows x %d tokens "
+		    "x %d", isa, tr->name, NR, NT, n);
 		free(pa);
 		free(pw);
 	}
@@ -454,7 +459,9 @@ main(void)
 			    "(R1CHAT_TESTDATA)", name);
 		test_dots(name);
 		test_x4(name);
-		test_gemm(name);
+		test_gemm(name, ROW);
+		test_gemm(name, 1280);
+		test_gemm(name, 1312);
 	}
 	test_quantizers();
 	gguf_close(g);

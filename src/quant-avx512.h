@@ -1,0 +1,48 @@
+/*
+ * quant-avx512.h - the AVX-512 prompt tiles' shared parts (quant-avx512.c
+ * describes the layout), for the packers of other files.  Only for code
+ * that runs when the AVX-512 VNNI path was chosen.
+ */
+#ifndef R1_QUANT_AVX512_H
+#define R1_QUANT_AVX512_H
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#include "quant.h"
+
+/* Where step s of row r starts in a tile's panel. */
+#define GEMM512_STEP(tile, s, r) \
+	((tile) + ((size_t)(s) * QUANT_GEMM_ROWS + (r)) * 64)
+
+/*
+ * The tiles: groups of 32 in 8 steps or of 16 in 4, the weights stored
+ * plus the offset the activations' packer took off (as quant_gemm.tile).
+ */
+void gemm512_tile_g32(int n, const void *pw, const void *pa, size_t arow,
+    int ntok, float *y, size_t ldy, int nrows);
+void gemm512_tile_g16(int n, const void *pw, const void *pa, size_t arow,
+    int ntok, float *y, size_t ldy, int nrows);
+
+/*
+ * Activation packers (as quant_gemm.pack_act) for weights stored plus
+ * 128: Q8_0 blocks, and Q8_K in groups of 32 or of 16.
+ */
+void gemm512_act_q8_0(const float *x, void *a, int n);
+void gemm512_act_g32(const float *x, void *a, int n);
+void gemm512_act_g16(const float *x, void *a, int n);
+
+/* Row r of a panel of S steps as zeros, weights and scales. */
+void gemm512_zero_row(char *tile, int S, int r);
+
+/*
+ * Row r of a panel of 8 steps from z[i], groups 2i and 2i + 1 of 32
+ * signed weights each, stored plus 128.
+ */
+void gemm512_put_groups(char *tile, int r, const __m512i *z);
+
+/* The 16 group scales of row r of a panel of S steps (no min term). */
+void gemm512_put_dsc(char *tile, int S, int r, const float *dsc);
+
+#endif
+#endif

@@ -1,0 +1,468 @@
+/*
+ * quant-iq-avx512.c - AVX-512 VNNI prompt tiles of the i-quants: their
+ * weight packers, with quant-avx512.c's tiles and activation packers.
+ *
+ * The types whose scales cover 32 weights (IQ4_NL, IQ4_XS, IQ2_XXS,
+ * IQ3_XXS) are decoded in vectors, two groups of 32 at a time, straight
+ * into Q8_0's tile (8 steps, weights plus 128); the codebook types'
+ * entries are gathered, their signs spread from the 7-bit fields to a
+ * byte mask.  The others (scales per 16, or grids indexed across bytes)
+ * are unpacked by quant-iq.c into one form and multiplied by Q6_K's
+ * tile (4 steps, groups of 16).  Every weight is the exact integer the
+ * scalar kernels use, so tiles and dots differ by float rounding only.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "quant-impl.h"
+#include "quant-iq.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include "quant-avx512.h"
+
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl," \
+    "avx512dq,avx512vnni,avx2,fma,f16c,bmi2")))
+#define ALWAYS_INLINE __attribute__((always_inline))
+
+#define GEMM_R QUANT_GEMM_ROWS
+
+/*
+ * The byte mask of 8 codebook entries' signs (bit 8k + j: weight j of
+ * entry k is negative) from their 7-bit fields, entry k's in bits 7k ..
+ * 7k + 6 of f: each field spread to a byte whose eighth bit makes the
+ * count of minus signs even, which is what ksigns_iq2xs tabulates.
+ */
+AVX512 static inline uint64_t
+iq_sign_mask(uint64_t f)
+{
+	uint64_t	v, p;
+
+	v = _pdep_u64(f, 0x7f7f7f7f7f7f7f7fULL);
+	p = v ^ (v >> 4);
+	p ^= p >> 2;
+	p ^= p >> 1;
+	return v | (p & 0x0101010101010101ULL) << 7;
+}
+
+/* Two 28-bit sign words (4 fields each) as one mask of 8 entries. */
+AVX512 static inline uint64_t
+iq_sign_mask2(uint32_t a, uint32_t b)
+{
+	return iq_sign_mask((a & 0x0fffffff) | (uint64_t)(b & 0x0fffffff) <<
+	    28);
+}
+
+/* ------------------------------------------------------------------ */
+/* groups of 32 */
+
+/*
+ * A type in groups of 32: pair(row, g, ng) gives groups g and g + 1 (g
+ * even) of a row of ng groups as 64 signed bytes, zero past ng; scale
+ * (row, g) group g's float factor.
+ */
+struct g32_groups {
+	__m512i	(*pair)(const void *row, int g, int ng);
+	float	(*scale)(const void *row, int g);
+};
+
+/* IQ4_NL / IQ4_XS group g's 32 values: low nibbles' first, then high. */
+AVX512 static inline __m256i
+iq4_group(const uint8_t *qs)
+{
+	const __m128i	tbl = _mm_loadu_si128((const __m128i *)kvalues_iq4nl);
+	const __m128i	low = _mm_set1_epi8(0x0f);
+	__m128i		q;
+
+	q = _mm_loadu_si128((const __m128i *)qs);
+	return _mm256_setr_m128i(_mm_shuffle_epi8(tbl, _mm_and_si128(q, low)),
+	    _mm_shuffle_epi8(tbl, _mm_and_si128(_mm_srli_epi16(q, 4), low)));
+}
+
+AVX512 static inline __m512i
+iq4_nl_w(const void *row, int g, int ng)
+{
+	const struct block_iq4_nl *b = (const struct block_iq4_nl *)row + g;
+
+	if (g >= ng)
+		return _mm512_setzero_si512();
+	return _mm512_inserti64x4(_mm512_castsi256_si512(iq4_group(b[0].qs)),
+	    g + 1 < ng ? iq4_group(b[1].qs) : _mm256_setzero_si256(), 1);
+}
+
+AVX512 static inline float
+iq4_nl_scale(const void *row, int g)
+{
+	return _cvtsh_ss(((const struct block_iq4_nl *)row)[g].d);
+}
+
+/*
+ * IQ4_XS groups 2k and 2k + 1 (32 bytes of nibbles at qs): the 128-bit
+ * lanes of (low nibbles, high nibbles) reordered to group order.
+ */
+AVX512 static inline __m512i
+iq4_xs_w64(const uint8_t *qs)
+{
+	const __m512i	tbl = _mm512_broadcast_i32x4(_mm_loadu_si128(
+	    (const __m128i *)kvalues_iq4nl));
+	const __m256i	low = _mm256_set1_epi8(0x0f);
+	__m256i		q = _mm256_loadu_si256((const __m256i *)qs);
+	__m512i		nib;
+
+	nib = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(q,
+	    low)), _mm256_and_si256(_mm256_srli_epi16(q, 4), low), 1);
+	return _mm512_shuffle_epi8(tbl, _mm512_shuffle_i64x2(nib, nib,
+	    _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+/* IQ4_XS: ng is a multiple of 8, g and g + 1 are in one block. */
+AVX512 static inline __m512i
+iq4_xs_w(const void *row, int g, int ng)
+{
+	const struct block_iq4_xs *b = (const struct block_iq4_xs *)row +
+				    g / 8;
+
+	if (g >= ng)
+		return _mm512_setzero_si512();
+	return iq4_xs_w64(b->qs + 16 * (g % 8));
+}
+
+AVX512 static inline float
+iq4_xs_scale(const void *row, int g)
+{
+	const struct block_iq4_xs *b = (const struct block_iq4_xs *)row +
+				    g / 8;
+
+	return _cvtsh_ss(b->d) * (float)iq4xs_scale(b, g % 8);
+}
+
+/*
+ * The codebook types in groups of 32 as pairs of groups: pair k (groups
+ * 2k and 2k + 1) of a block as 64 magnitudes m, the mask neg of the
+ * negative weights, and the two groups' integer scales ls (lanes 0-7,
+ * 8-15: the dwords a dpbusd of the 64 bytes sums them in).
+ */
+struct iq_pair {
+	__m512i		m, ls;
+	__mmask64	neg;
+};
+
+/* The integer scales 2 s + 1 of two groups, s in bits 28-31 of a, b. */
+AVX512 static inline __m512i
+iq_pair_ls(uint32_t a, uint32_t b)
+{
+	return _mm512_mask_blend_epi32(0xff00, _mm512_set1_epi32(2 *
+	    (int)(a >> 28) + 1), _mm512_set1_epi32(2 * (int)(b >> 28) + 1));
+}
+
+/*
+ * IQ2_XXS: the pair is 16 bytes of qs, (indices, signs and scale) twice.
+ * Grid entries are loaded one by one: on Zen 4 a gather was slower, by
+ * 25 % in generation.
+ */
+AVX512 static inline ALWAYS_INLINE void
+iq2_xxs_pair(const void *vb, int k, struct iq_pair *o)
+{
+	const struct block_iq2_xxs *b = vb;
+	uint32_t	a[4];
+
+	memcpy(a, b->qs + 8 * k, sizeof a);
+	o->m = _mm512_setr_epi64((long long)iq2xxs_grid[a[0] & 0xff],
+	    (long long)iq2xxs_grid[a[0] >> 8 & 0xff],
+	    (long long)iq2xxs_grid[a[0] >> 16 & 0xff],
+	    (long long)iq2xxs_grid[a[0] >> 24],
+	    (long long)iq2xxs_grid[a[2] & 0xff],
+	    (long long)iq2xxs_grid[a[2] >> 8 & 0xff],
+	    (long long)iq2xxs_grid[a[2] >> 16 & 0xff],
+	    (long long)iq2xxs_grid[a[2] >> 24]);
+	o->neg = iq_sign_mask2(a[1], a[3]);
+	o->ls = iq_pair_ls(a[1], a[3]);
+}
+
+/*
+ * IQ3_XXS: the pair's 16 indices are contiguous; its sign and scale
+ * words follow the indices.
+ */
+#define G3(j) ((int)iq3xxs_grid[q[j]])
+AVX512 static inline ALWAYS_INLINE void
+iq3_xxs_pair(const void *vb, int k, struct iq_pair *o)
+{
+	const struct block_iq3_xxs *b = vb;
+	const uint8_t	*q = b->qs + 16 * k;
+	uint32_t	 a[2];
+
+	memcpy(a, b->qs + QK_K / 4 + 8 * k, sizeof a);
+	o->m = _mm512_setr_epi32(G3(0), G3(1), G3(2), G3(3), G3(4), G3(5),
+	    G3(6), G3(7), G3(8), G3(9), G3(10), G3(11), G3(12), G3(13), G3(14),
+	    G3(15));
+	o->neg = iq_sign_mask2(a[0], a[1]);
+	o->ls = iq_pair_ls(a[0], a[1]);
+}
+#undef G3
+
+/* IQ4_XS: signed table values, their signs moved to neg. */
+AVX512 static inline ALWAYS_INLINE void
+iq4_xs_pair(const void *vb, int k, struct iq_pair *o)
+{
+	const struct block_iq4_xs *b = vb;
+	__m512i		w = iq4_xs_w64(b->qs + 32 * k);
+
+	o->m = _mm512_abs_epi8(w);
+	o->neg = _mm512_movepi8_mask(w);
+	o->ls = _mm512_mask_blend_epi32(0xff00, _mm512_set1_epi32(
+	    iq4xs_scale(b, 2 * k)), _mm512_set1_epi32(iq4xs_scale(b,
+	    2 * k + 1)));
+}
+
+/* The pair's weights as signed bytes, zero past a row of ng groups. */
+#define PAIR_OF(t) \
+AVX512 static inline __m512i \
+t##_w(const void *row, int g, int ng) \
+{ \
+	struct iq_pair	o; \
+\
+	if (g >= ng) \
+		return _mm512_setzero_si512(); \
+	t##_pair((const struct block_##t *)row + g / 8, g % 8 / 2, &o); \
+	return _mm512_mask_sub_epi8(o.m, o.neg, _mm512_setzero_si512(), o.m); \
+}
+PAIR_OF(iq2_xxs)
+PAIR_OF(iq3_xxs)
+#undef PAIR_OF
+
+/* Group g's float factor: the dequantizers' (d * 2^-k) * (2 s + 1). */
+AVX512 static inline float
+iq2_xxs_scale(const void *row, int g)
+{
+	const struct block_iq2_xxs *b = (const struct block_iq2_xxs *)row +
+				    g / 8;
+	uint32_t	a;
+
+	memcpy(&a, b->qs + 4 * (g % 8) + 2, sizeof a);
+	return _cvtsh_ss(b->d) * 0.125f * (float)(2 * (int)(a >> 28) + 1);
+}
+
+AVX512 static inline float
+iq3_xxs_scale(const void *row, int g)
+{
+	const struct block_iq3_xxs *b = (const struct block_iq3_xxs *)row +
+				    g / 8;
+	uint32_t	a;
+
+	memcpy(&a, b->qs + QK_K / 4 + 4 * (g % 8), sizeof a);
+	return _cvtsh_ss(b->d) * 0.25f * (float)(2 * (int)(a >> 28) + 1);
+}
+
+/* Rows 0 .. nrows - 1 of n weights in groups of 32, 16 to a panel. */
+AVX512 static inline ALWAYS_INLINE void
+pack_w_g32(const void *vw, size_t wrow, int nrows, void *vp, int n,
+    const struct g32_groups *f)
+{
+	float		 dsc[16];
+	__m512i		 z[8];
+	const char	*row;
+	char		*tile;
+	int		 ng = n / 32, p, r, i, g;
+
+	for (p = 0; p * 16 < ng; p++) {
+		tile = (char *)vp + (size_t)p * GEMM_R * (512 + 128);
+		for (r = 0; r < GEMM_R; r++) {
+			if (r >= nrows) {
+				gemm512_zero_row(tile, 8, r);
+				continue;
+			}
+			row = (const char *)vw + r * wrow;
+			for (i = 0; i < 8; i++)
+				z[i] = f->pair(row, 16 * p + 2 * i, ng);
+			gemm512_put_groups(tile, r, z);
+			for (i = 0; i < 16; i++) {
+				g = 16 * p + i;
+				dsc[i] = g < ng ? f->scale(row, g) : 0.0f;
+			}
+			gemm512_put_dsc(tile, 8, r, dsc);
+		}
+	}
+}
+
+#define G32(t, act) \
+AVX512 static void \
+pack_w_##t(const void *vw, size_t wrow, int nrows, void *vp, int n) \
+{ \
+	static const struct g32_groups f = { t##_w, t##_scale }; \
+\
+	pack_w_g32(vw, wrow, nrows, vp, n, &f); \
+} \
+static const struct quant_gemm gemm_##t = { \
+	512, 512 + 128, GEMM_R * (512 + 128), act, pack_w_##t, \
+	gemm512_tile_g32, \
+};
+G32(iq4_nl, gemm512_act_q8_0)
+G32(iq4_xs, gemm512_act_g32)
+G32(iq2_xxs, gemm512_act_g32)
+G32(iq3_xxs, gemm512_act_g32)
+#undef G32
+
+/* ------------------------------------------------------------------ */
+/* groups of 16, through quant-iq.c's unpacked form */
+
+/*
+ * A block's unpacked form (d * ls per 16 weights, times q) is one panel
+ * of 16 groups of 16, q plus 128, the scales d * ls as floats (the
+ * dequantizers' product).
+ */
+AVX512 static inline ALWAYS_INLINE void
+pack_w_g16(const void *vw, size_t wrow, int nrows, void *vp, int n,
+    enum ggml_type t)
+{
+	const iq_unpack_fn	 unpack = quant_iq_unpacker(t);
+	const size_t		 bsize = type_info(t)->size;
+	const __m512i		 idx = _mm512_setr_epi32(0, 16, 32, 48, 64, 80,
+	    96, 112, 128, 144, 160, 176, 192, 208, 224, 240);
+	const __m512i		 flip = _mm512_set1_epi32((int)0x80808080);
+	struct iq_unpacked	 u;
+	float			 dsc[16];
+	char			*tile;
+	int			 nb = n / QK_K, p, r, s, j;
+
+	for (p = 0; p < nb; p++) {
+		tile = (char *)vp + (size_t)p * GEMM_R * (256 + 128);
+		for (r = 0; r < GEMM_R; r++) {
+			if (r >= nrows) {
+				gemm512_zero_row(tile, 4, r);
+				continue;
+			}
+			unpack((const char *)vw + r * wrow + p * bsize, &u);
+			/* step s, lane j: bytes 4s .. 4s + 3 of group j */
+			for (s = 0; s < 4; s++)
+				_mm512_store_si512(GEMM512_STEP(tile, s, r),
+				    _mm512_xor_si512(flip,
+				    _mm512_i32gather_epi32(idx, u.q + 4 * s,
+				    1)));
+			for (j = 0; j < 16; j++)
+				dsc[j] = u.d * (float)u.ls[j];
+			gemm512_put_dsc(tile, 4, r, dsc);
+		}
+	}
+}
+
+#define G16(t, T) \
+AVX512 static void \
+pack_w_##t(const void *vw, size_t wrow, int nrows, void *vp, int n) \
+{ \
+	pack_w_g16(vw, wrow, nrows, vp, n, GGML_TYPE_##T); \
+} \
+static const struct quant_gemm gemm_##t = { \
+	256, 256 + 128, GEMM_R * (256 + 128), gemm512_act_g16, \
+	pack_w_##t, gemm512_tile_g16, \
+};
+G16(iq2_xs, IQ2_XS)
+G16(iq2_s, IQ2_S)
+G16(iq3_s, IQ3_S)
+G16(iq1_s, IQ1_S)
+G16(iq1_m, IQ1_M)
+#undef G16
+
+/* ------------------------------------------------------------------ */
+/* single-token dots */
+
+/*
+ * The dot of a row of n weights (blocks of bsize bytes, each starting
+ * with its F16 d; factor the format's power of two) with Q8_K
+ * activations: per pair of groups one dpbusd of the magnitudes with the
+ * activations carrying the weights' signs, the integer scales applied
+ * per lane, so a block's integer sum is exact, as in quant-iq.c.
+ */
+AVX512 static inline ALWAYS_INLINE void
+iq_dot_pairs(int n, float *s, const void *vx, size_t bsize, float factor,
+    const void *vy, void (*pair)(const void *, int, struct iq_pair *))
+{
+	const uint8_t		*x = vx;
+	const struct block_q8_K	*y = vy;
+	const __m512i		 zero = _mm512_setzero_si512();
+	struct iq_pair		 o;
+	__m512			 acc = _mm512_setzero_ps();
+	__m512i			 sum, yv;
+	ggml_half		 h;
+	int			 i, k;
+
+	for (i = 0; i < n / QK_K; i++) {
+		sum = zero;
+		for (k = 0; k < 4; k++) {
+			pair(x + i * bsize, k, &o);
+			yv = _mm512_loadu_si512(y[i].qs + 64 * k);
+			sum = _mm512_add_epi32(sum, _mm512_mullo_epi32(
+			    _mm512_dpbusd_epi32(zero, o.m, _mm512_mask_sub_epi8(
+			    yv, o.neg, zero, yv)), o.ls));
+		}
+		memcpy(&h, x + i * bsize, sizeof h);
+		acc = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(h) * y[i].d),
+		    _mm512_cvtepi32_ps(sum), acc);
+	}
+	*s = factor * _mm512_reduce_add_ps(acc);
+}
+
+#define DOT(t, factor) \
+AVX512 static void \
+vec_dot_##t##_avx512(int n, float *s, const void *x, const void *y) \
+{ \
+	iq_dot_pairs(n, s, x, sizeof(struct block_##t), factor, y, \
+	    t##_pair); \
+}
+DOT(iq2_xxs, 0.125f)
+DOT(iq3_xxs, 0.25f)
+DOT(iq4_xs, 1.0f)
+#undef DOT
+
+/* ------------------------------------------------------------------ */
+
+/* Each type's tiles and single-token dot (NULL: keep the AVX2 one). */
+static const struct {
+	enum ggml_type		 type, vec_dot_type;
+	const struct quant_gemm	*gemm;
+	quant_vec_dot_fn	 vec_dot;
+} iq_avx512[] = {
+	{ GGML_TYPE_IQ4_NL, GGML_TYPE_Q8_0, &gemm_iq4_nl, NULL },
+	{ GGML_TYPE_IQ4_XS, GGML_TYPE_Q8_K, &gemm_iq4_xs,
+	    vec_dot_iq4_xs_avx512 },
+	{ GGML_TYPE_IQ2_XXS, GGML_TYPE_Q8_K, &gemm_iq2_xxs,
+	    vec_dot_iq2_xxs_avx512 },
+	{ GGML_TYPE_IQ3_XXS, GGML_TYPE_Q8_K, &gemm_iq3_xxs,
+	    vec_dot_iq3_xxs_avx512 },
+	{ GGML_TYPE_IQ2_XS, GGML_TYPE_Q8_K, &gemm_iq2_xs, NULL },
+	{ GGML_TYPE_IQ2_S, GGML_TYPE_Q8_K, &gemm_iq2_s, NULL },
+	{ GGML_TYPE_IQ3_S, GGML_TYPE_Q8_K, &gemm_iq3_s, NULL },
+	{ GGML_TYPE_IQ1_S, GGML_TYPE_Q8_K, &gemm_iq1_s, NULL },
+	{ GGML_TYPE_IQ1_M, GGML_TYPE_Q8_K, &gemm_iq1_m, NULL },
+};
+
+void
+quant_iq_register_avx512(struct quant_traits *table)
+{
+	struct quant_traits	*tr;
+	size_t			 i;
+
+	if (!quant_cpu_has_avx512vnni())
+		return;
+	for (i = 0; i < sizeof iq_avx512 / sizeof iq_avx512[0]; i++) {
+		tr = &table[iq_avx512[i].type];
+		if (tr->vec_dot_type != iq_avx512[i].vec_dot_type)
+			continue;
+		tr->gemm = iq_avx512[i].gemm;
+		if (iq_avx512[i].vec_dot != NULL) {
+			/* the 4-token dots give the AVX2 dot's bits; the
+			 * tiles take batches here */
+			tr->vec_dot = iq_avx512[i].vec_dot;
+			tr->vec_dot_x4 = NULL;
+		}
+	}
+}
+
+#else /* not x86 */
+
+void
+quant_iq_register_avx512(struct quant_traits *table)
+{
+	(void)table;
+}
+
+#endif
