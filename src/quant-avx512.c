@@ -13,6 +13,7 @@
  */
 #include "config.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "quant-impl.h"
@@ -54,52 +55,71 @@ k4_scales_vnni(const uint8_t *p)
 }
 
 /*
- * Q4_K against one token with 256-bit VNNI: per 64 weights, dpbusd gives
- * the low-nibble group's 4-weight sums in one vector and the high one's
- * in another (each at most 4 * 15 * 128, so int16 holds it); packs_epi32
- * joins the two and one dpwssd applies both groups' scales and
- * accumulates, where the AVX2 dot needs two maddubs, two madd, two adds
- * and two scale shuffles.
+ * Q4_K (and Q5_K: five, the fifth bits in qh) against one token with
+ * 256-bit VNNI: per 64 weights, dpbusd gives the low-nibble group's
+ * 4-weight sums in one vector and the high one's in another (each at most
+ * 4 * 31 * 128, so int16 holds it); packs_epi32 joins the two and one
+ * dpwssd applies both groups' scales and accumulates, where the AVX2 dot
+ * needs two maddubs, two madd, two adds and two scale shuffles.  The two
+ * block types share d, dmin and scales; bsize bytes a block, qs at qoff.
  */
-AVX512 static void
-vec_dot_q4_K_q8_K_vnni(int n, float *s, const void *vx, const void *vy)
+AVX512 static inline ALWAYS_INLINE void
+vec_dot_k45_vnni(int n, float *s, const void *vx, const void *vy,
+    size_t bsize, size_t qoff, int five)
 {
-	const struct block_q4_K	*x = vx;
 	const struct block_q8_K	*y = vy;
 	const __m256i		 low = _mm256_set1_epi8(0x0f);
+	const __m256i		 bit4 = _mm256_set1_epi8(0x10);
 	const __m256i		 mins_idx = _mm256_setr_epi16(
 	    (short)0x8008, (short)0x8008, (short)0x8009, (short)0x8009,
 	    (short)0x800a, (short)0x800a, (short)0x800b, (short)0x800b,
 	    (short)0x800c, (short)0x800c, (short)0x800d, (short)0x800d,
 	    (short)0x800e, (short)0x800e, (short)0x800f, (short)0x800f);
+	const struct block_q4_K	*x;
 	__m256			 acc = _mm256_setzero_ps();
 	__m256			 accm = _mm256_setzero_ps();
-	__m256i			 scv, isum, q, p;
+	__m256i			 scv, isum, q, p, hv, h0, h1;
 	__m128			 dd;
 	uint32_t		 w32;
 	int			 i, k, nb = n / QK_K;
 
+	h0 = h1 = hv = _mm256_setzero_si256();
 	for (i = 0; i < nb; i++) {
-		scv = k4_scales_vnni(x[i].scales);
+		x = (const struct block_q4_K *)((const char *)vx + i * bsize);
+		scv = k4_scales_vnni(x->scales);
 		/* d and dmin, converted and scaled together */
-		memcpy(&w32, &x[i].d, sizeof w32);
+		memcpy(&w32, &x->d, sizeof w32);
 		dd = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128((int)w32)),
 		    _mm_set1_ps(y[i].d));
 		accm = _mm256_fmadd_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(
 		    dd)), _mm256_cvtepi32_ps(_mm256_madd_epi16(
 		    _mm256_shuffle_epi8(scv, mins_idx), _mm256_loadu_si256(
 		    (const __m256i *)y[i].bsums))), accm);
+		if (five)
+			hv = _mm256_loadu_si256((const __m256i *)((const char *)
+			    x + offsetof(struct block_q5_K, qh)));
 		isum = _mm256_setzero_si256();
 #pragma GCC unroll 4
 		for (k = 0; k < 4; k++) {
-			q = _mm256_loadu_si256((const __m256i *)(x[i].qs +
-			    32 * k));
+			q = _mm256_loadu_si256((const __m256i *)((const char *)
+			    x + qoff + 32 * k));
+			/* Group g's fifth bits are bit g of qh's bytes:
+			 * moved to bit 4 (within each byte, whichever way
+			 * the 16-bit shift goes). */
+			if (five) {
+				h0 = 2 * k <= 4 ? _mm256_slli_epi16(hv, 4 -
+				    2 * k) : _mm256_srli_epi16(hv, 2 * k - 4);
+				h1 = 2 * k + 1 <= 4 ? _mm256_slli_epi16(hv, 3 -
+				    2 * k) : _mm256_srli_epi16(hv, 2 * k - 3);
+			}
 			p = _mm256_packs_epi32(_mm256_dpbusd_epi32(
-			    _mm256_setzero_si256(), _mm256_and_si256(q, low),
+			    _mm256_setzero_si256(), _mm256_ternarylogic_epi32(q,
+			    low, _mm256_and_si256(h0, bit4), 0xea),
 			    _mm256_loadu_si256((const __m256i *)(y[i].qs +
 			    64 * k))), _mm256_dpbusd_epi32(
-			    _mm256_setzero_si256(), _mm256_and_si256(
-			    _mm256_srli_epi16(q, 4), low), _mm256_loadu_si256(
+			    _mm256_setzero_si256(), _mm256_ternarylogic_epi32(
+			    _mm256_srli_epi16(q, 4), low, _mm256_and_si256(h1,
+			    bit4), 0xea), _mm256_loadu_si256(
 			    (const __m256i *)(y[i].qs + 64 * k + 32))));
 			/* Words 0-3 of each half are group 2k's, 4-7
 			 * group 2k + 1's. */
@@ -114,6 +134,20 @@ vec_dot_q4_K_q8_K_vnni(int n, float *s, const void *vx, const void *vy)
 		    _mm256_cvtepi32_ps(isum), acc);
 	}
 	*s = quant_hsum256(acc) - quant_hsum256(accm);
+}
+
+AVX512 static void
+vec_dot_q4_K_q8_K_vnni(int n, float *s, const void *vx, const void *vy)
+{
+	vec_dot_k45_vnni(n, s, vx, vy, sizeof (struct block_q4_K),
+	    offsetof(struct block_q4_K, qs), 0);
+}
+
+AVX512 static void
+vec_dot_q5_K_q8_K_vnni(int n, float *s, const void *vx, const void *vy)
+{
+	vec_dot_k45_vnni(n, s, vx, vy, sizeof (struct block_q5_K),
+	    offsetof(struct block_q5_K, qs), 1);
 }
 
 /*
@@ -592,18 +626,30 @@ gemm_pack_w_q8_0(const void *vw, size_t wrow, int nrows, void *vp, int n)
 #undef LOADQ
 }
 
-AVX512 static void
-gemm_pack_w_q4_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
+/*
+ * Q4_K and Q5_K (five: the fifth bits in qh), whose blocks share d, dmin
+ * and scales at the same offsets: bsize bytes a block, qs at qoff.
+ */
+AVX512 static inline ALWAYS_INLINE void
+gemm_pack_w_k45(const void *vw, size_t wrow, int nrows, void *vp, int n,
+    size_t bsize, size_t qoff, int five)
 {
 	/* Lane j: super-block j / 8, group g = j % 8, whose step s is dword
-	 * 8 * (g / 2) + s of the block's qs, low nibbles for even g. */
+	 * 8 * (g / 2) + s of the block's qs, low nibbles for even g; its
+	 * fifth bits bit g of qh dword s. */
 	const __m512i	 idx = _mm512_setr_epi32(0, 0, 8, 8, 16, 16, 24, 24,
 	    0, 0, 8, 8, 16, 16, 24, 24);
 	const __m512i	 sh = _mm512_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4, 0, 4,
 	    0, 4, 0, 4, 0, 4);
+	const __m512i	 hidx = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0,
+	    8, 8, 8, 8, 8, 8, 8, 8);
+	const __m512i	 hsh = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 0, 1,
+	    2, 3, 4, 5, 6, 7);
 	const __m512i	 low = _mm512_set1_epi8(0x0f);
+	const __m512i	 bit = _mm512_set1_epi8(0x01);
 	const struct block_q4_K *x;
-	__m512i		 q[2][2], v, ix;
+	const char	*blk;
+	__m512i		 q[2][2], qh, v, ix, one;
 	char		*tile;
 	float		 dsc[16], dmm[16], d, dmin;
 	uint8_t		 sc, m;
@@ -617,32 +663,48 @@ gemm_pack_w_q4_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
 				gemm512_zero_row(tile, 8, r);
 				continue;
 			}
-			x = (const struct block_q4_K *)((const char *)vw +
-			    r * wrow) + p * 2;
+			blk = (const char *)vw + r * wrow + p * 2 * bsize;
 			for (b = 0; b < 2; b++) {
-				q[b][0] = b < nv ? _mm512_loadu_si512(
-				    x[b].qs) : _mm512_setzero_si512();
-				q[b][1] = b < nv ? _mm512_loadu_si512(
-				    x[b].qs + 64) : _mm512_setzero_si512();
+				q[b][0] = b < nv ? _mm512_loadu_si512(blk +
+				    b * bsize + qoff) : _mm512_setzero_si512();
+				q[b][1] = b < nv ? _mm512_loadu_si512(blk +
+				    b * bsize + qoff + 64) :
+				    _mm512_setzero_si512();
 			}
+			qh = _mm512_setzero_si512();
+			if (five)
+				qh = _mm512_inserti64x4(_mm512_castsi256_si512(
+				    _mm256_loadu_si256((const __m256i *)(blk +
+				    offsetof(struct block_q5_K, qh)))),
+				    nv > 1 ? _mm256_loadu_si256((const __m256i
+				    *)(blk + bsize + offsetof(struct block_q5_K,
+				    qh))) : _mm256_setzero_si256(), 1);
 			for (s = 0; s < 8; s++) {
-				ix = _mm512_add_epi32(idx, _mm512_set1_epi32(s));
+				one = _mm512_set1_epi32(s);
+				ix = _mm512_add_epi32(idx, one);
 				v = _mm512_mask_blend_epi32(0xff00,
 				    _mm512_permutex2var_epi32(q[0][0], ix,
 				    q[0][1]), _mm512_permutex2var_epi32(q[1][0],
 				    ix, q[1][1]));
-				_mm512_store_si512(GEMM512_STEP(tile, s, r),
-				    _mm512_and_si512(_mm512_srlv_epi32(v, sh),
-				    low));
+				v = _mm512_and_si512(_mm512_srlv_epi32(v, sh),
+				    low);
+				if (five)
+					v = _mm512_or_si512(v, _mm512_slli_epi32(
+					    _mm512_and_si512(_mm512_srlv_epi32(
+					    _mm512_permutexvar_epi32(
+					    _mm512_add_epi32(hidx, one), qh),
+					    hsh), bit), 4));
+				_mm512_store_si512(GEMM512_STEP(tile, s, r), v);
 			}
 			for (b = 0; b < 2; b++) {
-				d = b < nv ? _cvtsh_ss(x[b].d) : 0.0f;
-				dmin = b < nv ? _cvtsh_ss(x[b].dmin) : 0.0f;
+				x = (const struct block_q4_K *)(blk + b * bsize);
+				d = b < nv ? _cvtsh_ss(x->d) : 0.0f;
+				dmin = b < nv ? _cvtsh_ss(x->dmin) : 0.0f;
 				for (j = 0; j < 8; j++) {
 					sc = m = 0;
 					if (b < nv)
 						quant_k4_scale_min(j,
-						    x[b].scales, &sc, &m);
+						    x->scales, &sc, &m);
 					dsc[8 * b + j] = d * sc;
 					dmm[8 * b + j] = dmin * m;
 				}
@@ -651,6 +713,20 @@ gemm_pack_w_q4_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
 			    _mm512_loadu_ps(dmm));
 		}
 	}
+}
+
+AVX512 static void
+gemm_pack_w_q4_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
+{
+	gemm_pack_w_k45(vw, wrow, nrows, vp, n, sizeof (struct block_q4_K),
+	    offsetof(struct block_q4_K, qs), 0);
+}
+
+AVX512 static void
+gemm_pack_w_q5_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
+{
+	gemm_pack_w_k45(vw, wrow, nrows, vp, n, sizeof (struct block_q5_K),
+	    offsetof(struct block_q5_K, qs), 1);
 }
 
 AVX512 static void
@@ -707,8 +783,6 @@ gemm_pack_w_q6_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
 	}
 }
 
-
-
 static const struct quant_gemm gemm_q8_0 = {
 	512, 512 + 128, GEMM_R * (512 + 128), gemm512_act_q8_0,
 	gemm_pack_w_q8_0, gemm512_tile_g32,
@@ -716,6 +790,10 @@ static const struct quant_gemm gemm_q8_0 = {
 static const struct quant_gemm gemm_q4_K = {
 	512, 512 + 128, GEMM_R * (512 + 128), gemm_pack_act_q4_K,
 	gemm_pack_w_q4_K, gemm_tile_q4_K,
+};
+static const struct quant_gemm gemm_q5_K = {
+	512, 512 + 128, GEMM_R * (512 + 128), gemm_pack_act_q4_K,
+	gemm_pack_w_q5_K, gemm_tile_q4_K,
 };
 static const struct quant_gemm gemm_q6_K = {
 	256, 256 + 128, GEMM_R * (256 + 128), gemm_pack_act_q6_K,
@@ -736,6 +814,8 @@ static const struct {
 	[GGML_TYPE_Q8_0] = { GGML_TYPE_Q8_0, NULL, &gemm_q8_0 },
 	[GGML_TYPE_Q4_K] = { GGML_TYPE_Q8_K, vec_dot_q4_K_q8_K_vnni,
 	    &gemm_q4_K },
+	[GGML_TYPE_Q5_K] = { GGML_TYPE_Q8_K, vec_dot_q5_K_q8_K_vnni,
+	    &gemm_q5_K },
 	[GGML_TYPE_Q6_K] = { GGML_TYPE_Q8_K, vec_dot_q6_K_q8_K_vnni,
 	    &gemm_q6_K },
 };

@@ -415,8 +415,10 @@ main(void)
 		if (isas[i].isa == QUANT_ISA_AVX512)
 			ok(fast[GGML_TYPE_Q8_0].gemm != NULL &&
 			    fast[GGML_TYPE_Q4_K].gemm != NULL &&
+			    fast[GGML_TYPE_Q5_K].gemm != NULL &&
 			    fast[GGML_TYPE_Q6_K].gemm != NULL,
-			    "avx512 has the Q8_0, Q4_K and Q6_K prompt tiles");
+			    "avx512 has the Q8_0, Q4_K, Q5_K and Q6_K prompt "
+			    "tiles");
 		check_x4(isas[i].name, fast);
 	}
 	return done_testing();
