@@ -136,6 +136,39 @@ matmul_quantize(const struct matmul_job *j, int u, int per_row)
 }
 
 /*
+ * A single token's work on j comes in units: QUANT_DOT_ROWS rows at once
+ * where the type has a dot for that, else one row; the last unit takes
+ * the rows left over one by one.  Returns how many units j has.
+ */
+static int64_t
+matmul_units(const struct matmul_job *j)
+{
+	if (j->wt->vec_dot_rows == NULL)
+		return j->rows;
+	return (j->rows + QUANT_DOT_ROWS - 1) / QUANT_DOT_ROWS;
+}
+
+/* Computes unit u of j for its one token (the activations in j->act). */
+static void
+matmul_unit(const struct matmul_job *j, const char *act, int64_t u)
+{
+	int64_t	r, r1;
+
+	if (j->wt->vec_dot_rows == NULL) {
+		j->wt->vec_dot(j->cols, &j->y[u], j->w + u * j->wrow, act);
+		return;
+	}
+	r = u * QUANT_DOT_ROWS;
+	if (r + QUANT_DOT_ROWS <= j->rows) {
+		j->wt->vec_dot_rows(j->cols, &j->y[r], j->w + r * j->wrow,
+		    act, j->wrow);
+		return;
+	}
+	for (r1 = j->rows; r < r1; r++)
+		j->wt->vec_dot(j->cols, &j->y[r], j->w + r * j->wrow, act);
+}
+
+/*
  * One tile: rows [r0, r0 + OPS_TILE_ROWS) against every token.  The tile's
  * weight rows are read from memory once and then come from L1 for every
  * token after the first; each activation row is used for all the tile's
@@ -271,7 +304,7 @@ ops_matmul(const struct ops_mat *w, const float *x, int n_tok, float *y,
     struct ops_scratch *scratch)
 {
 	struct matmul_job	 j;
-	int64_t			 r, n_tiles;
+	int64_t			 r, n_tiles, n_units1;
 	int			 nth, per_row, u, n_units, rc;
 	double			 work;
 
@@ -293,6 +326,7 @@ ops_matmul(const struct ops_mat *w, const float *x, int n_tok, float *y,
 	per_row = n_tok >= nth ? 1 : nth;
 	n_units = n_tok * per_row;
 	n_tiles = (w->rows + OPS_TILE_ROWS - 1) / OPS_TILE_ROWS;
+	n_units1 = matmul_units(&j);
 
 	/* One fork and join per call: quantize, barrier, then the dots. */
 #pragma omp parallel num_threads(nth) if (nth > 1) private(u, r)
@@ -304,9 +338,8 @@ ops_matmul(const struct ops_mat *w, const float *x, int n_tok, float *y,
 		}
 		if (n_tok == 1) {
 #pragma omp for schedule(static)
-			for (r = 0; r < j.rows; r++)
-				j.wt->vec_dot(j.cols, &j.y[r],
-				    j.w + r * j.wrow, j.act);
+			for (r = 0; r < n_units1; r++)
+				matmul_unit(&j, j.act, r);
 		} else {
 #pragma omp for schedule(static)
 			for (r = 0; r < n_tiles; r++)
@@ -345,7 +378,7 @@ ops_matmul_n(const struct ops_mat *const *w, int nw, const float *x,
     int n_tok, float *const *y, struct ops_scratch *scratch)
 {
 	struct matmul_job	 j[OPS_MATMUL_MAX];
-	int64_t			 end[OPS_MATMUL_MAX], r, k, total = 0;
+	int64_t			 end[OPS_MATMUL_MAX], r, total = 0, rows = 0;
 	int			 i, m, nth, u;
 
 	if (!matmul_fusable(w, nw, n_tok)) {
@@ -358,17 +391,18 @@ ops_matmul_n(const struct ops_mat *const *w, int nw, const float *x,
 	for (i = 0; i < nw; i++) {
 		if (matmul_setup(&j[i], w[i], x, 1, y[i]) != 0)
 			return -1;
-		total += w[i]->rows;
+		total += matmul_units(&j[i]);
 		end[i] = total;
+		rows += w[i]->rows;
 	}
 	if (j[0].act == NULL &&
 	    (j[0].act = scratch_get(scratch, j[0].arow)) == NULL)
 		return -1;
 	nth = ops_threads();
-	if ((double)total * (double)w[0]->cols < OPS_PAR_MIN)
+	if ((double)rows * (double)w[0]->cols < OPS_PAR_MIN)
 		nth = 1;
 
-#pragma omp parallel num_threads(nth) if (nth > 1) private(u, r, k, m)
+#pragma omp parallel num_threads(nth) if (nth > 1) private(u, r, m)
 	{
 		if (j[0].at != NULL) {
 #pragma omp for schedule(static)
@@ -380,9 +414,8 @@ ops_matmul_n(const struct ops_mat *const *w, int nw, const float *x,
 		for (r = 0; r < total; r++) {
 			while (r >= end[m])
 				m++;
-			k = r - (end[m] - j[m].rows);	/* row of w[m] */
-			j[m].wt->vec_dot(j[m].cols, &j[m].y[k],
-			    j[m].w + k * j[m].wrow, j[0].act);
+			/* unit of w[m] */
+			matmul_unit(&j[m], j[0].act, r - (m > 0 ? end[m - 1] : 0));
 		}
 	}
 	return 0;

@@ -2,14 +2,17 @@
  * quant-avx512.c - AVX-512 VNNI kernels: the prompt tiles (struct
  * quant_gemm) of Q8_0, Q4_K and Q6_K and the parts all tiles share
  * (quant-avx512.h; the i-quants' packers are in quant-iq-avx512.c), and
- * 256-bit VNNI Q4_K and Q6_K dots for single tokens.  The other K-quant
- * and Q8_0 single-token dots stay the AVX2 ones: on Zen 4, where AVX-512 is split into 256-bit halves, 512-bit versions of
- * them were slower (by 18-24 % on Q4_K and Q8_0), while VNNI wins by far
- * on tiles, where a weight vector meets several tokens and the scales
- * are applied once per 16 groups.  Dots of four rows at once against one
- * token were also slower: on short rows (a 1536-wide Q4_K row is 864
- * bytes) four interleaved streams defeat the hardware prefetcher, and
- * reads from memory fell to a third.
+ * 256-bit VNNI Q4_K, Q5_K and Q6_K dots for single tokens, of one weight
+ * row or of QUANT_DOT_ROWS rows at once.  The other K-quant and Q8_0
+ * single-token dots stay the AVX2 ones: on Zen 4, where AVX-512 is split
+ * into 256-bit halves, 512-bit versions of them were slower (by 18-24 % on
+ * Q4_K and Q8_0), while VNNI wins by far on tiles, where a weight vector
+ * meets several tokens and the scales are applied once per 16 groups.
+ * Dots of four rows at once against one token load the token's blocks
+ * once for the four; they read four interleaved streams, which defeat the
+ * hardware prefetcher (reads from memory fell to a third), so they
+ * prefetch themselves: with that, generation on Q4_K_M went from 30-32 to
+ * 37-38 tokens/s.
  */
 #include "config.h"
 
@@ -61,94 +64,115 @@ k4_scales_vnni(const uint8_t *p)
  * 4 * 31 * 128, so int16 holds it); packs_epi32 joins the two and one
  * dpwssd applies both groups' scales and accumulates, where the AVX2 dot
  * needs two maddubs, two madd, two adds and two scale shuffles.  The two
- * block types share d, dmin and scales; bsize bytes a block, qs at qoff.
+ * block types share d, dmin and scales; qs is at qoff.  One block at x
+ * against the token's (a: its quants as 8 vectors, bs its bsums, yd its
+ * scale): the scaled sum is added to *acc, the mins' part to *accm.
  */
 AVX512 static inline ALWAYS_INLINE void
-vec_dot_k45_vnni(int n, float *s, const void *vx, const void *vy,
-    size_t bsize, size_t qoff, int five)
+k45_block(const char *x, const __m256i *a, __m256i bs, float yd,
+    size_t qoff, int five, __m256 *acc, __m256 *accm)
 {
-	const struct block_q8_K	*y = vy;
-	const __m256i		 low = _mm256_set1_epi8(0x0f);
-	const __m256i		 bit4 = _mm256_set1_epi8(0x10);
-	const __m256i		 mins_idx = _mm256_setr_epi16(
+	const __m256i	low = _mm256_set1_epi8(0x0f);
+	const __m256i	bit4 = _mm256_set1_epi8(0x10);
+	const __m256i	mins_idx = _mm256_setr_epi16(
 	    (short)0x8008, (short)0x8008, (short)0x8009, (short)0x8009,
 	    (short)0x800a, (short)0x800a, (short)0x800b, (short)0x800b,
 	    (short)0x800c, (short)0x800c, (short)0x800d, (short)0x800d,
 	    (short)0x800e, (short)0x800e, (short)0x800f, (short)0x800f);
-	const struct block_q4_K	*x;
-	__m256			 acc = _mm256_setzero_ps();
-	__m256			 accm = _mm256_setzero_ps();
-	__m256i			 scv, isum, q, p, hv, h0, h1;
-	__m128			 dd;
-	uint32_t		 w32;
-	int			 i, k, nb = n / QK_K;
+	__m256i		scv, isum, q, p, hv, h0, h1;
+	__m128		dd;
+	uint32_t	w32;
+	int		k;
 
+	scv = k4_scales_vnni(((const struct block_q4_K *)x)->scales);
+	/* d and dmin, converted and scaled together */
+	memcpy(&w32, x + offsetof(struct block_q4_K, d), sizeof w32);
+	dd = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128((int)w32)),
+	    _mm_set1_ps(yd));
+	*accm = _mm256_fmadd_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(dd)),
+	    _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_shuffle_epi8(scv,
+	    mins_idx), bs)), *accm);
 	h0 = h1 = hv = _mm256_setzero_si256();
-	for (i = 0; i < nb; i++) {
-		x = (const struct block_q4_K *)((const char *)vx + i * bsize);
-		scv = k4_scales_vnni(x->scales);
-		/* d and dmin, converted and scaled together */
-		memcpy(&w32, &x->d, sizeof w32);
-		dd = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128((int)w32)),
-		    _mm_set1_ps(y[i].d));
-		accm = _mm256_fmadd_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(
-		    dd)), _mm256_cvtepi32_ps(_mm256_madd_epi16(
-		    _mm256_shuffle_epi8(scv, mins_idx), _mm256_loadu_si256(
-		    (const __m256i *)y[i].bsums))), accm);
-		if (five)
-			hv = _mm256_loadu_si256((const __m256i *)((const char *)
-			    x + offsetof(struct block_q5_K, qh)));
-		isum = _mm256_setzero_si256();
+	if (five)
+		hv = _mm256_loadu_si256((const __m256i *)(x +
+		    offsetof(struct block_q5_K, qh)));
+	isum = _mm256_setzero_si256();
 #pragma GCC unroll 4
-		for (k = 0; k < 4; k++) {
-			q = _mm256_loadu_si256((const __m256i *)((const char *)
-			    x + qoff + 32 * k));
-			/* Group g's fifth bits are bit g of qh's bytes:
-			 * moved to bit 4 (within each byte, whichever way
-			 * the 16-bit shift goes). */
-			if (five) {
-				h0 = 2 * k <= 4 ? _mm256_slli_epi16(hv, 4 -
-				    2 * k) : _mm256_srli_epi16(hv, 2 * k - 4);
-				h1 = 2 * k + 1 <= 4 ? _mm256_slli_epi16(hv, 3 -
-				    2 * k) : _mm256_srli_epi16(hv, 2 * k - 3);
-			}
-			p = _mm256_packs_epi32(_mm256_dpbusd_epi32(
-			    _mm256_setzero_si256(), _mm256_ternarylogic_epi32(q,
-			    low, _mm256_and_si256(h0, bit4), 0xea),
-			    _mm256_loadu_si256((const __m256i *)(y[i].qs +
-			    64 * k))), _mm256_dpbusd_epi32(
-			    _mm256_setzero_si256(), _mm256_ternarylogic_epi32(
-			    _mm256_srli_epi16(q, 4), low, _mm256_and_si256(h1,
-			    bit4), 0xea), _mm256_loadu_si256(
-			    (const __m256i *)(y[i].qs + 64 * k + 32))));
-			/* Words 0-3 of each half are group 2k's, 4-7
-			 * group 2k + 1's. */
-			isum = _mm256_dpwssd_epi32(isum, p, _mm256_shuffle_epi8(
-			    scv, _mm256_setr_epi16(SC(2 * k), SC(2 * k),
-			    SC(2 * k), SC(2 * k), SC(2 * k + 1), SC(2 * k + 1),
-			    SC(2 * k + 1), SC(2 * k + 1), SC(2 * k), SC(2 * k),
-			    SC(2 * k), SC(2 * k), SC(2 * k + 1), SC(2 * k + 1),
-			    SC(2 * k + 1), SC(2 * k + 1))));
+	for (k = 0; k < 4; k++) {
+		q = _mm256_loadu_si256((const __m256i *)(x + qoff + 32 * k));
+		/* Group g's fifth bits are bit g of qh's bytes: moved to
+		 * bit 4 (within each byte, whichever way the 16-bit shift
+		 * goes). */
+		if (five) {
+			h0 = 2 * k <= 4 ? _mm256_slli_epi16(hv, 4 - 2 * k) :
+			    _mm256_srli_epi16(hv, 2 * k - 4);
+			h1 = 2 * k + 1 <= 4 ? _mm256_slli_epi16(hv, 3 - 2 * k) :
+			    _mm256_srli_epi16(hv, 2 * k - 3);
 		}
-		acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(dd),
-		    _mm256_cvtepi32_ps(isum), acc);
+		p = _mm256_packs_epi32(_mm256_dpbusd_epi32(
+		    _mm256_setzero_si256(), _mm256_ternarylogic_epi32(q, low,
+		    _mm256_and_si256(h0, bit4), 0xea), a[2 * k]),
+		    _mm256_dpbusd_epi32(_mm256_setzero_si256(),
+		    _mm256_ternarylogic_epi32(_mm256_srli_epi16(q, 4), low,
+		    _mm256_and_si256(h1, bit4), 0xea), a[2 * k + 1]));
+		/* Words 0-3 of each half are group 2k's, 4-7 group
+		 * 2k + 1's. */
+		isum = _mm256_dpwssd_epi32(isum, p, _mm256_shuffle_epi8(scv,
+		    _mm256_setr_epi16(SC(2 * k), SC(2 * k), SC(2 * k),
+		    SC(2 * k), SC(2 * k + 1), SC(2 * k + 1), SC(2 * k + 1),
+		    SC(2 * k + 1), SC(2 * k), SC(2 * k), SC(2 * k), SC(2 * k),
+		    SC(2 * k + 1), SC(2 * k + 1), SC(2 * k + 1),
+		    SC(2 * k + 1))));
 	}
-	*s = quant_hsum256(acc) - quant_hsum256(accm);
+	*acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(dd),
+	    _mm256_cvtepi32_ps(isum), *acc);
 }
 
-AVX512 static void
-vec_dot_q4_K_q8_K_vnni(int n, float *s, const void *vx, const void *vy)
+/* nr rows bx bytes apart (k45_block each, bsize bytes a block). */
+AVX512 static inline ALWAYS_INLINE void
+vec_dot_k45_vnni(int n, float *s, const void *vx, size_t bx,
+    const void *vy, size_t bsize, size_t qoff, int five, int nr)
 {
-	vec_dot_k45_vnni(n, s, vx, vy, sizeof (struct block_q4_K),
-	    offsetof(struct block_q4_K, qs), 0);
+	const struct block_q8_K	*y = vy;
+	const char		*pf = dot_rows_prefetch_base(vx, bx, nr);
+	__m256			 acc[QUANT_DOT_ROWS], accm[QUANT_DOT_ROWS];
+	__m256i			 a[8], bs;
+	int			 i, k, r, nb = n / QK_K;
+
+	for (r = 0; r < nr; r++)
+		acc[r] = accm[r] = _mm256_setzero_ps();
+	for (i = 0; i < nb; i++) {
+		dot_rows_prefetch(pf, i, nr, bsize);
+		bs = _mm256_loadu_si256((const __m256i *)y[i].bsums);
+		for (k = 0; k < 8; k++)
+			a[k] = _mm256_loadu_si256((const __m256i *)(y[i].qs +
+			    32 * k));
+		for (r = 0; r < nr; r++)
+			k45_block((const char *)vx + r * bx + i * bsize, a, bs,
+			    y[i].d, qoff, five, &acc[r], &accm[r]);
+	}
+	for (r = 0; r < nr; r++)
+		s[r] = quant_hsum256(acc[r]) - quant_hsum256(accm[r]);
 }
 
-AVX512 static void
-vec_dot_q5_K_q8_K_vnni(int n, float *s, const void *vx, const void *vy)
-{
-	vec_dot_k45_vnni(n, s, vx, vy, sizeof (struct block_q5_K),
-	    offsetof(struct block_q5_K, qs), 1);
+/* A type's dots of one row and of QUANT_DOT_ROWS rows. */
+#define K45_DOTS(t, five) \
+AVX512 static void \
+vec_dot_##t##_q8_K_vnni(int n, float *s, const void *vx, const void *vy) \
+{ \
+	vec_dot_k45_vnni(n, s, vx, 0, vy, sizeof (struct block_##t), \
+	    offsetof(struct block_##t, qs), five, 1); \
+} \
+AVX512 static void \
+vec_dot_##t##_q8_K_rows(int n, float *s, const void *vx, const void *vy, \
+    size_t bx) \
+{ \
+	vec_dot_k45_vnni(n, s, vx, bx, vy, sizeof (struct block_##t), \
+	    offsetof(struct block_##t, qs), five, QUANT_DOT_ROWS); \
 }
+K45_DOTS(q4_K, 0)
+K45_DOTS(q5_K, 1)
+#undef K45_DOTS
 
 /*
  * The 6-bit weights (stored plus 32, so unsigned) of quarter k of a
@@ -176,12 +200,12 @@ q6_K_quarter(__m256i l0, __m256i l1, __m256i h, int k)
  * 16-weight groups' 4-weight sums (at most 4 * 63 * 128, an int16);
  * packs_epi32 joins two quarters, one dpwssd applies their four groups'
  * scales.  32 times each group's activation sum (the storage offset) is
- * taken off first.
+ * taken off first.  nr rows bx bytes apart.
  */
-AVX512 static void
-vec_dot_q6_K_q8_K_vnni(int n, float *s, const void *vx, const void *vy)
+AVX512 static inline ALWAYS_INLINE void
+vec_dot_q6_K_rows(int n, float *s, const void *vx, size_t bx,
+    const void *vy, int nr)
 {
-	const struct block_q6_K	*x = vx;
 	const struct block_q8_K	*y = vy;
 	/* pair j of a half: groups 4j, 4j + 2 in the low 128 bits, 4j + 1,
 	 * 4j + 3 in the high ones (packs_epi32 of quarters 2j, 2j + 1) */
@@ -193,48 +217,74 @@ vec_dot_q6_K_q8_K_vnni(int n, float *s, const void *vx, const void *vy)
 		    WD(6), WD(6), WD(5), WD(5), WD(5), WD(5), WD(7), WD(7),
 		    WD(7), WD(7)),
 	};
-	__m256			 acc = _mm256_setzero_ps();
-	__m256i			 isum, l0, l1, h, p, sc;
-	const uint8_t		*ql, *qh;
-	const int8_t		*yq;
+	const struct block_q6_K	*x;
+	const char		*pf = dot_rows_prefetch_base(vx, bx, nr);
+	__m256			 acc[QUANT_DOT_ROWS];
+	__m256i			 a[8], bs, isum, l0, l1, h, p, sc;
 	int64_t			 s8;
-	int			 i, half, j, nb = n / QK_K;
+	int			 i, half, j, r, nb = n / QK_K;
 
+	for (r = 0; r < nr; r++)
+		acc[r] = _mm256_setzero_ps();
 	for (i = 0; i < nb; i++) {
-		isum = _mm256_sub_epi32(_mm256_setzero_si256(),
-		    _mm256_slli_epi32(_mm256_madd_epi16(_mm256_cvtepi8_epi16(
-		    _mm_loadu_si128((const __m128i *)x[i].scales)),
-		    _mm256_loadu_si256((const __m256i *)y[i].bsums)), 5));
+		dot_rows_prefetch(pf, i, nr, sizeof *x);
+		bs = _mm256_loadu_si256((const __m256i *)y[i].bsums);
+		for (j = 0; j < 8; j++)
+			a[j] = _mm256_loadu_si256((const __m256i *)(y[i].qs +
+			    32 * j));
+		for (r = 0; r < nr; r++) {
+			x = (const struct block_q6_K *)((const char *)vx +
+			    r * bx) + i;
+			isum = _mm256_sub_epi32(_mm256_setzero_si256(),
+			    _mm256_slli_epi32(_mm256_madd_epi16(
+			    _mm256_cvtepi8_epi16(_mm_loadu_si128(
+			    (const __m128i *)x->scales)), bs), 5));
 #pragma GCC unroll 2
-		for (half = 0; half < 2; half++) {
-			ql = x[i].ql + 64 * half;
-			qh = x[i].qh + 32 * half;
-			yq = y[i].qs + 128 * half;
-			l0 = _mm256_loadu_si256((const __m256i *)ql);
-			l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
-			h = _mm256_loadu_si256((const __m256i *)qh);
-			/* the half's 8 scales as words, in both halves */
-			memcpy(&s8, x[i].scales + 8 * half, sizeof s8);
-			sc = _mm256_cvtepi8_epi16(_mm_set1_epi64x(s8));
+			for (half = 0; half < 2; half++) {
+				l0 = _mm256_loadu_si256((const __m256i *)
+				    (x->ql + 64 * half));
+				l1 = _mm256_loadu_si256((const __m256i *)
+				    (x->ql + 64 * half + 32));
+				h = _mm256_loadu_si256((const __m256i *)
+				    (x->qh + 32 * half));
+				/* the half's 8 scales as words, in both
+				 * halves */
+				memcpy(&s8, x->scales + 8 * half, sizeof s8);
+				sc = _mm256_cvtepi8_epi16(_mm_set1_epi64x(s8));
 #pragma GCC unroll 2
-			for (j = 0; j < 2; j++) {
-				p = _mm256_packs_epi32(_mm256_dpbusd_epi32(
-				    _mm256_setzero_si256(),
-				    q6_K_quarter(l0, l1, h, 2 * j),
-				    _mm256_loadu_si256((const __m256i *)(yq +
-				    64 * j))), _mm256_dpbusd_epi32(
-				    _mm256_setzero_si256(),
-				    q6_K_quarter(l0, l1, h, 2 * j + 1),
-				    _mm256_loadu_si256((const __m256i *)(yq +
-				    64 * j + 32))));
-				isum = _mm256_dpwssd_epi32(isum, p,
-				    _mm256_shuffle_epi8(sc, pidx[j]));
+				for (j = 0; j < 2; j++) {
+					p = _mm256_packs_epi32(
+					    _mm256_dpbusd_epi32(
+					    _mm256_setzero_si256(),
+					    q6_K_quarter(l0, l1, h, 2 * j),
+					    a[4 * half + 2 * j]),
+					    _mm256_dpbusd_epi32(
+					    _mm256_setzero_si256(),
+					    q6_K_quarter(l0, l1, h, 2 * j + 1),
+					    a[4 * half + 2 * j + 1]));
+					isum = _mm256_dpwssd_epi32(isum, p,
+					    _mm256_shuffle_epi8(sc, pidx[j]));
+				}
 			}
+			acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(
+			    x->d) * y[i].d), _mm256_cvtepi32_ps(isum), acc[r]);
 		}
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(x[i].d) *
-		    y[i].d), _mm256_cvtepi32_ps(isum), acc);
 	}
-	*s = quant_hsum256(acc);
+	for (r = 0; r < nr; r++)
+		s[r] = quant_hsum256(acc[r]);
+}
+
+AVX512 static void
+vec_dot_q6_K_q8_K_vnni(int n, float *s, const void *vx, const void *vy)
+{
+	vec_dot_q6_K_rows(n, s, vx, 0, vy, 1);
+}
+
+AVX512 static void
+vec_dot_q6_K_q8_K_rows(int n, float *s, const void *vx, const void *vy,
+    size_t bx)
+{
+	vec_dot_q6_K_rows(n, s, vx, bx, vy, QUANT_DOT_ROWS);
 }
 
 #undef SC
@@ -810,14 +860,15 @@ static const struct {
 	enum ggml_type		 vec_dot_type;
 	quant_vec_dot_fn	 vec_dot;
 	const struct quant_gemm	*gemm;
+	quant_vec_dot_rows_fn	 rows;
 } avx512_kernels[GGML_TYPE_COUNT] = {
 	[GGML_TYPE_Q8_0] = { GGML_TYPE_Q8_0, NULL, &gemm_q8_0 },
 	[GGML_TYPE_Q4_K] = { GGML_TYPE_Q8_K, vec_dot_q4_K_q8_K_vnni,
-	    &gemm_q4_K },
+	    &gemm_q4_K, vec_dot_q4_K_q8_K_rows },
 	[GGML_TYPE_Q5_K] = { GGML_TYPE_Q8_K, vec_dot_q5_K_q8_K_vnni,
-	    &gemm_q5_K },
+	    &gemm_q5_K, vec_dot_q5_K_q8_K_rows },
 	[GGML_TYPE_Q6_K] = { GGML_TYPE_Q8_K, vec_dot_q6_K_q8_K_vnni,
-	    &gemm_q6_K },
+	    &gemm_q6_K, vec_dot_q6_K_q8_K_rows },
 };
 
 void
@@ -840,6 +891,7 @@ quant_register_avx512(struct quant_traits *table)
 			 * tiles take batches here. */
 			table[t].vec_dot = avx512_kernels[t].vec_dot;
 			table[t].vec_dot_x4 = NULL;
+			table[t].vec_dot_rows = avx512_kernels[t].rows;
 		}
 	}
 }

@@ -1,6 +1,8 @@
 /*
  * quant-iq-avx512.c - AVX-512 VNNI prompt tiles of the i-quants: their
- * weight packers, with quant-avx512.c's tiles and activation packers.
+ * weight packers, with quant-avx512.c's tiles and activation packers;
+ * and the single-token dots of IQ2_XXS, IQ3_XXS and IQ4_XS, one weight
+ * row or several at a time.
  *
  * The types whose scales cover 32 weights (IQ4_NL, IQ4_XS, IQ2_XXS,
  * IQ3_XXS) are decoded in vectors, two groups of 32 at a time, straight
@@ -366,47 +368,65 @@ G16(iq1_m, IQ1_M)
 /* single-token dots */
 
 /*
- * The dot of a row of n weights (blocks of bsize bytes, each starting
- * with its F16 d; factor the format's power of two) with Q8_K
- * activations: per pair of groups one dpbusd of the magnitudes with the
- * activations carrying the weights' signs, the integer scales applied
- * per lane, so a block's integer sum is exact, as in quant-iq.c.
+ * The dots of nr rows bx bytes apart, of n weights each (blocks of bsize
+ * bytes, each starting with its F16 d; factor the format's power of two),
+ * with Q8_K activations: per pair of groups one dpbusd of the magnitudes
+ * with the activations carrying the weights' signs, the integer scales
+ * applied per lane, so a block's integer sum is exact, as in quant-iq.c.
+ * The activations are loaded once for the nr rows.
  */
 AVX512 static inline ALWAYS_INLINE void
-iq_dot_pairs(int n, float *s, const void *vx, size_t bsize, float factor,
-    const void *vy, void (*pair)(const void *, int, struct iq_pair *))
+iq_dot_pairs(int n, float *s, const void *vx, size_t bx, size_t bsize,
+    float factor, const void *vy, int nr,
+    void (*pair)(const void *, int, struct iq_pair *))
 {
-	const uint8_t		*x = vx;
 	const struct block_q8_K	*y = vy;
 	const __m512i		 zero = _mm512_setzero_si512();
+	const char		*pf = dot_rows_prefetch_base(vx, bx, nr), *x;
 	struct iq_pair		 o;
-	__m512			 acc = _mm512_setzero_ps();
-	__m512i			 sum, yv;
+	__m512			 acc[QUANT_DOT_ROWS];
+	__m512i			 sum, yv[4];
 	ggml_half		 h;
-	int			 i, k;
+	int			 i, k, r;
 
+	for (r = 0; r < nr; r++)
+		acc[r] = _mm512_setzero_ps();
 	for (i = 0; i < n / QK_K; i++) {
-		sum = zero;
-		for (k = 0; k < 4; k++) {
-			pair(x + i * bsize, k, &o);
-			yv = _mm512_loadu_si512(y[i].qs + 64 * k);
-			sum = _mm512_add_epi32(sum, _mm512_mullo_epi32(
-			    _mm512_dpbusd_epi32(zero, o.m, _mm512_mask_sub_epi8(
-			    yv, o.neg, zero, yv)), o.ls));
+		dot_rows_prefetch(pf, i, nr, bsize);
+		for (k = 0; k < 4; k++)
+			yv[k] = _mm512_loadu_si512(y[i].qs + 64 * k);
+		for (r = 0; r < nr; r++) {
+			x = (const char *)vx + r * bx + i * bsize;
+			sum = zero;
+			for (k = 0; k < 4; k++) {
+				pair(x, k, &o);
+				sum = _mm512_add_epi32(sum, _mm512_mullo_epi32(
+				    _mm512_dpbusd_epi32(zero, o.m,
+				    _mm512_mask_sub_epi8(yv[k], o.neg, zero,
+				    yv[k])), o.ls));
+			}
+			memcpy(&h, x, sizeof h);
+			acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(h) *
+			    y[i].d), _mm512_cvtepi32_ps(sum), acc[r]);
 		}
-		memcpy(&h, x + i * bsize, sizeof h);
-		acc = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(h) * y[i].d),
-		    _mm512_cvtepi32_ps(sum), acc);
 	}
-	*s = factor * _mm512_reduce_add_ps(acc);
+	for (r = 0; r < nr; r++)
+		s[r] = factor * _mm512_reduce_add_ps(acc[r]);
 }
 
 #define DOT(t, factor) \
 AVX512 static void \
 vec_dot_##t##_avx512(int n, float *s, const void *x, const void *y) \
 { \
-	iq_dot_pairs(n, s, x, sizeof(struct block_##t), factor, y, \
+	iq_dot_pairs(n, s, x, 0, sizeof(struct block_##t), factor, y, 1, \
 	    t##_pair); \
+} \
+AVX512 static void \
+vec_dot_##t##_rows(int n, float *s, const void *x, const void *y, \
+    size_t bx) \
+{ \
+	iq_dot_pairs(n, s, x, bx, sizeof(struct block_##t), factor, y, \
+	    QUANT_DOT_ROWS, t##_pair); \
 }
 DOT(iq2_xxs, 0.125f)
 DOT(iq3_xxs, 0.25f)
@@ -415,24 +435,28 @@ DOT(iq4_xs, 1.0f)
 
 /* ------------------------------------------------------------------ */
 
-/* Each type's tiles and single-token dot (NULL: keep the AVX2 one). */
+/*
+ * Each type's tiles and single-token dots, of one row and of several
+ * (NULL: keep the AVX2 one, and no several-row dot).
+ */
 static const struct {
 	enum ggml_type		 type, vec_dot_type;
 	const struct quant_gemm	*gemm;
 	quant_vec_dot_fn	 vec_dot;
+	quant_vec_dot_rows_fn	 rows;
 } iq_avx512[] = {
-	{ GGML_TYPE_IQ4_NL, GGML_TYPE_Q8_0, &gemm_iq4_nl, NULL },
+	{ GGML_TYPE_IQ4_NL, GGML_TYPE_Q8_0, &gemm_iq4_nl, NULL, NULL },
 	{ GGML_TYPE_IQ4_XS, GGML_TYPE_Q8_K, &gemm_iq4_xs,
-	    vec_dot_iq4_xs_avx512 },
+	    vec_dot_iq4_xs_avx512, vec_dot_iq4_xs_rows },
 	{ GGML_TYPE_IQ2_XXS, GGML_TYPE_Q8_K, &gemm_iq2_xxs,
-	    vec_dot_iq2_xxs_avx512 },
+	    vec_dot_iq2_xxs_avx512, vec_dot_iq2_xxs_rows },
 	{ GGML_TYPE_IQ3_XXS, GGML_TYPE_Q8_K, &gemm_iq3_xxs,
-	    vec_dot_iq3_xxs_avx512 },
-	{ GGML_TYPE_IQ2_XS, GGML_TYPE_Q8_K, &gemm_iq2_xs, NULL },
-	{ GGML_TYPE_IQ2_S, GGML_TYPE_Q8_K, &gemm_iq2_s, NULL },
-	{ GGML_TYPE_IQ3_S, GGML_TYPE_Q8_K, &gemm_iq3_s, NULL },
-	{ GGML_TYPE_IQ1_S, GGML_TYPE_Q8_K, &gemm_iq1_s, NULL },
-	{ GGML_TYPE_IQ1_M, GGML_TYPE_Q8_K, &gemm_iq1_m, NULL },
+	    vec_dot_iq3_xxs_avx512, vec_dot_iq3_xxs_rows },
+	{ GGML_TYPE_IQ2_XS, GGML_TYPE_Q8_K, &gemm_iq2_xs, NULL, NULL },
+	{ GGML_TYPE_IQ2_S, GGML_TYPE_Q8_K, &gemm_iq2_s, NULL, NULL },
+	{ GGML_TYPE_IQ3_S, GGML_TYPE_Q8_K, &gemm_iq3_s, NULL, NULL },
+	{ GGML_TYPE_IQ1_S, GGML_TYPE_Q8_K, &gemm_iq1_s, NULL, NULL },
+	{ GGML_TYPE_IQ1_M, GGML_TYPE_Q8_K, &gemm_iq1_m, NULL, NULL },
 };
 
 void
@@ -453,6 +477,7 @@ quant_iq_register_avx512(struct quant_traits *table)
 			 * tiles take batches here */
 			tr->vec_dot = iq_avx512[i].vec_dot;
 			tr->vec_dot_x4 = NULL;
+			tr->vec_dot_rows = iq_avx512[i].rows;
 		}
 	}
 }

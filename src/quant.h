@@ -144,6 +144,14 @@ typedef void (*quant_vec_dot_fn)(int n, float *s, const void *x,
  */
 typedef void (*quant_vec_dot_x4_fn)(int n, float *s, const void *x,
     const void *y, size_t by);
+/*
+ * s[r] = dot(row r of x, y) for r < QUANT_DOT_ROWS, the rows bx bytes
+ * apart: one token against several weight rows, its activations loaded
+ * once; each result has the bits vec_dot would give it.
+ */
+#define QUANT_DOT_ROWS 4
+typedef void (*quant_vec_dot_rows_fn)(int n, float *s, const void *x,
+    const void *y, size_t bx);
 
 /*
  * Matrix products for prompts (several tokens against the same weights),
@@ -182,6 +190,7 @@ struct quant_traits {
 	quant_from_float_fn	 from_float;	/* fastest quantizer (activations) */
 	quant_vec_dot_fn	 vec_dot;
 	quant_vec_dot_x4_fn	 vec_dot_x4;	/* or NULL */
+	quant_vec_dot_rows_fn	 vec_dot_rows;	/* or NULL */
 	enum ggml_type		 vec_dot_type;
 	const struct quant_gemm	*gemm;		/* prompt kernels, or NULL */
 };

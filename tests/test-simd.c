@@ -248,6 +248,53 @@ check_x4(const char *isa, const struct quant_traits *fast)
 	free(x);
 }
 
+/*
+ * Each result of a table's several-row dot (one token against
+ * QUANT_DOT_ROWS weight rows) has the bits of the single-row dot; returns
+ * how many types have one.
+ */
+static int
+check_rows(const char *isa, const struct quant_traits *fast)
+{
+	enum ggml_type		 at;
+	float			*x = malloc(N * sizeof *x), s[QUANT_DOT_ROWS], s1;
+	char			*w;
+	void			*a;
+	size_t			 ws;
+	int			 t, seed, k, same, tested = 0;
+
+	for (t = 0; t < GGML_TYPE_COUNT; t++) {
+		if (fast[t].vec_dot_rows == NULL)
+			continue;
+		tested++;
+		at = scalar[t].vec_dot_type;
+		ws = (size_t)(N / scalar[t].blck) * scalar[t].size;
+		w = malloc(QUANT_DOT_ROWS * ws);
+		a = malloc((size_t)(N / scalar[at].blck) * scalar[at].size);
+		same = 1;
+		for (seed = 0; seed < SEEDS && same; seed++) {
+			rng_state = 0x2545f4914f6cdd1dULL * (seed + 1) + t;
+			for (k = 0; k < QUANT_DOT_ROWS; k++)
+				random_blocks(t, w + k * ws, N);
+			for (k = 0; k < N; k++)
+				x[k] = gauss();
+			scalar[at].from_float_ref(x, a, N);
+			fast[t].vec_dot_rows(N, s, w, a, ws);
+			for (k = 0; k < QUANT_DOT_ROWS; k++) {
+				fast[t].vec_dot(N, &s1, w + k * ws, a);
+				if (memcmp(&s1, &s[k], sizeof s1) != 0)
+					same = 0;
+			}
+		}
+		ok(same, "%s %s dot of %d weight rows: the single-row dot's "
+		    "bits", isa, scalar[t].name, QUANT_DOT_ROWS);
+		free(w);
+		free(a);
+	}
+	free(x);
+	return tested;
+}
+
 /* Rows that probe the quantizers' edge cases, one per case. */
 static void
 quantizer_input(int c, float *x, int n)
@@ -420,6 +467,11 @@ main(void)
 			    "avx512 has the Q8_0, Q4_K, Q5_K and Q6_K prompt "
 			    "tiles");
 		check_x4(isas[i].name, fast);
+		k = check_rows(isas[i].name, fast);
+		if (isas[i].isa == QUANT_ISA_AVX512)
+			ok(fast[GGML_TYPE_Q4_K].vec_dot_rows != NULL &&
+			    fast[GGML_TYPE_Q6_K].vec_dot_rows != NULL,
+			    "avx512 has several-row dots (%d types)", k);
 	}
 	return done_testing();
 }
