@@ -202,20 +202,6 @@ iq3_xxs_pair(const void *vb, int k, struct iq_pair *o)
 }
 #undef G3
 
-/* IQ4_XS: signed table values, their signs moved to neg. */
-AVX512 static inline ALWAYS_INLINE void
-iq4_xs_pair(const void *vb, int k, struct iq_pair *o)
-{
-	const struct block_iq4_xs *b = vb;
-	__m512i		w = iq4_xs_w64(b->qs + 32 * k);
-
-	o->m = _mm512_abs_epi8(w);
-	o->neg = _mm512_movepi8_mask(w);
-	o->ls = _mm512_mask_blend_epi32(0xff00, _mm512_set1_epi32(
-	    iq4xs_scale(b, 2 * k)), _mm512_set1_epi32(iq4xs_scale(b,
-	    2 * k + 1)));
-}
-
 /* The pair's weights as signed bytes, zero past a row of ng groups. */
 #define PAIR_OF(t) \
 AVX512 static inline __m512i \
@@ -414,6 +400,102 @@ iq_dot_pairs(int n, float *s, const void *vx, size_t bx, size_t bsize,
 		s[r] = factor * _mm512_reduce_add_ps(acc[r]);
 }
 
+/*
+ * IQ4_XS against one token with 256-bit VNNI, nr rows bx bytes apart.
+ * Table values plus 128 are unsigned bytes (1..241), so one dpbusd takes
+ * them as they come from pshufb; 128 times each group's activation sum
+ * (from bsums) is taken off again.  A 32-bit lane holds 8 products of
+ * one group (at most 8 * 241 * 128), multiplied by its scale before the
+ * block's sum: exact integers, as in quant-iq.c.  Per 64 weights the
+ * low nibbles of groups 2k and 2k + 1 meet the first halves of their
+ * activations, the high nibbles the second halves: lanes 0-3 belong to
+ * group 2k, 4-7 to 2k + 1.
+ */
+AVX512 static inline ALWAYS_INLINE void
+iq4_xs_dot(int n, float *s, const void *vx, size_t bx, const void *vy,
+    int nr)
+{
+	const struct block_q8_K	*y = vy;
+	const __m256i		 tbl = _mm256_broadcastsi128_si256(
+	    _mm_add_epi8(_mm_loadu_si128((const __m128i *)kvalues_iq4nl),
+	    _mm_set1_epi8((char)0x80)));
+	const __m256i		 low = _mm256_set1_epi8(0x0f);
+	const __m256i		 lsh = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24,
+	    28);
+	const __m256i		 hsh = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12,
+	    14);
+	const char		*pf = dot_rows_prefetch_base(vx, bx, nr);
+	const struct block_iq4_xs *x;
+	__m256			 acc[QUANT_DOT_ROWS];
+	__m256i			 alo[4], ahi[4], gsum, a0, a1, sc, isum, q;
+	uint32_t		 l32;
+	int			 i, k, r;
+
+	for (r = 0; r < nr; r++)
+		acc[r] = _mm256_setzero_ps();
+	for (i = 0; i < n / QK_K; i++) {
+		dot_rows_prefetch(pf, i, nr, sizeof *x);
+		for (k = 0; k < 4; k++) {
+			a0 = _mm256_loadu_si256((const __m256i *)(y[i].qs +
+			    64 * k));
+			a1 = _mm256_loadu_si256((const __m256i *)(y[i].qs +
+			    64 * k + 32));
+			alo[k] = _mm256_permute2x128_si256(a0, a1, 0x20);
+			ahi[k] = _mm256_permute2x128_si256(a0, a1, 0x31);
+		}
+		/* lane g: group g's activation sum */
+		gsum = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)
+		    y[i].bsums), _mm256_set1_epi16(1));
+		for (r = 0; r < nr; r++) {
+			x = (const struct block_iq4_xs *)((const char *)vx +
+			    r * bx) + i;
+			memcpy(&l32, x->scales_l, sizeof l32);
+			/* lane g: group g's scale, unbiased */
+			sc = _mm256_sub_epi32(_mm256_or_si256(_mm256_and_si256(
+			    _mm256_srlv_epi32(_mm256_set1_epi32((int)l32), lsh),
+			    _mm256_set1_epi32(0xf)), _mm256_slli_epi32(
+			    _mm256_and_si256(_mm256_srlv_epi32(
+			    _mm256_set1_epi32(x->scales_h), hsh),
+			    _mm256_set1_epi32(3)), 4)), _mm256_set1_epi32(32));
+			isum = _mm256_slli_epi32(_mm256_mullo_epi32(gsum, sc),
+			    7);
+			isum = _mm256_sub_epi32(_mm256_setzero_si256(), isum);
+#pragma GCC unroll 4
+			for (k = 0; k < 4; k++) {
+				q = _mm256_loadu_si256((const __m256i *)(x->qs +
+				    32 * k));
+				isum = _mm256_add_epi32(isum, _mm256_mullo_epi32(
+				    _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(
+				    _mm256_setzero_si256(), _mm256_shuffle_epi8(
+				    tbl, _mm256_and_si256(q, low)), alo[k]),
+				    _mm256_shuffle_epi8(tbl, _mm256_and_si256(
+				    _mm256_srli_epi16(q, 4), low)), ahi[k]),
+				    _mm256_permutevar8x32_epi32(sc,
+				    _mm256_setr_epi32(2 * k, 2 * k, 2 * k, 2 * k,
+				    2 * k + 1, 2 * k + 1, 2 * k + 1,
+				    2 * k + 1))));
+			}
+			acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(x->d) *
+			    y[i].d), _mm256_cvtepi32_ps(isum), acc[r]);
+		}
+	}
+	for (r = 0; r < nr; r++)
+		s[r] = quant_hsum256(acc[r]);
+}
+
+AVX512 static void
+vec_dot_iq4_xs_avx512(int n, float *s, const void *x, const void *y)
+{
+	iq4_xs_dot(n, s, x, 0, y, 1);
+}
+
+AVX512 static void
+vec_dot_iq4_xs_rows(int n, float *s, const void *x, const void *y,
+    size_t bx)
+{
+	iq4_xs_dot(n, s, x, bx, y, QUANT_DOT_ROWS);
+}
+
 #define DOT(t, factor) \
 AVX512 static void \
 vec_dot_##t##_avx512(int n, float *s, const void *x, const void *y) \
@@ -430,7 +512,6 @@ vec_dot_##t##_rows(int n, float *s, const void *x, const void *y, \
 }
 DOT(iq2_xxs, 0.125f)
 DOT(iq3_xxs, 0.25f)
-DOT(iq4_xs, 1.0f)
 #undef DOT
 
 /* ------------------------------------------------------------------ */
