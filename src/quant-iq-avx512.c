@@ -496,6 +496,135 @@ vec_dot_iq4_xs_rows(int n, float *s, const void *x, const void *y,
 	iq4_xs_dot(n, s, x, bx, y, QUANT_DOT_ROWS);
 }
 
+/*
+ * IQ2_XXS with AVX-512 VBMI: the block's 32 grid entries decoded in
+ * vectors instead of loaded one by one.  Every grid byte is one of three
+ * magnitudes, so an entry is 8 two-bit codes, 16 bits (iq2xxs_code, made
+ * from iq2xxs_grid when the kernels are chosen): the 256 codes fill 8
+ * vectors of words, looked up by permutes over pairs of them and blends
+ * on the index's top two bits; multishift spreads each code's fields to
+ * bytes and pshufb turns them into magnitudes.  Signs and scales as in
+ * iq2_xxs_pair.
+ */
+static uint16_t	iq2xxs_code[256] __attribute__((aligned(64)));
+static const uint8_t iq2xxs_mag[3] = { 0x08, 0x19, 0x2b };
+
+/* Fills iq2xxs_code from the grid; returns -1 if a byte is not a magnitude. */
+static int
+iq2xxs_code_init(void)
+{
+	int	e, j, c, b;
+
+	for (e = 0; e < 256; e++) {
+		iq2xxs_code[e] = 0;
+		for (j = 0; j < 8; j++) {
+			b = (int)(iq2xxs_grid[e] >> 8 * j & 0xff);
+			for (c = 0; c < 3 && iq2xxs_mag[c] != b; c++)
+				continue;
+			if (c == 3)
+				return -1;
+			iq2xxs_code[e] |= (uint16_t)(c << 2 * j);
+		}
+	}
+	return 0;
+}
+
+#define AVX512VBMI __attribute__((target("avx512f,avx512bw,avx512vl," \
+    "avx512dq,avx512vnni,avx512vbmi,avx2,fma,f16c,bmi2")))
+
+/* The magnitudes of a block's 32 entries, two groups to a vector. */
+AVX512VBMI static inline ALWAYS_INLINE void
+iq2xxs_mags(const __m512i *tab, const uint8_t *qs, __m512i *m)
+{
+	/* word e: entry e's index, byte 8 (e / 4) + e % 4 of qs */
+	const __m512i	pick = _mm512_set_epi64(0x003b003a00390038LL,
+	    0x0033003200310030LL, 0x002b002a00290028LL, 0x0023002200210020LL,
+	    0x001b001a00190018LL, 0x0013001200110010LL, 0x000b000a00090008LL,
+	    0x0003000200010000LL);
+	const __m512i	shifts = _mm512_set1_epi64(0x0e0c0a0806040200LL);
+	const __m128i	mag = _mm_setr_epi8(0x08, 0x19, 0x2b, 0, 0, 0, 0, 0,
+	    0, 0, 0, 0, 0, 0, 0, 0);
+	__m512i		idx, c01, c23, c45, c67, code;
+	__mmask32	b6, b7;
+
+	/* the high byte of each word zeroed */
+	idx = _mm512_maskz_permutexvar_epi8(0x5555555555555555ULL, pick,
+	    _mm512_loadu_si512(qs));
+	c01 = _mm512_permutex2var_epi16(tab[0], idx, tab[1]);
+	c23 = _mm512_permutex2var_epi16(tab[2], idx, tab[3]);
+	c45 = _mm512_permutex2var_epi16(tab[4], idx, tab[5]);
+	c67 = _mm512_permutex2var_epi16(tab[6], idx, tab[7]);
+	b6 = _mm512_test_epi16_mask(idx, _mm512_set1_epi16(0x40));
+	b7 = _mm512_test_epi16_mask(idx, _mm512_set1_epi16(0x80));
+	code = _mm512_mask_blend_epi16(b7, _mm512_mask_blend_epi16(b6, c01,
+	    c23), _mm512_mask_blend_epi16(b6, c45, c67));
+#define MAGS(k) _mm512_shuffle_epi8(_mm512_broadcast_i32x4(mag), \
+	_mm512_and_si512(_mm512_multishift_epi64_epi8(shifts, \
+	_mm512_cvtepu16_epi64(_mm512_extracti32x4_epi32(code, k))), \
+	_mm512_set1_epi8(3)))
+	m[0] = MAGS(0);
+	m[1] = MAGS(1);
+	m[2] = MAGS(2);
+	m[3] = MAGS(3);
+#undef MAGS
+}
+
+/* iq_dot_pairs for IQ2_XXS, the magnitudes from iq2xxs_mags. */
+AVX512VBMI static inline ALWAYS_INLINE void
+iq2_xxs_dot(int n, float *s, const void *vx, size_t bx, const void *vy,
+    int nr)
+{
+	const struct block_q8_K	*y = vy;
+	const __m512i		 zero = _mm512_setzero_si512();
+	const char		*pf = dot_rows_prefetch_base(vx, bx, nr);
+	const struct block_iq2_xxs *x;
+	__m512			 acc[QUANT_DOT_ROWS];
+	__m512i			 tab[8], m[4], sum, yv[4];
+	uint32_t		 a[4];
+	int			 i, k, r;
+
+	for (k = 0; k < 8; k++)
+		tab[k] = _mm512_load_si512(iq2xxs_code + 32 * k);
+	for (r = 0; r < nr; r++)
+		acc[r] = _mm512_setzero_ps();
+	for (i = 0; i < n / QK_K; i++) {
+		dot_rows_prefetch(pf, i, nr, sizeof *x);
+		for (k = 0; k < 4; k++)
+			yv[k] = _mm512_loadu_si512(y[i].qs + 64 * k);
+		for (r = 0; r < nr; r++) {
+			x = (const struct block_iq2_xxs *)((const char *)vx +
+			    r * bx) + i;
+			iq2xxs_mags(tab, (const uint8_t *)x->qs, m);
+			sum = zero;
+			for (k = 0; k < 4; k++) {
+				memcpy(a, x->qs + 8 * k, sizeof a);
+				sum = _mm512_add_epi32(sum, _mm512_mullo_epi32(
+				    _mm512_dpbusd_epi32(zero, m[k],
+				    _mm512_mask_sub_epi8(yv[k],
+				    iq_sign_mask2(a[1], a[3]), zero, yv[k])),
+				    iq_pair_ls(a[1], a[3])));
+			}
+			acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(x->d) *
+			    y[i].d), _mm512_cvtepi32_ps(sum), acc[r]);
+		}
+	}
+	for (r = 0; r < nr; r++)
+		s[r] = 0.125f * _mm512_reduce_add_ps(acc[r]);
+}
+
+AVX512VBMI static void
+vec_dot_iq2_xxs_vbmi(int n, float *s, const void *x, const void *y)
+{
+	iq2_xxs_dot(n, s, x, 0, y, 1);
+}
+
+AVX512VBMI static void
+vec_dot_iq2_xxs_vbmi_rows(int n, float *s, const void *x, const void *y,
+    size_t bx)
+{
+	iq2_xxs_dot(n, s, x, bx, y, QUANT_DOT_ROWS);
+}
+
 #define DOT(t, factor) \
 AVX512 static void \
 vec_dot_##t##_avx512(int n, float *s, const void *x, const void *y) \
@@ -560,6 +689,12 @@ quant_iq_register_avx512(struct quant_traits *table)
 			tr->vec_dot_x4 = NULL;
 			tr->vec_dot_rows = iq_avx512[i].rows;
 		}
+	}
+	tr = &table[GGML_TYPE_IQ2_XXS];
+	if (__builtin_cpu_supports("avx512vbmi") &&
+	    tr->vec_dot_type == GGML_TYPE_Q8_K && iq2xxs_code_init() == 0) {
+		tr->vec_dot = vec_dot_iq2_xxs_vbmi;
+		tr->vec_dot_rows = vec_dot_iq2_xxs_vbmi_rows;
 	}
 }
 
