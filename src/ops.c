@@ -148,7 +148,7 @@ matmul_units(const struct matmul_job *j)
 	return (j->rows + QUANT_DOT_ROWS - 1) / QUANT_DOT_ROWS;
 }
 
-/* Computes unit u of j for its one token (the activations in j->act). */
+/* Computes unit u of j for its one token, whose activations are act. */
 static void
 matmul_unit(const struct matmul_job *j, const char *act, int64_t u)
 {
@@ -414,8 +414,9 @@ ops_matmul_n(const struct ops_mat *const *w, int nw, const float *x,
 		for (r = 0; r < total; r++) {
 			while (r >= end[m])
 				m++;
-			/* unit of w[m] */
-			matmul_unit(&j[m], j[0].act, r - (m > 0 ? end[m - 1] : 0));
+			/* unit r - (units before w[m]) of w[m] */
+			matmul_unit(&j[m], j[0].act,
+			    r - (m > 0 ? end[m - 1] : 0));
 		}
 	}
 	return 0;
