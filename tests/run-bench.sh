@@ -9,7 +9,9 @@
 # ratio is the roofline of generation.  Then, BENCH_ROUNDS times,
 # `r1chat bench -r 1` and `llref bench -r 1` (each warms up, then measures
 # once) run one after the other, their order alternating, and the median
-# of the rounds is quoted for each.  Peak RSS is the largest
+# of the rounds is quoted for each; BENCH_PAUSE seconds (2) pass before
+# each run, as a run started right after the other program's (llref's
+# 1.7 GB of pages, on a shared host) was seen to be slower.  Peak RSS is the largest
 # /usr/bin/time saw over the rounds; start-up is the wall time of
 # `r1chat --raw MODEL Hello -n 1` (launch, load, the prompt, one token,
 # exit: an upper bound of launch to first prompt token), best of three,
@@ -23,7 +25,7 @@
 # Environment: R1CHAT, MKMODEL, PROBE (set by make), LLREF (default
 # /tmp/ref/llref; when absent only r1chat's figures are printed),
 # BENCH_THREADS (2), BENCH_ROUNDS (5), BENCH_P (128), BENCH_N (64),
-# BENCH_TYPES ("Q4_K_M Q8_0"), BENCH_DIR.
+# BENCH_TYPES ("Q4_K_M Q8_0"), BENCH_PAUSE (2), BENCH_DIR.
 set -u
 
 : "${R1CHAT:?}" "${MKMODEL:?}" "${PROBE:?}"
@@ -32,6 +34,7 @@ THREADS=${BENCH_THREADS:-2}
 ROUNDS=${BENCH_ROUNDS:-5}
 P=${BENCH_P:-128}
 N=${BENCH_N:-64}
+PAUSE=${BENCH_PAUSE:-2}
 TYPES=${BENCH_TYPES:-Q4_K_M Q8_0}
 DIR=${BENCH_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/r1chat/bench}
 TIME=/usr/bin/time
@@ -108,6 +111,8 @@ for ty in $TYPES; do
 		order="r1 ll"
 		[ $((i % 2)) -eq 1 ] && order="ll r1"
 		for who in $order; do
+			[ "$who" = ll ] && [ "$have_ref" -eq 0 ] && continue
+			sleep "$PAUSE"
 			if [ "$who" = r1 ]; then
 				timed "$T/out" "$T/rss" "$R1CHAT" bench "$f" \
 				    -p "$P" -n "$N" -r 1 -t "$THREADS"
@@ -116,15 +121,13 @@ for ty in $TYPES; do
 				    t ~ /^(pp|tg)[0-9]+$/ { split($7, v, " ")
 					print substr(t, 1, 2), v[1] }' \
 				    "$T/out" >>"$T/r1"
-			elif [ "$have_ref" -eq 1 ]; then
+			else
 				timed "$T/out" "$T/rss" "$LLREF" bench "$f" \
 				    -p "$P" -n "$N" -r 1 -t "$THREADS"
 				for k in pp tg; do
 					sed -n "s/.*\"${k}_tps\":\([0-9.]*\).*/$k \1/p" \
 					    "$T/out"
 				done >>"$T/ll"
-			else
-				continue
 			fi
 			cat "$T/rss" >>"$T/$who.rss"
 		done
