@@ -39,13 +39,14 @@
 
 /*
  * The 8 scales (bytes 0-7) and 8 mins (bytes 8-15) of a Q4_K block from
- * its 12 packed bytes (the layout quant_k4_unpack describes), in both
- * 128-bit halves, without leaving vector registers: the three words are
- * placed as (w0, w2, w1, w2) and (w0, w0, w1, w1), shifted and merged.
- * The load reads 4 bytes past the scales, which are the block's qs.
+ * its 12 packed bytes (the layout quant_k4_unpack describes), without
+ * leaving vector registers: the three words are placed as (w0, w2, w1,
+ * w2) and (w0, w0, w1, w1), shifted and merged.  The load reads 4 bytes
+ * past the scales, which are the block's qs.  k4_scales_vnni has them in
+ * both 128-bit halves.
  */
-AVX512 static inline __m256i
-k4_scales_vnni(const uint8_t *p)
+AVX512 static inline __m128i
+k4_scales128(const uint8_t *p)
 {
 	__m128i	w = _mm_loadu_si128((const __m128i *)p);
 	__m128i	lo = _mm_and_si128(_mm_srlv_epi32(_mm_shuffle_epi32(w, 0x98),
@@ -54,8 +55,14 @@ k4_scales_vnni(const uint8_t *p)
 	__m128i	hi = _mm_srli_epi32(_mm_shuffle_epi32(w, 0x50), 2);
 
 	/* lo | (hi & m): the top 2 bits of scales and mins 4-7 */
-	return _mm256_broadcastsi128_si256(_mm_ternarylogic_epi32(lo, hi,
-	    _mm_setr_epi32(0, 0x30303030, 0, 0x30303030), 0xf8));
+	return _mm_ternarylogic_epi32(lo, hi, _mm_setr_epi32(0, 0x30303030, 0,
+	    0x30303030), 0xf8);
+}
+
+AVX512 static inline __m256i
+k4_scales_vnni(const uint8_t *p)
+{
+	return _mm256_broadcastsi128_si256(k4_scales128(p));
 }
 
 /*
@@ -701,10 +708,10 @@ gemm_pack_w_k45(const void *vw, size_t wrow, int nrows, void *vp, int n,
 	const struct block_q4_K *x;
 	const char	*blk;
 	__m512i		 q[2][2], qh, v, ix, one;
+	__m128i		 sm[2];
 	char		*tile;
-	float		 dsc[16], dmm[16], d, dmin;
-	uint8_t		 sc, m;
-	int		 nsb = n / QK_K, p, r, s, j, b, nv;
+	float		 d[2], dmin[2];
+	int		 nsb = n / QK_K, p, r, s, b, nv;
 
 	for (p = 0; p * 2 < nsb; p++) {
 		tile = (char *)vp + (size_t)p * GEMM_R * (512 + 128);
@@ -747,21 +754,23 @@ gemm_pack_w_k45(const void *vw, size_t wrow, int nrows, void *vp, int n,
 					    hsh), bit), 4));
 				_mm512_store_si512(GEMM512_STEP(tile, s, r), v);
 			}
+			/* lanes 0-7 block 0's groups, 8-15 block 1's (or
+			 * zeros) */
 			for (b = 0; b < 2; b++) {
 				x = (const struct block_q4_K *)(blk + b * bsize);
-				d = b < nv ? _cvtsh_ss(x->d) : 0.0f;
-				dmin = b < nv ? _cvtsh_ss(x->dmin) : 0.0f;
-				for (j = 0; j < 8; j++) {
-					sc = m = 0;
-					if (b < nv)
-						quant_k4_scale_min(j,
-						    x->scales, &sc, &m);
-					dsc[8 * b + j] = d * sc;
-					dmm[8 * b + j] = dmin * m;
-				}
+				sm[b] = b < nv ? k4_scales128(x->scales) :
+				    _mm_setzero_si128();
+				d[b] = b < nv ? _cvtsh_ss(x->d) : 0.0f;
+				dmin[b] = b < nv ? _cvtsh_ss(x->dmin) : 0.0f;
 			}
-			gemm_put_scales(tile, 8, r, _mm512_loadu_ps(dsc),
-			    _mm512_loadu_ps(dmm));
+			gemm_put_scales(tile, 8, r, _mm512_mul_ps(
+			    _mm512_insertf32x8(_mm512_set1_ps(d[0]),
+			    _mm256_set1_ps(d[1]), 1), _mm512_cvtepi32_ps(
+			    _mm512_cvtepu8_epi32(_mm_unpacklo_epi64(sm[0],
+			    sm[1])))), _mm512_mul_ps(_mm512_insertf32x8(
+			    _mm512_set1_ps(dmin[0]), _mm256_set1_ps(dmin[1]),
+			    1), _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(
+			    _mm_unpackhi_epi64(sm[0], sm[1])))));
 		}
 	}
 }
