@@ -29,6 +29,16 @@
 /* From this many tokens on, types with gemm kernels use them. */
 #define OPS_GEMM_MIN 4
 
+/*
+ * A single token's dots are handed out guided (large chunks first, then
+ * ever smaller ones, down to this many units) rather than split evenly:
+ * on a shared memory bus one thread often reads slower than the other,
+ * and an even split left the faster one waiting (generation on Q4_K_M
+ * 1.03-1.09 times as fast, the means of three sets of 8 alternating
+ * runs, 22 of the 24 pairs faster; on Q8_0 1.09 times, 4 pairs).
+ */
+#define OPS_DOT_CHUNK 8
+
 /* Below this many multiply-adds a matmul runs on the calling thread. */
 #define OPS_PAR_MIN (1 << 15)
 
@@ -337,7 +347,7 @@ ops_matmul(const struct ops_mat *w, const float *x, int n_tok, float *y,
 				matmul_quantize(&j, u, per_row);
 		}
 		if (n_tok == 1) {
-#pragma omp for schedule(static)
+#pragma omp for schedule(guided, OPS_DOT_CHUNK)
 			for (r = 0; r < n_units1; r++)
 				matmul_unit(&j, j.act, r);
 		} else {
@@ -409,8 +419,10 @@ ops_matmul_n(const struct ops_mat *const *w, int nw, const float *x,
 			for (u = 0; u < nth; u++)
 				matmul_quantize(&j[0], u, nth);
 		}
+		/* monotonic: a thread's chunks come in increasing order, so
+		 * m only moves forward. */
 		m = 0;
-#pragma omp for schedule(static)
+#pragma omp for schedule(monotonic: guided, OPS_DOT_CHUNK)
 		for (r = 0; r < total; r++) {
 			while (r >= end[m])
 				m++;
