@@ -253,7 +253,9 @@ matmul_gemm(const struct ops_mat *w, const float *x, int n_tok, float *y,
 #pragma omp for schedule(static)
 		for (t = 0; t < n_tok; t++)
 			g->pack_act(x + (size_t)t * cols, act + t * arow, cols);
-#pragma omp for schedule(static)
+		/* guided, as the single-token dots (OPS_DOT_CHUNK): pp128
+		 * on Q4_K_M 1.08 times as fast (6 of 6 alternating pairs) */
+#pragma omp for schedule(guided)
 		for (r = 0; r < n_tiles; r++) {
 			r0 = r * QUANT_GEMM_ROWS;
 			nr = w->rows - r0 < QUANT_GEMM_ROWS ?
