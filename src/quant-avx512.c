@@ -685,6 +685,18 @@ gemm_pack_w_q8_0(const void *vw, size_t wrow, int nrows, void *vp, int n)
 }
 
 /*
+ * A panel's 16 group factors: the 6-bit scales (or mins) q of its two
+ * blocks, 8 bytes each, times the block's d (or dmin), f[0] or f[1].
+ */
+AVX512 static inline __m512
+k4_panel_scales(const float *f, __m128i q)
+{
+	return _mm512_mul_ps(_mm512_insertf32x8(_mm512_set1_ps(f[0]),
+	    _mm256_set1_ps(f[1]), 1), _mm512_cvtepi32_ps(
+	    _mm512_cvtepu8_epi32(q)));
+}
+
+/*
  * Q4_K and Q5_K (five: the fifth bits in qh), whose blocks share d, dmin
  * and scales at the same offsets: bsize bytes a block, qs at qoff.
  */
@@ -763,14 +775,9 @@ gemm_pack_w_k45(const void *vw, size_t wrow, int nrows, void *vp, int n,
 				d[b] = b < nv ? _cvtsh_ss(x->d) : 0.0f;
 				dmin[b] = b < nv ? _cvtsh_ss(x->dmin) : 0.0f;
 			}
-			gemm_put_scales(tile, 8, r, _mm512_mul_ps(
-			    _mm512_insertf32x8(_mm512_set1_ps(d[0]),
-			    _mm256_set1_ps(d[1]), 1), _mm512_cvtepi32_ps(
-			    _mm512_cvtepu8_epi32(_mm_unpacklo_epi64(sm[0],
-			    sm[1])))), _mm512_mul_ps(_mm512_insertf32x8(
-			    _mm512_set1_ps(dmin[0]), _mm256_set1_ps(dmin[1]),
-			    1), _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(
-			    _mm_unpackhi_epi64(sm[0], sm[1])))));
+			gemm_put_scales(tile, 8, r, k4_panel_scales(d,
+			    _mm_unpacklo_epi64(sm[0], sm[1])), k4_panel_scales(
+			    dmin, _mm_unpackhi_epi64(sm[0], sm[1])));
 		}
 	}
 }

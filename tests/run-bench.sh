@@ -11,8 +11,8 @@
 # once) run one after the other, their order alternating, and the median
 # of the rounds is quoted for each; BENCH_PAUSE seconds (2) pass before
 # each run, as a run started right after the other program's (llref's
-# 1.7 GB of pages, on a shared host) was seen to be slower.  Peak RSS is the largest
-# /usr/bin/time saw over the rounds; start-up is the wall time of
+# 1.7 GB of pages, on a shared host) was seen to be slower.  Peak RSS is
+# the largest /usr/bin/time saw over the rounds; start-up is the wall time of
 # `r1chat --raw MODEL Hello -n 1` (launch, load, the prompt, one token,
 # exit: an upper bound of launch to first prompt token), best of three,
 # and its CPU time (user + system, best of three more runs), which other
