@@ -295,6 +295,338 @@ vec_dot_q6_K_q8_K_rows(int n, float *s, const void *vx, const void *vy,
 	vec_dot_q6_K_rows(n, s, vx, bx, vy, QUANT_DOT_ROWS);
 }
 
+
+/* ------------------------------------------------------------------ */
+/* single-token dots in 512-bit vectors */
+
+/*
+ * Where a core executes 512-bit vectors at full width (Zen 5, Intel's
+ * server cores), these dots issue about 0.6 times the instructions of the
+ * 256-bit ones above for the same block, which matters because a
+ * single-token dot is no longer purely memory-bound on such a core: the
+ * 256-bit Q4_K dot ran no faster from L2 than from memory (measured on
+ * Zen 5: 21 GB/s on one core either way, against 30 GB/s of plain reads).
+ * A 512-bit vector holds two 32-weight groups side by side, so the
+ * activations are regrouped once per block for all rows: [g0 | g2],
+ * [g1 | g3], [g4 | g6], [g5 | g7] meet the low and high nibbles of
+ * Q4_K's qs bytes 0-63 and 64-127.
+ */
+
+/* Words 0-3 of 128-bit lane l: byte lo of s (zero-extended), words 4-7
+ * byte hi; lanes 0 and 1 take a, b, lanes 2 and 3 c, d. */
+#define SC4(a, b, c, d) _mm512_set_epi16( \
+	SC(d), SC(d), SC(d), SC(d), SC(c), SC(c), SC(c), SC(c), \
+	SC(d), SC(d), SC(d), SC(d), SC(c), SC(c), SC(c), SC(c), \
+	SC(b), SC(b), SC(b), SC(b), SC(a), SC(a), SC(a), SC(a), \
+	SC(b), SC(b), SC(b), SC(b), SC(a), SC(a), SC(a), SC(a))
+
+/* A Q8_K block's quants regrouped for the 512-bit K-quant dots (a), and
+ * its bsums summed in pairs, one word per 32 activations (bs). */
+struct zmm_act {
+	__m512i	a[4];
+	__m128i	bs;
+	__m128	yd;
+};
+
+AVX512 static inline ALWAYS_INLINE void
+zmm_act_k4(const struct block_q8_K *y, struct zmm_act *z)
+{
+	__m512i	x0 = _mm512_loadu_si512(y->qs), x1 = _mm512_loadu_si512(
+	    y->qs + 64), x2 = _mm512_loadu_si512(y->qs + 128),
+		x3 = _mm512_loadu_si512(y->qs + 192);
+
+	z->a[0] = _mm512_shuffle_i64x2(x0, x1, 0x44);
+	z->a[1] = _mm512_shuffle_i64x2(x0, x1, 0xee);
+	z->a[2] = _mm512_shuffle_i64x2(x2, x3, 0x44);
+	z->a[3] = _mm512_shuffle_i64x2(x2, x3, 0xee);
+	z->bs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)y->bsums),
+	    _mm_loadu_si128((const __m128i *)(y->bsums + 8)));
+	z->yd = _mm_set1_ps(y->d);
+}
+
+/*
+ * One Q4_K or Q5_K block at x against z: the scaled sum added to *acc,
+ * the mins' part to *accm.  dpbusd's 4-weight sums (at most 4 * 31 * 128)
+ * are packed to words and one dpwssd applies four groups' scales.
+ */
+AVX512 static inline ALWAYS_INLINE void
+k45_block_zmm(const char *x, const struct zmm_act *z, size_t qoff,
+    int five, __m512 *acc, __m128 *accm)
+{
+	const __m512i	low = _mm512_set1_epi8(0x0f);
+	const __m512i	bit4 = _mm512_set1_epi8(0x10);
+	/* fifth bit of group g to bit 4: rotate each dword left by 4 - g
+	 * (the half with g + 2 by 2 less) */
+	const __m512i	rot[2][2] = {
+		{ _mm512_setr_epi32(4, 4, 4, 4, 4, 4, 4, 4,
+		    2, 2, 2, 2, 2, 2, 2, 2),
+		  _mm512_setr_epi32(3, 3, 3, 3, 3, 3, 3, 3,
+		    1, 1, 1, 1, 1, 1, 1, 1) },
+		{ _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0,
+		    30, 30, 30, 30, 30, 30, 30, 30),
+		  _mm512_setr_epi32(31, 31, 31, 31, 31, 31, 31, 31,
+		    29, 29, 29, 29, 29, 29, 29, 29) },
+	};
+	const __m512i	sidx[2] = { SC4(0, 1, 2, 3), SC4(4, 5, 6, 7) };
+	__m512i		scv, isum = _mm512_setzero_si512(), q, hv, lo, hi;
+	__m128i		s128;
+	__m128		dd;
+	uint32_t	w32;
+	int		k;
+
+	s128 = k4_scales128(((const struct block_q4_K *)x)->scales);
+	scv = _mm512_broadcast_i32x4(s128);
+	memcpy(&w32, x + offsetof(struct block_q4_K, d), sizeof w32);
+	dd = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128((int)w32)), z->yd);
+	*accm = _mm_fmadd_ps(_mm_permute_ps(dd, 0x55), _mm_cvtepi32_ps(
+	    _mm_madd_epi16(_mm_unpackhi_epi8(s128, _mm_setzero_si128()),
+	    z->bs)), *accm);
+	hv = five ? _mm512_broadcast_i64x4(_mm256_loadu_si256(
+	    (const __m256i *)(x + offsetof(struct block_q5_K, qh)))) :
+	    _mm512_setzero_si512();
+#pragma GCC unroll 2
+	for (k = 0; k < 2; k++) {
+		q = _mm512_loadu_si512(x + qoff + 64 * k);
+		lo = _mm512_and_si512(q, low);
+		hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), low);
+		if (five) {
+			lo = _mm512_ternarylogic_epi32(lo, _mm512_rolv_epi32(
+			    hv, rot[k][0]), bit4, 0xf8);
+			hi = _mm512_ternarylogic_epi32(hi, _mm512_rolv_epi32(
+			    hv, rot[k][1]), bit4, 0xf8);
+		}
+		isum = _mm512_dpwssd_epi32(isum, _mm512_packs_epi32(
+		    _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo,
+		    z->a[2 * k]), _mm512_dpbusd_epi32(_mm512_setzero_si512(),
+		    hi, z->a[2 * k + 1])), _mm512_shuffle_epi8(scv, sidx[k]));
+	}
+	*acc = _mm512_fmadd_ps(_mm512_broadcastss_ps(dd),
+	    _mm512_cvtepi32_ps(isum), *acc);
+}
+
+/* nr rows bx bytes apart (k45_block_zmm each, bsize bytes a block). */
+AVX512 static inline ALWAYS_INLINE void
+vec_dot_k45_zmm(int n, float *s, const void *vx, size_t bx,
+    const void *vy, size_t bsize, size_t qoff, int five, int nr)
+{
+	const struct block_q8_K	*y = vy;
+	const char		*pf = dot_rows_prefetch_base(vx, bx, nr);
+	struct zmm_act		 z;
+	__m512			 acc[QUANT_DOT_ROWS];
+	__m128			 accm[QUANT_DOT_ROWS];
+	int			 i, r, nb = n / QK_K;
+
+	for (r = 0; r < nr; r++) {
+		acc[r] = _mm512_setzero_ps();
+		accm[r] = _mm_setzero_ps();
+	}
+	for (i = 0; i < nb; i++) {
+		dot_rows_prefetch(pf, i, nr, bsize);
+		zmm_act_k4(y + i, &z);
+		for (r = 0; r < nr; r++)
+			k45_block_zmm((const char *)vx + r * bx + i * bsize,
+			    &z, qoff, five, &acc[r], &accm[r]);
+	}
+	for (r = 0; r < nr; r++)
+		s[r] = _mm512_reduce_add_ps(acc[r]) -
+		    quant_hsum256(_mm256_zextps128_ps256(accm[r]));
+}
+
+/*
+ * Q6_K in 512-bit vectors: half h's ql bytes 0-63 hold quarters 0 and 1
+ * in their low nibbles, 2 and 3 in their high ones, so a quarter pair
+ * meets 64 contiguous activations; the pair's top bits come from the
+ * half's 32 qh bytes in both 256-bit halves, shifted per half.  dpbusd
+ * gives four 16-weight groups' 4-weight sums (at most 4 * 63 * 128);
+ * packs_epi32 joins the two pairs and one dpwssd applies eight scales.
+ * 32 times each group's activation sum (the storage offset) is taken off
+ * first.
+ */
+AVX512 static inline ALWAYS_INLINE void
+vec_dot_q6_K_zmm(int n, float *s, const void *vx, size_t bx,
+    const void *vy, int nr)
+{
+	const struct block_q8_K	*y = vy;
+	const __m512i		 low = _mm512_set1_epi8(0x0f);
+	const __m512i		 top = _mm512_set1_epi8(0x30);
+	/* bits 0-1 (quarter 0) and 2-3 (quarter 1) to 4-5; 4-5 and 6-7 */
+	const __m512i		 shl = _mm512_setr_epi64(4 * 0x0001000100010001,
+	    4 * 0x0001000100010001, 4 * 0x0001000100010001,
+	    4 * 0x0001000100010001, 2 * 0x0001000100010001,
+	    2 * 0x0001000100010001, 2 * 0x0001000100010001,
+	    2 * 0x0001000100010001);
+	const __m512i		 shr = _mm512_setr_epi64(0, 0, 0, 0,
+	    2 * 0x0001000100010001, 2 * 0x0001000100010001,
+	    2 * 0x0001000100010001, 2 * 0x0001000100010001);
+	/* lane l of half h: scales 8h + l (words 0-3), 8h + l + 4 (4-7) */
+	const __m512i		 sidx[2] = {
+		_mm512_set_epi16(7, 7, 7, 7, 3, 3, 3, 3, 6, 6, 6, 6, 2, 2, 2,
+		    2, 5, 5, 5, 5, 1, 1, 1, 1, 4, 4, 4, 4, 0, 0, 0, 0),
+		_mm512_set_epi16(15, 15, 15, 15, 11, 11, 11, 11, 14, 14, 14,
+		    14, 10, 10, 10, 10, 13, 13, 13, 13, 9, 9, 9, 9, 12, 12,
+		    12, 12, 8, 8, 8, 8),
+	};
+	const struct block_q6_K	*x;
+	const char		*pf = dot_rows_prefetch_base(vx, bx, nr);
+	__m512			 acc[QUANT_DOT_ROWS];
+	__m512i			 a[4], isum, l, h, sc;
+	__m256i			 bs, sc16;
+	int			 i, half, r, nb = n / QK_K;
+
+	for (r = 0; r < nr; r++)
+		acc[r] = _mm512_setzero_ps();
+	for (i = 0; i < nb; i++) {
+		dot_rows_prefetch(pf, i, nr, sizeof *x);
+		bs = _mm256_loadu_si256((const __m256i *)y[i].bsums);
+		for (half = 0; half < 4; half++)
+			a[half] = _mm512_loadu_si512(y[i].qs + 64 * half);
+		for (r = 0; r < nr; r++) {
+			x = (const struct block_q6_K *)((const char *)vx +
+			    r * bx) + i;
+			sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(
+			    (const __m128i *)x->scales));
+			sc = _mm512_castsi256_si512(sc16);
+			isum = _mm512_zextsi256_si512(_mm256_sub_epi32(
+			    _mm256_setzero_si256(), _mm256_slli_epi32(
+			    _mm256_madd_epi16(sc16, bs), 5)));
+#pragma GCC unroll 2
+			for (half = 0; half < 2; half++) {
+				l = _mm512_loadu_si512(x->ql + 64 * half);
+				h = _mm512_broadcast_i64x4(_mm256_loadu_si256(
+				    (const __m256i *)(x->qh + 32 * half)));
+				isum = _mm512_dpwssd_epi32(isum,
+				    _mm512_packs_epi32(_mm512_dpbusd_epi32(
+				    _mm512_setzero_si512(),
+				    _mm512_ternarylogic_epi32(l, low,
+				    _mm512_and_si512(_mm512_sllv_epi16(h, shl),
+				    top), 0xea), a[2 * half]),
+				    _mm512_dpbusd_epi32(_mm512_setzero_si512(),
+				    _mm512_ternarylogic_epi32(_mm512_srli_epi16(
+				    l, 4), low, _mm512_and_si512(
+				    _mm512_srlv_epi16(h, shr), top), 0xea),
+				    a[2 * half + 1])),
+				    _mm512_permutexvar_epi16(sidx[half], sc));
+			}
+			acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(
+			    x->d) * y[i].d), _mm512_cvtepi32_ps(isum), acc[r]);
+		}
+	}
+	for (r = 0; r < nr; r++)
+		s[r] = _mm512_reduce_add_ps(acc[r]);
+}
+
+
+#define ZMM_DOTS(t, five) \
+AVX512 static void \
+vec_dot_##t##_q8_K_zmm(int n, float *s, const void *vx, const void *vy) \
+{ \
+	vec_dot_k45_zmm(n, s, vx, 0, vy, sizeof (struct block_##t), \
+	    offsetof(struct block_##t, qs), five, 1); \
+} \
+AVX512 static void \
+vec_dot_##t##_q8_K_zmm_rows(int n, float *s, const void *vx, const void *vy, \
+    size_t bx) \
+{ \
+	vec_dot_k45_zmm(n, s, vx, bx, vy, sizeof (struct block_##t), \
+	    offsetof(struct block_##t, qs), five, QUANT_DOT_ROWS); \
+}
+ZMM_DOTS(q4_K, 0)
+ZMM_DOTS(q5_K, 1)
+#undef ZMM_DOTS
+
+AVX512 static void
+vec_dot_q6_K_q8_K_zmm(int n, float *s, const void *vx, const void *vy)
+{
+	vec_dot_q6_K_zmm(n, s, vx, 0, vy, 1);
+}
+
+AVX512 static void
+vec_dot_q6_K_q8_K_zmm_rows(int n, float *s, const void *vx, const void *vy,
+    size_t bx)
+{
+	vec_dot_q6_K_zmm(n, s, vx, bx, vy, QUANT_DOT_ROWS);
+}
+
+
+/*
+ * Q8_0 against Q8_0 in 512-bit vectors, two blocks a vector: the weights
+ * made unsigned (plus 128) for dpbusd, the lanes starting from -128 times
+ * their 4 activations' sum, so that each lane ends as its exact 4-weight
+ * dot; the two blocks' scales are applied in float, per half.  The
+ * token's side (activations, lane starts, scales) is built once for all
+ * rows.  With an odd block count the last pair's upper half is zeros.
+ */
+struct zmm_q8_0 {
+	__m512i	a, init;
+	__m512	yd;
+};
+
+AVX512 static inline ALWAYS_INLINE __m512i
+q8_0_pair(const struct block_q8_0 *b, int two)
+{
+	__m256i	lo = _mm256_loadu_si256((const __m256i *)b[0].qs);
+
+	return two ? _mm512_inserti64x4(_mm512_castsi256_si512(lo),
+	    _mm256_loadu_si256((const __m256i *)b[1].qs), 1) :
+	    _mm512_zextsi256_si512(lo);
+}
+
+/* The two scales of a pair, each in its half (0 for a missing one). */
+AVX512 static inline ALWAYS_INLINE __m512
+q8_0_pair_d(const struct block_q8_0 *b, int two)
+{
+	return _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(
+	    _mm_set1_epi16((short)b[0].d)), _mm_set1_epi16(two ?
+	    (short)b[1].d : 0), 1));
+}
+
+AVX512 static inline ALWAYS_INLINE void
+vec_dot_q8_0_zmm(int n, float *s, const void *vx, size_t bx,
+    const void *vy, int nr)
+{
+	const struct block_q8_0	*y = vy, *x;
+	const __m512i		 b7 = _mm512_set1_epi8((char)0x80);
+	const char		*pf = dot_rows_prefetch_base(vx, bx, nr);
+	struct zmm_q8_0		 z;
+	__m512			 acc[QUANT_DOT_ROWS];
+	int			 i, r, two, nb = n / QK8_0;
+
+	for (r = 0; r < nr; r++)
+		acc[r] = _mm512_setzero_ps();
+	for (i = 0; i < nb; i += 2) {
+		two = i + 1 < nb;
+		dot_rows_prefetch(pf, i / 2, nr, 2 * sizeof *y);
+		z.a = q8_0_pair(y + i, two);
+		z.init = _mm512_sub_epi32(_mm512_setzero_si512(),
+		    _mm512_slli_epi32(_mm512_dpbusd_epi32(
+		    _mm512_setzero_si512(), _mm512_set1_epi8(1), z.a), 7));
+		z.yd = q8_0_pair_d(y + i, two);
+		for (r = 0; r < nr; r++) {
+			x = (const struct block_q8_0 *)((const char *)vx +
+			    r * bx) + i;
+			acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(
+			    _mm512_dpbusd_epi32(z.init, _mm512_xor_si512(
+			    q8_0_pair(x, two), b7), z.a)), _mm512_mul_ps(
+			    q8_0_pair_d(x, two), z.yd), acc[r]);
+		}
+	}
+	for (r = 0; r < nr; r++)
+		s[r] = _mm512_reduce_add_ps(acc[r]);
+}
+
+AVX512 static void
+vec_dot_q8_0_q8_0_zmm(int n, float *s, const void *vx, const void *vy)
+{
+	vec_dot_q8_0_zmm(n, s, vx, 0, vy, 1);
+}
+
+AVX512 static void
+vec_dot_q8_0_q8_0_zmm_rows(int n, float *s, const void *vx, const void *vy,
+    size_t bx)
+{
+	vec_dot_q8_0_zmm(n, s, vx, bx, vy, QUANT_DOT_ROWS);
+}
+
 #undef SC
 #undef WD
 
@@ -913,10 +1245,50 @@ quant_register_avx512(struct quant_traits *table)
 	}
 }
 
+/* The 512-bit single-token dots, each with its several-row one. */
+static const struct {
+	enum ggml_type		 vec_dot_type;
+	quant_vec_dot_fn	 vec_dot;
+	quant_vec_dot_rows_fn	 rows;
+} zmm_dots[GGML_TYPE_COUNT] = {
+	[GGML_TYPE_Q8_0] = { GGML_TYPE_Q8_0, vec_dot_q8_0_q8_0_zmm,
+	    vec_dot_q8_0_q8_0_zmm_rows },
+	[GGML_TYPE_Q4_K] = { GGML_TYPE_Q8_K, vec_dot_q4_K_q8_K_zmm,
+	    vec_dot_q4_K_q8_K_zmm_rows },
+	[GGML_TYPE_Q5_K] = { GGML_TYPE_Q8_K, vec_dot_q5_K_q8_K_zmm,
+	    vec_dot_q5_K_q8_K_zmm_rows },
+	[GGML_TYPE_Q6_K] = { GGML_TYPE_Q8_K, vec_dot_q6_K_q8_K_zmm,
+	    vec_dot_q6_K_q8_K_zmm_rows },
+};
+
+void
+quant_register_avx512_wide(struct quant_traits *table)
+{
+	int	t;
+
+	quant_register_avx512(table);
+	if (!quant_cpu_has_avx512vnni())
+		return;
+	for (t = 0; t < GGML_TYPE_COUNT; t++) {
+		if (zmm_dots[t].vec_dot == NULL ||
+		    table[t].vec_dot_type != zmm_dots[t].vec_dot_type)
+			continue;
+		table[t].vec_dot = zmm_dots[t].vec_dot;
+		table[t].vec_dot_x4 = NULL;
+		table[t].vec_dot_rows = zmm_dots[t].rows;
+	}
+}
+
 #else /* not x86 */
 
 void
 quant_register_avx512(struct quant_traits *table)
+{
+	(void)table;
+}
+
+void
+quant_register_avx512_wide(struct quant_traits *table)
 {
 	(void)table;
 }

@@ -93,16 +93,24 @@ static const char *quant_isa_names[] = {
 	[QUANT_ISA_SCALAR] = "scalar",
 	[QUANT_ISA_AVX2] = "avx2",
 	[QUANT_ISA_AVX512] = "avx512",
+	[QUANT_ISA_AVX512_WIDE] = "avx512-wide",
 };
 
-/* What the CPU can run, and how to install that path's kernels. */
+/*
+ * What the CPU can run, whether it suits the CPU (NULL: whenever it
+ * runs), and how to install that path's kernels.
+ */
 static const struct {
 	int	(*supported)(void);
+	int	(*suits)(void);
 	void	(*install)(struct quant_traits *);
 } quant_isa_table[] = {
-	[QUANT_ISA_SCALAR] = { NULL, NULL },
-	[QUANT_ISA_AVX2] = { quant_cpu_has_avx2, quant_register_avx2 },
-	[QUANT_ISA_AVX512] = { quant_cpu_has_avx512, quant_register_avx512 },
+	[QUANT_ISA_SCALAR] = { NULL, NULL, NULL },
+	[QUANT_ISA_AVX2] = { quant_cpu_has_avx2, NULL, quant_register_avx2 },
+	[QUANT_ISA_AVX512] = { quant_cpu_has_avx512, NULL,
+	    quant_register_avx512 },
+	[QUANT_ISA_AVX512_WIDE] = { quant_cpu_has_avx512, quant_cpu_wide512,
+	    quant_register_avx512_wide },
 };
 #define N_ISA (sizeof quant_isa_table / sizeof quant_isa_table[0])
 
@@ -163,6 +171,26 @@ quant_cpu_has_avx512vnni(void)
 #endif
 }
 
+int
+quant_cpu_wide512(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	unsigned int	a, b, c, d, family;
+
+	__builtin_cpu_init();
+	if (__builtin_cpu_is("intel"))
+		return 1;
+	if (!__builtin_cpu_is("amd") || !__get_cpuid(1, &a, &b, &c, &d))
+		return 0;
+	family = (a >> 8) & 0xf;
+	if (family == 0xf)
+		family += (a >> 20) & 0xff;
+	return family >= 0x1a;
+#else
+	return 0;
+#endif
+}
+
 /* Resets the table to the scalar kernels, with the sizes from types.c. */
 static void
 quant_fill_scalar(void)
@@ -200,8 +228,8 @@ quant_init(char **cause)
 				break;
 		}
 		if (i == N_ISA) {
-			*cause = xstrfmt("R1CHAT_ISA=%s: not scalar, avx2 or "
-			    "avx512", env);
+			*cause = xstrfmt("R1CHAT_ISA=%s: not scalar, avx2, "
+			    "avx512 or avx512-wide", env);
 			return -1;
 		}
 		if (!quant_isa_supported(i)) {
@@ -211,9 +239,12 @@ quant_init(char **cause)
 		}
 		isa = i;
 	} else {
-		/* The widest path the CPU runs: the table is in that order. */
+		/* The widest path the CPU runs and that suits it: the
+		 * table is in that order. */
 		for (i = 0; i < N_ISA; i++) {
-			if (quant_isa_supported(i))
+			if (quant_isa_supported(i) &&
+			    (quant_isa_table[i].suits == NULL ||
+			    quant_isa_table[i].suits()))
 				isa = i;
 		}
 	}

@@ -195,8 +195,14 @@ struct quant_traits {
 	const struct quant_gemm	*gemm;		/* prompt kernels, or NULL */
 };
 
+/*
+ * The kernel paths, narrowest first.  AVX512 and AVX512_WIDE differ in
+ * the single-token dots only: 256-bit vectors (for cores that split
+ * 512-bit ones into halves, as Zen 4) or 512-bit ones.
+ */
 enum quant_isa {
 	QUANT_ISA_SCALAR, QUANT_ISA_AVX2, QUANT_ISA_AVX512,
+	QUANT_ISA_AVX512_WIDE,
 	QUANT_ISA_COUNT		/* not a path: how many there are */
 };
 
@@ -211,7 +217,9 @@ int quant_init(char **cause);
 enum quant_isa quant_isa(void);
 const char *quant_isa_name(enum quant_isa isa);
 
-/* Returns 1 when this CPU can run the kernels of isa, else 0. */
+/* Returns 1 when this CPU can run the kernels of isa, else 0 (it may
+ * run them and yet not choose them: quant_init takes the widest path
+ * that suits it). */
 int quant_isa_supported(enum quant_isa isa);
 
 /*

@@ -615,7 +615,8 @@ check_attention(const char *isa)
 int
 main(void)
 {
-	static const char	*isas[] = { "scalar", "avx2", "avx512" };
+	static const char	*isas[] = { "scalar", "avx2", "avx512",
+	    "avx512-wide" };
 	static const struct ops_rope_yarn yarn_plain = { 0.25f, 0.0f, 1.0f,
 		32.0f, 1.0f, 4096 };
 	static const struct ops_rope_yarn yarn_ext = { 0.25f, 1.0f, 1.0f,

@@ -257,39 +257,48 @@ static int
 check_rows(const char *isa, const struct quant_traits *fast)
 {
 	enum ggml_type		 at;
-	float			*x = malloc(N * sizeof *x), s[QUANT_DOT_ROWS], s1;
+	float			*x = malloc((N + 256) * sizeof *x);
+	float			 s[QUANT_DOT_ROWS], s1;
 	char			*w;
 	void			*a;
 	size_t			 ws;
-	int			 t, seed, k, same, tested = 0;
+	int			 t, seed, k, n, len, same, tested = 0;
 
 	for (t = 0; t < GGML_TYPE_COUNT; t++) {
 		if (fast[t].vec_dot_rows == NULL)
 			continue;
 		tested++;
 		at = scalar[t].vec_dot_type;
-		ws = (size_t)(N / scalar[t].blck) * scalar[t].size;
-		w = malloc(QUANT_DOT_ROWS * ws);
-		a = malloc((size_t)(N / scalar[at].blck) * scalar[at].size);
-		same = 1;
-		for (seed = 0; seed < SEEDS && same; seed++) {
-			rng_state = 0x2545f4914f6cdd1dULL * (seed + 1) + t;
-			for (k = 0; k < QUANT_DOT_ROWS; k++)
-				random_blocks(t, w + k * ws, N);
-			for (k = 0; k < N; k++)
-				x[k] = gauss();
-			scalar[at].from_float_ref(x, a, N);
-			fast[t].vec_dot_rows(N, s, w, a, ws);
-			for (k = 0; k < QUANT_DOT_ROWS; k++) {
-				fast[t].vec_dot(N, &s1, w + k * ws, a);
-				if (memcmp(&s1, &s[k], sizeof s1) != 0)
-					same = 0;
+		/* an even and an odd number of blocks */
+		for (len = 0; len < 2; len++) {
+			n = N + len * scalar[t].blck;
+			ws = (size_t)(n / scalar[t].blck) * scalar[t].size;
+			w = malloc(QUANT_DOT_ROWS * ws);
+			a = malloc((size_t)(n / scalar[at].blck) *
+			    scalar[at].size);
+			same = 1;
+			for (seed = 0; seed < SEEDS && same; seed++) {
+				rng_state = 0x2545f4914f6cdd1dULL *
+				    (seed + 1) + t;
+				for (k = 0; k < QUANT_DOT_ROWS; k++)
+					random_blocks(t, w + k * ws, n);
+				for (k = 0; k < n; k++)
+					x[k] = gauss();
+				scalar[at].from_float_ref(x, a, n);
+				fast[t].vec_dot_rows(n, s, w, a, ws);
+				for (k = 0; k < QUANT_DOT_ROWS; k++) {
+					fast[t].vec_dot(n, &s1, w + k * ws,
+					    a);
+					if (memcmp(&s1, &s[k], sizeof s1) != 0)
+						same = 0;
+				}
 			}
+			ok(same, "%s %s dot of %d weight rows of %d: the "
+			    "single-row dot's bits", isa, scalar[t].name,
+			    QUANT_DOT_ROWS, n);
+			free(w);
+			free(a);
 		}
-		ok(same, "%s %s dot of %d weight rows: the single-row dot's "
-		    "bits", isa, scalar[t].name, QUANT_DOT_ROWS);
-		free(w);
-		free(a);
 	}
 	free(x);
 	return tested;
@@ -396,6 +405,8 @@ main(void)
 	} isas[] = {
 		{ "avx2", QUANT_ISA_AVX2, quant_cpu_has_avx2 },
 		{ "avx512", QUANT_ISA_AVX512, quant_cpu_has_avx512vnni },
+		{ "avx512-wide", QUANT_ISA_AVX512_WIDE,
+		    quant_cpu_has_avx512vnni },
 	};
 	struct quant_traits	 fast[GGML_TYPE_COUNT];
 	const struct quant_traits *tr;
@@ -454,24 +465,26 @@ main(void)
 		for (k = 0; k < N_WEIGHT_TYPES; k++) {
 			t = weight_types[k];
 			check_dots(isas[i].name, fast, t, N);
-			/* Float rows of any length: the vector tails. */
-			if (scalar[t].blck == 1)
-				check_dots(isas[i].name, fast, t, N + 7);
+			/* Float rows of any length: the vector tails; an
+			 * odd number of blocks: the pair kernels' tail. */
+			check_dots(isas[i].name, fast, t, scalar[t].blck == 1 ?
+			    N + 7 : N + scalar[t].blck);
 		}
 		check_quantizers(isas[i].name, fast);
-		if (isas[i].isa == QUANT_ISA_AVX512)
+		if (isas[i].isa >= QUANT_ISA_AVX512)
 			ok(fast[GGML_TYPE_Q8_0].gemm != NULL &&
 			    fast[GGML_TYPE_Q4_K].gemm != NULL &&
 			    fast[GGML_TYPE_Q5_K].gemm != NULL &&
 			    fast[GGML_TYPE_Q6_K].gemm != NULL,
-			    "avx512 has the Q8_0, Q4_K, Q5_K and Q6_K prompt "
-			    "tiles");
+			    "%s has the Q8_0, Q4_K, Q5_K and Q6_K prompt "
+			    "tiles", isas[i].name);
 		check_x4(isas[i].name, fast);
 		k = check_rows(isas[i].name, fast);
-		if (isas[i].isa == QUANT_ISA_AVX512)
+		if (isas[i].isa >= QUANT_ISA_AVX512)
 			ok(fast[GGML_TYPE_Q4_K].vec_dot_rows != NULL &&
 			    fast[GGML_TYPE_Q6_K].vec_dot_rows != NULL,
-			    "avx512 has several-row dots (%d types)", k);
+			    "%s has several-row dots (%d types)",
+			    isas[i].name, k);
 	}
 	return done_testing();
 }
