@@ -2,12 +2,15 @@
  * quant-avx512.c - AVX-512 VNNI kernels: the prompt tiles (struct
  * quant_gemm) of Q8_0, Q4_K and Q6_K and the parts all tiles share
  * (quant-avx512.h; the i-quants' packers are in quant-iq-avx512.c), and
- * 256-bit VNNI Q4_K, Q5_K and Q6_K dots for single tokens, of one weight
- * row or of QUANT_DOT_ROWS rows at once.  The other K-quant and Q8_0
- * single-token dots stay the AVX2 ones: on Zen 4, where AVX-512 is split
- * into 256-bit halves, 512-bit versions of them were slower (by 18-24 % on
- * Q4_K and Q8_0), while VNNI wins by far on tiles, where a weight vector
- * meets several tokens and the scales are applied once per 16 groups.
+ * VNNI dots for single tokens, of one weight row or of QUANT_DOT_ROWS
+ * rows at once, in two widths: 256-bit Q4_K, Q5_K and Q6_K dots (the
+ * avx512 path; the other K-quants' and Q8_0's stay the AVX2 ones), and
+ * 512-bit Q8_0, Q4_K, Q5_K and Q6_K dots (avx512-wide).  On Zen 4, where
+ * AVX-512 is split into 256-bit halves, 512-bit dots were slower (by
+ * 18-24 % on Q4_K and Q8_0); on Zen 5, which runs them at full width, the
+ * 256-bit ones were the limit of one core (see the 512-bit section).
+ * VNNI wins by far on tiles, where a weight vector meets several tokens
+ * and the scales are applied once per 16 groups.
  * Dots of four rows at once against one token load the token's blocks
  * once for the four; they read four interleaved streams, which defeat the
  * hardware prefetcher (reads from memory fell to a third), so they
@@ -163,25 +166,6 @@ vec_dot_k45_vnni(int n, float *s, const void *vx, size_t bx,
 		s[r] = quant_hsum256(acc[r]) - quant_hsum256(accm[r]);
 }
 
-/* A type's dots of one row and of QUANT_DOT_ROWS rows. */
-#define K45_DOTS(t, five) \
-AVX512 static void \
-vec_dot_##t##_q8_K_vnni(int n, float *s, const void *vx, const void *vy) \
-{ \
-	vec_dot_k45_vnni(n, s, vx, 0, vy, sizeof (struct block_##t), \
-	    offsetof(struct block_##t, qs), five, 1); \
-} \
-AVX512 static void \
-vec_dot_##t##_q8_K_rows(int n, float *s, const void *vx, const void *vy, \
-    size_t bx) \
-{ \
-	vec_dot_k45_vnni(n, s, vx, bx, vy, sizeof (struct block_##t), \
-	    offsetof(struct block_##t, qs), five, QUANT_DOT_ROWS); \
-}
-K45_DOTS(q4_K, 0)
-K45_DOTS(q5_K, 1)
-#undef K45_DOTS
-
 /*
  * The 6-bit weights (stored plus 32, so unsigned) of quarter k of a
  * Q6_K half: the low nibbles of l0 (k = 0) or l1 (1) or their high ones
@@ -282,18 +266,22 @@ vec_dot_q6_K_rows(int n, float *s, const void *vx, size_t bx,
 		s[r] = quant_hsum256(acc[r]);
 }
 
-AVX512 static void
-vec_dot_q6_K_q8_K_vnni(int n, float *s, const void *vx, const void *vy)
-{
-	vec_dot_q6_K_rows(n, s, vx, 0, vy, 1);
+/*
+ * The dots of one row (name) and of QUANT_DOT_ROWS rows (name_rows) from
+ * a driver taking (n, s, x, bx, y, nr).
+ */
+#define ROW_DOTS(name, driver) \
+AVX512 static void \
+name(int n, float *s, const void *vx, const void *vy) \
+{ \
+	driver(n, s, vx, 0, vy, 1); \
+} \
+AVX512 static void \
+name##_rows(int n, float *s, const void *vx, const void *vy, size_t bx) \
+{ \
+	driver(n, s, vx, bx, vy, QUANT_DOT_ROWS); \
 }
-
-AVX512 static void
-vec_dot_q6_K_q8_K_rows(int n, float *s, const void *vx, const void *vy,
-    size_t bx)
-{
-	vec_dot_q6_K_rows(n, s, vx, bx, vy, QUANT_DOT_ROWS);
-}
+ROW_DOTS(vec_dot_q6_K_q8_K_vnni, vec_dot_q6_K_rows)
 
 
 /* ------------------------------------------------------------------ */
@@ -516,36 +504,28 @@ vec_dot_q6_K_zmm(int n, float *s, const void *vx, size_t bx,
 }
 
 
-#define ZMM_DOTS(t, five) \
+/* A type's dots of one row and of QUANT_DOT_ROWS rows, in width w. */
+#define K45_DOTS(t, five, w) \
 AVX512 static void \
-vec_dot_##t##_q8_K_zmm(int n, float *s, const void *vx, const void *vy) \
+vec_dot_##t##_q8_K_##w(int n, float *s, const void *vx, const void *vy) \
 { \
-	vec_dot_k45_zmm(n, s, vx, 0, vy, sizeof (struct block_##t), \
+	vec_dot_k45_##w(n, s, vx, 0, vy, sizeof (struct block_##t), \
 	    offsetof(struct block_##t, qs), five, 1); \
 } \
 AVX512 static void \
-vec_dot_##t##_q8_K_zmm_rows(int n, float *s, const void *vx, const void *vy, \
-    size_t bx) \
+vec_dot_##t##_q8_K_##w##_rows(int n, float *s, const void *vx, \
+    const void *vy, size_t bx) \
 { \
-	vec_dot_k45_zmm(n, s, vx, bx, vy, sizeof (struct block_##t), \
+	vec_dot_k45_##w(n, s, vx, bx, vy, sizeof (struct block_##t), \
 	    offsetof(struct block_##t, qs), five, QUANT_DOT_ROWS); \
 }
-ZMM_DOTS(q4_K, 0)
-ZMM_DOTS(q5_K, 1)
-#undef ZMM_DOTS
+K45_DOTS(q4_K, 0, vnni)
+K45_DOTS(q5_K, 1, vnni)
+K45_DOTS(q4_K, 0, zmm)
+K45_DOTS(q5_K, 1, zmm)
+#undef K45_DOTS
 
-AVX512 static void
-vec_dot_q6_K_q8_K_zmm(int n, float *s, const void *vx, const void *vy)
-{
-	vec_dot_q6_K_zmm(n, s, vx, 0, vy, 1);
-}
-
-AVX512 static void
-vec_dot_q6_K_q8_K_zmm_rows(int n, float *s, const void *vx, const void *vy,
-    size_t bx)
-{
-	vec_dot_q6_K_zmm(n, s, vx, bx, vy, QUANT_DOT_ROWS);
-}
+ROW_DOTS(vec_dot_q6_K_q8_K_zmm, vec_dot_q6_K_zmm)
 
 
 /*
@@ -614,18 +594,8 @@ vec_dot_q8_0_zmm(int n, float *s, const void *vx, size_t bx,
 		s[r] = _mm512_reduce_add_ps(acc[r]);
 }
 
-AVX512 static void
-vec_dot_q8_0_q8_0_zmm(int n, float *s, const void *vx, const void *vy)
-{
-	vec_dot_q8_0_zmm(n, s, vx, 0, vy, 1);
-}
-
-AVX512 static void
-vec_dot_q8_0_q8_0_zmm_rows(int n, float *s, const void *vx, const void *vy,
-    size_t bx)
-{
-	vec_dot_q8_0_zmm(n, s, vx, bx, vy, QUANT_DOT_ROWS);
-}
+ROW_DOTS(vec_dot_q8_0_q8_0_zmm, vec_dot_q8_0_zmm)
+#undef ROW_DOTS
 
 #undef SC
 #undef WD
@@ -1213,11 +1183,11 @@ static const struct {
 } avx512_kernels[GGML_TYPE_COUNT] = {
 	[GGML_TYPE_Q8_0] = { GGML_TYPE_Q8_0, NULL, &gemm_q8_0 },
 	[GGML_TYPE_Q4_K] = { GGML_TYPE_Q8_K, vec_dot_q4_K_q8_K_vnni,
-	    &gemm_q4_K, vec_dot_q4_K_q8_K_rows },
+	    &gemm_q4_K, vec_dot_q4_K_q8_K_vnni_rows },
 	[GGML_TYPE_Q5_K] = { GGML_TYPE_Q8_K, vec_dot_q5_K_q8_K_vnni,
-	    &gemm_q5_K, vec_dot_q5_K_q8_K_rows },
+	    &gemm_q5_K, vec_dot_q5_K_q8_K_vnni_rows },
 	[GGML_TYPE_Q6_K] = { GGML_TYPE_Q8_K, vec_dot_q6_K_q8_K_vnni,
-	    &gemm_q6_K, vec_dot_q6_K_q8_K_rows },
+	    &gemm_q6_K, vec_dot_q6_K_q8_K_vnni_rows },
 };
 
 void

@@ -6,7 +6,11 @@
 # are generated once and cached in $BENCH_DIR (default
 # $XDG_CACHE_HOME/r1chat/bench).  bench-probe measures the memory read
 # bandwidth (all threads) and the bytes of weights a token reads; their
-# ratio is the roofline of generation.  Then, BENCH_ROUNDS times,
+# ratio is the roofline of generation.  The bandwidth of a shared host
+# moves by a third from minute to minute, so the probe runs once at the
+# start (printed) and again before every round; a model's roofline is
+# the median of the probes beside its rounds, printed with their range.
+# Then, BENCH_ROUNDS times,
 # `r1chat bench -r 1` and `llref bench -r 1` (each warms up, then measures
 # once) run one after the other, their order alternating, and the median
 # of the rounds is quoted for each; BENCH_PAUSE seconds (2) pass before
@@ -89,10 +93,15 @@ loadavg() {
 	[ -r /proc/loadavg ] && echo "load average $1: $(cut -d' ' -f1-3 \
 	    /proc/loadavg) ($(getconf _NPROCESSORS_ONLN) processors)"
 }
+# probe FILE: measures the bandwidth, appends its GB/s to FILE
+probe() {
+	b=$("$PROBE" bandwidth) || die "bench-probe bandwidth failed"
+	echo "${b%% *}" >>"$1"
+}
+
 loadavg before
 bw=$("$PROBE" bandwidth) || die "bench-probe bandwidth failed"
-echo "memory read bandwidth: $bw"
-bw=${bw%% *}
+echo "memory read bandwidth at the start: $bw"
 echo "threads: $THREADS, rounds: $ROUNDS (median quoted)," \
     "$("$R1CHAT" --version)"
 echo
@@ -106,8 +115,10 @@ for ty in $TYPES; do
 	bytes=$("$PROBE" weights "$f") || die "bench-probe weights failed"
 	bytes=${bytes%% *}
 	: >"$T/r1"; : >"$T/ll"; : >"$T/r1.rss"; : >"$T/ll.rss"
+	: >"$T/bw.$ty"
 	i=0
 	while [ "$i" -lt "$ROUNDS" ]; do
+		probe "$T/bw.$ty"
 		order="r1 ll"
 		[ $((i % 2)) -eq 1 ] && order="ll r1"
 		for who in $order; do
@@ -133,6 +144,7 @@ for ty in $TYPES; do
 		done
 		i=$((i + 1))
 	done
+	bw=$(median <"$T/bw.$ty")
 	roof=$(awk -v b="$bw" -v n="$bytes" 'BEGIN { print b * 1e9 / n }')
 	for test in pp tg; do
 		r=$(awk -v t="$test" '$1 == t { print $2 }' "$T/r1" | median)
@@ -155,11 +167,12 @@ for ty in $TYPES; do
 	done
 	r=$(sort -n "$T/r1.rss" | tail -1)
 	l=$(sort -n "$T/ll.rss" | tail -1)
-	echo "$ty $bytes $r ${l:-0}" >>"$T/summary"
+	echo "$ty $bytes $r ${l:-0} $bw $(sort -g "$T/bw.$ty" | sed -n '1p;$p' |
+	    tr '\n' ' ')" >>"$T/summary"
 done
 echo
 
-while read -r ty bytes r l; do
+while read -r ty bytes r l bw lo hi; do
 	best= cpu=
 	for k in 1 2 3; do
 		t0=$(date +%s%N)
@@ -175,8 +188,11 @@ while read -r ty bytes r l; do
 			END { print (c < a ? c : a) }' "$T/cpu")
 	done
 	awk -v ty="$ty" -v b="$bytes" -v r="$r" -v l="$l" -v s="$best" \
-	    -v c="${cpu:-}" -v ref="$have_ref" -v tm="${TIME:-}" 'BEGIN {
-		printf "%s: weights read per token %.1f MiB; ", ty, b / 1048576
+	    -v c="${cpu:-}" -v ref="$have_ref" -v tm="${TIME:-}" -v bw="$bw" \
+	    -v lo="$lo" -v hi="$hi" -v k="$ROUNDS" 'BEGIN {
+		printf "%s: bandwidth beside its rounds %.2f GB/s (median of " \
+		    "%d probes, %.2f-%.2f); ", ty, bw, k, lo, hi
+		printf "weights read per token %.1f MiB; ", b / 1048576
 		if (tm == "")
 			printf "peak RSS: no %s; ", "/usr/bin/time"
 		else if (ref)
