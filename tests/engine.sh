@@ -5,7 +5,9 @@
 # mkmodel (its checksum must match: the generator is deterministic), and
 # `r1chat perplexity` must agree with llama.cpp's figure: within 0.2 % for
 # F32/F16/BF16/Q8_0, 1 % for the others.  F32 models are also measured
-# with other thread counts, batch sizes and an F32 cache.  The greedy
+# with other thread counts, batch sizes and an F32 cache; Q8_0, Q4_K_M and
+# Q6_K one token at a time too (the kernels generation runs, which are not
+# the prompt tiles), within their type's bound.  The greedy
 # continuations of golden/engine-greedy.txt must come out identical with
 # 1 and 2 threads and prompt batches of 1, 7 and 512.  Then the bad
 # input: an unsupported architecture, a missing tensor, a prompt longer
@@ -77,6 +79,13 @@ grep -v '^#' "$G/engine-ppl.txt" | while read -r arch type seed ck size want sco
 		within "$got" "$want" 0.2
 		ok $? "$arch $type --kv-type f32: perplexity $got"
 	fi
+	case $type in
+	Q8_0|Q4_K_M|Q6_K)
+		# one token at a time: generation's kernels, not the tiles
+		got=$(ppl "$m" -t 2 -b 1)
+		within "$got" "$want" "$tol"
+		ok $? "$arch $type -t 2 -b 1: perplexity $got (within $tol %)" ;;
+	esac
 	rm -f "$m"
 	echo "$n $failed" > "$T/count"
 done
