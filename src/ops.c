@@ -335,12 +335,23 @@ ops_matmul(const struct ops_mat *w, const float *x, int n_tok, float *y,
 		nth = 1;
 	if (n_tok >= OPS_GEMM_MIN && j.wt->gemm != NULL)
 		return matmul_gemm(w, x, n_tok, y, scratch, nth);
+	if (n_tok == 1) {
+		/* One token: its row is quantized here, so that the dots'
+		 * region has no barrier but its end (OPS_DOT_CHUNK). */
+		if (j.at != NULL)
+			matmul_quantize(&j, 0, 1);
+		n_units1 = matmul_units(&j);
+#pragma omp parallel for num_threads(nth) if (nth > 1) \
+    schedule(guided, OPS_DOT_CHUNK)
+		for (r = 0; r < n_units1; r++)
+			matmul_unit(&j, j.act, r);
+		return 0;
+	}
 	per_row = n_tok >= nth ? 1 : nth;
 	n_units = n_tok * per_row;
 	n_tiles = (w->rows + OPS_TILE_ROWS - 1) / OPS_TILE_ROWS;
-	n_units1 = matmul_units(&j);
 
-	/* One fork and join per call: quantize, barrier, then the dots. */
+	/* One fork and join per call: quantize, barrier, then the tiles. */
 #pragma omp parallel num_threads(nth) if (nth > 1) private(u, r)
 	{
 		if (j.at != NULL) {
@@ -348,15 +359,9 @@ ops_matmul(const struct ops_mat *w, const float *x, int n_tok, float *y,
 			for (u = 0; u < n_units; u++)
 				matmul_quantize(&j, u, per_row);
 		}
-		if (n_tok == 1) {
-#pragma omp for schedule(guided, OPS_DOT_CHUNK)
-			for (r = 0; r < n_units1; r++)
-				matmul_unit(&j, j.act, r);
-		} else {
 #pragma omp for schedule(static)
-			for (r = 0; r < n_tiles; r++)
-				matmul_tile(&j, r * OPS_TILE_ROWS);
-		}
+		for (r = 0; r < n_tiles; r++)
+			matmul_tile(&j, r * OPS_TILE_ROWS);
 	}
 	return 0;
 }
@@ -391,7 +396,7 @@ ops_matmul_n(const struct ops_mat *const *w, int nw, const float *x,
 {
 	struct matmul_job	 j[OPS_MATMUL_MAX];
 	int64_t			 end[OPS_MATMUL_MAX], r, total = 0, rows = 0;
-	int			 i, m, nth, u;
+	int			 i, m, nth;
 
 	if (!matmul_fusable(w, nw, n_tok)) {
 		for (i = 0; i < nw; i++) {
@@ -414,13 +419,11 @@ ops_matmul_n(const struct ops_mat *const *w, int nw, const float *x,
 	if ((double)rows * (double)w[0]->cols < OPS_PAR_MIN)
 		nth = 1;
 
-#pragma omp parallel num_threads(nth) if (nth > 1) private(u, r, m)
+	/* quantized here, as in ops_matmul */
+	if (j[0].at != NULL)
+		matmul_quantize(&j[0], 0, 1);
+#pragma omp parallel num_threads(nth) if (nth > 1) private(r, m)
 	{
-		if (j[0].at != NULL) {
-#pragma omp for schedule(static)
-			for (u = 0; u < nth; u++)
-				matmul_quantize(&j[0], u, nth);
-		}
 		/* monotonic: a thread's chunks come in increasing order, so
 		 * m only moves forward. */
 		m = 0;
