@@ -308,8 +308,9 @@ ROW_DOTS(vec_dot_q6_K_q8_K_vnni, vec_dot_q6_K_rows)
 	SC(b), SC(b), SC(b), SC(b), SC(a), SC(a), SC(a), SC(a), \
 	SC(b), SC(b), SC(b), SC(b), SC(a), SC(a), SC(a), SC(a))
 
-/* A Q8_K block's quants regrouped for the 512-bit K-quant dots (a), and
- * its bsums summed in pairs, one word per 32 activations (bs). */
+/* A Q8_K block's quants regrouped for the 512-bit K-quant dots (a), its
+ * bsums summed in pairs, one word per 32 activations (bs), and its scale
+ * (yd). */
 struct zmm_act {
 	__m512i	a[4];
 	__m128i	bs;
@@ -536,11 +537,6 @@ ROW_DOTS(vec_dot_q6_K_q8_K_zmm, vec_dot_q6_K_zmm)
  * token's side (activations, lane starts, scales) is built once for all
  * rows.  With an odd block count the last pair's upper half is zeros.
  */
-struct zmm_q8_0 {
-	__m512i	a, init;
-	__m512	yd;
-};
-
 AVX512 static inline ALWAYS_INLINE __m512i
 q8_0_pair(const struct block_q8_0 *b, int two)
 {
@@ -567,8 +563,8 @@ vec_dot_q8_0_zmm(int n, float *s, const void *vx, size_t bx,
 	const struct block_q8_0	*y = vy, *x;
 	const __m512i		 b7 = _mm512_set1_epi8((char)0x80);
 	const char		*pf = dot_rows_prefetch_base(vx, bx, nr);
-	struct zmm_q8_0		 z;
-	__m512			 acc[QUANT_DOT_ROWS];
+	__m512i			 a, init;
+	__m512			 acc[QUANT_DOT_ROWS], yd;
 	int			 i, r, two, nb = n / QK8_0;
 
 	for (r = 0; r < nr; r++)
@@ -576,18 +572,18 @@ vec_dot_q8_0_zmm(int n, float *s, const void *vx, size_t bx,
 	for (i = 0; i < nb; i += 2) {
 		two = i + 1 < nb;
 		dot_rows_prefetch(pf, i / 2, nr, 2 * sizeof *y);
-		z.a = q8_0_pair(y + i, two);
-		z.init = _mm512_sub_epi32(_mm512_setzero_si512(),
+		a = q8_0_pair(y + i, two);
+		init = _mm512_sub_epi32(_mm512_setzero_si512(),
 		    _mm512_slli_epi32(_mm512_dpbusd_epi32(
-		    _mm512_setzero_si512(), _mm512_set1_epi8(1), z.a), 7));
-		z.yd = q8_0_pair_d(y + i, two);
+		    _mm512_setzero_si512(), _mm512_set1_epi8(1), a), 7));
+		yd = q8_0_pair_d(y + i, two);
 		for (r = 0; r < nr; r++) {
 			x = (const struct block_q8_0 *)((const char *)vx +
 			    r * bx) + i;
 			acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(
-			    _mm512_dpbusd_epi32(z.init, _mm512_xor_si512(
-			    q8_0_pair(x, two), b7), z.a)), _mm512_mul_ps(
-			    q8_0_pair_d(x, two), z.yd), acc[r]);
+			    _mm512_dpbusd_epi32(init, _mm512_xor_si512(
+			    q8_0_pair(x, two), b7), a)), _mm512_mul_ps(
+			    q8_0_pair_d(x, two), yd), acc[r]);
 		}
 	}
 	for (r = 0; r < nr; r++)
