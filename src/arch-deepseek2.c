@@ -530,7 +530,7 @@ mla_head_f32(const float *cache, int cw, int kvr, const float *q, int n_kv,
     float scale, float *sc, float *out)
 {
 	float	max = -INFINITY, s, inv;
-	double	sum = 0.0;
+	double	sum;
 	int	p, i;
 
 	for (p = 0; p < n_kv; p++) {
@@ -542,10 +542,7 @@ mla_head_f32(const float *cache, int cw, int kvr, const float *q, int n_kv,
 		sc[p] = s * scale;
 		max = sc[p] > max ? sc[p] : max;
 	}
-	for (p = 0; p < n_kv; p++) {
-		sc[p] = expf(sc[p] - max);
-		sum += sc[p];
-	}
+	sum = ops_exp_sum(sc, n_kv, max);
 	memset(out, 0, (size_t)kvr * sizeof *out);
 	for (p = 0; p < n_kv; p++) {
 		const float	*v = cache + (size_t)p * cw;

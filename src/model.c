@@ -407,7 +407,7 @@ attention_f32_head(const struct model_ctx *c, int il, const float *q,
 	int				 kvh, p, i, dk, dv;
 	size_t				 ks, vs;
 	float				 max = -INFINITY, s, scale;
-	double				 sum = 0.0;
+	double				 sum;
 
 	dk = hp->head_dim_k;
 	dv = hp->head_dim_v;
@@ -426,10 +426,7 @@ attention_f32_head(const struct model_ctx *c, int il, const float *q,
 		if (sc[p] > max)
 			max = sc[p];
 	}
-	for (p = 0; p < n_kv; p++) {
-		sc[p] = expf(sc[p] - max);
-		sum += sc[p];
-	}
+	sum = ops_exp_sum(sc, n_kv, max);
 	for (i = 0; i < dv; i++)
 		out[i] = 0;
 	for (p = 0; p < n_kv; p++) {

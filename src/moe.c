@@ -57,10 +57,8 @@ moe_route(const struct moe_router *r, const float *logits, const float *bias,
 
 		for (i = 0; i < n; i++)
 			max = logits[i] > max ? logits[i] : max;
-		for (i = 0; i < n; i++) {
-			probs[i] = expf(logits[i] - max);
-			d += probs[i];
-		}
+		memcpy(probs, logits, (size_t)n * sizeof *probs);
+		d = ops_exp_sum(probs, n, max);
 		for (i = 0; i < n; i++)
 			probs[i] = (float)(probs[i] / d);
 	}

@@ -509,11 +509,94 @@ f32_to_f16_avx2(uint16_t *y, const float *x, int n)
 	for (; i < n; i++)
 		y[i] = _cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT);
 }
+
+/*
+ * e^x of 8 floats: 2^k e^r with k = round(x / ln 2) and r = x - k ln 2
+ * (ln 2 in two parts, the first exact in 16 bits), |r| <= ln 2 / 2, e^r
+ * by its Taylor series to r^7 (truncation below 6e-9 relative).  2^k is
+ * applied as two powers of two, so that results past float's range come
+ * out inf or 0 (and denormal between) as expf's do; NaN stays NaN.
+ */
+__attribute__((target("avx2,fma")))
+static inline __m256
+exp_avx2(__m256 x)
+{
+	static const float	c[] = { 1.0f / 5040, 1.0f / 720, 1.0f / 120,
+				    1.0f / 24, 1.0f / 6, 0.5f, 1.0f, 1.0f };
+	__m256			k, r, p;
+	__m256i			ki, k1;
+	size_t			i;
+
+	/* max/min return their second operand when one is NaN */
+	x = _mm256_min_ps(_mm256_set1_ps(89.0f),
+	    _mm256_max_ps(_mm256_set1_ps(-110.0f), x));
+	k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)),
+	    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+	r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693145751953125f), x);
+	r = _mm256_fnmadd_ps(k, _mm256_set1_ps(1.42860677e-6f), r);
+	p = _mm256_set1_ps(c[0]);
+	for (i = 1; i < sizeof c / sizeof c[0]; i++)
+		p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c[i]));
+	ki = _mm256_cvtps_epi32(k);
+	k1 = _mm256_srai_epi32(ki, 1);
+	ki = _mm256_sub_epi32(ki, k1);
+#define POW2(e) _mm256_castsi256_ps(_mm256_slli_epi32( \
+	    _mm256_add_epi32((e), _mm256_set1_epi32(127)), 23))
+	p = _mm256_mul_ps(_mm256_mul_ps(p, POW2(k1)), POW2(ki));
+#undef POW2
+	return p;
+}
+
+/* e^(x[i] - m) over the whole vectors of x, their sum added to *sum;
+ * returns where it stopped */
+__attribute__((target("avx2,fma")))
+static int
+exp_sum_avx2(float *x, int n, float m, double *sum)
+{
+	__m256		vm = _mm256_set1_ps(m), e;
+	__m256d		s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+	__m128d		h;
+	int		i;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		e = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm));
+		_mm256_storeu_ps(x + i, e);
+		s0 = _mm256_add_pd(s0,
+		    _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
+		s1 = _mm256_add_pd(s1,
+		    _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+	}
+	s0 = _mm256_add_pd(s0, s1);
+	h = _mm_add_pd(_mm256_castpd256_pd128(s0),
+	    _mm256_extractf128_pd(s0, 1));
+	*sum += _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+	return i;
+}
+
+/* x = silu(x) * g over the whole vectors of [i0, i1); returns where it
+ * stopped */
+__attribute__((target("avx2,fma")))
+static int
+swiglu_avx2(float *x, const float *g, int i0, int i1)
+{
+	const __m256	one = _mm256_set1_ps(1.0f);
+	__m256		v, e;
+	int		i;
+
+	for (i = i0; i + 8 <= i1; i += 8) {
+		v = _mm256_loadu_ps(x + i);
+		e = exp_avx2(_mm256_sub_ps(_mm256_setzero_ps(), v));
+		_mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_div_ps(v,
+		    _mm256_add_ps(one, e)), _mm256_loadu_ps(g + i)));
+	}
+	return i;
+}
 #endif
 
-/* F16C is present on every CPU quant_init picks a SIMD path for. */
+/* AVX2, FMA and F16C are there on every CPU quant_init picks a SIMD path
+ * for. */
 static int
-ops_have_f16c(void)
+ops_have_avx2(void)
 {
 #ifdef OPS_X86
 	return quant_isa() != QUANT_ISA_SCALAR;
@@ -529,7 +612,7 @@ ops_dot_f16(const uint16_t *x, const float *y, int n)
 	int	i;
 
 #ifdef OPS_X86
-	if (ops_have_f16c())
+	if (ops_have_avx2())
 		return dot_f16_avx2(x, y, n);
 #endif
 	for (i = 0; i < n; i++)
@@ -543,7 +626,7 @@ ops_axpy_f16(float *y, float a, const uint16_t *x, int n)
 	int	i;
 
 #ifdef OPS_X86
-	if (ops_have_f16c()) {
+	if (ops_have_avx2()) {
 		axpy_f16_avx2(y, a, x, n);
 		return;
 	}
@@ -558,7 +641,7 @@ ops_f32_to_f16(uint16_t *y, const float *x, int n)
 	int	i;
 
 #ifdef OPS_X86
-	if (ops_have_f16c()) {
+	if (ops_have_avx2()) {
 		f32_to_f16_avx2(y, x, n);
 		return;
 	}
@@ -578,7 +661,7 @@ attn_head(const struct ops_attn *a, const float *q, int head, int n_kv,
 	const uint16_t	*k, *v;
 	int		 kvh = head / (a->n_head / a->n_head_kv), p, i;
 	float		 max = -INFINITY, inv;
-	double		 sum = 0.0;
+	double		 sum;
 
 	k = a->k + (size_t)kvh * a->dim_k;
 	v = a->v + (size_t)kvh * a->dim_v;
@@ -588,10 +671,7 @@ attn_head(const struct ops_attn *a, const float *q, int head, int n_kv,
 		if (sc[p] > max)
 			max = sc[p];
 	}
-	for (p = 0; p < n_kv; p++) {
-		sc[p] = expf(sc[p] - max);
-		sum += sc[p];
-	}
+	sum = ops_exp_sum(sc, n_kv, max);
 	memset(acc, 0, a->dim_v * sizeof *acc);
 	for (p = 0; p < n_kv; p++)
 		ops_axpy_f16(acc, sc[p], v + p * a->v_stride, a->dim_v);
@@ -650,13 +730,20 @@ ops_attention(const struct ops_attn *a, const float *q, int n_tok,
 void
 ops_rmsnorm(float *out, const float *x, const float *w, int n, float eps)
 {
-	double	sum = 0.0;
+	double	s[4] = { 0.0, 0.0, 0.0, 0.0 };
 	float	mean, scale;
 	int	i;
 
-	for (i = 0; i < n; i++)
-		sum += (double)(x[i] * x[i]);
-	mean = (float)(sum / n);
+	/* four sums, so that the additions' latency overlaps */
+	for (i = 0; i + 4 <= n; i += 4) {
+		s[0] += (double)(x[i] * x[i]);
+		s[1] += (double)(x[i + 1] * x[i + 1]);
+		s[2] += (double)(x[i + 2] * x[i + 2]);
+		s[3] += (double)(x[i + 3] * x[i + 3]);
+	}
+	for (; i < n; i++)
+		s[0] += (double)(x[i] * x[i]);
+	mean = (float)((s[0] + s[1] + s[2] + s[3]) / n);
 	scale = 1.0f / sqrtf(mean + eps);
 	/* Scale first, then weight: ggml's two operations, in its order. */
 	if (w == NULL) {
@@ -759,7 +846,6 @@ ops_rope(float *x, int n_head, int head_dim, int n_rot, int pos,
 void
 ops_softmax(float *x, int n)
 {
-	double	sum = 0.0;
 	float	max = -INFINITY, inv;
 	int	i;
 
@@ -767,13 +853,26 @@ ops_softmax(float *x, int n)
 		if (x[i] > max)
 			max = x[i];
 	}
-	for (i = 0; i < n; i++) {
-		x[i] = expf(x[i] - max);
-		sum += x[i];
-	}
-	inv = (float)(1.0 / sum);
+	inv = (float)(1.0 / ops_exp_sum(x, n, max));
 	for (i = 0; i < n; i++)
 		x[i] *= inv;
+}
+
+double
+ops_exp_sum(float *x, int n, float m)
+{
+	double	sum = 0.0;
+	int	i = 0;
+
+#ifdef OPS_X86
+	if (ops_have_avx2())
+		i = exp_sum_avx2(x, n, m, &sum);
+#endif
+	for (; i < n; i++) {
+		x[i] = expf(x[i] - m);
+		sum += x[i];
+	}
+	return sum;
 }
 
 static void
@@ -781,7 +880,12 @@ swiglu_range(float *x, const float *g, int i0, int i1)
 {
 	int	i;
 
-	for (i = i0; i < i1; i++)
+	i = i0;
+#ifdef OPS_X86
+	if (ops_have_avx2())
+		i = swiglu_avx2(x, g, i0, i1);
+#endif
+	for (; i < i1; i++)
 		x[i] = x[i] / (1.0f + expf(-x[i])) * g[i];
 }
 
@@ -790,7 +894,8 @@ ops_swiglu(float *x, const float *g, int n)
 {
 	int	nth = ops_threads(), t;
 
-	/* an expf per element: worth the threads from a few thousand on */
+	/* one token's feed-forward width is done on one thread in less
+	 * time than waking the others takes */
 	if (n < OPS_EW_PAR_MIN || nth <= 1) {
 		swiglu_range(x, g, 0, n);
 		return;

@@ -93,6 +93,12 @@ void ops_rope_ext(float *x, int n_head, int head_dim, int n_rot, int pos,
     float base, const float *freq_factors, int neox,
     const struct ops_rope_yarn *yarn);
 
+/*
+ * x[i] = e^(x[i] - m) for i < n; returns their sum, added in double
+ * (softmax's numerator and denominator).
+ */
+double ops_exp_sum(float *x, int n, float m);
+
 /* x = softmax(x) over n values, in place. */
 void ops_softmax(float *x, int n);
 

@@ -27,6 +27,7 @@
  */
 #include "config.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -315,22 +316,28 @@ check_rmsnorm(void)
 {
 	float	x[1536], w[1536], out[1536];
 	double	ss, sc, e, worst = 0;
-	int	i, n = 1536;
+	int	i, n = 1536, k;
 
 	for (i = 0; i < n; i++) {
 		x[i] = gauss() * 3;
 		w[i] = 1 + gauss() * 0.1f;
 	}
-	ops_rmsnorm(out, x, w, n, 1e-6f);
-	for (ss = 0, i = 0; i < n; i++)
-		ss += (double)x[i] * x[i];
-	sc = 1 / sqrt(ss / n + 1e-6);
-	for (i = 0; i < n; i++) {
-		e = fabs(out[i] - x[i] * sc * w[i]) / fabs(x[i] * sc * w[i]);
-		if (e > worst)
-			worst = e;
+	/* a width of whole groups of four sums and one of three more */
+	for (k = 0; k < 2; k++) {
+		n = k == 0 ? 1536 : 1535;
+		ops_rmsnorm(out, x, w, n, 1e-6f);
+		for (ss = 0, i = 0; i < n; i++)
+			ss += (double)x[i] * x[i];
+		sc = 1 / sqrt(ss / n + 1e-6);
+		for (i = 0; i < n; i++) {
+			e = fabs(out[i] - x[i] * sc * w[i]) /
+			    fabs(x[i] * sc * w[i]);
+			if (e > worst)
+				worst = e;
+		}
 	}
-	ok(worst <= 1e-6, "rmsnorm: max rel err %.3g <= 1e-6", worst);
+	ok(worst <= 1e-6, "rmsnorm, 1536 and 1535 wide: max rel err %.3g <= "
+	    "1e-6", worst);
 	memcpy(out, x, sizeof x);
 	ops_rmsnorm(out, out, NULL, n, 1e-6f);
 	for (worst = 0, i = 0; i < n; i++) {
@@ -454,8 +461,62 @@ check_rope_relative(void)
 	    "rope: q.k at (10, 3) = at (107, 100): %.6f %.6f", d1, d2);
 }
 
+/*
+ * ops_exp_sum against exp in double: every value from -120 to 100 in
+ * steps of 0.1243 and e^-inf.  Results within 2 ulp where normal, within
+ * the smallest denormal where below, inf past float's range; the sum inf
+ * then, and within 1e-6 of exp's over the values up to 80; m subtracted;
+ * NaN stays NaN.
+ */
 static void
-check_softmax(void)
+check_exp(const char *isa)
+{
+	enum { N = 1771 };
+	static float	x[N + 1], orig[N + 1];
+	float		shifted[] = { 1.5f, 2.5f, 0.5f, 1.5f, 1.5f, 1.5f,
+			    1.5f, 1.5f, -8.5f };
+	double		r, e, worst = 0, sum, want = 0;
+	int		i, wrong = 0, n80 = 0;
+
+	for (i = 0; i < N; i++)
+		orig[i] = -120.0f + (float)i * 0.1243f;
+	orig[N] = -INFINITY;
+	memcpy(x, orig, sizeof x);
+	sum = ops_exp_sum(x, N + 1, 0.0f);
+	for (i = 0; i <= N; i++) {
+		r = exp((double)orig[i]);
+		if (r > FLT_MAX)
+			wrong += !isinf(x[i]);
+		else if (r < FLT_MIN)
+			wrong += !(fabs(x[i] - r) <= 0x1p-149);
+		else {
+			e = fabs(x[i] - r) / r;
+			worst = e > worst ? e : worst;
+		}
+	}
+	ok(worst <= 2.4e-7 && wrong == 0 && isinf(sum),
+	    "%s: e^x for x in -120..100: max rel err %.3g <= 2.4e-7, %d "
+	    "wrong past float's range, sum %g", isa, worst, wrong, sum);
+
+	while (n80 < N && orig[n80] <= 80.0f)
+		want += exp((double)orig[n80++]);
+	memcpy(x, orig, sizeof x);
+	sum = ops_exp_sum(x, n80, 0.0f);
+	ok(fabs(sum - want) <= 1e-6 * want, "%s: sum of e^x up to 80: %.9g "
+	    "against %.9g", isa, sum, want);
+
+	ops_exp_sum(shifted, 9, 1.5f);
+	ok(shifted[0] == 1.0f && fabs(shifted[1] - M_E) <= 4e-7 &&
+	    fabs(shifted[2] - 1 / M_E) <= 1e-7 && fabs(shifted[8] - exp(-10))
+	    <= 1e-11, "%s: e^(x - m)", isa);
+	x[0] = NAN;
+	x[1] = 0.0f;
+	ops_exp_sum(x, 9, 0.0f);
+	ok(isnan(x[0]) && x[1] == 1.0f, "%s: e^NaN is NaN, e^0 is 1", isa);
+}
+
+static void
+check_softmax(const char *isa)
 {
 	float	x[1000], orig[1000];
 	double	mx, sum, e, worst = 0, total = 0;
@@ -477,13 +538,14 @@ check_softmax(void)
 			worst = e;
 		total += x[i];
 	}
-	ok(worst <= 1e-5 && x[3] == 0, "softmax: max rel err %.3g <= 1e-5 "
-	    "(expf), masked entry 0", worst);
-	ok(fabs(total - 1) <= 1e-5, "softmax sums to 1: %.8f", total);
+	ok(worst <= 1e-5 && x[3] == 0, "%s: softmax: max rel err %.3g <= "
+	    "1e-5, masked entry 0", isa, worst);
+	ok(fabs(total - 1) <= 1e-5, "%s: softmax sums to 1: %.8f", isa,
+	    total);
 }
 
 static void
-check_swiglu(void)
+check_swiglu(const char *isa)
 {
 	enum { N = 9999 };
 	static float	x[N], g[N], orig[N];
@@ -509,9 +571,8 @@ check_swiglu(void)
 				worst = e;
 		}
 	}
-	ok(worst <= 1e-6, "swiglu, 999 and 9999 values on 1 and 2 threads: "
-	    "max rel err %.3g <= "
-	    "1e-6", worst);
+	ok(worst <= 1e-6, "%s: swiglu, 999 and 9999 values on 1 and 2 "
+	    "threads: max rel err %.3g <= 1e-6", isa, worst);
 }
 
 static void
@@ -637,6 +698,9 @@ main(void)
 		check_matmul_n(isas[i]);
 		check_f16_vectors(isas[i]);
 		check_attention(isas[i]);
+		check_exp(isas[i]);
+		check_softmax(isas[i]);
+		check_swiglu(isas[i]);
 	}
 	check_matmul_errors();
 	check_rmsnorm();
@@ -647,7 +711,5 @@ main(void)
 	check_rope(1, 0, &yarn_plain);
 	check_rope(1, 0, &yarn_ext);
 	check_rope_relative();
-	check_softmax();
-	check_swiglu();
 	return done_testing();
 }
