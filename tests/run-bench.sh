@@ -6,16 +6,18 @@
 # are generated once and cached in $BENCH_DIR (default
 # $XDG_CACHE_HOME/r1chat/bench).  bench-probe measures the memory read
 # bandwidth (all threads) and the bytes of weights a token reads; their
-# ratio is the roofline of generation.  The bandwidth of a shared host
-# moves by a third from minute to minute, so the probe runs once at the
-# start (printed) and again before every round; a model's roofline is
-# the median of the probes beside its rounds, printed with their range.
-# Then, BENCH_ROUNDS times,
+# ratio is the roofline of generation.  Then, BENCH_ROUNDS times,
 # `r1chat bench -r 1` and `llref bench -r 1` (each warms up, then measures
 # once) run one after the other, their order alternating, and the median
 # of the rounds is quoted for each; BENCH_PAUSE seconds (2) pass before
 # each run, as a run started right after the other program's (llref's
-# 1.7 GB of pages, on a shared host) was seen to be slower.  Peak RSS is
+# 1.7 GB of pages, on a shared host) was seen to be slower.  The
+# bandwidth of a shared host moves by a third from minute to minute, so
+# the probe runs once at the start (printed) and again just before and
+# just after every run: each run's generation is set against the mean of
+# its two probes, and the share quoted for a program is the median of
+# its runs' shares.  The roofline column is that of the median of all
+# the probes beside a model's runs, printed with their range.  Peak RSS is
 # the largest /usr/bin/time saw over the rounds; start-up is the wall time of
 # `r1chat --raw MODEL Hello -n 1` (launch, load, the prompt, one token,
 # exit: an upper bound of launch to first prompt token), best of three,
@@ -116,13 +118,14 @@ for ty in $TYPES; do
 	bytes=${bytes%% *}
 	: >"$T/r1"; : >"$T/ll"; : >"$T/r1.rss"; : >"$T/ll.rss"
 	: >"$T/bw.$ty"
+	: >"$T/r1.share"; : >"$T/ll.share"
 	i=0
 	while [ "$i" -lt "$ROUNDS" ]; do
-		probe "$T/bw.$ty"
 		order="r1 ll"
 		[ $((i % 2)) -eq 1 ] && order="ll r1"
 		for who in $order; do
 			[ "$who" = ll ] && [ "$have_ref" -eq 0 ] && continue
+			probe "$T/bw.$ty"
 			sleep "$PAUSE"
 			if [ "$who" = r1 ]; then
 				timed "$T/out" "$T/rss" "$R1CHAT" bench "$f" \
@@ -131,34 +134,43 @@ for ty in $TYPES; do
 				awk -F'|' '{ t = $6; gsub(/ /, "", t) }
 				    t ~ /^(pp|tg)[0-9]+$/ { split($7, v, " ")
 					print substr(t, 1, 2), v[1] }' \
-				    "$T/out" >>"$T/r1"
+				    "$T/out" >"$T/run"
 			else
 				timed "$T/out" "$T/rss" "$LLREF" bench "$f" \
 				    -p "$P" -n "$N" -r 1 -t "$THREADS"
 				for k in pp tg; do
 					sed -n "s/.*\"${k}_tps\":\([0-9.]*\).*/$k \1/p" \
 					    "$T/out"
-				done >>"$T/ll"
+				done >"$T/run"
 			fi
+			probe "$T/bw.$ty"
+			cat "$T/run" >>"$T/$who"
 			cat "$T/rss" >>"$T/$who.rss"
+			# this run's tg against the roofline of the probes just
+			# before and after it
+			awk -v n="$bytes" -v b0="$(tail -2 "$T/bw.$ty" | head -1)" \
+			    -v b1="$(tail -1 "$T/bw.$ty")" '$1 == "tg" {
+				print 100 * $2 / ((b0 + b1) / 2 * 1e9 / n) }' \
+			    "$T/run" >>"$T/$who.share"
 		done
 		i=$((i + 1))
 	done
 	bw=$(median <"$T/bw.$ty")
 	roof=$(awk -v b="$bw" -v n="$bytes" 'BEGIN { print b * 1e9 / n }')
+	rs=$(median <"$T/r1.share")
+	ls=$(median <"$T/ll.share")
 	for test in pp tg; do
 		r=$(awk -v t="$test" '$1 == t { print $2 }' "$T/r1" | median)
 		l=$(awk -v t="$test" '$1 == t { print $2 }' "$T/ll" | median)
 		awk -v ty="$ty" -v t="$test" -v p="$P" -v n="$N" -v r="$r" \
-		    -v l="$l" -v roof="$roof" 'BEGIN {
+		    -v l="$l" -v roof="$roof" -v rs="$rs" -v lsh="$ls" 'BEGIN {
 			name = t == "pp" ? t p : t n
 			rat = l == "nan" ? "-" : sprintf("%.2f", r / l)
 			ls = l == "nan" ? "-" : sprintf("%.2f", l)
 			if (t == "tg") {
 				rf = sprintf("%.2f", roof)
-				rp = sprintf("%.0f %%", 100 * r / roof)
-				lp = l == "nan" ? "-" : \
-				    sprintf("%.0f %%", 100 * l / roof)
+				rp = sprintf("%.0f %%", rs)
+				lp = l == "nan" ? "-" : sprintf("%.0f %%", lsh)
 			} else
 				rf = rp = lp = ""
 			printf "| %-14s | %-6s | %10.2f | %10s | %6s | %9s " \
@@ -167,12 +179,12 @@ for ty in $TYPES; do
 	done
 	r=$(sort -n "$T/r1.rss" | tail -1)
 	l=$(sort -n "$T/ll.rss" | tail -1)
-	echo "$ty $bytes $r ${l:-0} $bw $(sort -g "$T/bw.$ty" | sed -n '1p;$p' |
-	    tr '\n' ' ')" >>"$T/summary"
+	echo "$ty $bytes $r ${l:-0} $bw $(wc -l <"$T/bw.$ty") $(sort -g \
+	    "$T/bw.$ty" | sed -n '1p;$p' | tr '\n' ' ')" >>"$T/summary"
 done
 echo
 
-while read -r ty bytes r l bw lo hi; do
+while read -r ty bytes r l bw np lo hi; do
 	best= cpu=
 	for k in 1 2 3; do
 		t0=$(date +%s%N)
@@ -189,8 +201,8 @@ while read -r ty bytes r l bw lo hi; do
 	done
 	awk -v ty="$ty" -v b="$bytes" -v r="$r" -v l="$l" -v s="$best" \
 	    -v c="${cpu:-}" -v ref="$have_ref" -v tm="${TIME:-}" -v bw="$bw" \
-	    -v lo="$lo" -v hi="$hi" -v k="$ROUNDS" 'BEGIN {
-		printf "%s: bandwidth beside its rounds %.2f GB/s (median of " \
+	    -v lo="$lo" -v hi="$hi" -v k="$np" 'BEGIN {
+		printf "%s: bandwidth beside its runs %.2f GB/s (median of " \
 		    "%d probes, %.2f-%.2f); ", ty, bw, k, lo, hi
 		printf "weights read per token %.1f MiB; ", b / 1048576
 		if (tm == "")
