@@ -439,6 +439,17 @@ attention_f32_head(const struct model_ctx *c, int il, const float *q,
 		out[i] *= s;
 }
 
+/* a's heads and their sizes, the rest of it zero */
+static void
+attn_shape(const struct model_hparams *hp, struct ops_attn *a)
+{
+	memset(a, 0, sizeof *a);
+	a->n_head = hp->n_head;
+	a->n_head_kv = hp->n_head_kv;
+	a->dim_k = hp->head_dim_k;
+	a->dim_v = hp->head_dim_v;
+}
+
 int
 model_attention(struct model_ctx *c, int il, const float *q, int n_tok,
     int pos0, float *out, char **cause)
@@ -448,11 +459,7 @@ model_attention(struct model_ctx *c, int il, const float *q, int n_tok,
 	int				 nth, u, n_units;
 
 	if (kv_type(c->kv) == KV_F16) {
-		memset(&a, 0, sizeof a);
-		a.n_head = hp->n_head;
-		a.n_head_kv = hp->n_head_kv;
-		a.dim_k = hp->head_dim_k;
-		a.dim_v = hp->head_dim_v;
+		attn_shape(hp, &a);
 		a.k_stride = (size_t)hp->n_head_kv * hp->head_dim_k;
 		a.v_stride = (size_t)hp->n_head_kv * hp->head_dim_v;
 		a.scale = 1.0f / sqrtf((float)hp->head_dim_k);
@@ -485,24 +492,24 @@ model_attention(struct model_ctx *c, int il, const float *q, int n_tok,
 }
 
 /*
- * Sizes the F16 attention's scratch for a full context up front: the
- * scores of every position and a value row per thread, as ops_attention
- * asks for them.  Grown on demand instead, it would be reallocated every
- * few tokens as the context fills (the matmul scratch, apart, reaches its
- * size with the first batch).
+ * Sizes the F16 attention's scratch for a full context up front, as
+ * ops_attention asks for it.  Grown on demand instead, it would be
+ * reallocated every few tokens as the context fills (the matmul scratch,
+ * apart, reaches its size with the first batch).
  */
 static int
 model_att_scratch(struct model_ctx *c, const struct model_hparams *hp)
 {
-	size_t	per, n;
-	int	nth = ops_threads();
+	struct ops_attn	a;
+	size_t		n;
+	int		nth = ops_threads();
 
 #ifdef _OPENMP
 	if (omp_get_num_procs() > nth)
 		nth = omp_get_num_procs();
 #endif
-	per = ((size_t)c->n_ctx + (size_t)hp->head_dim_v + 15) & ~(size_t)15;
-	n = (per * (size_t)nth * sizeof(float) + 63) & ~(size_t)63;
+	attn_shape(hp, &a);
+	n = (ops_attention_scratch(&a, c->n_ctx, nth) + 63) & ~(size_t)63;
 	if ((c->att_scratch.buf = aligned_alloc(64, n)) == NULL)
 		return -1;
 	c->att_scratch.size = n;

@@ -653,40 +653,238 @@ ops_f32_to_f16(uint16_t *y, const float *x, int n)
 /* ------------------------------------------------------------------ */
 /* attention */
 
-/* One query head of one token against positions [0, n_kv). */
+/*
+ * A unit of ops_attention: query heads [h0, h0 + nh) of one token, all of
+ * one kv head, against positions [0, n_kv).  q and out are the token's
+ * rows; ws is the thread's workspace (ops_attention_scratch): nh rows of
+ * ss scores, then ATTN_TILE rows of dim_k floats, then dim_v floats.
+ */
+struct attn_unit {
+	const float	*q;
+	float		*out;
+	int		 h0, nh, n_kv;
+	size_t		 ss;
+	float		*ws;
+};
+
+/* Positions whose scores are summed together (one vector of them). */
+#define ATTN_TILE 8
+
+/* Query heads whose value sums stay in registers together. */
+#define ATTN_VB 3
+
+/* Floats of a thread's workspace for groups of g heads and n_ctx
+ * positions. */
+static size_t
+attn_ws(const struct ops_attn *a, int g, int n_ctx)
+{
+	size_t	ss = ((size_t)n_ctx + ATTN_TILE - 1) & ~(size_t)(ATTN_TILE - 1);
+
+	return ((size_t)g * ss + ATTN_TILE * (size_t)a->dim_k +
+	    (size_t)a->dim_v + 15) & ~(size_t)15;
+}
+
+size_t
+ops_attention_scratch(const struct ops_attn *a, int n_ctx, int nth)
+{
+	return attn_ws(a, a->n_head / a->n_head_kv, n_ctx) * (size_t)nth *
+	    sizeof(float);
+}
+
+/* The unit's heads one at a time, in any build and on any CPU. */
 static void
-attn_head(const struct ops_attn *a, const float *q, int head, int n_kv,
-    float *sc, float *acc, float *out)
+attn_unit_plain(const struct ops_attn *a, const struct attn_unit *w)
 {
 	const uint16_t	*k, *v;
-	int		 kvh = head / (a->n_head / a->n_head_kv), p, i;
-	float		 max = -INFINITY, inv;
+	float		*sc = w->ws, *acc = w->ws + w->ss;
+	float		 max, inv;
 	double		 sum;
+	int		 kvh, h, p, i;
 
+	kvh = w->h0 / (a->n_head / a->n_head_kv);
 	k = a->k + (size_t)kvh * a->dim_k;
 	v = a->v + (size_t)kvh * a->dim_v;
-	for (p = 0; p < n_kv; p++) {
-		sc[p] = ops_dot_f16(k + p * a->k_stride, q, a->dim_k) *
-		    a->scale;
-		if (sc[p] > max)
-			max = sc[p];
+	for (h = w->h0; h < w->h0 + w->nh; h++) {
+		const float	*q = w->q + (size_t)h * a->dim_k;
+		float		*out = w->out + (size_t)h * a->dim_v;
+
+		max = -INFINITY;
+		for (p = 0; p < w->n_kv; p++) {
+			sc[p] = ops_dot_f16(k + p * a->k_stride, q,
+			    a->dim_k) * a->scale;
+			if (sc[p] > max)
+				max = sc[p];
+		}
+		sum = ops_exp_sum(sc, w->n_kv, max);
+		memset(acc, 0, a->dim_v * sizeof *acc);
+		for (p = 0; p < w->n_kv; p++)
+			ops_axpy_f16(acc, sc[p], v + p * a->v_stride,
+			    a->dim_v);
+		inv = (float)(1.0 / sum);
+		for (i = 0; i < a->dim_v; i++)
+			out[i] = acc[i] * inv;
 	}
-	sum = ops_exp_sum(sc, n_kv, max);
-	memset(acc, 0, a->dim_v * sizeof *acc);
-	for (p = 0; p < n_kv; p++)
-		ops_axpy_f16(acc, sc[p], v + p * a->v_stride, a->dim_v);
-	inv = (float)(1.0 / sum);
-	for (i = 0; i < a->dim_v; i++)
-		out[i] = acc[i] * inv;
 }
+
+#ifdef OPS_X86
+/* Lane j of the result is the sum of a[j]'s lanes. */
+__attribute__((target("avx2")))
+static inline __m256
+hsum8_avx2(const __m256 *a)
+{
+	__m256	u0, u1;
+
+	u0 = _mm256_hadd_ps(_mm256_hadd_ps(a[0], a[1]),
+	    _mm256_hadd_ps(a[2], a[3]));
+	u1 = _mm256_hadd_ps(_mm256_hadd_ps(a[4], a[5]),
+	    _mm256_hadd_ps(a[6], a[7]));
+	return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20),
+	    _mm256_permute2f128_ps(u0, u1, 0x31));
+}
+
+/*
+ * The unit's scores, ATTN_TILE positions at a time: their keys made F32
+ * once for all the heads, each head's dots with them summed across in
+ * one go.  Needs dim_k a multiple of 8.
+ */
+__attribute__((target("avx2,fma,f16c")))
+static void
+attn_scores_avx2(const struct ops_attn *a, const struct attn_unit *w,
+    const uint16_t *k)
+{
+	float	*kf = w->ws + (size_t)w->nh * w->ss;
+	__m256	 acc[ATTN_TILE], qv;
+	int	 dk = a->dim_k, p0, i, j, d;
+
+	for (p0 = 0; p0 < w->n_kv; p0 += ATTN_TILE) {
+		for (j = 0; j < ATTN_TILE; j++) {
+			const uint16_t	*kr = k + (size_t)(p0 + j) *
+			    a->k_stride;
+
+			for (d = 0; d < dk; d += 8)
+				_mm256_storeu_ps(kf + j * dk + d,
+				    p0 + j < w->n_kv ? _mm256_cvtph_ps(
+				    _mm_loadu_si128((const __m128i *)(kr + d)))
+				    : _mm256_setzero_ps());
+		}
+		for (i = 0; i < w->nh; i++) {
+			const float	*q = w->q + (size_t)(w->h0 + i) * dk;
+
+#pragma GCC unroll 8
+			for (j = 0; j < ATTN_TILE; j++)
+				acc[j] = _mm256_setzero_ps();
+			for (d = 0; d < dk; d += 8) {
+				qv = _mm256_loadu_ps(q + d);
+#pragma GCC unroll 8
+				for (j = 0; j < ATTN_TILE; j++)
+					acc[j] = _mm256_fmadd_ps(
+					    _mm256_loadu_ps(kf + j * dk + d),
+					    qv, acc[j]);
+			}
+			_mm256_storeu_ps(w->ws + i * w->ss + p0,
+			    _mm256_mul_ps(hsum8_avx2(acc),
+			    _mm256_set1_ps(a->scale)));
+		}
+	}
+}
+
+/*
+ * out (nb heads' rows, dim_v apart) = inv[i] * the sum over positions of
+ * score row i times the value row, 32 values (a cache line of the F16
+ * row) at a time for nb <= ATTN_VB heads in registers, each value row
+ * made F32 once for them.  Needs dim_v a multiple of 32.  Inlined for
+ * each constant nb.
+ */
+__attribute__((target("avx2,fma,f16c"), always_inline))
+static inline void
+attn_values_avx2(const struct ops_attn *a, const struct attn_unit *w,
+    const uint16_t *v, const float *sc, const float *inv, int nb,
+    float *out)
+{
+	__m256		 acc[ATTN_VB][4], b[ATTN_VB], x, s;
+	const uint16_t	*vr;
+	int		 c, p, i, m;
+
+	for (c = 0; c < a->dim_v; c += 32) {
+#pragma GCC unroll 4
+		for (i = 0; i < nb; i++)
+			acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] =
+			    _mm256_setzero_ps();
+		for (p = 0; p < w->n_kv; p++) {
+			vr = v + (size_t)p * a->v_stride + c;
+#pragma GCC unroll 4
+			for (i = 0; i < nb; i++)
+				b[i] = _mm256_broadcast_ss(sc + i * w->ss + p);
+#pragma GCC unroll 4
+			for (m = 0; m < 4; m++) {
+				x = _mm256_cvtph_ps(_mm_loadu_si128(
+				    (const __m128i *)(vr + 8 * m)));
+#pragma GCC unroll 4
+				for (i = 0; i < nb; i++)
+					acc[i][m] = _mm256_fmadd_ps(b[i], x,
+					    acc[i][m]);
+			}
+		}
+#pragma GCC unroll 4
+		for (i = 0; i < nb; i++) {
+			s = _mm256_set1_ps(inv[i]);
+#pragma GCC unroll 4
+			for (m = 0; m < 4; m++)
+				_mm256_storeu_ps(out + i * a->dim_v + c + 8 * m,
+				    _mm256_mul_ps(acc[i][m], s));
+		}
+	}
+}
+
+/* The unit with its heads together: keys and values read and made F32
+ * once for all of them. */
+__attribute__((target("avx2,fma,f16c")))
+static void
+attn_unit_avx2(const struct ops_attn *a, const struct attn_unit *w)
+{
+	const uint16_t	*k, *v;
+	float		 inv[ATTN_VB], max, *sc;
+	int		 kvh, i, i0, p;
+
+	kvh = w->h0 / (a->n_head / a->n_head_kv);
+	k = a->k + (size_t)kvh * a->dim_k;
+	v = a->v + (size_t)kvh * a->dim_v;
+	attn_scores_avx2(a, w, k);
+	for (i0 = 0; i0 < w->nh; i0 += ATTN_VB) {
+		for (i = i0; i < w->nh && i < i0 + ATTN_VB; i++) {
+			sc = w->ws + i * w->ss;
+			for (max = -INFINITY, p = 0; p < w->n_kv; p++)
+				max = sc[p] > max ? sc[p] : max;
+			inv[i - i0] = (float)(1.0 / ops_exp_sum(sc, w->n_kv,
+			    max));
+		}
+		sc = w->ws + i0 * w->ss;
+		switch (w->nh - i0 < ATTN_VB ? w->nh - i0 : ATTN_VB) {
+		case 1:
+			attn_values_avx2(a, w, v, sc, inv, 1,
+			    w->out + (size_t)(w->h0 + i0) * a->dim_v);
+			break;
+		case 2:
+			attn_values_avx2(a, w, v, sc, inv, 2,
+			    w->out + (size_t)(w->h0 + i0) * a->dim_v);
+			break;
+		default:
+			attn_values_avx2(a, w, v, sc, inv, ATTN_VB,
+			    w->out + (size_t)(w->h0 + i0) * a->dim_v);
+			break;
+		}
+	}
+}
+#endif
 
 int
 ops_attention(const struct ops_attn *a, const float *q, int n_tok,
     int pos0, float *out, struct ops_scratch *scratch)
 {
+	void	(*unit)(const struct ops_attn *, const struct attn_unit *);
 	size_t	 per;
 	float	*buf;
-	int	 nth, n_units, u;
+	int	 nth, n_units, u, g, n_split, per_split;
 	double	 work;
 
 	if (n_tok <= 0)
@@ -696,29 +894,49 @@ ops_attention(const struct ops_attn *a, const float *q, int n_tok,
 	    (a->dim_k + a->dim_v);
 	if (work < OPS_PAR_MIN)
 		nth = 1;
-	/* Per thread: the scores, then the value accumulator, 64-byte apart. */
-	per = ((size_t)(pos0 + n_tok) + a->dim_v + 15) & ~(size_t)15;
+	g = a->n_head / a->n_head_kv;
+	per = attn_ws(a, g, pos0 + n_tok);
 	if ((buf = scratch_get(scratch, per * nth * sizeof *buf)) == NULL)
 		return -1;
-	n_units = n_tok * a->n_head;
+	unit = attn_unit_plain;
+#ifdef OPS_X86
+	if (ops_have_avx2() && a->dim_k % 8 == 0 && a->dim_v % 32 == 0)
+		unit = attn_unit_avx2;
+#endif
+	/* a unit is a kv head's group of query heads, split in parts when
+	 * there would be fewer units than threads */
+	for (n_split = 1; n_split < g &&
+	    n_tok * a->n_head_kv * n_split < nth; n_split++)
+		;
+	per_split = (g + n_split - 1) / n_split;
+	n_units = n_tok * a->n_head_kv * n_split;
 
 	/* Causal: later tokens see more; cyclic units even the load. */
 #pragma omp parallel num_threads(nth) if (nth > 1) private(u)
 	{
-		int	 me = 0, t, h;
-		float	*sc;
+		struct attn_unit	w;
+		int			me = 0, t, r;
 
 #ifdef _OPENMP
 		me = omp_get_thread_num();
 #endif
-		sc = buf + per * me;
+		w.ws = buf + per * me;
 #pragma omp for schedule(static, 1)
 		for (u = 0; u < n_units; u++) {
-			t = u / a->n_head;
-			h = u % a->n_head;
-			attn_head(a, q + ((size_t)t * a->n_head + h) * a->dim_k,
-			    h, pos0 + t + 1, sc, sc + pos0 + n_tok,
-			    out + ((size_t)t * a->n_head + h) * a->dim_v);
+			t = u / (a->n_head_kv * n_split);
+			r = u % (a->n_head_kv * n_split);
+			w.h0 = r / n_split * g + r % n_split * per_split;
+			w.nh = (r / n_split + 1) * g - w.h0;
+			if (w.nh > per_split)
+				w.nh = per_split;
+			if (w.nh <= 0)
+				continue;
+			w.q = q + (size_t)t * a->n_head * a->dim_k;
+			w.out = out + (size_t)t * a->n_head * a->dim_v;
+			w.n_kv = pos0 + t + 1;
+			w.ss = (size_t)(pos0 + n_tok + ATTN_TILE - 1) &
+			    ~(size_t)(ATTN_TILE - 1);
+			unit(a, &w);
 		}
 	}
 	return 0;

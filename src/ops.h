@@ -142,4 +142,10 @@ struct ops_attn {
 int ops_attention(const struct ops_attn *a, const float *q, int n_tok,
     int pos0, float *out, struct ops_scratch *scratch);
 
+/*
+ * Bytes of scratch ops_attention takes for up to n_ctx positions on nth
+ * threads: what to give the scratch up front so that it never grows.
+ */
+size_t ops_attention_scratch(const struct ops_attn *a, int n_ctx, int nth);
+
 #endif
