@@ -671,7 +671,7 @@ struct attn_unit {
 #define ATTN_TILE 8
 
 /* Query heads whose value sums stay in registers together. */
-#define ATTN_VB 3
+#define ATTN_VB_AVX2 3
 
 /* Floats of a thread's workspace for groups of g heads and n_ctx
  * positions. */
@@ -791,7 +791,7 @@ attn_scores_avx2(const struct ops_attn *a, const struct attn_unit *w,
 /*
  * out (nb heads' rows, dim_v apart) = inv[i] * the sum over positions of
  * score row i times the value row, 32 values (a cache line of the F16
- * row) at a time for nb <= ATTN_VB heads in registers, each value row
+ * row) at a time for nb <= ATTN_VB_AVX2 heads in registers, each value row
  * made F32 once for them.  Needs dim_v a multiple of 32.  Inlined for
  * each constant nb.
  */
@@ -801,7 +801,7 @@ attn_values_avx2(const struct ops_attn *a, const struct attn_unit *w,
     const uint16_t *v, const float *sc, const float *inv, int nb,
     float *out)
 {
-	__m256		 acc[ATTN_VB][4], b[ATTN_VB], x, s;
+	__m256		 acc[ATTN_VB_AVX2][4], b[ATTN_VB_AVX2], x, s;
 	const uint16_t	*vr;
 	int		 c, p, i, m;
 
@@ -836,44 +836,204 @@ attn_values_avx2(const struct ops_attn *a, const struct attn_unit *w,
 	}
 }
 
-/* The unit with its heads together: keys and values read and made F32
- * once for all of them. */
-__attribute__((target("avx2,fma,f16c")))
+/*
+ * The zmm forms of attn_scores_avx2 and attn_values_avx2, for cores that
+ * run 512-bit vectors at full width: sixteen dimensions a step, each
+ * position's sum folded to 256 bits before the eight are summed across;
+ * value sums for up to ATTN_VB_ZMM heads in registers.  dim_k a multiple
+ * of 16, dim_v of 32.
+ */
+__attribute__((target("avx512f,avx2,fma,f16c")))
 static void
-attn_unit_avx2(const struct ops_attn *a, const struct attn_unit *w)
+attn_scores_zmm(const struct ops_attn *a, const struct attn_unit *w,
+    const uint16_t *k)
+{
+	float	*kf = w->ws + (size_t)w->nh * w->ss;
+	__m512	 acc[ATTN_TILE], qv;
+	__m256	 half[ATTN_TILE];
+	int	 dk = a->dim_k, p0, i, j, d;
+
+	for (p0 = 0; p0 < w->n_kv; p0 += ATTN_TILE) {
+		for (j = 0; j < ATTN_TILE; j++) {
+			const uint16_t	*kr = k + (size_t)(p0 + j) *
+			    a->k_stride;
+
+			for (d = 0; d < dk; d += 16)
+				_mm512_storeu_ps(kf + j * dk + d,
+				    p0 + j < w->n_kv ? _mm512_cvtph_ps(
+				    _mm256_loadu_si256((const __m256i *)(kr +
+				    d))) : _mm512_setzero_ps());
+		}
+		for (i = 0; i < w->nh; i++) {
+			const float	*q = w->q + (size_t)(w->h0 + i) * dk;
+
+#pragma GCC unroll 8
+			for (j = 0; j < ATTN_TILE; j++)
+				acc[j] = _mm512_setzero_ps();
+			for (d = 0; d < dk; d += 16) {
+				qv = _mm512_loadu_ps(q + d);
+#pragma GCC unroll 8
+				for (j = 0; j < ATTN_TILE; j++)
+					acc[j] = _mm512_fmadd_ps(
+					    _mm512_loadu_ps(kf + j * dk + d),
+					    qv, acc[j]);
+			}
+#pragma GCC unroll 8
+			for (j = 0; j < ATTN_TILE; j++)
+				half[j] = _mm256_add_ps(
+				    _mm512_castps512_ps256(acc[j]),
+				    _mm256_castpd_ps(_mm512_extractf64x4_pd(
+				    _mm512_castps_pd(acc[j]), 1)));
+			_mm256_storeu_ps(w->ws + i * w->ss + p0,
+			    _mm256_mul_ps(hsum8_avx2(half),
+			    _mm256_set1_ps(a->scale)));
+		}
+	}
+}
+
+/* Query heads whose value sums stay in zmm registers together. */
+#define ATTN_VB_ZMM 8
+
+__attribute__((target("avx512f,avx2,fma,f16c"), always_inline))
+static inline void
+attn_values_zmm(const struct ops_attn *a, const struct attn_unit *w,
+    const uint16_t *v, const float *sc, const float *inv, int nb,
+    float *out)
+{
+	__m512		 acc[ATTN_VB_ZMM][2], b[ATTN_VB_ZMM], x0, x1, s;
+	const uint16_t	*vr;
+	int		 c, p, i;
+
+	for (c = 0; c < a->dim_v; c += 32) {
+#pragma GCC unroll 8
+		for (i = 0; i < nb; i++)
+			acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+		for (p = 0; p < w->n_kv; p++) {
+			vr = v + (size_t)p * a->v_stride + c;
+#pragma GCC unroll 8
+			for (i = 0; i < nb; i++)
+				b[i] = _mm512_set1_ps(sc[i * w->ss + p]);
+			x0 = _mm512_cvtph_ps(_mm256_loadu_si256(
+			    (const __m256i *)vr));
+			x1 = _mm512_cvtph_ps(_mm256_loadu_si256(
+			    (const __m256i *)(vr + 16)));
+#pragma GCC unroll 8
+			for (i = 0; i < nb; i++) {
+				acc[i][0] = _mm512_fmadd_ps(b[i], x0,
+				    acc[i][0]);
+				acc[i][1] = _mm512_fmadd_ps(b[i], x1,
+				    acc[i][1]);
+			}
+		}
+#pragma GCC unroll 8
+		for (i = 0; i < nb; i++) {
+			s = _mm512_set1_ps(inv[i]);
+			_mm512_storeu_ps(out + i * a->dim_v + c,
+			    _mm512_mul_ps(acc[i][0], s));
+			_mm512_storeu_ps(out + i * a->dim_v + c + 16,
+			    _mm512_mul_ps(acc[i][1], s));
+		}
+	}
+}
+
+typedef void (*attn_values_fn)(const struct ops_attn *,
+    const struct attn_unit *, const uint16_t *, const float *,
+    const float *, float *);
+
+/* attn_values_<width>_<nb>: the value sums of nb heads, inlined */
+#define ATTN_VALUES(width, nb, isa)					\
+__attribute__((target(isa)))						\
+static void								\
+attn_values_##width##_##nb(const struct ops_attn *a,			\
+    const struct attn_unit *w, const uint16_t *v, const float *sc,	\
+    const float *inv, float *out)					\
+{									\
+	attn_values_##width(a, w, v, sc, inv, nb, out);			\
+}
+ATTN_VALUES(avx2, 1, "avx2,fma,f16c")
+ATTN_VALUES(avx2, 2, "avx2,fma,f16c")
+ATTN_VALUES(avx2, 3, "avx2,fma,f16c")
+ATTN_VALUES(zmm, 1, "avx512f,avx2,fma,f16c")
+ATTN_VALUES(zmm, 2, "avx512f,avx2,fma,f16c")
+ATTN_VALUES(zmm, 3, "avx512f,avx2,fma,f16c")
+ATTN_VALUES(zmm, 4, "avx512f,avx2,fma,f16c")
+ATTN_VALUES(zmm, 5, "avx512f,avx2,fma,f16c")
+ATTN_VALUES(zmm, 6, "avx512f,avx2,fma,f16c")
+ATTN_VALUES(zmm, 7, "avx512f,avx2,fma,f16c")
+ATTN_VALUES(zmm, 8, "avx512f,avx2,fma,f16c")
+#undef ATTN_VALUES
+
+/*
+ * The kernels of one vector width: a unit's scores, and its value sums
+ * for 1 .. vb heads at a time (values[nb]); the row sizes they need.
+ */
+struct attn_kernels {
+	void		(*scores)(const struct ops_attn *,
+			    const struct attn_unit *, const uint16_t *);
+	attn_values_fn	  values[ATTN_VB_ZMM + 1];
+	int		  vb;
+	int		  dk_mult, dv_mult;
+};
+
+static const struct attn_kernels attn_avx2 = {
+	attn_scores_avx2,
+	{ NULL, attn_values_avx2_1, attn_values_avx2_2, attn_values_avx2_3 },
+	ATTN_VB_AVX2, 8, 32
+};
+
+static const struct attn_kernels attn_zmm = {
+	attn_scores_zmm,
+	{ NULL, attn_values_zmm_1, attn_values_zmm_2, attn_values_zmm_3,
+	  attn_values_zmm_4, attn_values_zmm_5, attn_values_zmm_6,
+	  attn_values_zmm_7, attn_values_zmm_8 },
+	ATTN_VB_ZMM, 16, 32
+};
+
+/* The unit with its heads together: keys and values read and made F32
+ * once for all of them, by the kernels kn. */
+static void
+attn_unit_simd(const struct ops_attn *a, const struct attn_unit *w,
+    const struct attn_kernels *kn)
 {
 	const uint16_t	*k, *v;
-	float		 inv[ATTN_VB], max, *sc;
-	int		 kvh, i, i0, p;
+	float		 inv[ATTN_VB_ZMM], max, *sc;
+	int		 kvh, i, i0, nb, p;
 
 	kvh = w->h0 / (a->n_head / a->n_head_kv);
 	k = a->k + (size_t)kvh * a->dim_k;
 	v = a->v + (size_t)kvh * a->dim_v;
-	attn_scores_avx2(a, w, k);
-	for (i0 = 0; i0 < w->nh; i0 += ATTN_VB) {
-		for (i = i0; i < w->nh && i < i0 + ATTN_VB; i++) {
-			sc = w->ws + i * w->ss;
+	kn->scores(a, w, k);
+	for (i0 = 0; i0 < w->nh; i0 += nb) {
+		nb = w->nh - i0 < kn->vb ? w->nh - i0 : kn->vb;
+		for (i = 0; i < nb; i++) {
+			sc = w->ws + (i0 + i) * w->ss;
 			for (max = -INFINITY, p = 0; p < w->n_kv; p++)
 				max = sc[p] > max ? sc[p] : max;
-			inv[i - i0] = (float)(1.0 / ops_exp_sum(sc, w->n_kv,
-			    max));
+			inv[i] = (float)(1.0 / ops_exp_sum(sc, w->n_kv, max));
 		}
-		sc = w->ws + i0 * w->ss;
-		switch (w->nh - i0 < ATTN_VB ? w->nh - i0 : ATTN_VB) {
-		case 1:
-			attn_values_avx2(a, w, v, sc, inv, 1,
-			    w->out + (size_t)(w->h0 + i0) * a->dim_v);
-			break;
-		case 2:
-			attn_values_avx2(a, w, v, sc, inv, 2,
-			    w->out + (size_t)(w->h0 + i0) * a->dim_v);
-			break;
-		default:
-			attn_values_avx2(a, w, v, sc, inv, ATTN_VB,
-			    w->out + (size_t)(w->h0 + i0) * a->dim_v);
-			break;
-		}
+		kn->values[nb](a, w, v, w->ws + i0 * w->ss, inv,
+		    w->out + (size_t)(w->h0 + i0) * a->dim_v);
 	}
+}
+
+/* The kernels for this CPU and these row sizes, or NULL: the plain path. */
+static const struct attn_kernels *
+attn_kernels_for(const struct ops_attn *a)
+{
+	static const struct attn_kernels *const by_isa[QUANT_ISA_COUNT] = {
+		[QUANT_ISA_AVX2] = &attn_avx2,
+		[QUANT_ISA_AVX512] = &attn_avx2,
+		[QUANT_ISA_AVX512_WIDE] = &attn_zmm,
+	};
+	const struct attn_kernels	*kn = by_isa[quant_isa()];
+
+	/* the 256-bit kernels where the rows do not fit the zmm ones */
+	if (kn == &attn_zmm && a->dim_k % kn->dk_mult != 0)
+		kn = &attn_avx2;
+	if (kn != NULL && (a->dim_k % kn->dk_mult != 0 ||
+	    a->dim_v % kn->dv_mult != 0))
+		kn = NULL;
+	return kn;
 }
 #endif
 
@@ -881,7 +1041,6 @@ int
 ops_attention(const struct ops_attn *a, const float *q, int n_tok,
     int pos0, float *out, struct ops_scratch *scratch)
 {
-	void	(*unit)(const struct ops_attn *, const struct attn_unit *);
 	size_t	 per;
 	float	*buf;
 	int	 nth, n_units, u, g, n_split, per_split;
@@ -898,10 +1057,8 @@ ops_attention(const struct ops_attn *a, const float *q, int n_tok,
 	per = attn_ws(a, g, pos0 + n_tok);
 	if ((buf = scratch_get(scratch, per * nth * sizeof *buf)) == NULL)
 		return -1;
-	unit = attn_unit_plain;
 #ifdef OPS_X86
-	if (ops_have_avx2() && a->dim_k % 8 == 0 && a->dim_v % 32 == 0)
-		unit = attn_unit_avx2;
+	const struct attn_kernels	*kn = attn_kernels_for(a);
 #endif
 	/* a unit is a kv head's group of query heads, split in parts when
 	 * there would be fewer units than threads */
@@ -936,7 +1093,13 @@ ops_attention(const struct ops_attn *a, const float *q, int n_tok,
 			w.n_kv = pos0 + t + 1;
 			w.ss = (size_t)(pos0 + n_tok + ATTN_TILE - 1) &
 			    ~(size_t)(ATTN_TILE - 1);
-			unit(a, &w);
+#ifdef OPS_X86
+			if (kn != NULL) {
+				attn_unit_simd(a, &w, kn);
+				continue;
+			}
+#endif
+			attn_unit_plain(a, &w);
 		}
 	}
 	return 0;

@@ -12,12 +12,13 @@
 # of the rounds is quoted for each; BENCH_PAUSE seconds (2) pass before
 # each run, as a run started right after the other program's (llref's
 # 1.7 GB of pages, on a shared host) was seen to be slower.  The
-# bandwidth of a shared host moves by a third from minute to minute, so
-# the probe runs once at the start (printed) and again just before and
-# just after every run: each run's generation is set against the mean of
-# its two probes, and the share quoted for a program is the median of
-# its runs' shares.  The roofline column is that of the median of all
-# the probes beside a model's runs, printed with their range.  Peak RSS is
+# bandwidth of a shared host moves by a third from one second to the
+# next, so the probe runs once at the start (printed) and again just
+# before and just after every run; a model's roofline is the median of
+# all those probes, printed with their range, and a program's share is
+# its median generation rate over that roofline.  (Setting each run
+# against its own two probes instead scattered more: a run and the
+# probes two seconds either side of it were seen to move apart.)  Peak RSS is
 # the largest /usr/bin/time saw over the rounds; start-up is the wall time of
 # `r1chat --raw MODEL Hello -n 1` (launch, load, the prompt, one token,
 # exit: an upper bound of launch to first prompt token), best of three,
@@ -118,7 +119,6 @@ for ty in $TYPES; do
 	bytes=${bytes%% *}
 	: >"$T/r1"; : >"$T/ll"; : >"$T/r1.rss"; : >"$T/ll.rss"
 	: >"$T/bw.$ty"
-	: >"$T/r1.share"; : >"$T/ll.share"
 	i=0
 	while [ "$i" -lt "$ROUNDS" ]; do
 		order="r1 ll"
@@ -146,31 +146,24 @@ for ty in $TYPES; do
 			probe "$T/bw.$ty"
 			cat "$T/run" >>"$T/$who"
 			cat "$T/rss" >>"$T/$who.rss"
-			# this run's tg against the roofline of the probes just
-			# before and after it
-			awk -v n="$bytes" -v b0="$(tail -2 "$T/bw.$ty" | head -1)" \
-			    -v b1="$(tail -1 "$T/bw.$ty")" '$1 == "tg" {
-				print 100 * $2 / ((b0 + b1) / 2 * 1e9 / n) }' \
-			    "$T/run" >>"$T/$who.share"
 		done
 		i=$((i + 1))
 	done
 	bw=$(median <"$T/bw.$ty")
 	roof=$(awk -v b="$bw" -v n="$bytes" 'BEGIN { print b * 1e9 / n }')
-	rs=$(median <"$T/r1.share")
-	ls=$(median <"$T/ll.share")
 	for test in pp tg; do
 		r=$(awk -v t="$test" '$1 == t { print $2 }' "$T/r1" | median)
 		l=$(awk -v t="$test" '$1 == t { print $2 }' "$T/ll" | median)
 		awk -v ty="$ty" -v t="$test" -v p="$P" -v n="$N" -v r="$r" \
-		    -v l="$l" -v roof="$roof" -v rs="$rs" -v lsh="$ls" 'BEGIN {
+		    -v l="$l" -v roof="$roof" 'BEGIN {
 			name = t == "pp" ? t p : t n
 			rat = l == "nan" ? "-" : sprintf("%.2f", r / l)
 			ls = l == "nan" ? "-" : sprintf("%.2f", l)
 			if (t == "tg") {
 				rf = sprintf("%.2f", roof)
-				rp = sprintf("%.0f %%", rs)
-				lp = l == "nan" ? "-" : sprintf("%.0f %%", lsh)
+				rp = sprintf("%.0f %%", 100 * r / roof)
+				lp = l == "nan" ? "-" : \
+				    sprintf("%.0f %%", 100 * l / roof)
 			} else
 				rf = rp = lp = ""
 			printf "| %-14s | %-6s | %10.2f | %10s | %6s | %9s " \
