@@ -673,14 +673,19 @@ struct attn_unit {
 /* Query heads whose value sums stay in registers together. */
 #define ATTN_VB_AVX2 3
 
+/* Floats of a score row for n_ctx positions: whole tiles. */
+static size_t
+attn_ss(int n_ctx)
+{
+	return ((size_t)n_ctx + ATTN_TILE - 1) & ~(size_t)(ATTN_TILE - 1);
+}
+
 /* Floats of a thread's workspace for groups of g heads and n_ctx
  * positions. */
 static size_t
 attn_ws(const struct ops_attn *a, int g, int n_ctx)
 {
-	size_t	ss = ((size_t)n_ctx + ATTN_TILE - 1) & ~(size_t)(ATTN_TILE - 1);
-
-	return ((size_t)g * ss + ATTN_TILE * (size_t)a->dim_k +
+	return ((size_t)g * attn_ss(n_ctx) + ATTN_TILE * (size_t)a->dim_k +
 	    (size_t)a->dim_v + 15) & ~(size_t)15;
 }
 
@@ -1078,6 +1083,7 @@ ops_attention(const struct ops_attn *a, const float *q, int n_tok,
 		me = omp_get_thread_num();
 #endif
 		w.ws = buf + per * me;
+		w.ss = attn_ss(pos0 + n_tok);
 #pragma omp for schedule(static, 1)
 		for (u = 0; u < n_units; u++) {
 			t = u / (a->n_head_kv * n_split);
@@ -1091,8 +1097,6 @@ ops_attention(const struct ops_attn *a, const float *q, int n_tok,
 			w.q = q + (size_t)t * a->n_head * a->dim_k;
 			w.out = out + (size_t)t * a->n_head * a->dim_v;
 			w.n_kv = pos0 + t + 1;
-			w.ss = (size_t)(pos0 + n_tok + ATTN_TILE - 1) &
-			    ~(size_t)(ATTN_TILE - 1);
 #ifdef OPS_X86
 			if (kn != NULL) {
 				attn_unit_simd(a, &w, kn);
@@ -1275,8 +1279,8 @@ ops_swiglu(float *x, const float *g, int n)
 {
 	int	nth = ops_threads(), t;
 
-	/* one token's feed-forward width is done on one thread in less
-	 * time than waking the others takes */
+	/* worth the threads from a few thousand on (one token's 8960:
+	 * even with one thread, measured, since e^x is in vectors) */
 	if (n < OPS_EW_PAR_MIN || nth <= 1) {
 		swiglu_range(x, g, 0, n);
 		return;
