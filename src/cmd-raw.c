@@ -4,7 +4,8 @@
  * tokens parsed, BOS when the model adds one, no template) and the
  * continuation streams to stdout, until -n tokens, an end-of-generation
  * token or a full context.  --ids prints the generated ids instead, one
- * line, for tests.
+ * line, for tests.  --verbose then prints ollama's timing summary on
+ * stderr, as the one-shot chat does.
  */
 #include "config.h"
 
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "duration.h"
 #include "gguf.h"
 #include "kv.h"
 #include "model.h"
@@ -113,10 +115,12 @@ cmd_raw(struct options *o)
 	struct tok		*t = NULL;
 	struct tok_stream	*ts = NULL;
 	struct sampler		*s = NULL;
+	struct duration_stats	 d;
 	char			*cause = NULL, *prompt = NULL;
 	const char		*out;
 	int32_t			*ids = NULL, id;
 	size_t			 n_ids = 0, len;
+	int64_t			 t0 = util_now_ns(), tp, te;
 	int			 rc = 1, n_predict, i;
 
 	if (o->model == NULL) {
@@ -144,6 +148,8 @@ cmd_raw(struct options *o)
 		cmd_error("%s: %s", o->model, cause);
 		goto out;
 	}
+	memset(&d, 0, sizeof d);
+	d.load_ns = util_now_ns() - t0;
 	prompt = raw_prompt(o, &len);
 	if (tok_encode(t, prompt, len, 1, 1, &ids, &n_ids, &cause) != 0) {
 		cmd_error("prompt: %s", cause);
@@ -160,16 +166,21 @@ cmd_raw(struct options *o)
 	}
 	for (i = 0; i < (int)n_ids; i++)
 		sampler_accept(s, ids[i]);
+	tp = util_now_ns();
 	if (model_decode(c, ids, (int)n_ids, NULL, &cause) != 0) {
 		cmd_error("prompt: %s", cause);
 		goto out;
 	}
+	d.prompt_eval_count = (int64_t)n_ids;
+	te = util_now_ns();
+	d.prompt_eval_ns = te - tp;
 	ts = tok_stream_new(t);
 	for (i = 0; n_predict < 0 || i < n_predict; i++) {
 		id = sampler_sample(s, model_logits(c));
 		sampler_accept(s, id);
 		if (tok_is_eog(t, id))
 			break;
+		d.eval_count++;
 		if (o->ids)
 			printf("%s%d", i > 0 ? " " : "", id);
 		else {
@@ -188,6 +199,13 @@ cmd_raw(struct options *o)
 	fwrite(out, 1, len, stdout);
 	fputc('\n', stdout);
 	rc = 0;
+	if (o->verbose) {
+		d.eval_ns = util_now_ns() - te;
+		d.total_ns = util_now_ns() - t0;
+		fflush(stdout);
+		if (duration_summary_print(&d, stderr) != 0)
+			rc = 1;
+	}
 out:
 	free(cause);
 	free(prompt);

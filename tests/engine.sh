@@ -159,5 +159,18 @@ rc=$?
 [ $rc -eq 0 ] && [ "$(echo $got | wc -w)" -eq $((16 - n_p + 1)) ]
 ok $? "generation stops when the context is full ($n_p prompt tokens)"
 
+# --raw --verbose: ollama's summary on stderr, counting this run's prompt
+# and the tokens it printed.
+got=$("$R1CHAT" --raw "$T/m.gguf" "one two three" -n 5 --temp 0 --ids \
+    --verbose 2>"$T/err")
+rc=$?
+[ $rc -eq 0 ] && [ -n "$got" ] &&
+    grep -qx "prompt eval count:    $n_p token(s)" "$T/err" &&
+    grep -qx "eval count:           $(echo $got | wc -w) token(s)" "$T/err" &&
+    grep -q '^load duration:        [0-9]' "$T/err" &&
+    grep -q '^eval rate:            [0-9.]* tokens/s$' "$T/err"
+ok $? "--raw --verbose: the summary counts the prompt and what was printed"
+sed 's/^/# /' "$T/err"
+
 echo "1..$n"
 [ "$failed" -eq 0 ]
