@@ -221,15 +221,16 @@ matmul_tile(const struct matmul_job *j, int64_t r0)
 
 /*
  * The prompt path of types with gemm kernels: every token's activations
- * packed once, then each thread repacks its tiles of rows, one at a time
- * into its own buffer, and multiplies each with all the tokens.
+ * packed once (a token, or g->toks tokens, at a time), then each thread
+ * repacks its tiles of rows, one at a time into its own buffer, and
+ * multiplies each with all the tokens.
  */
 static int
 matmul_gemm(const struct ops_mat *w, const float *x, int n_tok, float *y,
     struct ops_scratch *scratch, int nth)
 {
 	const struct quant_gemm	*g = quant_traits(w->type)->gemm;
-	int			 cols = (int)w->cols, np, t;
+	int			 cols = (int)w->cols, np, t, n_chunks;
 	int64_t			 r, n_tiles;
 	size_t			 arow, wsize;
 	char			*act;
@@ -237,13 +238,15 @@ matmul_gemm(const struct ops_mat *w, const float *x, int n_tok, float *y,
 	np = (cols + g->panel - 1) / g->panel;
 	arow = (size_t)np * g->act_panel;
 	wsize = (size_t)np * g->w_panel;
-	n_tiles = (w->rows + QUANT_GEMM_ROWS - 1) / QUANT_GEMM_ROWS;
-	if ((act = scratch_get(scratch, arow * n_tok + wsize * nth)) == NULL)
+	n_tiles = (w->rows + g->rows - 1) / g->rows;
+	n_chunks = (n_tok + g->toks - 1) / g->toks;
+	if ((act = scratch_get(scratch, arow * g->toks * n_chunks +
+	    wsize * nth)) == NULL)
 		return -1;
 
 #pragma omp parallel num_threads(nth) if (nth > 1) private(t, r)
 	{
-		char	*pk = act + arow * n_tok;
+		char	*pk = act + arow * g->toks * n_chunks;
 		int64_t	 r0;
 		int	 nr;
 
@@ -251,15 +254,23 @@ matmul_gemm(const struct ops_mat *w, const float *x, int n_tok, float *y,
 		pk += wsize * omp_get_thread_num();
 #endif
 #pragma omp for schedule(static)
-		for (t = 0; t < n_tok; t++)
-			g->pack_act(x + (size_t)t * cols, act + t * arow, cols);
+		for (t = 0; t < n_chunks; t++) {
+			if (g->toks == 1)
+				g->pack_act(x + (size_t)t * cols,
+				    act + t * arow, cols);
+			else
+				g->pack_acts(x + (size_t)t * g->toks * cols,
+				    n_tok - t * g->toks < g->toks ?
+				    n_tok - t * g->toks : g->toks,
+				    act + (size_t)t * g->toks * arow, cols);
+		}
 		/* guided, as the single-token dots (OPS_DOT_CHUNK): pp128
 		 * on Q4_K_M 1.08 times as fast (6 of 6 alternating pairs) */
 #pragma omp for schedule(guided)
 		for (r = 0; r < n_tiles; r++) {
-			r0 = r * QUANT_GEMM_ROWS;
-			nr = w->rows - r0 < QUANT_GEMM_ROWS ?
-			    (int)(w->rows - r0) : QUANT_GEMM_ROWS;
+			r0 = r * g->rows;
+			nr = w->rows - r0 < g->rows ?
+			    (int)(w->rows - r0) : g->rows;
 			g->pack_w((const char *)w->data + r0 * w->row_size,
 			    w->row_size, nr, pk, cols);
 			g->tile(cols, pk, act, arow, n_tok, y + r0,

@@ -1150,19 +1150,19 @@ gemm_pack_w_q6_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
 
 static const struct quant_gemm gemm_q8_0 = {
 	512, 512 + 128, GEMM_R * (512 + 128), gemm512_act_q8_0,
-	gemm_pack_w_q8_0, gemm512_tile_g32,
+	gemm_pack_w_q8_0, gemm512_tile_g32, GEMM_R, 1, NULL,
 };
 static const struct quant_gemm gemm_q4_K = {
 	512, 512 + 128, GEMM_R * (512 + 128), gemm_pack_act_q4_K,
-	gemm_pack_w_q4_K, gemm_tile_q4_K,
+	gemm_pack_w_q4_K, gemm_tile_q4_K, GEMM_R, 1, NULL,
 };
 static const struct quant_gemm gemm_q5_K = {
 	512, 512 + 128, GEMM_R * (512 + 128), gemm_pack_act_q4_K,
-	gemm_pack_w_q5_K, gemm_tile_q4_K,
+	gemm_pack_w_q5_K, gemm_tile_q4_K, GEMM_R, 1, NULL,
 };
 static const struct quant_gemm gemm_q6_K = {
 	256, 256 + 128, GEMM_R * (256 + 128), gemm_pack_act_q6_K,
-	gemm_pack_w_q6_K, gemm512_tile_g16,
+	gemm_pack_w_q6_K, gemm512_tile_g16, GEMM_R, 1, NULL,
 };
 
 /* ------------------------------------------------------------------ */

@@ -219,6 +219,8 @@ void quant_register_avx2(struct quant_traits *table);
 void quant_register_avx512(struct quant_traits *table);
 /* As quant_register_avx512, with the 512-bit single-token dots. */
 void quant_register_avx512_wide(struct quant_traits *table);
+/* As quant_register_avx512_wide, with AMX prompt tiles (quant-amx.c). */
+void quant_register_amx(struct quant_traits *table);
 
 /* cpuid: AVX2 with FMA and F16C; AVX-512 F, BW, VL, DQ; AVX-512 VNNI
  * with BMI2. */
@@ -228,6 +230,9 @@ int quant_cpu_has_avx512vnni(void);
 /* Whether the cores run 512-bit vectors at full width: AMD from Zen 5
  * (family 1Ah) on, Intel's AVX-512 cores; not Zen 4, which splits them. */
 int quant_cpu_wide512(void);
+/* AVX-512 VNNI, AMX-TILE and AMX-INT8, and the kernel lets this process
+ * use the tiles (asked for here, once is enough). */
+int quant_cpu_has_amx(void);
 
 /*
  * The 6-bit scale and min of group j (0..7) of a Q4_K or Q5_K block, from

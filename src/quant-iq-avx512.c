@@ -282,7 +282,7 @@ pack_w_##t(const void *vw, size_t wrow, int nrows, void *vp, int n) \
 } \
 static const struct quant_gemm gemm_##t = { \
 	512, 512 + 128, GEMM_R * (512 + 128), act, pack_w_##t, \
-	gemm512_tile_g32, \
+	gemm512_tile_g32, GEMM_R, 1, NULL, \
 };
 G32(iq4_nl, gemm512_act_q8_0)
 G32(iq4_xs, gemm512_act_g32)
@@ -341,7 +341,7 @@ pack_w_##t(const void *vw, size_t wrow, int nrows, void *vp, int n) \
 } \
 static const struct quant_gemm gemm_##t = { \
 	256, 256 + 128, GEMM_R * (256 + 128), gemm512_act_g16, \
-	pack_w_##t, gemm512_tile_g16, \
+	pack_w_##t, gemm512_tile_g16, GEMM_R, 1, NULL, \
 };
 G16(iq2_xs, IQ2_XS)
 G16(iq2_s, IQ2_S)

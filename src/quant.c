@@ -94,6 +94,7 @@ static const char *quant_isa_names[] = {
 	[QUANT_ISA_AVX2] = "avx2",
 	[QUANT_ISA_AVX512] = "avx512",
 	[QUANT_ISA_AVX512_WIDE] = "avx512-wide",
+	[QUANT_ISA_AMX] = "amx",
 };
 
 /*
@@ -111,6 +112,8 @@ static const struct {
 	    quant_register_avx512 },
 	[QUANT_ISA_AVX512_WIDE] = { quant_cpu_has_avx512, quant_cpu_wide512,
 	    quant_register_avx512_wide },
+	[QUANT_ISA_AMX] = { quant_cpu_has_amx, quant_cpu_wide512,
+	    quant_register_amx },
 };
 #define N_ISA (sizeof quant_isa_table / sizeof quant_isa_table[0])
 
@@ -229,7 +232,7 @@ quant_init(char **cause)
 		}
 		if (i == N_ISA) {
 			*cause = xstrfmt("R1CHAT_ISA=%s: not scalar, avx2, "
-			    "avx512 or avx512-wide", env);
+			    "avx512, avx512-wide or amx", env);
 			return -1;
 		}
 		if (!quant_isa_supported(i)) {

@@ -155,7 +155,8 @@ typedef void (*quant_vec_dot_rows_fn)(int n, float *s, const void *x,
 
 /*
  * Matrix products for prompts (several tokens against the same weights),
- * where a type has them: QUANT_GEMM_ROWS weight rows at a time are
+ * where a type has them: rows weight rows at a time (QUANT_GEMM_ROWS for
+ * the AVX-512 tiles) are
  * repacked into a scratch tile whose layout suits the kernel, then
  * multiplied with every token, whose activations were packed once per
  * matmul.  Rows of n elements are cut into panels of panel elements, the
@@ -171,7 +172,7 @@ struct quant_gemm {
 	/* Quantizes and packs n floats (a whole number of the activation
 	 * type's blocks) into ceil(n / panel) panels at a. */
 	void	(*pack_act)(const float *x, void *a, int n);
-	/* Packs rows 0 .. nrows - 1 (nrows <= QUANT_GEMM_ROWS) of n weights,
+	/* Packs rows 0 .. nrows - 1 (nrows <= rows) of n weights,
 	 * wrow bytes apart, into a tile at p; missing rows are zeros. */
 	void	(*pack_w)(const void *w, size_t wrow, int nrows, void *p,
 		    int n);
@@ -179,6 +180,12 @@ struct quant_gemm {
 	 * nrows, t < ntok; activation rows are arow bytes apart. */
 	void	(*tile)(int n, const void *p, const void *a, size_t arow,
 		    int ntok, float *y, size_t ldy, int nrows);
+	int	 rows;		/* weight rows a tile (nrows at most this) */
+	int	 toks;		/* tokens packed together (1: pack_act) */
+	/* With toks > 1, instead of pack_act: packs ntok <= toks rows of n
+	 * floats, n apart, into the toks * arow bytes at a (the rows past
+	 * ntok as zeros), one chunk. */
+	void	(*pack_acts)(const float *x, int ntok, void *a, int n);
 };
 
 struct quant_traits {
@@ -198,11 +205,12 @@ struct quant_traits {
 /*
  * The kernel paths, narrowest first.  AVX512 and AVX512_WIDE differ in
  * the single-token dots only: 256-bit vectors (for cores that split
- * 512-bit ones into halves, as Zen 4) or 512-bit ones.
+ * 512-bit ones into halves, as Zen 4) or 512-bit ones; AMX is
+ * AVX512_WIDE with Intel's tile unit for Q8_0's prompt tiles.
  */
 enum quant_isa {
 	QUANT_ISA_SCALAR, QUANT_ISA_AVX2, QUANT_ISA_AVX512,
-	QUANT_ISA_AVX512_WIDE,
+	QUANT_ISA_AVX512_WIDE, QUANT_ISA_AMX,
 	QUANT_ISA_COUNT		/* not a path: how many there are */
 };
 

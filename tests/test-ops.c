@@ -222,6 +222,78 @@ check_matmul(const char *isa, enum ggml_type t)
 }
 
 /*
+ * The prompt tiles at shapes check_matmul leaves out, for every type
+ * with them: an odd count of Q8_0 blocks (25 a row), 35 rows (not a
+ * whole number of tiles) and 150 tokens (past a 128-token group, into a
+ * partial chunk).  Each result is the single-token dot's within float
+ * rounding: the integer products are exact either way and the
+ * activations the same, so 1e-5 of the sum of the products' sizes.
+ */
+static void
+check_gemm_shapes(const char *isa)
+{
+	enum { R = 35, C = 800, T = 150 };
+	const struct quant_traits *tr = quant_traits(GGML_TYPE_Q8_0);
+	struct ops_scratch	 scratch = { NULL, 0 };
+	struct ops_mat		 m;
+	size_t			 rs = type_row_size(GGML_TYPE_Q8_0, C);
+	float			*wf, *x, *y, *y1;
+	char			*w;
+	double			 bound, worst = 0, e;
+	int			 r, c, t, ok_all = 1;
+
+	if (tr->gemm == NULL) {
+		ok(1, "%s Q8_0 prompt tiles at odd shapes # SKIP no tiles",
+		    isa);
+		return;
+	}
+	wf = malloc(R * C * sizeof *wf);
+	x = malloc(T * C * sizeof *x);
+	y = malloc(T * R * sizeof *y);
+	y1 = malloc(T * R * sizeof *y1);
+	m.type = GGML_TYPE_Q8_0;
+	m.rows = R;
+	m.cols = C;
+	m.row_size = rs;
+	m.data = w = malloc(R * rs);
+	for (r = 0; r < R; r++) {
+		for (c = 0; c < C; c++)
+			wf[r * C + c] = gauss() * 0.05f;
+		tr->from_float_ref(wf + r * C, w + r * rs, C);
+	}
+	for (c = 0; c < T * C; c++)
+		x[c] = gauss();
+	ops_set_threads(2);
+	for (t = 0; t < T; t++)
+		if (ops_matmul(&m, x + t * C, 1, y1 + t * R, &scratch) != 0)
+			ok_all = 0;
+	if (ops_matmul(&m, x, T, y, &scratch) != 0)
+		ok_all = 0;
+	for (t = 0; t < T; t++) {
+		for (r = 0; r < R; r++) {
+			bound = 1e-30;
+			for (c = 0; c < C; c++)
+				bound += fabs((double)wf[r * C + c] *
+				    x[t * C + c]);
+			bound *= 1e-5;
+			e = fabs(y[t * R + r] - y1[t * R + r]);
+			if (!(e <= bound))
+				ok_all = 0;
+			if (e / bound > worst)
+				worst = e / bound;
+		}
+	}
+	ok(ok_all, "%s Q8_0 prompt tiles: 25 blocks, 35 rows, 150 tokens give "
+	    "the single-token dots (worst %.3f of the bound)", isa, worst);
+	ops_scratch_free(&scratch);
+	free(w);
+	free(wf);
+	free(x);
+	free(y);
+	free(y1);
+}
+
+/*
  * ops_matmul_n on Q4_K, Q6_K and Q4_K matrices of 67, 13 and 5 rows (one
  * activation type, so one pass for a single token), and on Q4_K with Q8_0
  * (two activation types) and on 5 tokens (separate calls): every output
@@ -733,7 +805,7 @@ int
 main(void)
 {
 	static const char	*isas[] = { "scalar", "avx2", "avx512",
-	    "avx512-wide" };
+	    "avx512-wide", "amx" };
 	static const struct ops_rope_yarn yarn_plain = { 0.25f, 0.0f, 1.0f,
 		32.0f, 1.0f, 4096 };
 	static const struct ops_rope_yarn yarn_ext = { 0.25f, 1.0f, 1.0f,
@@ -752,6 +824,7 @@ main(void)
 		for (k = 0; k < N_WEIGHT_TYPES; k++)
 			check_matmul(isas[i], weight_types[k]);
 		check_matmul_n(isas[i]);
+		check_gemm_shapes(isas[i]);
 		check_f16_vectors(isas[i]);
 		check_attention(isas[i]);
 		check_exp(isas[i]);

@@ -407,6 +407,7 @@ main(void)
 		{ "avx512", QUANT_ISA_AVX512, quant_cpu_has_avx512vnni },
 		{ "avx512-wide", QUANT_ISA_AVX512_WIDE,
 		    quant_cpu_has_avx512vnni },
+		{ "amx", QUANT_ISA_AMX, quant_cpu_has_amx },
 	};
 	struct quant_traits	 fast[GGML_TYPE_COUNT];
 	const struct quant_traits *tr;
