@@ -30,14 +30,16 @@
 
 #define AMX_ROWS	16		/* weight rows a tile */
 #define AMX_TOKS	16		/* tokens a chunk */
-#define AMX_PANEL	(512 + 64)	/* bytes a block of a chunk */
 #define AMX_GROUP	8		/* chunks a pass over the weights */
+/* Bytes a group of g takes in a chunk: the B tile, dy and ysum. */
+#define AMX_APANEL(g)	(AMX_TOKS * (g) + 128)
 
 #define ARCH_REQ_XCOMP_PERM	0x1023	/* arch_prctl: ask for a state */
 #define XFEATURE_XTILEDATA	18	/* the tile data state */
 
 #define AMX __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq," \
 	"f16c,fma,amx-tile,amx-int8")))
+#define AMX_INLINE AMX static inline __attribute__((always_inline))
 
 /* The tile configuration ldtilecfg reads (palette 1). */
 struct amx_cfg {
@@ -65,33 +67,55 @@ quant_cpu_has_amx(void)
 }
 
 /*
- * A packed weight tile: where the 16 rows' blocks are (the weights
- * themselves, or a copy of the last few rows with zero rows after them),
- * then their scales as floats, 16 a block, and 16 zeros more when the
- * count of blocks is odd.  Per panel: 16 scales, a block of 16 rows when
- * copied, and a share of the header and of the zeros.
+ * A packed weight tile: where group 0 of the 16 rows is and how far the
+ * next row and the next group are (Q8_0: the weights themselves, or a
+ * copy of the last few rows with zero rows after them; the K-quants:
+ * their quants unpacked to bytes, G a row, 16 rows a group), then the
+ * groups' scales as floats (dsc, 16 a group, and 16 zeros more for an
+ * odd count of groups), then for Q4_K their mins (dmm, the same way),
+ * then what base points into when it is not the weights.
  */
 struct amx_wtile {
-	const char	*base;		/* row 0's blocks */
+	const char	*base;
 	size_t		 stride;	/* bytes from a row to the next */
-	char		 pad[48];	/* the scales start aligned */
+	size_t		 step;		/* bytes from a group to the next */
+	const char	*next;		/* the next tile's rows, as stored */
+	size_t		 wrow;		/* bytes a stored row */
+	char		 pad[24];	/* the scales start aligned */
 };
-#define AMX_WPANEL	(64 + AMX_ROWS * sizeof (struct block_q8_0) + \
-	2 * sizeof (struct amx_wtile))
+_Static_assert(sizeof (struct amx_wtile) == 64, "amx_wtile size");
+
+/* Sets what every packed tile says: the next 16 rows after vw's. */
+static inline void
+amx_wtile_next(struct amx_wtile *h, const void *vw, size_t wrow)
+{
+	h->next = (const char *)vw + AMX_ROWS * wrow;
+	h->wrow = wrow;
+}
+/* Bytes a packed tile needs a group: scales, mins, quants, the rest. */
+#define AMX_WPANEL	(64 + 64 + AMX_ROWS * sizeof (struct block_q8_0) + \
+	3 * sizeof (struct amx_wtile))
+
+/* Where the scales, the mins and the unpacked quants of h's ng groups are. */
+#define AMX_DSC(h)		((float *)((struct amx_wtile *)(h) + 1))
+#define AMX_DMM(h, ng)		(AMX_DSC(h) + 16 * ((ng) + 1))
+#define AMX_QUANTS(h, ng)	((char *)(AMX_DMM(h, ng) + 16 * ((ng) + 1)))
 
 /* Packs rows 0 .. nrows - 1 of n Q8_0 weights (struct quant_gemm). */
 AMX static void
 amx_pack_w_q8_0(const void *vw, size_t wrow, int nrows, void *vp, int n)
 {
 	struct amx_wtile	*h = vp;
-	float			*dw = (float *)(h + 1);
-	char			*copy = (char *)(dw + (size_t)16 *
-	    (n / QK8_0 + 1));
+	float			*dsc = AMX_DSC(h);
+	char			*copy;
 	__m512i			 idx;
 	int			 nb = n / QK8_0, b, r;
 
-	h->base = vw;
+	copy = AMX_QUANTS(h, nb);
+	amx_wtile_next(h, vw, wrow);
+	h->base = (const char *)vw + offsetof(struct block_q8_0, qs);
 	h->stride = wrow;
+	h->step = sizeof (struct block_q8_0);
 	if (nrows < AMX_ROWS) {
 		/* the tile unit reads 16 rows: the missing ones are zeros */
 		for (r = 0; r < AMX_ROWS; r++) {
@@ -101,74 +125,253 @@ amx_pack_w_q8_0(const void *vw, size_t wrow, int nrows, void *vp, int n)
 			else
 				memset(copy + r * wrow, 0, wrow);
 		}
-		h->base = copy;
+		vw = copy;
+		h->base = copy + offsetof(struct block_q8_0, qs);
 	}
 	idx = _mm512_mullo_epi32(_mm512_set1_epi32((int)wrow),
 	    _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
 	    14, 15));
 	for (b = 0; b < nb; b++)
-		_mm512_storeu_ps(dw + 16 * b, _mm512_cvtph_ps(
+		_mm512_storeu_ps(dsc + 16 * b, _mm512_cvtph_ps(
 		    _mm512_cvtepi32_epi16(_mm512_i32gather_epi32(idx,
-		    h->base + b * sizeof (struct block_q8_0), 1))));
-	memset(dw + 16 * nb, 0, 16 * sizeof *dw);
+		    (const char *)vw + b * sizeof (struct block_q8_0), 1))));
+	memset(dsc + 16 * nb, 0, 16 * sizeof *dsc);
+}
+
+/* Packs rows 0 .. nrows - 1 of n Q4_K weights: groups of 32, mins. */
+AMX static void
+amx_pack_w_q4_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
+{
+	const struct block_q4_K	*x;
+	const __m256i		 low = _mm256_set1_epi8(0x0f);
+	struct amx_wtile	*h = vp;
+	int			 ng = n / 32, nb = n / QK_K, i, j, r;
+	float			*dsc = AMX_DSC(h), *dmm = AMX_DMM(h, ng);
+	float			 d, dmin;
+	char			*q = AMX_QUANTS(h, ng);
+	uint8_t			 sc, m;
+	__m256i			 v;
+
+	amx_wtile_next(h, vw, wrow);
+	h->base = q;
+	h->stride = 32;
+	h->step = AMX_ROWS * 32;
+	for (r = 0; r < AMX_ROWS; r++) {
+		if (r >= nrows) {
+			for (j = 0; j < ng; j++) {
+				memset(q + ((size_t)j * AMX_ROWS + r) * 32,
+				    0, 32);
+				dsc[16 * j + r] = dmm[16 * j + r] = 0.0f;
+			}
+			continue;
+		}
+		x = (const struct block_q4_K *)((const char *)vw + r * wrow);
+		for (i = 0; i < nb; i++) {
+			d = quant_h2f(x[i].d);
+			dmin = quant_h2f(x[i].dmin);
+			for (j = 0; j < 8; j++) {
+				quant_k4_scale_min(j, x[i].scales, &sc, &m);
+				dsc[16 * (8 * i + j) + r] = d * sc;
+				dmm[16 * (8 * i + j) + r] = dmin * m;
+			}
+			/* bytes 32j.. of qs: group 2j low, 2j + 1 high */
+			for (j = 0; j < 4; j++) {
+				v = _mm256_loadu_si256((const __m256i *)
+				    (x[i].qs + 32 * j));
+				_mm256_storeu_si256((__m256i *)(q + ((size_t)
+				    (8 * i + 2 * j) * AMX_ROWS + r) * 32),
+				    _mm256_and_si256(v, low));
+				_mm256_storeu_si256((__m256i *)(q + ((size_t)
+				    (8 * i + 2 * j + 1) * AMX_ROWS + r) * 32),
+				    _mm256_and_si256(_mm256_srli_epi16(v, 4),
+				    low));
+			}
+		}
+	}
+	memset(dsc + 16 * ng, 0, 16 * sizeof *dsc);
+	memset(dmm + 16 * ng, 0, 16 * sizeof *dmm);
+}
+
+/*
+ * Packs rows 0 .. nrows - 1 of n Q6_K weights: groups of 16, the quants
+ * less 32 (signed).  Half k of a block: ql bytes 64k.. and qh bytes
+ * 32k.. hold its 4 quarters of 32, bits 2q of qh the top of quarter q.
+ */
+AMX static void
+amx_pack_w_q6_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
+{
+	const struct block_q6_K	*x;
+	const __m256i		 low = _mm256_set1_epi8(0x0f);
+	const __m256i		 two = _mm256_set1_epi8(0x03);
+	const __m256i		 off = _mm256_set1_epi8(32);
+	struct amx_wtile	*h = vp;
+	int			 ng = n / 16, nb = n / QK_K, i, j, k, r, g;
+	float			*dsc = AMX_DSC(h), d;
+	char			*q = AMX_QUANTS(h, ng);
+	__m256i			 l[2], hi, v[4];
+
+	amx_wtile_next(h, vw, wrow);
+	h->base = q;
+	h->stride = 16;
+	h->step = AMX_ROWS * 16;
+	for (r = 0; r < AMX_ROWS; r++) {
+		if (r >= nrows) {
+			for (j = 0; j < ng; j++) {
+				memset(q + ((size_t)j * AMX_ROWS + r) * 16,
+				    0, 16);
+				dsc[16 * j + r] = 0.0f;
+			}
+			continue;
+		}
+		x = (const struct block_q6_K *)((const char *)vw + r * wrow);
+		for (i = 0; i < nb; i++) {
+			d = quant_h2f(x[i].d);
+			for (j = 0; j < 16; j++)
+				dsc[16 * (16 * i + j) + r] = d *
+				    x[i].scales[j];
+			for (k = 0; k < 2; k++) {
+				l[0] = _mm256_loadu_si256((const __m256i *)
+				    (x[i].ql + 64 * k));
+				l[1] = _mm256_loadu_si256((const __m256i *)
+				    (x[i].ql + 64 * k + 32));
+				hi = _mm256_loadu_si256((const __m256i *)
+				    (x[i].qh + 32 * k));
+				for (j = 0; j < 4; j++) {
+					/* quarter j: nibble j / 2 of l[j % 2] */
+					v[j] = _mm256_or_si256(_mm256_and_si256(
+					    j < 2 ? l[j] : _mm256_srli_epi16(
+					    l[j - 2], 4), low),
+					    _mm256_slli_epi16(_mm256_and_si256(
+					    _mm256_srli_epi16(hi, 2 * j), two),
+					    4));
+					v[j] = _mm256_sub_epi8(v[j], off);
+					g = 16 * i + 8 * k + 2 * j;
+					_mm_storeu_si128((__m128i *)(q +
+					    ((size_t)g * AMX_ROWS + r) * 16),
+					    _mm256_castsi256_si128(v[j]));
+					_mm_storeu_si128((__m128i *)(q +
+					    ((size_t)(g + 1) * AMX_ROWS + r) *
+					    16), _mm256_extracti128_si256(v[j],
+					    1));
+				}
+			}
+		}
+	}
+	memset(dsc + 16 * ng, 0, 16 * sizeof *dsc);
+}
+
+/*
+ * Puts token t's group of G quants q (G / 4 words) into a chunk's panel
+ * p, with the group's scale dy and dy times the quants' sum.
+ */
+static inline void
+amx_put_act(char *p, int G, int t, const int8_t *q, float dy, float ysum)
+{
+	int	k;
+
+	for (k = 0; k < G / 4; k++)
+		memcpy(p + 64 * k + 4 * t, q + 4 * k, 4);
+	((float *)(p + AMX_TOKS * G))[t] = dy;
+	((float *)(p + AMX_TOKS * G + 64))[t] = ysum;
 }
 
 /*
  * Quantizes ntok (<= AMX_TOKS) rows of n floats to Q8_0 and packs them
- * as one chunk at va.
+ * as one chunk at va (struct quant_gemm's pack_acts; ysum unused).
  */
 static void
 amx_pack_act_q8_0(const float *x, int ntok, void *va, int n)
 {
 	const struct quant_traits *at = quant_traits(GGML_TYPE_Q8_0);
 	struct block_q8_0	 q[16];
-	char			*a = va, *blk;
-	int			 nb = n / QK8_0, t, b, b0, nv, k;
+	char			*a = va;
+	int			 nb = n / QK8_0, t, b, b0, nv;
 
-	memset(a, 0, (size_t)nb * AMX_PANEL);
+	memset(a, 0, (size_t)nb * AMX_APANEL(32));
 	for (t = 0; t < ntok; t++) {
 		for (b0 = 0; b0 < nb; b0 += 16) {
 			nv = nb - b0 < 16 ? nb - b0 : 16;
 			at->from_float(x + (size_t)t * n + b0 * QK8_0, q,
 			    (int64_t)nv * QK8_0);
-			for (b = 0; b < nv; b++) {
-				blk = a + (size_t)(b0 + b) * AMX_PANEL;
-				for (k = 0; k < 8; k++)
-					memcpy(blk + 64 * k + 4 * t,
-					    q[b].qs + 4 * k, 4);
-				((float *)(blk + 512))[t] = quant_h2f(q[b].d);
+			for (b = 0; b < nv; b++)
+				amx_put_act(a + (size_t)(b0 + b) *
+				    AMX_APANEL(32), 32, t, q[b].qs,
+				    quant_h2f(q[b].d), 0.0f);
+		}
+	}
+}
+
+/* As amx_pack_act_q8_0, to Q8_K, in groups of G (16 or 32). */
+static void
+amx_pack_act_q8_K(const float *x, int ntok, void *va, int n, int G)
+{
+	const struct quant_traits *at = quant_traits(GGML_TYPE_Q8_K);
+	struct block_q8_K	 q;
+	char			*a = va;
+	int			 nb = n / QK_K, t, i, j, k, s;
+
+	memset(a, 0, (size_t)(n / G) * AMX_APANEL(G));
+	for (t = 0; t < ntok; t++) {
+		for (i = 0; i < nb; i++) {
+			at->from_float(x + (size_t)t * n + i * QK_K, &q,
+			    QK_K);
+			for (j = 0; j < QK_K / G; j++) {
+				for (s = 0, k = 0; k < G / 16; k++)
+					s += q.bsums[j * G / 16 + k];
+				amx_put_act(a + (size_t)(i * QK_K / G + j) *
+				    AMX_APANEL(G), G, t, q.qs + j * G, q.d,
+				    q.d * (float)s);
 			}
 		}
 	}
 }
 
-/*
- * f[r] += the stored dots of blocks b and b + 1 (c0, c1) of row r, each
- * scaled by its dw[r] * da.
- */
-AMX static inline __attribute__((always_inline)) void
-amx_scale2(__m512 *f, const int32_t *c0, const int32_t *c1, const float *dw,
-    const char *a0, const char *a1)
+static void
+amx_pack_act_g32(const float *x, int ntok, void *va, int n)
 {
-	__m512		 da0 = _mm512_loadu_ps(a0 + 512);
-	__m512		 da1 = _mm512_loadu_ps(a1 + 512);
+	amx_pack_act_q8_K(x, ntok, va, n, 32);
+}
+
+static void
+amx_pack_act_g16(const float *x, int ntok, void *va, int n)
+{
+	amx_pack_act_q8_K(x, ntok, va, n, 16);
+}
+
+/*
+ * f[r] += the stored dots of groups j and j + 1 (c0, c1) of row r, each
+ * scaled by its dsc[r] * dy, less dmm[r] * ysum where there are mins.
+ */
+AMX_INLINE void
+amx_scale2(__m512 *f, const int32_t *c0, const int32_t *c1, const float *dsc,
+    const float *dmm, const char *a0, const char *a1, int G)
+{
+	__m512		 dy0 = _mm512_loadu_ps(a0 + AMX_TOKS * G);
+	__m512		 dy1 = _mm512_loadu_ps(a1 + AMX_TOKS * G);
+	__m512		 ys0, ys1;
 	int		 r;
 
+	ys0 = ys1 = _mm512_setzero_ps();
+	if (dmm != NULL) {
+		ys0 = _mm512_loadu_ps(a0 + AMX_TOKS * G + 64);
+		ys1 = _mm512_loadu_ps(a1 + AMX_TOKS * G + 64);
+	}
 #pragma GCC unroll 16
 	for (r = 0; r < AMX_ROWS; r++) {
 		f[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(
 		    _mm512_load_si512(c0 + 16 * r)), _mm512_mul_ps(
-		    _mm512_set1_ps(dw[r]), da0), f[r]);
+		    _mm512_set1_ps(dsc[r]), dy0), f[r]);
 		f[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(
 		    _mm512_load_si512(c1 + 16 * r)), _mm512_mul_ps(
-		    _mm512_set1_ps(dw[16 + r]), da1), f[r]);
+		    _mm512_set1_ps(dsc[16 + r]), dy1), f[r]);
+		if (dmm != NULL) {
+			f[r] = _mm512_fnmadd_ps(_mm512_set1_ps(dmm[r]), ys0,
+			    f[r]);
+			f[r] = _mm512_fnmadd_ps(_mm512_set1_ps(dmm[16 + r]),
+			    ys1, f[r]);
+		}
 	}
 }
-
-/* Block b's quants in the 16 rows, and chunk a's block b. */
-#define AMX_W(b)	(h->base + (size_t)(b) * sizeof (struct block_q8_0) + \
-	offsetof(struct block_q8_0, qs))
-#define AMX_A(b)	(a + (size_t)(b) * AMX_PANEL)
 
 /*
  * tilestored of tile T into the 1 KiB at c, naming what it writes: the
@@ -179,34 +382,44 @@ amx_scale2(__m512 *f, const int32_t *c0, const int32_t *c1, const float *dw,
 	__asm__ volatile ("tilestored %%tmm" #T ", (%1,%2,1)"		\
 	    : "=m" (*(int32_t (*)[256])(c)) : "r" (c), "r" (64L))
 
+/* Group j's quants in the 16 rows, and chunk a's group j. */
+#define AMX_W(j)	(h->base + (size_t)(j) * h->step)
+#define AMX_A(j)	(a + (size_t)(j) * AMX_APANEL(G))
+
 /*
- * The tile product (struct quant_gemm).  Tokens go in groups of up to
- * AMX_GROUP chunks; per group the blocks go two at a time, each pair's
- * weight tiles loaded once and multiplied with every chunk in turn, the
- * float sums of all the group's chunks kept in f.  An odd last block
- * pairs with zeros (the packer's zero scales).  Meanwhile the next
- * tile's rows (the weights the next call reads, if there is one) are
- * asked for, a pair's worth a pair, so they come from the cache.
+ * The tile product (struct quant_gemm) for groups of G (32 or 16), with
+ * mins or not.  Tokens go in groups of up to AMX_GROUP chunks; per group
+ * the scale groups go two at a time, each pair's weight tiles loaded
+ * once and multiplied with every chunk in turn, the float sums of all
+ * the group's chunks kept in f.  An odd last group pairs with zeros (the
+ * packer's zero scales).  Meanwhile the next tile's rows as stored (the
+ * weights the next call's packer reads, if there is one) are asked for,
+ * a pair's worth a pair, so they come from the cache.
  */
-AMX static void
-amx_tile_q8_0(int n, const void *pw, const void *pa, size_t arow, int ntok,
-    float *y, size_t ldy, int nrows)
+AMX_INLINE void
+amx_tile(int G, int mins, int ng, const void *pw, const void *pa,
+    size_t arow, int ntok, float *y, size_t ldy, int nrows)
 {
 	const struct amx_wtile	*h = pw;
-	const float		*dw = (const float *)(h + 1);
-	const char		*next = h->base + AMX_ROWS * h->stride, *a;
+	const float		*dsc = AMX_DSC(h);
+	const float		*dmm = mins ? AMX_DMM(h, ng) : NULL;
+	const char		*a;
 	struct amx_cfg		 cfg;
 	int32_t			 c[2][256] __attribute__((aligned(64)));
 	__m512			 f[AMX_GROUP][AMX_ROWS];
 	float			 out[AMX_ROWS][16];
-	int			 nb = n / QK8_0, g, nch, ch, b, r, t, nt;
+	const __m512i		 col = _mm512_setr_epi32(0, 16, 32, 48, 64, 80,
+	    96, 112, 128, 144, 160, 176, 192, 208, 224, 240);
+	const __mmask16		 rmask = (__mmask16)((1u << nrows) - 1);
+	size_t			 o;
+	int			 g, nch, ch, j, r, t, nt;
 
 	memset(&cfg, 0, sizeof cfg);
 	cfg.palette = 1;
 	for (r = 0; r < 2; r++) {
 		cfg.rows[r] = 16;	/* tiles 0, 1: weights */
-		cfg.colsb[r] = 32;
-		cfg.rows[2 + r] = 8;	/* tiles 2, 3: activations */
+		cfg.colsb[r] = G;
+		cfg.rows[2 + r] = G / 4;	/* tiles 2, 3: activations */
 		cfg.colsb[2 + r] = 64;
 		cfg.rows[4 + r] = 16;	/* tiles 4, 5: the dots */
 		cfg.colsb[4 + r] = 64;
@@ -218,35 +431,36 @@ amx_tile_q8_0(int n, const void *pw, const void *pa, size_t arow, int ntok,
 			nch = AMX_GROUP;
 		memset(f, 0, sizeof f);
 		memset(c[1], 0, sizeof c[1]);
-		for (b = 0; b < nb; b += 2) {
-			for (r = 0; r < AMX_ROWS; r++) {
-				_mm_prefetch(next + r * h->stride + b *
-				    sizeof (struct block_q8_0), _MM_HINT_T1);
-				_mm_prefetch(next + r * h->stride + b *
-				    sizeof (struct block_q8_0) + 64,
-				    _MM_HINT_T1);
-			}
-			_tile_loadd(0, AMX_W(b), h->stride);
-			if (b + 1 < nb)
-				_tile_loadd(1, AMX_W(b + 1), h->stride);
+		for (j = 0; j < ng; j += 2) {
+			/* the next rows' bytes for groups j, j + 1 */
+			for (o = j * h->wrow / ng & ~(size_t)63;
+			    o < (j + 2) * h->wrow / ng; o += 64)
+				for (r = 0; r < AMX_ROWS; r++)
+					_mm_prefetch(h->next + r * h->wrow + o,
+					    _MM_HINT_T1);
+			_tile_loadd(0, AMX_W(j), h->stride);
+			if (j + 1 < ng)
+				_tile_loadd(1, AMX_W(j + 1), h->stride);
 			for (ch = 0; ch < nch; ch++) {
 				a = (const char *)pa + ((size_t)g +
 				    (size_t)ch * AMX_TOKS) * arow;
 				_tile_zero(4);
-				_tile_loadd(2, AMX_A(b), 64);
+				_tile_loadd(2, AMX_A(j), 64);
 				_tile_dpbssd(4, 0, 2);
-				if (b + 1 < nb) {
+				if (j + 1 < ng) {
 					_tile_zero(5);
-					_tile_loadd(3, AMX_A(b + 1), 64);
+					_tile_loadd(3, AMX_A(j + 1), 64);
 					_tile_dpbssd(5, 1, 3);
 				}
 				AMX_STORE(4, c[0]);
-				if (b + 1 < nb)
+				if (j + 1 < ng)
 					AMX_STORE(5, c[1]);
-				amx_scale2(f[ch], c[0], c[1], dw + 16 * b,
-				    AMX_A(b), AMX_A(b + 1 < nb ? b + 1 : b));
+				amx_scale2(f[ch], c[0], c[1], dsc + 16 * j,
+				    mins ? dmm + 16 * j : NULL, AMX_A(j),
+				    AMX_A(j + 1 < ng ? j + 1 : j), G);
 			}
 		}
+		/* token t's 16 results are column t of f[ch] */
 		for (ch = 0; ch < nch; ch++) {
 			for (r = 0; r < AMX_ROWS; r++)
 				_mm512_storeu_ps(out[r], f[ch][r]);
@@ -254,9 +468,9 @@ amx_tile_q8_0(int n, const void *pw, const void *pa, size_t arow, int ntok,
 			if (nt > AMX_TOKS)
 				nt = AMX_TOKS;
 			for (t = 0; t < nt; t++)
-				for (r = 0; r < nrows; r++)
-					y[(size_t)(g + ch * AMX_TOKS + t) *
-					    ldy + r] = out[r][t];
+				_mm512_mask_storeu_ps(y + (size_t)(g + ch *
+				    AMX_TOKS + t) * ldy, rmask,
+				    _mm512_i32gather_ps(col, &out[0][t], 4));
 		}
 	}
 	_tile_release();
@@ -265,9 +479,40 @@ amx_tile_q8_0(int n, const void *pw, const void *pa, size_t arow, int ntok,
 #undef AMX_W
 #undef AMX_A
 
+/* The tile products of Q8_0, Q4_K and Q6_K. */
+AMX static void
+amx_tile_q8_0(int n, const void *pw, const void *pa, size_t arow, int ntok,
+    float *y, size_t ldy, int nrows)
+{
+	amx_tile(32, 0, n / QK8_0, pw, pa, arow, ntok, y, ldy, nrows);
+}
+
+AMX static void
+amx_tile_q4_K(int n, const void *pw, const void *pa, size_t arow, int ntok,
+    float *y, size_t ldy, int nrows)
+{
+	amx_tile(32, 1, n / 32, pw, pa, arow, ntok, y, ldy, nrows);
+}
+
+AMX static void
+amx_tile_q6_K(int n, const void *pw, const void *pa, size_t arow, int ntok,
+    float *y, size_t ldy, int nrows)
+{
+	amx_tile(16, 0, n / 16, pw, pa, arow, ntok, y, ldy, nrows);
+}
+
+/* panel, act_panel, w_panel, pack_act, pack_w, tile, rows, toks, pack_acts */
 static const struct quant_gemm gemm_amx_q8_0 = {
-	QK8_0, AMX_PANEL / AMX_TOKS, AMX_WPANEL, NULL, amx_pack_w_q8_0,
+	32, AMX_APANEL(32) / AMX_TOKS, AMX_WPANEL, NULL, amx_pack_w_q8_0,
 	amx_tile_q8_0, AMX_ROWS, AMX_TOKS, amx_pack_act_q8_0,
+};
+static const struct quant_gemm gemm_amx_q4_K = {
+	32, AMX_APANEL(32) / AMX_TOKS, AMX_WPANEL, NULL, amx_pack_w_q4_K,
+	amx_tile_q4_K, AMX_ROWS, AMX_TOKS, amx_pack_act_g32,
+};
+static const struct quant_gemm gemm_amx_q6_K = {
+	16, AMX_APANEL(16) / AMX_TOKS, AMX_WPANEL, NULL, amx_pack_w_q6_K,
+	amx_tile_q6_K, AMX_ROWS, AMX_TOKS, amx_pack_act_g16,
 };
 
 void
@@ -275,6 +520,8 @@ quant_register_amx(struct quant_traits *table)
 {
 	quant_register_avx512_wide(table);
 	table[GGML_TYPE_Q8_0].gemm = &gemm_amx_q8_0;
+	table[GGML_TYPE_Q4_K].gemm = &gemm_amx_q4_K;
+	table[GGML_TYPE_Q6_K].gemm = &gemm_amx_q6_K;
 }
 
 #else
