@@ -1040,6 +1040,7 @@ attn_kernels_for(const struct ops_attn *a)
 		[QUANT_ISA_AVX2] = &attn_avx2,
 		[QUANT_ISA_AVX512] = &attn_avx2,
 		[QUANT_ISA_AVX512_WIDE] = &attn_zmm,
+		[QUANT_ISA_AMX] = &attn_zmm,
 	};
 	const struct attn_kernels	*kn = by_isa[quant_isa()];
 

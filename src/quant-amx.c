@@ -138,6 +138,34 @@ amx_pack_w_q8_0(const void *vw, size_t wrow, int nrows, void *vp, int n)
 	memset(dsc + 16 * nb, 0, 16 * sizeof *dsc);
 }
 
+/*
+ * Starts the packed tile h of ng groups of G for unpacked quants: where
+ * they are, rows nrows .. 15 and the odd group's scales as zeros (the
+ * mins' too, present or not).  Returns where the quants go.
+ */
+static char *
+amx_unpacked(struct amx_wtile *h, const void *vw, size_t wrow, int G,
+    int ng, int nrows)
+{
+	float	*dsc = AMX_DSC(h), *dmm = AMX_DMM(h, ng);
+	char	*q = AMX_QUANTS(h, ng);
+	int	 j, r;
+
+	amx_wtile_next(h, vw, wrow);
+	h->base = q;
+	h->stride = (size_t)G;
+	h->step = (size_t)AMX_ROWS * G;
+	for (r = nrows; r < AMX_ROWS; r++) {
+		for (j = 0; j < ng; j++) {
+			memset(q + ((size_t)j * AMX_ROWS + r) * G, 0, G);
+			dsc[16 * j + r] = dmm[16 * j + r] = 0.0f;
+		}
+	}
+	memset(dsc + 16 * ng, 0, 16 * sizeof *dsc);
+	memset(dmm + 16 * ng, 0, 16 * sizeof *dmm);
+	return q;
+}
+
 /* Packs rows 0 .. nrows - 1 of n Q4_K weights: groups of 32, mins. */
 AMX static void
 amx_pack_w_q4_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
@@ -148,23 +176,11 @@ amx_pack_w_q4_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
 	int			 ng = n / 32, nb = n / QK_K, i, j, r;
 	float			*dsc = AMX_DSC(h), *dmm = AMX_DMM(h, ng);
 	float			 d, dmin;
-	char			*q = AMX_QUANTS(h, ng);
+	char			*q = amx_unpacked(h, vw, wrow, 32, ng, nrows);
 	uint8_t			 sc, m;
 	__m256i			 v;
 
-	amx_wtile_next(h, vw, wrow);
-	h->base = q;
-	h->stride = 32;
-	h->step = AMX_ROWS * 32;
-	for (r = 0; r < AMX_ROWS; r++) {
-		if (r >= nrows) {
-			for (j = 0; j < ng; j++) {
-				memset(q + ((size_t)j * AMX_ROWS + r) * 32,
-				    0, 32);
-				dsc[16 * j + r] = dmm[16 * j + r] = 0.0f;
-			}
-			continue;
-		}
+	for (r = 0; r < nrows; r++) {
 		x = (const struct block_q4_K *)((const char *)vw + r * wrow);
 		for (i = 0; i < nb; i++) {
 			d = quant_h2f(x[i].d);
@@ -188,8 +204,6 @@ amx_pack_w_q4_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
 			}
 		}
 	}
-	memset(dsc + 16 * ng, 0, 16 * sizeof *dsc);
-	memset(dmm + 16 * ng, 0, 16 * sizeof *dmm);
 }
 
 /*
@@ -207,22 +221,10 @@ amx_pack_w_q6_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
 	struct amx_wtile	*h = vp;
 	int			 ng = n / 16, nb = n / QK_K, i, j, k, r, g;
 	float			*dsc = AMX_DSC(h), d;
-	char			*q = AMX_QUANTS(h, ng);
+	char			*q = amx_unpacked(h, vw, wrow, 16, ng, nrows);
 	__m256i			 l[2], hi, v[4];
 
-	amx_wtile_next(h, vw, wrow);
-	h->base = q;
-	h->stride = 16;
-	h->step = AMX_ROWS * 16;
-	for (r = 0; r < AMX_ROWS; r++) {
-		if (r >= nrows) {
-			for (j = 0; j < ng; j++) {
-				memset(q + ((size_t)j * AMX_ROWS + r) * 16,
-				    0, 16);
-				dsc[16 * j + r] = 0.0f;
-			}
-			continue;
-		}
+	for (r = 0; r < nrows; r++) {
 		x = (const struct block_q6_K *)((const char *)vw + r * wrow);
 		for (i = 0; i < nb; i++) {
 			d = quant_h2f(x[i].d);
@@ -257,7 +259,6 @@ amx_pack_w_q6_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
 			}
 		}
 	}
-	memset(dsc + 16 * ng, 0, 16 * sizeof *dsc);
 }
 
 /*

@@ -577,6 +577,9 @@ vec_dot_q8_0_zmm(int n, float *s, const void *vx, size_t bx,
 		    _mm512_slli_epi32(_mm512_dpbusd_epi32(
 		    _mm512_setzero_si512(), _mm512_set1_epi8(1), a), 7));
 		yd = q8_0_pair_d(y + i, two);
+		/* unrolled: generation on Q8_0 1.025 times as fast (4 of 4
+		 * alternating pairs, Intel) */
+#pragma GCC unroll 4
 		for (r = 0; r < nr; r++) {
 			x = (const struct block_q8_0 *)((const char *)vx +
 			    r * bx) + i;

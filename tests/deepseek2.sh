@@ -9,7 +9,14 @@
 # For each row of golden/deepseek2-ppl.txt the model is generated again
 # (its checksum must match) and `r1chat perplexity` must agree with
 # llama.cpp's figure: within 0.5 % for F32 and Q8_0, 1 % for Q4_K_M and
-# the i-quant mixtures (UD-*, whose rows the golden script explains).  The
+# the i-quant mixtures (UD-*, whose rows the golden script explains), but
+# 2 % for ds2-v3's Q8_0 and Q4_K_M.  Its group-limited sigmoid routing
+# turns rounding into other experts: every prompt product of the
+# avx512-wide path scaled by 1 + e, e uniform within +-3e-7 (a few float
+# roundings), moved its Q8_0 figure from 40476 to 40095 (-0.9 %) and its
+# Q4_K_M figure over 40121-40566 in four draws of size 1e-7 to 1e-6,
+# while every product stayed within 1.5e-7 of its dot's magnitude; the
+# amx path's products, as close, give 40200 and 40727.  The
 # stacked form is compared with an F32 cache: llama.cpp expands it into
 # full keys and values and rounds those to F16 where r1chat caches the
 # latent, so only the F32 cache computes the same numbers.  The greedy
@@ -51,8 +58,9 @@ within() {
 
 # --- perplexity against llama.cpp ---------------------------------------
 grep -v '^#' "$G/deepseek2-ppl.txt" | while read -r model type seed ck size want scored; do
-	case $type in
-	F32|Q8_0) tol=0.5 ;;
+	case $model:$type in
+	ds2-v3:Q8_0|ds2-v3:Q4_K_M) tol=2 ;;
+	*:F32|*:Q8_0) tol=0.5 ;;
 	*) tol=1 ;;
 	esac
 	m=$T/m.gguf
