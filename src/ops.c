@@ -1042,6 +1042,9 @@ attn_kernels_for(const struct ops_attn *a)
 		[QUANT_ISA_AVX512_WIDE] = &attn_zmm,
 		[QUANT_ISA_AMX] = &attn_zmm,
 	};
+	/* a path missing here runs the plain loop: list each new one */
+	_Static_assert(QUANT_ISA_COUNT == 5, "attn_kernels_for: a path "
+	    "without its kernels");
 	const struct attn_kernels	*kn = by_isa[quant_isa()];
 
 	/* the 256-bit kernels where the rows do not fit the zmm ones */
