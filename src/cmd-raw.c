@@ -200,8 +200,10 @@ cmd_raw(struct options *o)
 	fputc('\n', stdout);
 	rc = 0;
 	if (o->verbose) {
-		d.eval_ns = util_now_ns() - te;
-		d.total_ns = util_now_ns() - t0;
+		int64_t	now = util_now_ns();
+
+		d.eval_ns = now - te;
+		d.total_ns = now - t0;
 		fflush(stdout);
 		if (duration_summary_print(&d, stderr) != 0)
 			rc = 1;

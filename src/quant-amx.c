@@ -1,20 +1,19 @@
 /*
- * quant-amx.c - prompt tiles on Intel's AMX (AMX-INT8): Q8_0 weights
- * against Q8_0 activations, 16 weight rows by 16 tokens a tile product.
+ * quant-amx.c - prompt tiles on Intel's AMX (AMX-INT8) for Q8_0, Q4_K
+ * and Q6_K weights: 16 weight rows by 16 tokens a tile product.
  *
- * One tdpbssd multiplies a 16 x 32-byte tile of weights (16 rows, one
- * block each: the "A" operand) by a tile of 16 tokens' activations for
- * the same block (the "B" operand, 8 rows of 4 bytes of 16 tokens: the
- * layout tdpbssd wants), both signed, giving the 16 x 16 exact integer
- * block dots.  Each is then scaled in float, dw of its row times da of
- * its token, into 16 vectors of 16 tokens, one per weight row.  Two
- * blocks are in flight at a time, so that the tile unit works on one
- * while the vectors scale the other.
+ * One tdpbssd multiplies a tile of one scale group of 16 weight rows
+ * (G bytes a row, G = 32, Q6_K's 16: the "A" operand) by a tile of the
+ * same group of 16 tokens' activations (G / 4 rows of 4 bytes of 16
+ * tokens: the layout tdpbssd wants), both signed, giving the 16 x 16
+ * exact integer group dots.  Each is then scaled in float, the row's
+ * dsc times the token's dy (less the row's dmm times the token's ysum
+ * for Q4_K's mins), into 16 vectors of 16 tokens, one per weight row.
  *
- * A packed weight tile is, per block (a panel): the 16 rows' 32 quants
- * (512 bytes), then their 16 scales as floats.  Activations are packed
- * 16 tokens at a time (a chunk): per block, the B tile (512 bytes), then
- * the 16 tokens' scales; tokens past the last are zeros.
+ * Q8_0's weights are read in place from the map; the K-quants' are
+ * unpacked to bytes, 16 rows at a time (struct amx_wtile).  Activations
+ * are packed 16 tokens at a time (a chunk): per group, the B tile, then
+ * the 16 tokens' dy and ysum; tokens past the last are zeros.
  */
 #include "config.h"
 
@@ -426,12 +425,13 @@ amx_tile(int G, int mins, int ng, const void *pw, const void *pa,
 		cfg.colsb[4 + r] = 64;
 	}
 	_tile_loadconfig(&cfg);
+	/* an odd last group scales c[1] by zeros: let it hold numbers */
+	memset(c[1], 0, sizeof c[1]);
 	for (g = 0; g < ntok; g += AMX_GROUP * AMX_TOKS) {
 		nch = (ntok - g + AMX_TOKS - 1) / AMX_TOKS;
 		if (nch > AMX_GROUP)
 			nch = AMX_GROUP;
 		memset(f, 0, sizeof f);
-		memset(c[1], 0, sizeof c[1]);
 		for (j = 0; j < ng; j += 2) {
 			/* the next rows' bytes for groups j, j + 1 */
 			for (o = j * h->wrow / ng & ~(size_t)63;

@@ -156,10 +156,9 @@ typedef void (*quant_vec_dot_rows_fn)(int n, float *s, const void *x,
 /*
  * Matrix products for prompts (several tokens against the same weights),
  * where a type has them: rows weight rows at a time (QUANT_GEMM_ROWS for
- * the AVX-512 tiles) are
- * repacked into a scratch tile whose layout suits the kernel, then
- * multiplied with every token, whose activations were packed once per
- * matmul.  Rows of n elements are cut into panels of panel elements, the
+ * the AVX-512 tiles) are repacked into a scratch tile whose layout suits
+ * the kernel, then multiplied with every token, whose activations were
+ * packed once per matmul.  Rows of n elements are cut into panels of panel elements, the
  * last one padded with zeros.  Results differ from vec_dot's by float
  * rounding only (the integer products are exact in both).
  */
@@ -206,7 +205,8 @@ struct quant_traits {
  * The kernel paths, narrowest first.  AVX512 and AVX512_WIDE differ in
  * the single-token dots only: 256-bit vectors (for cores that split
  * 512-bit ones into halves, as Zen 4) or 512-bit ones; AMX is
- * AVX512_WIDE with Intel's tile unit for Q8_0's prompt tiles.
+ * AVX512_WIDE with Intel's tile unit for the prompt tiles of Q8_0, Q4_K
+ * and Q6_K.
  */
 enum quant_isa {
 	QUANT_ISA_SCALAR, QUANT_ISA_AVX2, QUANT_ISA_AVX512,
