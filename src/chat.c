@@ -744,8 +744,10 @@ chat_open(const struct chat_config *cfg, char **warning, char **cause)
 
 	if ((c->g = gguf_open(cfg->model_path, cause)) == NULL)
 		goto fail;
+	/* --mlock keeps the file's map: no copy of it beside */
 	if (cfg->mlock && residency_lock(c->g, cause) != 0)
 		goto fail;
+	model_set_repack(!cfg->mlock);
 	if ((c->tok = tok_open(c->g, NULL, cause)) == NULL)
 		goto fail;
 	if ((c->m = model_open(c->g, c->n_threads, cause)) == NULL)

@@ -78,6 +78,8 @@ struct model {
 	struct ops_mat		 output;	/* tok_embd when tied */
 	struct model_layer	*layers;
 	struct ds2_model	*ds2;		/* deepseek2 (arch-deepseek2.c) */
+	void			*panels;	/* repacked weights (a map) */
+	size_t			 panels_size;
 };
 
 struct model_ctx {

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -252,6 +254,89 @@ model_read_hparams(struct model *m, char **cause)
 	return 0;
 }
 
+static int	model_repack_on = 1;
+
+void
+model_set_repack(int on)
+{
+	model_repack_on = on;
+}
+
+/* The matrices of m a repack may take, at most max, into w: how many. */
+static int
+model_mats(struct model *m, struct ops_mat **w, int max)
+{
+	static const size_t	 field[] = {
+		offsetof(struct model_layer, wq),
+		offsetof(struct model_layer, wk),
+		offsetof(struct model_layer, wv),
+		offsetof(struct model_layer, wo),
+		offsetof(struct model_layer, w_gate),
+		offsetof(struct model_layer, w_up),
+		offsetof(struct model_layer, w_down),
+	};
+	size_t			 k;
+	int			 n = 0, il;
+
+	if (m->output.data != m->tok_embd.data && n < max)
+		w[n++] = &m->output;
+	for (il = 0; il < m->hp.n_layer; il++)
+		for (k = 0; k < sizeof field / sizeof field[0] && n < max; k++)
+			w[n++] = (struct ops_mat *)((char *)&m->layers[il] +
+			    field[k]);
+	return n;
+}
+
+/*
+ * Repacks what model_load says into one anonymous map (huge pages where
+ * the kernel gives them), read-only once filled.  The file's pages of a
+ * repacked matrix are dropped from this process (MADV_DONTNEED: the map
+ * is private and read-only, so a read would fault them in again; none
+ * comes): each weight is resident once.  Without memory for the copy,
+ * the weights stay in the file's map.
+ */
+static void
+model_repack(struct model *m)
+{
+	struct ops_mat	**w;
+	const char	*env = getenv("R1CHAT_REPACK");
+	size_t		 total = 0, o = 0, sz, pg = (size_t)sysconf(_SC_PAGESIZE);
+	uintptr_t	 a, b;
+	char		*map;
+	int		 n, i, max = 1 + 7 * m->hp.n_layer;
+
+	if (!model_repack_on || (env != NULL && strcmp(env, "0") == 0))
+		return;
+	w = xcalloc((size_t)max, sizeof *w);
+	n = model_mats(m, w, max);
+	for (i = 0; i < n; i++)
+		if (ops_repackable(w[i]))
+			total += (w[i]->rows * w[i]->row_size + 63) &
+			    ~(size_t)63;
+	if (total == 0 || (map = mmap(NULL, total, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED) {
+		free(w);
+		return;
+	}
+#ifdef MADV_HUGEPAGE
+	(void)madvise(map, total, MADV_HUGEPAGE);
+#endif
+	for (i = 0; i < n; i++) {
+		if (!ops_repackable(w[i]))
+			continue;
+		sz = w[i]->rows * w[i]->row_size;
+		a = ((uintptr_t)w[i]->data + pg - 1) & ~(uintptr_t)(pg - 1);
+		b = ((uintptr_t)w[i]->data + sz) & ~(uintptr_t)(pg - 1);
+		if (ops_repack(w[i], map + o) == 0 && b > a)
+			(void)madvise((void *)a, b - a, MADV_DONTNEED);
+		o += (sz + 63) & ~(size_t)63;
+	}
+	(void)mprotect(map, total, PROT_READ);
+	m->panels = map;
+	m->panels_size = total;
+	free(w);
+}
+
 struct model *
 model_load(const struct gguf_file *g, char **cause)
 {
@@ -305,6 +390,7 @@ model_load(const struct gguf_file *g, char **cause)
 		if (m->arch->bind_layer(m, il, cause) != 0)
 			goto fail;
 	}
+	model_repack(m);
 	free(name);
 	return m;
 fail:
@@ -344,6 +430,8 @@ model_free(struct model *m)
 		return;
 	if (m->arch != NULL && m->arch->free != NULL)
 		m->arch->free(m);
+	if (m->panels != NULL)
+		munmap(m->panels, m->panels_size);
 	gguf_close(m->owned);
 	free(m->layers);
 	free(m);

@@ -37,9 +37,13 @@ struct model_hparams {
 
 /*
  * Binds the model in an open file; the model borrows g, which must
- * outlive it.  Returns NULL with *cause set: for an architecture r1chat
- * does not run (naming it and the supported ones), a missing key, a
- * missing tensor or one of the wrong shape or type (naming it).
+ * outlive it.  The matrices the kernels have panels for (ops_repack:
+ * Q8_0 on the amx path) are repacked into memory of the model's own,
+ * unless model_set_repack(0) or R1CHAT_REPACK=0, and the file's pages
+ * they were read from let go.  Returns NULL with *cause set: for an
+ * architecture r1chat does not run (naming it and the supported ones), a
+ * missing key, a missing tensor or one of the wrong shape or type
+ * (naming it).
  */
 struct model *model_load(const struct gguf_file *g, char **cause);
 
@@ -53,6 +57,10 @@ struct model *model_open(const struct gguf_file *g, int n_threads,
 /* Opens the GGUF file at path (split shards too) and binds it; the model
  * owns the file then. */
 struct model *model_open_file(const char *path, char **cause);
+
+/* Whether model_load repacks (1, the default) or leaves every weight in
+ * the file's map (0: --mlock, which locks that map). */
+void model_set_repack(int on);
 
 /* Frees the model (and the file, if model_open_file opened it). */
 void model_free(struct model *m);

@@ -114,6 +114,7 @@ struct matmul_job {
 	const struct quant_traits	*wt;	/* weight type */
 	const struct quant_traits	*at;	/* activation type, NULL if F32 */
 	quant_vec_dot_x4_fn		 x4;	/* 4 tokens at once, or NULL */
+	const struct quant_panel	*panel;	/* w is repacked, or NULL */
 	const char			*w;
 	size_t				 wrow;	/* bytes per weight row */
 	const float			*x;
@@ -128,14 +129,20 @@ struct matmul_job {
 /*
  * Quantizes part u of n_parts of the activations.  A row may be cut into
  * several parts at block boundaries, since blocks are quantized
- * independently: that lets all threads share a single token's row.
+ * independently: that lets all threads share a single token's row.  A
+ * repacked j quantizes its one token whole (u 0 of 1).
  */
 static void
 matmul_quantize(const struct matmul_job *j, int u, int per_row)
 {
 	int		 t = u / per_row, p = u % per_row;
-	int64_t		 nb = j->cols / j->at->blck, b0, b1;
+	int64_t		 nb, b0, b1;
 
+	if (j->panel != NULL) {
+		j->panel->quantize(j->x, j->act, j->cols);
+		return;
+	}
+	nb = j->cols / j->at->blck;
 	b0 = nb * p / per_row;
 	b1 = nb * (p + 1) / per_row;
 	if (b1 <= b0)
@@ -146,16 +153,27 @@ matmul_quantize(const struct matmul_job *j, int u, int per_row)
 }
 
 /*
- * A single token's work on j comes in units: QUANT_DOT_ROWS rows at once
- * where the type has a dot for that, else one row; the last unit takes
- * the rows left over one by one.  Returns how many units j has.
+ * A single token's work on j comes in units: a panel where j is
+ * repacked, QUANT_DOT_ROWS rows at once where the type has a dot for
+ * that, else one row; the last unit takes the rows left over one by
+ * one.  Returns how many units j has.
  */
 static int64_t
 matmul_units(const struct matmul_job *j)
 {
+	if (j->panel != NULL)
+		return j->rows / QUANT_PANEL_ROWS;
 	if (j->wt->vec_dot_rows == NULL)
 		return j->rows;
 	return (j->rows + QUANT_DOT_ROWS - 1) / QUANT_DOT_ROWS;
+}
+
+/* The smallest share of j's units a thread takes (OPS_DOT_CHUNK). */
+static int
+matmul_chunk(const struct matmul_job *j)
+{
+	return j->panel != NULL ? OPS_DOT_CHUNK * QUANT_DOT_ROWS /
+	    QUANT_PANEL_ROWS : OPS_DOT_CHUNK;
 }
 
 /* Computes unit u of j for its one token, whose activations are act. */
@@ -164,6 +182,11 @@ matmul_unit(const struct matmul_job *j, const char *act, int64_t u)
 {
 	int64_t	r, r1;
 
+	if (j->panel != NULL) {
+		r = u * QUANT_PANEL_ROWS;
+		j->panel->dot(j->cols, &j->y[r], j->w + r * j->wrow, act);
+		return;
+	}
 	if (j->wt->vec_dot_rows == NULL) {
 		j->wt->vec_dot(j->cols, &j->y[u], j->w + u * j->wrow, act);
 		return;
@@ -226,10 +249,10 @@ matmul_tile(const struct matmul_job *j, int64_t r0)
  * multiplies each with all the tokens.
  */
 static int
-matmul_gemm(const struct ops_mat *w, const float *x, int n_tok, float *y,
-    struct ops_scratch *scratch, int nth)
+matmul_gemm(const struct quant_gemm *g, const struct ops_mat *w,
+    const float *x, int n_tok, float *y, struct ops_scratch *scratch,
+    int nth)
 {
-	const struct quant_gemm	*g = quant_traits(w->type)->gemm;
 	int			 cols = (int)w->cols, np, t, n_chunks;
 	int64_t			 r, n_tiles;
 	size_t			 arow, wsize;
@@ -307,6 +330,10 @@ matmul_setup(struct matmul_job *j, const struct ops_mat *w, const float *x,
 	j->cols = (int)w->cols;
 	j->n_tok = n_tok;
 	j->y = y;
+	if ((j->panel = w->panel) != NULL) {
+		j->arow = j->panel->act_size(j->cols);
+		return 0;
+	}
 
 	vdt = j->wt->vec_dot_type;
 	if (vdt == GGML_TYPE_F32) {
@@ -328,7 +355,7 @@ ops_matmul(const struct ops_mat *w, const float *x, int n_tok, float *y,
 {
 	struct matmul_job	 j;
 	int64_t			 r, n_tiles, n_units1;
-	int			 nth, per_row, u, n_units, rc;
+	int			 nth, per_row, u, n_units, rc, chunk;
 	double			 work;
 
 	if ((rc = matmul_setup(&j, w, x, n_tok, y)) != 0)
@@ -344,16 +371,20 @@ ops_matmul(const struct ops_mat *w, const float *x, int n_tok, float *y,
 	work = (double)w->rows * (double)w->cols * n_tok;
 	if (work < OPS_PAR_MIN)
 		nth = 1;
+	if (j.panel != NULL && n_tok > 1)
+		return matmul_gemm(j.panel->gemm, w, x, n_tok, y, scratch,
+		    nth);
 	if (n_tok >= OPS_GEMM_MIN && j.wt->gemm != NULL)
-		return matmul_gemm(w, x, n_tok, y, scratch, nth);
+		return matmul_gemm(j.wt->gemm, w, x, n_tok, y, scratch, nth);
 	if (n_tok == 1) {
 		/* One token: its row is quantized here, so that the dots'
 		 * region has no barrier but its end (OPS_DOT_CHUNK). */
-		if (j.at != NULL)
+		if (j.at != NULL || j.panel != NULL)
 			matmul_quantize(&j, 0, 1);
 		n_units1 = matmul_units(&j);
+		chunk = matmul_chunk(&j);
 #pragma omp parallel for num_threads(nth) if (nth > 1) \
-    schedule(guided, OPS_DOT_CHUNK)
+    schedule(guided, chunk)
 		for (r = 0; r < n_units1; r++)
 			matmul_unit(&j, j.act, r);
 		return 0;
@@ -379,8 +410,8 @@ ops_matmul(const struct ops_mat *w, const float *x, int n_tok, float *y,
 
 /*
  * Whether ops_matmul_n can run w[0 .. nw) as one pass: one token, the
- * same row length, the same activation type (quantized once), and a
- * vec_dot for each.
+ * same row length, the same activation type (quantized once: all
+ * repacked alike or none), and a vec_dot for each.
  */
 static int
 matmul_fusable(const struct ops_mat *const *w, int nw, int n_tok)
@@ -395,6 +426,7 @@ matmul_fusable(const struct ops_mat *const *w, int nw, int n_tok)
 		t = quant_traits(w[i]->type);
 		if (t == NULL || t->vec_dot == NULL ||
 		    t->vec_dot_type != t0->vec_dot_type ||
+		    w[i]->panel != w[0]->panel ||
 		    w[i]->cols != w[0]->cols || w[i]->rows <= 0)
 			return 0;
 	}
@@ -407,7 +439,7 @@ ops_matmul_n(const struct ops_mat *const *w, int nw, const float *x,
 {
 	struct matmul_job	 j[OPS_MATMUL_MAX];
 	int64_t			 end[OPS_MATMUL_MAX], r, total = 0, rows = 0;
-	int			 i, m, nth;
+	int			 i, m, nth, chunk;
 
 	if (!matmul_fusable(w, nw, n_tok)) {
 		for (i = 0; i < nw; i++) {
@@ -431,14 +463,15 @@ ops_matmul_n(const struct ops_mat *const *w, int nw, const float *x,
 		nth = 1;
 
 	/* quantized here, as in ops_matmul */
-	if (j[0].at != NULL)
+	if (j[0].at != NULL || j[0].panel != NULL)
 		matmul_quantize(&j[0], 0, 1);
+	chunk = matmul_chunk(&j[0]);
 #pragma omp parallel num_threads(nth) if (nth > 1) private(r, m)
 	{
 		/* monotonic: a thread's chunks come in increasing order, so
 		 * m only moves forward. */
 		m = 0;
-#pragma omp for schedule(monotonic: guided, OPS_DOT_CHUNK)
+#pragma omp for schedule(monotonic: guided, chunk)
 		for (r = 0; r < total; r++) {
 			while (r >= end[m])
 				m++;
@@ -447,6 +480,40 @@ ops_matmul_n(const struct ops_mat *const *w, int nw, const float *x,
 			    r - (m > 0 ? end[m - 1] : 0));
 		}
 	}
+	return 0;
+}
+
+int
+ops_repackable(const struct ops_mat *w)
+{
+	const struct quant_traits	*t = quant_traits(w->type);
+	const struct quant_panel	*p;
+
+	if (t == NULL || (p = t->panel) == NULL || w->panel != NULL)
+		return 0;
+	return w->rows > 0 && w->rows % QUANT_PANEL_ROWS == 0 &&
+	    w->cols > 0 && w->cols <= INT32_MAX &&
+	    w->cols % p->cols_multiple == 0;
+}
+
+int
+ops_repack(struct ops_mat *w, void *dst)
+{
+	const struct quant_panel	*p;
+	int64_t				 i, n;
+	size_t				 panel;
+
+	if (!ops_repackable(w))
+		return -1;
+	p = quant_traits(w->type)->panel;
+	n = w->rows / QUANT_PANEL_ROWS;
+	panel = QUANT_PANEL_ROWS * w->row_size;
+#pragma omp parallel for schedule(static) if (n > 1)
+	for (i = 0; i < n; i++)
+		p->repack((const char *)w->data + i * panel, w->row_size,
+		    (char *)dst + i * panel, (int)w->cols);
+	w->data = dst;
+	w->panel = p;
 	return 0;
 }
 

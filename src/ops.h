@@ -15,14 +15,31 @@
 
 #include "types.h"
 
-/* A 2-D weight matrix in any quant type: rows of cols elements. */
+struct quant_panel;
+
+/*
+ * A 2-D weight matrix in any quant type: rows of cols elements, as
+ * stored, or repacked into panels (quant.h's struct quant_panel: then
+ * rows is a whole number of them, and data the first).
+ */
 struct ops_mat {
 	uint32_t	 type;		/* enum ggml_type */
 	int64_t		 rows;		/* ne[1] */
 	int64_t		 cols;		/* ne[0], the row length */
 	size_t		 row_size;	/* bytes per row */
 	const void	*data;
+	const struct quant_panel *panel; /* the repacked kernels, or NULL */
 };
+
+/*
+ * Repacks w into panels at dst (w->rows * w->row_size bytes, 64-byte
+ * aligned), on all threads, and points w at them.  Returns 0, or -1
+ * (w untouched) when w's type has no panels on this path or w's shape
+ * does not fit them.
+ */
+int ops_repack(struct ops_mat *w, void *dst);
+/* Whether ops_repack would take w. */
+int ops_repackable(const struct ops_mat *w);
 
 /*
  * Scratch space for matmul's quantized activations and attention's

@@ -25,6 +25,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "quant-amx.h"
 #include "quant-impl.h"
 
 #define AMX_ROWS	16		/* weight rows a tile */
@@ -36,18 +37,6 @@
 #define ARCH_REQ_XCOMP_PERM	0x1023	/* arch_prctl: ask for a state */
 #define XFEATURE_XTILEDATA	18	/* the tile data state */
 
-#define AMX __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq," \
-	"f16c,fma,amx-tile,amx-int8")))
-#define AMX_INLINE AMX static inline __attribute__((always_inline))
-
-/* The tile configuration ldtilecfg reads (palette 1). */
-struct amx_cfg {
-	uint8_t		palette;
-	uint8_t		start_row;
-	uint8_t		reserved[14];
-	uint16_t	colsb[16];
-	uint8_t		rows[16];
-};
 
 int
 quant_cpu_has_amx(void)
@@ -373,14 +362,6 @@ amx_scale2(__m512 *f, const int32_t *c0, const int32_t *c1, const float *dsc,
 	}
 }
 
-/*
- * tilestored of tile T into the 1 KiB at c, naming what it writes: the
- * intrinsic clobbers all memory, which kept the accumulators out of
- * registers.
- */
-#define AMX_STORE(T, c)							\
-	__asm__ volatile ("tilestored %%tmm" #T ", (%1,%2,1)"		\
-	    : "=m" (*(int32_t (*)[256])(c)) : "r" (c), "r" (64L))
 
 /* Group j's quants in the 16 rows, and chunk a's group j. */
 #define AMX_W(j)	(h->base + (size_t)(j) * h->step)
@@ -404,7 +385,6 @@ amx_tile(int G, int mins, int ng, const void *pw, const void *pa,
 	const float		*dsc = AMX_DSC(h);
 	const float		*dmm = mins ? AMX_DMM(h, ng) : NULL;
 	const char		*a;
-	struct amx_cfg		 cfg;
 	int32_t			 c[2][256] __attribute__((aligned(64)));
 	__m512			 f[AMX_GROUP][AMX_ROWS];
 	float			 out[AMX_ROWS][16];
@@ -414,17 +394,8 @@ amx_tile(int G, int mins, int ng, const void *pw, const void *pa,
 	size_t			 o;
 	int			 g, nch, ch, j, r, t, nt;
 
-	memset(&cfg, 0, sizeof cfg);
-	cfg.palette = 1;
-	for (r = 0; r < 2; r++) {
-		cfg.rows[r] = 16;	/* tiles 0, 1: weights */
-		cfg.colsb[r] = G;
-		cfg.rows[2 + r] = G / 4;	/* tiles 2, 3: activations */
-		cfg.colsb[2 + r] = 64;
-		cfg.rows[4 + r] = 16;	/* tiles 4, 5: the dots */
-		cfg.colsb[4 + r] = 64;
-	}
-	_tile_loadconfig(&cfg);
+	/* tiles 0, 1: weights; 2, 3: activations */
+	amx_config(G);
 	/* an odd last group scales c[1] by zeros: let it hold numbers */
 	memset(c[1], 0, sizeof c[1]);
 	for (g = 0; g < ntok; g += AMX_GROUP * AMX_TOKS) {
@@ -476,7 +447,6 @@ amx_tile(int G, int mins, int ng, const void *pw, const void *pa,
 	}
 	_tile_release();
 }
-#undef AMX_STORE
 #undef AMX_W
 #undef AMX_A
 
@@ -523,6 +493,7 @@ quant_register_amx(struct quant_traits *table)
 	table[GGML_TYPE_Q8_0].gemm = &gemm_amx_q8_0;
 	table[GGML_TYPE_Q4_K].gemm = &gemm_amx_q4_K;
 	table[GGML_TYPE_Q6_K].gemm = &gemm_amx_q6_K;
+	quant_register_panels(table);
 }
 
 #else

@@ -219,8 +219,11 @@ void quant_register_avx2(struct quant_traits *table);
 void quant_register_avx512(struct quant_traits *table);
 /* As quant_register_avx512, with the 512-bit single-token dots. */
 void quant_register_avx512_wide(struct quant_traits *table);
-/* As quant_register_avx512_wide, with AMX prompt tiles (quant-amx.c). */
+/* As quant_register_avx512_wide, with AMX prompt tiles (quant-amx.c)
+ * and the repacked panels (quant_register_panels). */
 void quant_register_amx(struct quant_traits *table);
+/* Sets the panel entries (quant-panel.c); the amx path's. */
+void quant_register_panels(struct quant_traits *table);
 
 /* cpuid: AVX2 with FMA and F16C; AVX-512 F, BW, VL, DQ; AVX-512 VNNI
  * with BMI2. */

@@ -187,6 +187,30 @@ struct quant_gemm {
 	void	(*pack_acts)(const float *x, int ntok, void *a, int n);
 };
 
+/*
+ * A type's weights repacked at load into panels of QUANT_PANEL_ROWS rows
+ * (model.c), in a layout of the kernels' own (quant-panel.c says which):
+ * a panel takes the bytes its rows took, so a repacked matrix's panel p
+ * is at p * QUANT_PANEL_ROWS rows' bytes.  Its dots take activations in
+ * a form of their own (act_size, quantize).  Results differ from
+ * vec_dot's by float rounding only.
+ */
+#define QUANT_PANEL_ROWS 16
+
+struct quant_panel {
+	int	 cols_multiple;	/* a repacked row's elements: a multiple */
+	/* Repacks QUANT_PANEL_ROWS rows of n elements, wrow bytes apart,
+	 * into the panel at p. */
+	void	(*repack)(const void *w, size_t wrow, void *p, int n);
+	/* Bytes a row of n activations takes, quantized for dot. */
+	size_t	(*act_size)(int n);
+	void	(*quantize)(const float *x, void *a, int n);
+	/* s[r] = dot(row r of the panel p, a) for r < QUANT_PANEL_ROWS. */
+	void	(*dot)(int n, float *s, const void *p, const void *a);
+	/* Several tokens: pack_w is given a panel (nrows: all its rows). */
+	const struct quant_gemm *gemm;
+};
+
 struct quant_traits {
 	const char		*name;
 	int			 blck;		/* elements per block */
@@ -199,6 +223,7 @@ struct quant_traits {
 	quant_vec_dot_rows_fn	 vec_dot_rows;	/* or NULL */
 	enum ggml_type		 vec_dot_type;
 	const struct quant_gemm	*gemm;		/* prompt kernels, or NULL */
+	const struct quant_panel *panel;	/* repacked kernels, or NULL */
 };
 
 /*

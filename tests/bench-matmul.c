@@ -122,6 +122,7 @@ bench(enum ggml_type type, int64_t rows, int64_t cols, double bw)
 		memcpy(w + c * msize, w, msize);
 	for (i = 0; i < ntok * cols; i++)
 		x[i] = frand();
+	memset(&m, 0, sizeof m);
 	m.type = type;
 	m.rows = rows;
 	m.cols = cols;

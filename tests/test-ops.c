@@ -142,6 +142,7 @@ check_matmul(const char *isa, enum ggml_type t)
 		}
 	}
 
+	memset(&m, 0, sizeof m);
 	m.type = t;
 	m.rows = ROWS;
 	m.cols = COLS;
@@ -229,6 +230,35 @@ check_matmul(const char *isa, enum ggml_type t)
  * rounding: the integer products are exact either way and the
  * activations the same, so 1e-5 of the sum of the products' sizes.
  */
+/*
+ * Whether y and y1 (n tokens of R rows) agree within 1e-5 of sum |w x|
+ * of each row of wf (R x C) and token of x; *worst grows to the largest
+ * share of that bound a difference took.
+ */
+static int
+within_rounding(const float *wf, const float *x, const float *y,
+    const float *y1, int R, int C, int n, double *worst)
+{
+	double	bound, e;
+	int	r, c, t, good = 1;
+
+	for (t = 0; t < n; t++) {
+		for (r = 0; r < R; r++) {
+			bound = 1e-30;
+			for (c = 0; c < C; c++)
+				bound += fabs((double)wf[r * C + c] *
+				    x[t * C + c]);
+			bound *= 1e-5;
+			e = fabs(y[t * R + r] - y1[t * R + r]);
+			if (!(e <= bound))
+				good = 0;
+			if (e / bound > *worst)
+				*worst = e / bound;
+		}
+	}
+	return good;
+}
+
 static void
 check_gemm_shapes(const char *isa)
 {
@@ -239,7 +269,7 @@ check_gemm_shapes(const char *isa)
 	size_t			 rs = type_row_size(GGML_TYPE_Q8_0, C);
 	float			*wf, *x, *y, *y1;
 	char			*w;
-	double			 bound, worst = 0, e;
+	double			 worst = 0;
 	int			 r, c, t, ok_all = 1;
 
 	if (tr->gemm == NULL) {
@@ -251,6 +281,7 @@ check_gemm_shapes(const char *isa)
 	x = malloc(T * C * sizeof *x);
 	y = malloc(T * R * sizeof *y);
 	y1 = malloc(T * R * sizeof *y1);
+	memset(&m, 0, sizeof m);
 	m.type = GGML_TYPE_Q8_0;
 	m.rows = R;
 	m.cols = C;
@@ -269,24 +300,105 @@ check_gemm_shapes(const char *isa)
 			ok_all = 0;
 	if (ops_matmul(&m, x, T, y, &scratch) != 0)
 		ok_all = 0;
-	for (t = 0; t < T; t++) {
-		for (r = 0; r < R; r++) {
-			bound = 1e-30;
-			for (c = 0; c < C; c++)
-				bound += fabs((double)wf[r * C + c] *
-				    x[t * C + c]);
-			bound *= 1e-5;
-			e = fabs(y[t * R + r] - y1[t * R + r]);
-			if (!(e <= bound))
-				ok_all = 0;
-			if (e / bound > worst)
-				worst = e / bound;
-		}
-	}
+	if (!within_rounding(wf, x, y, y1, R, C, T, &worst))
+		ok_all = 0;
 	ok(ok_all, "%s Q8_0 prompt tiles: 25 blocks, 35 rows, 150 tokens give "
 	    "the single-token dots (worst %.3f of the bound)", isa, worst);
 	ops_scratch_free(&scratch);
 	free(w);
+	free(wf);
+	free(x);
+	free(y);
+	free(y1);
+}
+
+/*
+ * Q8_0 repacked into panels (ops_repack), where the path has them: 48
+ * rows of 640 (one quant -128, which the format allows), against 1, 2,
+ * 3, 17 and 150 tokens, within 1e-5 of sum |w x| of the rows as stored
+ * (the integer dots are exact in both); ops_matmul_n of three repacked
+ * matrices gives what each alone does; shapes that do not fit are left.
+ */
+static void
+check_panels(const char *isa)
+{
+	enum { R = 48, C = 640, T = 150 };
+	static const int	 ntoks[] = { 1, 2, 3, 17, T };
+	const struct quant_traits *tr = quant_traits(GGML_TYPE_Q8_0);
+	struct ops_scratch	 scratch = { NULL, 0 };
+	struct ops_mat		 m, pm, odd;
+	const struct ops_mat	*three[3] = { &pm, &pm, &pm };
+	size_t			 rs = type_row_size(GGML_TYPE_Q8_0, C);
+	float			*wf, *x, *y, *y1, *yn[3];
+	char			*w, *pw;
+	double			 worst = 0;
+	int			 r, c, t, k, n, ok_all = 1, same = 1;
+
+	if (tr->panel == NULL) {
+		ok(1, "%s Q8_0 panels # SKIP none on this path", isa);
+		return;
+	}
+	wf = malloc(R * C * sizeof *wf);
+	x = malloc(T * C * sizeof *x);
+	y = malloc(T * R * sizeof *y);
+	y1 = malloc(T * R * sizeof *y1);
+	for (k = 0; k < 3; k++)
+		yn[k] = malloc(R * sizeof *yn[k]);
+	memset(&m, 0, sizeof m);
+	m.type = GGML_TYPE_Q8_0;
+	m.rows = R;
+	m.cols = C;
+	m.row_size = rs;
+	m.data = w = malloc(R * rs);
+	pw = aligned_alloc(64, R * rs);
+	for (r = 0; r < R; r++) {
+		for (c = 0; c < C; c++)
+			wf[r * C + c] = gauss() * 0.05f;
+		tr->from_float_ref(wf + r * C, w + r * rs, C);
+	}
+	((struct block_q8_0 *)w)->qs[5] = -128;
+	wf[5] = -128 * quant_f16_to_f32(((struct block_q8_0 *)w)->d);
+	for (c = 0; c < T * C; c++)
+		x[c] = gauss();
+	ops_set_threads(2);
+	pm = m;
+	ok(ops_repackable(&m) && ops_repack(&pm, pw) == 0 &&
+	    pm.data == pw && pm.panel == tr->panel && ops_repack(&pm, pw) != 0,
+	    "%s Q8_0 48 x 640 repacks into panels, once", isa);
+	for (t = 0; t < T; t++)
+		if (ops_matmul(&m, x + t * C, 1, y1 + t * R, &scratch) != 0)
+			ok_all = 0;
+	for (k = 0; k < (int)(sizeof ntoks / sizeof ntoks[0]); k++) {
+		n = ntoks[k];
+		if (ops_matmul(&pm, x, n, y, &scratch) != 0)
+			ok_all = 0;
+		if (!within_rounding(wf, x, y, y1, R, C, n, &worst))
+			ok_all = 0;
+	}
+	ok(ok_all, "%s Q8_0 panels against 1, 2, 3, 17, 150 tokens give the "
+	    "rows' dots (worst %.3f of the bound)", isa, worst);
+	if (ops_matmul_n(three, 3, x, 1, yn, &scratch) != 0 ||
+	    ops_matmul(&pm, x, 1, y, &scratch) != 0)
+		same = 0;
+	for (k = 0; k < 3 && same; k++)
+		same = memcmp(yn[k], y, R * sizeof *y) == 0;
+	ok(same, "%s ops_matmul_n of three panelled matrices gives each "
+	    "one's bits", isa);
+	odd = m;
+	odd.rows = R - 8;
+	ok(!ops_repackable(&odd) && ops_repack(&odd, pw) != 0 &&
+	    odd.data == w, "%s 40 rows (not whole panels) stay as stored",
+	    isa);
+	odd = m;
+	odd.cols = 32;
+	odd.row_size = type_row_size(GGML_TYPE_Q8_0, 32);
+	ok(!ops_repackable(&odd), "%s an odd count of blocks stays as "
+	    "stored", isa);
+	ops_scratch_free(&scratch);
+	for (k = 0; k < 3; k++)
+		free(yn[k]);
+	free(w);
+	free(pw);
 	free(wf);
 	free(x);
 	free(y);
@@ -323,6 +435,7 @@ check_matmul_n(const char *isa)
 	}
 	for (set = 0; set < 2; set++) {
 		for (i = 0; i < 3; i++) {
+			memset(&m[i], 0, sizeof m[i]);
 			m[i].type = types[set][i];
 			m[i].rows = rows[i];
 			m[i].cols = COLS;
@@ -371,7 +484,7 @@ static void
 check_matmul_errors(void)
 {
 	struct ops_scratch	scratch = { NULL, 0 };
-	struct ops_mat		m = { GGML_TYPE_Q4_K, 4, 100, 0, NULL };
+	struct ops_mat		m = { GGML_TYPE_Q4_K, 4, 100, 0, NULL, NULL };
 	float			x[256], y[4];
 
 	memset(x, 0, sizeof x);
@@ -825,6 +938,7 @@ main(void)
 			check_matmul(isas[i], weight_types[k]);
 		check_matmul_n(isas[i]);
 		check_gemm_shapes(isas[i]);
+		check_panels(isas[i]);
 		check_f16_vectors(isas[i]);
 		check_attention(isas[i]);
 		check_exp(isas[i]);

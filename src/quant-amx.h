@@ -1,0 +1,58 @@
+/*
+ * quant-amx.h - internal to the AMX kernels (quant-amx.c, quant-panel.c):
+ * their target, the tile configuration and a tile store.
+ */
+#ifndef R1_QUANT_AMX_H
+#define R1_QUANT_AMX_H
+
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+#define AMX __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq," \
+	"avx512vnni,f16c,fma,amx-tile,amx-int8")))
+#define AMX_INLINE AMX static inline __attribute__((always_inline))
+
+/* The tile configuration ldtilecfg reads (palette 1). */
+struct amx_cfg {
+	uint8_t		palette;
+	uint8_t		start_row;
+	uint8_t		reserved[14];
+	uint16_t	colsb[16];
+	uint8_t		rows[16];
+};
+
+/*
+ * Configures the tiles for tdps of k bytes a row, in pairs: tiles 0 and 1
+ * of 16 rows of k bytes (the A operands), 2 and 3 of k / 4 rows of 64
+ * (the B operands), 4 and 5 of 16 rows of 16 int32 (the dots).
+ */
+AMX_INLINE void
+amx_config(int k)
+{
+	struct amx_cfg	cfg;
+	int		i;
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.palette = 1;
+	for (i = 0; i < 2; i++) {
+		cfg.rows[i] = 16;
+		cfg.colsb[i] = (uint16_t)k;
+		cfg.rows[2 + i] = (uint8_t)(k / 4);
+		cfg.colsb[2 + i] = 64;
+		cfg.rows[4 + i] = 16;
+		cfg.colsb[4 + i] = 64;
+	}
+	_tile_loadconfig(&cfg);
+}
+
+/*
+ * tilestored of tile T into the 1 KiB at c, naming what it writes: the
+ * intrinsic clobbers all memory, which kept the accumulators out of
+ * registers.
+ */
+#define AMX_STORE(T, c)							\
+	__asm__ volatile ("tilestored %%tmm" #T ", (%1,%2,1)"		\
+	    : "=m" (*(int32_t (*)[256])(c)) : "r" (c), "r" (64L))
+
+#endif
