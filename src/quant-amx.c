@@ -366,6 +366,22 @@ amx_scale2(__m512 *f, const int32_t *c0, const int32_t *c1, const float *dsc,
 /* Group j's quants in the 16 rows, and chunk a's group j. */
 #define AMX_W(j)	(h->base + (size_t)(j) * h->step)
 #define AMX_A(j)	(a + (size_t)(j) * AMX_APANEL(G))
+/* Chunk ch of the group at token g. */
+#define AMX_CH(ch)	((const char *)pa + ((size_t)g + (size_t)(ch) * \
+	AMX_TOKS) * arow)
+/* The dots of groups j (and j + 1 if two) of the chunk at ca with the
+ * weights' (tiles 0, 1) into tiles C0, C1. */
+#define AMX_ISSUE(C0, C1, ca) do {					\
+	_tile_zero(C0);							\
+	_tile_loadd(2, (ca) + (size_t)j * AMX_APANEL(G), 64);		\
+	_tile_dpbssd(C0, 0, 2);						\
+	if (two) {							\
+		_tile_zero(C1);						\
+		_tile_loadd(3, (ca) + (size_t)(j + 1) *			\
+		    AMX_APANEL(G), 64);					\
+		_tile_dpbssd(C1, 1, 3);					\
+	}								\
+} while (0)
 
 /*
  * The tile product (struct quant_gemm) for groups of G (32 or 16), with
@@ -385,19 +401,21 @@ amx_tile(int G, int mins, int ng, const void *pw, const void *pa,
 	const float		*dsc = AMX_DSC(h);
 	const float		*dmm = mins ? AMX_DMM(h, ng) : NULL;
 	const char		*a;
-	int32_t			 c[2][256] __attribute__((aligned(64)));
+	int32_t			 c[4][256] __attribute__((aligned(64)));
 	__m512			 f[AMX_GROUP][AMX_ROWS];
 	float			 out[AMX_ROWS][16];
 	const __m512i		 col = _mm512_setr_epi32(0, 16, 32, 48, 64, 80,
 	    96, 112, 128, 144, 160, 176, 192, 208, 224, 240);
 	const __mmask16		 rmask = (__mmask16)((1u << nrows) - 1);
 	size_t			 o;
-	int			 g, nch, ch, j, r, t, nt;
+	int			 g, nch, ch, j, r, t, nt, two;
 
 	/* tiles 0, 1: weights; 2, 3: activations */
 	amx_config(G);
-	/* an odd last group scales c[1] by zeros: let it hold numbers */
+	/* an odd last group scales c[1], c[3] by zeros: let them hold
+	 * numbers */
 	memset(c[1], 0, sizeof c[1]);
+	memset(c[3], 0, sizeof c[3]);
 	for (g = 0; g < ntok; g += AMX_GROUP * AMX_TOKS) {
 		nch = (ntok - g + AMX_TOKS - 1) / AMX_TOKS;
 		if (nch > AMX_GROUP)
@@ -410,26 +428,35 @@ amx_tile(int G, int mins, int ng, const void *pw, const void *pa,
 				for (r = 0; r < AMX_ROWS; r++)
 					_mm_prefetch(h->next + r * h->wrow + o,
 					    _MM_HINT_T1);
+			two = j + 1 < ng;
 			_tile_loadd(0, AMX_W(j), h->stride);
-			if (j + 1 < ng)
+			if (two)
 				_tile_loadd(1, AMX_W(j + 1), h->stride);
-			for (ch = 0; ch < nch; ch++) {
-				a = (const char *)pa + ((size_t)g +
-				    (size_t)ch * AMX_TOKS) * arow;
-				_tile_zero(4);
-				_tile_loadd(2, AMX_A(j), 64);
-				_tile_dpbssd(4, 0, 2);
-				if (j + 1 < ng) {
-					_tile_zero(5);
-					_tile_loadd(3, AMX_A(j + 1), 64);
-					_tile_dpbssd(5, 1, 3);
-				}
+			/* chunk ch + 1's products run while ch's are scaled:
+			 * even chunks' dots go to tiles 4, 5, odd ones' to 6,
+			 * 7 */
+			AMX_ISSUE(4, 5, AMX_CH(0));
+			for (ch = 0; ch < nch; ch += 2) {
+				if (ch + 1 < nch)
+					AMX_ISSUE(6, 7, AMX_CH(ch + 1));
 				AMX_STORE(4, c[0]);
-				if (j + 1 < ng)
+				if (two)
 					AMX_STORE(5, c[1]);
+				a = AMX_CH(ch);
 				amx_scale2(f[ch], c[0], c[1], dsc + 16 * j,
 				    mins ? dmm + 16 * j : NULL, AMX_A(j),
-				    AMX_A(j + 1 < ng ? j + 1 : j), G);
+				    AMX_A(two ? j + 1 : j), G);
+				if (ch + 1 >= nch)
+					break;
+				if (ch + 2 < nch)
+					AMX_ISSUE(4, 5, AMX_CH(ch + 2));
+				AMX_STORE(6, c[2]);
+				if (two)
+					AMX_STORE(7, c[3]);
+				a = AMX_CH(ch + 1);
+				amx_scale2(f[ch + 1], c[2], c[3], dsc + 16 * j,
+				    mins ? dmm + 16 * j : NULL, AMX_A(j),
+				    AMX_A(two ? j + 1 : j), G);
 			}
 		}
 		/* token t's 16 results are column t of f[ch] */
@@ -449,6 +476,8 @@ amx_tile(int G, int mins, int ng, const void *pw, const void *pa,
 }
 #undef AMX_W
 #undef AMX_A
+#undef AMX_CH
+#undef AMX_ISSUE
 
 /* The tile products of Q8_0, Q4_K and Q6_K. */
 AMX static void

@@ -25,7 +25,7 @@ struct amx_cfg {
 /*
  * Configures the tiles for tdps of k bytes a row, in pairs: tiles 0 and 1
  * of 16 rows of k bytes (the A operands), 2 and 3 of k / 4 rows of 64
- * (the B operands), 4 and 5 of 16 rows of 16 int32 (the dots).
+ * (the B operands), 4 to 7 of 16 rows of 16 int32 (the dots).
  */
 AMX_INLINE void
 amx_config(int k)
@@ -40,10 +40,13 @@ amx_config(int k)
 		cfg.colsb[i] = (uint16_t)k;
 		cfg.rows[2 + i] = (uint8_t)(k / 4);
 		cfg.colsb[2 + i] = 64;
-		cfg.rows[4 + i] = 16;
-		cfg.colsb[4 + i] = 64;
+		cfg.rows[4 + i] = cfg.rows[6 + i] = 16;
+		cfg.colsb[4 + i] = cfg.colsb[6 + i] = 64;
 	}
-	_tile_loadconfig(&cfg);
+	/* ldtilecfg as asm that names what it reads: with the intrinsic,
+	 * gcc 12 dropped the stores of the rows and widths as dead (the
+	 * first tile load then faulted) */
+	__asm__ volatile ("ldtilecfg %0" : : "m" (cfg));
 }
 
 /*

@@ -209,6 +209,30 @@ panel_scale(__m512 *f, const int32_t *c, __m512 dsc, const char *a)
 		    f[t]);
 }
 
+/* panel_scale for the pair of blocks at a (c0: the first's dots). */
+AMX_INLINE void
+panel_scale2(__m512 *f, const int32_t *c0, const int32_t *c1, __m512 dsc0,
+    __m512 dsc1, const char *a)
+{
+	panel_scale(f, c0, dsc0, a);
+	panel_scale(f, c1, dsc1, a + PANEL_APANEL);
+}
+
+/* Chunk ch of the group at token g: its block b. */
+#define PANEL_ACH(ch)	((const char *)pa + ((size_t)g + (size_t)(ch) * \
+	PANEL_TOKS) * arow + (size_t)b * PANEL_APANEL)
+
+/* The dots of a chunk's pair of blocks at a with the weights' (tiles 2,
+ * 3) into tiles C0, C1. */
+#define PANEL_ISSUE(C0, C1, a) do {					\
+	_tile_zero(C0);							\
+	_tile_zero(C1);							\
+	_tile_loadd(0, (a), QK8_0);					\
+	_tile_loadd(1, (a) + PANEL_APANEL, QK8_0);			\
+	_tile_dpbsud(C0, 0, 2);						\
+	_tile_dpbsud(C1, 1, 3);						\
+} while (0)
+
 /*
  * The tile product: per group of up to PANEL_GROUP chunks, per pair of
  * blocks, the two blocks' quants are loaded as tiles once and multiplied
@@ -220,8 +244,7 @@ panel_tile_q8_0(int n, const void *pw, const void *pa, size_t arow,
     int ntok, float *y, size_t ldy, int nrows)
 {
 	const struct panel_w	*h = pw;
-	const char		*a;
-	int32_t			 c[2][256] __attribute__((aligned(64)));
+	int32_t			 c[4][256] __attribute__((aligned(64)));
 	__m512			 f[PANEL_GROUP][PANEL_TOKS], dsc0, dsc1;
 	int			 nb = n / QK8_0, g, nch, ch, b, k, t, nt;
 
@@ -243,21 +266,25 @@ panel_tile_q8_0(int n, const void *pw, const void *pa, size_t arow,
 			    (const __m256i *)PANEL_SC(h->p, b)));
 			dsc1 = _mm512_cvtph_ps(_mm256_loadu_si256(
 			    (const __m256i *)PANEL_SC(h->p, b + 1)));
-			for (ch = 0; ch < nch; ch++) {
-				a = (const char *)pa + ((size_t)g +
-				    (size_t)ch * PANEL_TOKS) * arow +
-				    (size_t)b * PANEL_APANEL;
-				_tile_zero(4);
-				_tile_zero(5);
-				_tile_loadd(0, a, QK8_0);
-				_tile_loadd(1, a + PANEL_APANEL, QK8_0);
-				_tile_dpbsud(4, 0, 2);
-				_tile_dpbsud(5, 1, 3);
+			/* chunk ch + 1's products run while ch's are scaled:
+			 * even chunks' dots go to tiles 4, 5, odd ones' to 6,
+			 * 7 */
+			PANEL_ISSUE(4, 5, PANEL_ACH(0));
+			for (ch = 0; ch < nch; ch += 2) {
+				if (ch + 1 < nch)
+					PANEL_ISSUE(6, 7, PANEL_ACH(ch + 1));
 				AMX_STORE(4, c[0]);
 				AMX_STORE(5, c[1]);
-				panel_scale(f[ch], c[0], dsc0, a);
-				panel_scale(f[ch], c[1], dsc1,
-				    a + PANEL_APANEL);
+				panel_scale2(f[ch], c[0], c[1], dsc0, dsc1,
+				    PANEL_ACH(ch));
+				if (ch + 1 >= nch)
+					break;
+				if (ch + 2 < nch)
+					PANEL_ISSUE(4, 5, PANEL_ACH(ch + 2));
+				AMX_STORE(6, c[2]);
+				AMX_STORE(7, c[3]);
+				panel_scale2(f[ch + 1], c[2], c[3], dsc0, dsc1,
+				    PANEL_ACH(ch + 1));
 			}
 		}
 		for (ch = 0; ch < nch; ch++) {
