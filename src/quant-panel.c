@@ -41,24 +41,27 @@
 #define PANEL_Q(p, b)	((const char *)(p) + (size_t)((b) >> 1) * \
 	PANEL_PAIR + 64 + 512 * ((b) & 1))
 
-static void
-panel_repack_q8_0(const void *w, size_t wrow, void *vp, int n)
+/* Block b of the 16 rows a word at a time: gathers down the rows. */
+AMX static void
+panel_repack_q8_0(const void *w, size_t wrow, void *p, int n)
 {
-	const struct block_q8_0	*x;
-	char			*p = vp;
-	int			 nb = n / QK8_0, b, r, k, i;
+	const __m512i	 idx = _mm512_mullo_epi32(_mm512_set1_epi32((int)wrow),
+	    _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+	    14, 15));
+	const __m512i	 flip = _mm512_set1_epi8((char)0x80);
+	const char	*x;
+	int		 nb = n / QK8_0, b, k;
 
 	for (b = 0; b < nb; b++) {
-		for (r = 0; r < PANEL_ROWS; r++) {
-			x = (const struct block_q8_0 *)((const char *)w +
-			    r * wrow) + b;
-			memcpy((char *)PANEL_SC(p, b) + 2 * r, &x->d, 2);
-			for (k = 0; k < 8; k++)
-				for (i = 0; i < 4; i++)
-					((uint8_t *)PANEL_Q(p, b))[64 * k +
-					    4 * r + i] = (uint8_t)(x->qs[4 * k +
-					    i] + 128);
-		}
+		x = (const char *)w + (size_t)b * sizeof (struct block_q8_0);
+		/* the scales: the low halves of the rows' first words */
+		_mm256_storeu_si256((__m256i *)PANEL_SC(p, b),
+		    _mm512_cvtepi32_epi16(_mm512_i32gather_epi32(idx, x, 1)));
+		for (k = 0; k < 8; k++)
+			_mm512_storeu_si512((void *)(PANEL_Q(p, b) + 64 * k),
+			    _mm512_xor_si512(_mm512_i32gather_epi32(idx, x +
+			    offsetof(struct block_q8_0, qs) + 4 * k, 1),
+			    flip));
 	}
 }
 
