@@ -23,6 +23,7 @@
 #include "model.h"
 #include "ops.h"
 #include "quant.h"
+#include "residency.h"
 #include "types.h"
 #include "util.h"
 
@@ -256,6 +257,9 @@ model_read_hparams(struct model *m, char **cause)
 
 static int	model_repack_on = 1;
 
+/* Memory to leave beside a repacked copy. */
+#define MODEL_REPACK_SPARE	((size_t)1 << 30)
+
 void
 model_set_repack(int on)
 {
@@ -292,8 +296,10 @@ model_mats(struct model *m, struct ops_mat **w, int max)
  * the kernel gives them), read-only once filled.  The file's pages of a
  * repacked matrix are dropped from this process (MADV_DONTNEED: the map
  * is private and read-only, so a read would fault them in again; none
- * comes): each weight is resident once.  Without memory for the copy,
- * the weights stay in the file's map.
+ * comes): each weight is resident once.  Without memory for the copy
+ * (less than it and MODEL_REPACK_SPARE available: the file's cached pages
+ * count, as the kernel can drop them), the weights stay in the file's
+ * map.
  */
 static void
 model_repack(struct model *m)
@@ -313,7 +319,9 @@ model_repack(struct model *m)
 		if (ops_repackable(w[i]))
 			total += (w[i]->rows * w[i]->row_size + 63) &
 			    ~(size_t)63;
-	if (total == 0 || (map = mmap(NULL, total, PROT_READ | PROT_WRITE,
+	/* a copy that would not fit beside the rest stays unmade */
+	if (total == 0 || total + MODEL_REPACK_SPARE > residency_ram() ||
+	    (map = mmap(NULL, total, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED) {
 		free(w);
 		return;

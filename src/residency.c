@@ -90,7 +90,7 @@ cgroup_max(void)
 void
 residency_measure(const struct gguf_file *g, struct residency *r)
 {
-	uint64_t	i, cg;
+	uint64_t	i;
 
 	memset(r, 0, sizeof *r);
 	for (i = 0; i < g->n_tensors; i++) {
@@ -99,10 +99,17 @@ residency_measure(const struct gguf_file *g, struct residency *r)
 		else
 			r->dense += g->tensors[i].size;
 	}
-	r->ram = mem_available();
-	cg = cgroup_max();
-	if (cg != 0 && (r->ram == 0 || cg < r->ram))
-		r->ram = cg;
+	r->ram = residency_ram();
+}
+
+uint64_t
+residency_ram(void)
+{
+	uint64_t	ram = mem_available(), cg = cgroup_max();
+
+	if (cg != 0 && (ram == 0 || cg < ram))
+		ram = cg;
+	return ram;
 }
 
 char *

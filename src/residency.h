@@ -25,6 +25,10 @@ struct residency {
  */
 void residency_measure(const struct gguf_file *g, struct residency *r);
 
+/* The memory this process may use (residency's ram): MemAvailable, or
+ * the cgroup's memory.max when lower; 0 when unknown. */
+uint64_t residency_ram(void);
+
 /*
  * A one-line summary, "3.1 GiB resident (dense), 12.4 GiB streamed
  * (experts), 7.8 GiB of memory", malloc'd; NULL when the model has no
