@@ -306,7 +306,8 @@ model_repack(struct model *m)
 {
 	struct ops_mat	**w;
 	const char	*env = getenv("R1CHAT_REPACK");
-	size_t		 total = 0, o = 0, sz, pg = (size_t)sysconf(_SC_PAGESIZE);
+	size_t		 total = 0, o = 0, sz, want;
+	size_t		 pg = (size_t)sysconf(_SC_PAGESIZE);
 	uintptr_t	 a, b;
 	char		*map;
 	int		 n, i, max = 1 + 7 * m->hp.n_layer;
@@ -316,9 +317,7 @@ model_repack(struct model *m)
 	w = xcalloc((size_t)max, sizeof *w);
 	n = model_mats(m, w, max);
 	for (i = 0; i < n; i++)
-		if (ops_repackable(w[i]))
-			total += (w[i]->rows * w[i]->row_size + 63) &
-			    ~(size_t)63;
+		total += ops_repack_size(w[i]);
 	/* a copy that would not fit beside the rest stays unmade */
 	if (total == 0 || total + MODEL_REPACK_SPARE > residency_ram() ||
 	    (map = mmap(NULL, total, PROT_READ | PROT_WRITE,
@@ -330,14 +329,14 @@ model_repack(struct model *m)
 	(void)madvise(map, total, MADV_HUGEPAGE);
 #endif
 	for (i = 0; i < n; i++) {
-		if (!ops_repackable(w[i]))
+		if ((want = ops_repack_size(w[i])) == 0)
 			continue;
 		sz = w[i]->rows * w[i]->row_size;
 		a = ((uintptr_t)w[i]->data + pg - 1) & ~(uintptr_t)(pg - 1);
 		b = ((uintptr_t)w[i]->data + sz) & ~(uintptr_t)(pg - 1);
 		if (ops_repack(w[i], map + o) == 0 && b > a)
 			(void)madvise((void *)a, b - a, MADV_DONTNEED);
-		o += (sz + 63) & ~(size_t)63;
+		o += want;
 	}
 	(void)mprotect(map, total, PROT_READ);
 	m->panels = map;

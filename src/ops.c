@@ -115,6 +115,7 @@ struct matmul_job {
 	const struct quant_traits	*at;	/* activation type, NULL if F32 */
 	quant_vec_dot_x4_fn		 x4;	/* 4 tokens at once, or NULL */
 	const struct quant_panel	*panel;	/* w is repacked, or NULL */
+	size_t				 pbytes;	/* bytes a panel */
 	const char			*w;
 	size_t				 wrow;	/* bytes per weight row */
 	const float			*x;
@@ -183,8 +184,8 @@ matmul_unit(const struct matmul_job *j, const char *act, int64_t u)
 	int64_t	r, r1;
 
 	if (j->panel != NULL) {
-		r = u * QUANT_PANEL_ROWS;
-		j->panel->dot(j->cols, &j->y[r], j->w + r * j->wrow, act);
+		j->panel->dot(j->cols, &j->y[u * QUANT_PANEL_ROWS],
+		    j->w + u * j->pbytes, act);
 		return;
 	}
 	if (j->wt->vec_dot_rows == NULL) {
@@ -255,8 +256,12 @@ matmul_gemm(const struct quant_gemm *g, const struct ops_mat *w,
 {
 	int			 cols = (int)w->cols, np, t, n_chunks;
 	int64_t			 r, n_tiles;
-	size_t			 arow, wsize;
+	size_t			 arow, wsize, tbytes;
 	char			*act;
+
+	/* bytes from a tile's rows to the next's */
+	tbytes = w->panel != NULL ? w->panel->size(cols) :
+	    (size_t)g->rows * w->row_size;
 
 	np = (cols + g->panel - 1) / g->panel;
 	arow = (size_t)np * g->act_panel;
@@ -294,7 +299,7 @@ matmul_gemm(const struct quant_gemm *g, const struct ops_mat *w,
 			r0 = r * g->rows;
 			nr = w->rows - r0 < g->rows ?
 			    (int)(w->rows - r0) : g->rows;
-			g->pack_w((const char *)w->data + r0 * w->row_size,
+			g->pack_w((const char *)w->data + r * tbytes,
 			    w->row_size, nr, pk, cols);
 			g->tile(cols, pk, act, arow, n_tok, y + r0,
 			    (size_t)w->rows, nr);
@@ -331,6 +336,7 @@ matmul_setup(struct matmul_job *j, const struct ops_mat *w, const float *x,
 	j->n_tok = n_tok;
 	j->y = y;
 	if ((j->panel = w->panel) != NULL) {
+		j->pbytes = j->panel->size(j->cols);
 		j->arow = j->panel->act_size(j->cols);
 		return 0;
 	}
@@ -483,17 +489,18 @@ ops_matmul_n(const struct ops_mat *const *w, int nw, const float *x,
 	return 0;
 }
 
-int
-ops_repackable(const struct ops_mat *w)
+size_t
+ops_repack_size(const struct ops_mat *w)
 {
 	const struct quant_traits	*t = quant_traits(w->type);
 	const struct quant_panel	*p;
 
-	if (t == NULL || (p = t->panel) == NULL || w->panel != NULL)
+	if (t == NULL || (p = t->panel) == NULL || w->panel != NULL ||
+	    w->rows <= 0 || w->rows % QUANT_PANEL_ROWS != 0 ||
+	    w->cols <= 0 || w->cols > INT32_MAX ||
+	    w->cols % p->cols_multiple != 0)
 		return 0;
-	return w->rows > 0 && w->rows % QUANT_PANEL_ROWS == 0 &&
-	    w->cols > 0 && w->cols <= INT32_MAX &&
-	    w->cols % p->cols_multiple == 0;
+	return (size_t)(w->rows / QUANT_PANEL_ROWS) * p->size((int)w->cols);
 }
 
 int
@@ -501,16 +508,17 @@ ops_repack(struct ops_mat *w, void *dst)
 {
 	const struct quant_panel	*p;
 	int64_t				 i, n;
-	size_t				 panel;
+	size_t				 panel, in;
 
-	if (!ops_repackable(w))
+	if (ops_repack_size(w) == 0)
 		return -1;
 	p = quant_traits(w->type)->panel;
 	n = w->rows / QUANT_PANEL_ROWS;
-	panel = QUANT_PANEL_ROWS * w->row_size;
+	panel = p->size((int)w->cols);
+	in = QUANT_PANEL_ROWS * w->row_size;
 #pragma omp parallel for schedule(static) if (n > 1)
 	for (i = 0; i < n; i++)
-		p->repack((const char *)w->data + i * panel, w->row_size,
+		p->repack((const char *)w->data + i * in, w->row_size,
 		    (char *)dst + i * panel, (int)w->cols);
 	w->data = dst;
 	w->panel = p;

@@ -32,14 +32,15 @@ struct ops_mat {
 };
 
 /*
- * Repacks w into panels at dst (w->rows * w->row_size bytes, 64-byte
+ * Repacks w into panels at dst (ops_repack_size(w) bytes, 64-byte
  * aligned), on all threads, and points w at them.  Returns 0, or -1
  * (w untouched) when w's type has no panels on this path or w's shape
  * does not fit them.
  */
 int ops_repack(struct ops_mat *w, void *dst);
-/* Whether ops_repack would take w. */
-int ops_repackable(const struct ops_mat *w);
+/* The bytes ops_repack would write for w, or 0 when it would not take
+ * w. */
+size_t ops_repack_size(const struct ops_mat *w);
 
 /*
  * Scratch space for matmul's quantized activations and attention's

@@ -1,9 +1,9 @@
 /*
- * quant-panel.c - Q8_0 weights repacked at load into panels of 16 rows
- * (struct quant_panel), for the amx kernel path (AVX-512 VNNI and
- * AMX-INT8).
+ * quant-panel.c - Q8_0 and Q4_K weights repacked at load into panels of
+ * 16 rows (struct quant_panel), for the amx kernel path (AVX-512 VNNI
+ * and AMX-INT8).
  *
- * A panel holds its 16 rows' blocks interleaved, two blocks at a time
+ * A Q8_0 panel holds its 16 rows' blocks interleaved, two blocks at a time
  * (1088 bytes, 17 cache lines): block 2i's 16 scales (F16, rows in
  * order), block 2i + 1's, then block 2i's quants, then 2i + 1's, each
  * as 8 runs of 64 bytes, run k holding bytes 4k .. 4k + 3 of the 16
@@ -16,7 +16,7 @@
  * A token reads a panel front to back as one stream: on an Intel core
  * with AMX (2 threads, 512 MiB of copies) a single token's Q8_0 dots
  * read 33.2-34.0 GB/s against 28.2-29.1 for the rows in place (8960 x
- * 1536; its transpose alike).
+ * 1536; its transpose alike); Q4_K's 29.3 against 25.5-26 (Q4_K below).
  */
 #include "config.h"
 
@@ -63,6 +63,12 @@ panel_repack_q8_0(const void *w, size_t wrow, void *p, int n)
 			    offsetof(struct block_q8_0, qs) + 4 * k, 1),
 			    flip));
 	}
+}
+
+static size_t
+panel_size_q8_0(int n)
+{
+	return (size_t)(n / QK8_0) * PANEL_ROWS * sizeof (struct block_q8_0);
 }
 
 /* A single token's activations: Q8_0 blocks, then each block's -128 *
@@ -139,38 +145,172 @@ panel_dot_q8_0(int n, float *s, const void *p, const void *va)
 }
 
 /*
- * Prompts: 16 tokens' activations a chunk (struct quant_gemm's toks),
- * block after block: the block's 16 x 32 quants (the A tile, a token a
- * row), the 16 tokens' scales, their corrections.
+ * Q4_K: a panel holds its 16 rows' blocks of 256 one after another, each
+ * in PK4_BLOCK bytes: the rows' d (F16, rows in order), their dmin, the
+ * 8 groups' 6-bit scales as bytes (group after group, rows in order), the
+ * mins as bytes (pairs of groups after pairs: row after row, each row's
+ * two), then the quants: for each quarter j of the block (qs bytes 32j ..
+ * 32j + 31 of a row: group 2j in the low nibbles, 2j + 1 in the high), 8
+ * runs of 64 bytes, run k holding bytes 32j + 4k .. 32j + 4k + 3 of the
+ * 16 rows in order.  A run is the B operand of two vpdpbusd: its low
+ * nibbles against the token's bytes 64j + 4k .., its high ones against
+ * 64j + 32 + 4k ...  A single token's dot multiplies each group's 16
+ * integer dots by the scales (vpmulld) and the mins by the group sums
+ * of the token (vpdpwssd), both in int32.
  */
-#define PANEL_APANEL	(PANEL_ROWS * QK8_0 + 64 + 64)
-#define PANEL_TOKS	16
-#define PANEL_GROUP	8	/* chunks a pass over a panel's blocks */
-
-/* What pack_w hands tile: the panel, and the one after it. */
-struct panel_w {
-	const char	*p;
-	const char	*next;
-};
+#define PK4_D		0
+#define PK4_DMIN	32
+#define PK4_SC		64
+#define PK4_M		(PK4_SC + 8 * PANEL_ROWS)
+#define PK4_Q		(PK4_M + 8 * PANEL_ROWS)
+#define PK4_BLOCK	(PK4_Q + PANEL_ROWS * QK_K / 2)
+_Static_assert(PK4_BLOCK % 64 == 0 && PK4_Q % 64 == 0, "PK4 alignment");
+/* Bytes ahead of the block being read that a single token's dot asks
+ * for. */
+#define PK4_AHEAD	(PK4_BLOCK / 2)
 
 static void
-panel_pack_w(const void *w, size_t wrow, int nrows, void *vp, int n)
+panel_repack_q4_K(const void *w, size_t wrow, void *vp, int n)
 {
-	struct panel_w	*h = vp;
+	const struct block_q4_K	*x;
+	char			*p = vp, *o;
+	uint8_t			 sc, m;
+	int			 nb = n / QK_K, i, r, g, j, k;
 
-	(void)nrows;
-	(void)n;
-	h->p = w;
-	h->next = (const char *)w + PANEL_ROWS * wrow;
+	for (i = 0; i < nb; i++) {
+		o = p + (size_t)i * PK4_BLOCK;
+		for (r = 0; r < PANEL_ROWS; r++) {
+			x = (const struct block_q4_K *)((const char *)w +
+			    r * wrow) + i;
+			memcpy(o + PK4_D + 2 * r, &x->d, 2);
+			memcpy(o + PK4_DMIN + 2 * r, &x->dmin, 2);
+			for (g = 0; g < 8; g++) {
+				quant_k4_scale_min(g, x->scales, &sc, &m);
+				o[PK4_SC + PANEL_ROWS * g + r] = (char)sc;
+				o[PK4_M + 2 * PANEL_ROWS * (g / 2) + 2 * r +
+				    g % 2] = (char)m;
+			}
+			for (j = 0; j < 4; j++)
+				for (k = 0; k < 8; k++)
+					memcpy(o + PK4_Q + 512 * j + 64 * k +
+					    4 * r, x->qs + 32 * j + 4 * k, 4);
+		}
+	}
+}
+
+static size_t
+panel_size_q4_K(int n)
+{
+	return (size_t)(n / QK_K) * PK4_BLOCK;
+}
+
+/* A single token's activations: Q8_K, as the rows' dots take them. */
+static size_t
+panel_act_size_q8_K(int n)
+{
+	return (size_t)(n / QK_K) * sizeof (struct block_q8_K);
 }
 
 static void
-panel_pack_acts(const float *x, int ntok, void *va, int n)
+panel_quantize_q8_K(const float *x, void *a, int n)
+{
+	quant_traits(GGML_TYPE_Q8_K)->from_float(x, a, n);
+}
+
+/*
+ * Block o of a Q4_K panel against y into f.  The high nibbles are taken
+ * in place, as 16 times themselves (no shift), and their groups' sum is
+ * divided by 16 once, exactly.
+ */
+AMX_INLINE __m512
+panel_block_q4_K(const char *o, const struct block_q8_K *y, __m512 f)
+{
+	const __m512i	 low = _mm512_set1_epi8(0x0f);
+	const __m512i	 high = _mm512_set1_epi8((char)0xf0);
+	__m512i		 sl, sh, summ, dl, dh, v;
+	int32_t		 a, bs;
+	int		 j, k;
+
+	sl = sh = summ = _mm512_setzero_si512();
+#pragma GCC unroll 4
+	for (j = 0; j < 4; j++) {
+		dl = dh = _mm512_setzero_si512();
+#pragma GCC unroll 8
+		for (k = 0; k < 8; k++) {
+			v = _mm512_load_si512(o + PK4_Q + 512 * j + 64 * k);
+			memcpy(&a, y->qs + 64 * j + 4 * k, sizeof a);
+			dl = _mm512_dpbusd_epi32(dl, _mm512_and_si512(v, low),
+			    _mm512_set1_epi32(a));
+			memcpy(&a, y->qs + 64 * j + 32 + 4 * k, sizeof a);
+			dh = _mm512_dpbusd_epi32(dh, _mm512_and_si512(v, high),
+			    _mm512_set1_epi32(a));
+		}
+		sl = _mm512_add_epi32(sl, _mm512_mullo_epi32(dl,
+		    _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)
+		    (o + PK4_SC + PANEL_ROWS * 2 * j)))));
+		sh = _mm512_add_epi32(sh, _mm512_mullo_epi32(dh,
+		    _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)
+		    (o + PK4_SC + PANEL_ROWS * (2 * j + 1))))));
+		/* groups 2j and 2j + 1's sums, as two int16 */
+		bs = (uint16_t)(y->bsums[4 * j] + y->bsums[4 * j + 1]) |
+		    (int32_t)((uint32_t)(uint16_t)(y->bsums[4 * j + 2] +
+		    y->bsums[4 * j + 3]) << 16);
+		summ = _mm512_dpwssd_epi32(summ, _mm512_cvtepu8_epi16(
+		    _mm256_load_si256((const __m256i *)(o + PK4_M +
+		    2 * PANEL_ROWS * j))), _mm512_set1_epi32(bs));
+	}
+	sl = _mm512_add_epi32(sl, _mm512_srai_epi32(sh, 4));
+	f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sl), _mm512_mul_ps(
+	    _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(o + PK4_D))),
+	    _mm512_set1_ps(y->d)), f);
+	return _mm512_fnmadd_ps(_mm512_cvtepi32_ps(summ), _mm512_mul_ps(
+	    _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)
+	    (o + PK4_DMIN))), _mm512_set1_ps(y->d)), f);
+}
+
+AMX static void
+panel_dot_q4_K(int n, float *s, const void *p, const void *va)
+{
+	const struct block_q8_K	*y = va;
+	const char		*o;
+	__m512			 f = _mm512_setzero_ps();
+	int			 nb = n / QK_K, i, k;
+
+	for (i = 0; i < nb; i++) {
+		o = (const char *)p + (size_t)i * PK4_BLOCK;
+		for (k = 0; k < PK4_BLOCK; k += 64)
+			_mm_prefetch(o + PK4_AHEAD + k, _MM_HINT_T1);
+		f = panel_block_q4_K(o, y + i, f);
+	}
+	_mm512_storeu_ps(s, f);
+}
+
+/*
+ * Prompts: 16 tokens' activations a chunk (struct quant_gemm's toks),
+ * group after group of 32: the group's 16 x 32 quants (the A tile, a
+ * token a row), the 16 tokens' scales, then a word each: Q8_0's
+ * corrections (int32), Q4_K's scale times the group's sum (float).
+ */
+#define PANEL_APANEL	(PANEL_ROWS * 32 + 64 + 64)
+#define PANEL_TOKS	16
+#define PANEL_GROUP	8	/* chunks a pass over a panel's groups */
+
+/* Puts token t's group of quants q, its scale and word w into o. */
+static inline void
+panel_put_act(char *o, int t, const int8_t *q, float dy, const void *w)
+{
+	memcpy(o + 32 * t, q, 32);
+	memcpy(o + PANEL_ROWS * 32 + 4 * t, &dy, 4);
+	memcpy(o + PANEL_ROWS * 32 + 64 + 4 * t, w, 4);
+}
+
+static void
+panel_pack_acts_q8_0(const float *x, int ntok, void *va, int n)
 {
 	const struct quant_traits *at = quant_traits(GGML_TYPE_Q8_0);
 	struct block_q8_0	 q[16];
 	int32_t			 c[16];
-	char			*a = va, *o;
+	char			*a = va;
 	int			 nb = n / QK8_0, t, b, b0, nv;
 
 	memset(a, 0, (size_t)nb * PANEL_APANEL);
@@ -180,115 +320,221 @@ panel_pack_acts(const float *x, int ntok, void *va, int n)
 			at->from_float(x + (size_t)t * n + b0 * QK8_0, q,
 			    (int64_t)nv * QK8_0);
 			panel_corr(q, nv, c);
-			for (b = 0; b < nv; b++) {
-				o = a + (size_t)(b0 + b) * PANEL_APANEL;
-				memcpy(o + QK8_0 * t, q[b].qs, QK8_0);
-				((float *)(o + PANEL_ROWS * QK8_0))[t] =
-				    quant_h2f(q[b].d);
-				((int32_t *)(o + PANEL_ROWS * QK8_0 + 64))[t] =
-				    c[b];
+			for (b = 0; b < nv; b++)
+				panel_put_act(a + (size_t)(b0 + b) *
+				    PANEL_APANEL, t, q[b].qs,
+				    quant_h2f(q[b].d), &c[b]);
+		}
+	}
+}
+
+static void
+panel_pack_acts_q8_K(const float *x, int ntok, void *va, int n)
+{
+	const struct quant_traits *at = quant_traits(GGML_TYPE_Q8_K);
+	struct block_q8_K	 q;
+	char			*a = va;
+	float			 ys;
+	int			 nb = n / QK_K, t, i, g;
+
+	memset(a, 0, (size_t)(n / 32) * PANEL_APANEL);
+	for (t = 0; t < ntok; t++) {
+		for (i = 0; i < nb; i++) {
+			at->from_float(x + (size_t)t * n + i * QK_K, &q,
+			    QK_K);
+			for (g = 0; g < QK_K / 32; g++) {
+				ys = q.d * (float)(q.bsums[2 * g] +
+				    q.bsums[2 * g + 1]);
+				panel_put_act(a + (size_t)(8 * i + g) *
+				    PANEL_APANEL, t, q.qs + 32 * g, q.d, &ys);
 			}
 		}
 	}
 }
 
 /*
- * f[t] += (the stored dots c of the chunk's token t with the 16 rows,
- * corrected) times the rows' scales dsc times the token's scale, for
- * the chunk's block at a.
+ * What pack_w hands tile: the panel, the one after it and the bytes of
+ * one; for Q4_K then, from byte 64, each group's 16 rows unpacked to
+ * bytes as the B operand of tdpbsud (PK4_U), their scales d * sc and
+ * mins dmin * m as floats.
+ */
+struct panel_w {
+	const char	*p;
+	const char	*next;
+	size_t		 bytes;
+};
+#define PK4_UGROUP	(512 + 64 + 64)
+#define PK4_U(h, g)	((const char *)(h) + 64 + (size_t)(g) * PK4_UGROUP)
+
+static void
+panel_pack_head(struct panel_w *h, const void *w, size_t bytes)
+{
+	h->p = w;
+	h->next = (const char *)w + bytes;
+	h->bytes = bytes;
+}
+
+static void
+panel_pack_w_q8_0(const void *w, size_t wrow, int nrows, void *vp, int n)
+{
+	(void)wrow;
+	(void)nrows;
+	panel_pack_head(vp, w, panel_size_q8_0(n));
+}
+
+AMX static void
+panel_pack_w_q4_K(const void *w, size_t wrow, int nrows, void *vp, int n)
+{
+	const __m512i	 low = _mm512_set1_epi8(0x0f);
+	const char	*o;
+	char		*u;
+	__m512i		 v, mm;
+	__m512		 d, dmin;
+	int		 nb = n / QK_K, i, j, k, g;
+
+	(void)wrow;
+	(void)nrows;
+	panel_pack_head(vp, w, panel_size_q4_K(n));
+	for (i = 0; i < nb; i++) {
+		o = (const char *)w + (size_t)i * PK4_BLOCK;
+		d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)
+		    (o + PK4_D)));
+		dmin = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)
+		    (o + PK4_DMIN)));
+		for (j = 0; j < 4; j++) {
+			u = (char *)PK4_U(vp, 8 * i + 2 * j);
+			for (k = 0; k < 8; k++) {
+				v = _mm512_load_si512(o + PK4_Q + 512 * j +
+				    64 * k);
+				_mm512_store_si512(u + 64 * k,
+				    _mm512_and_si512(v, low));
+				_mm512_store_si512(u + PK4_UGROUP + 64 * k,
+				    _mm512_and_si512(_mm512_srli_epi16(v, 4),
+				    low));
+			}
+			mm = _mm512_cvtepu8_epi16(_mm256_load_si256(
+			    (const __m256i *)(o + PK4_M + 2 * PANEL_ROWS *
+			    j)));
+			for (g = 0; g < 2; g++) {
+				_mm512_store_ps(u + g * PK4_UGROUP + 512,
+				    _mm512_mul_ps(d, _mm512_cvtepi32_ps(
+				    _mm512_cvtepu8_epi32(_mm_load_si128(
+				    (const __m128i *)(o + PK4_SC + PANEL_ROWS *
+				    (2 * j + g)))))));
+				_mm512_store_ps(u + g * PK4_UGROUP + 576,
+				    _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(
+				    g == 0 ? _mm512_and_si512(mm,
+				    _mm512_set1_epi32(0xffff)) :
+				    _mm512_srli_epi32(mm, 16))));
+			}
+		}
+	}
+}
+
+/*
+ * f[t] += (the stored dots c of the chunk's token t with the 16 rows)
+ * times the rows' scales dsc times the token's scale, for the chunk's
+ * group at a: Q8_0's corrected first, Q4_K's mins (dmm) taken off.
  */
 AMX_INLINE void
-panel_scale(__m512 *f, const int32_t *c, __m512 dsc, const char *a)
+panel_scale(__m512 *f, const int32_t *c, __m512 dsc, __m512 dmm, int mins,
+    const char *a)
 {
-	const float	*dy = (const float *)(a + PANEL_ROWS * QK8_0);
-	const int32_t	*corr = (const int32_t *)(a + PANEL_ROWS * QK8_0 +
-	    64);
+	const float	*dy = (const float *)(a + PANEL_ROWS * 32);
+	const float	*ys = (const float *)(a + PANEL_ROWS * 32 + 64);
+	const int32_t	*corr = (const int32_t *)(a + PANEL_ROWS * 32 + 64);
+	__m512i		 ci;
 	int		 t;
 
 #pragma GCC unroll 16
-	for (t = 0; t < PANEL_TOKS; t++)
-		f[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(
-		    _mm512_load_si512(c + 16 * t), _mm512_set1_epi32(
-		    corr[t]))), _mm512_mul_ps(dsc, _mm512_set1_ps(dy[t])),
-		    f[t]);
+	for (t = 0; t < PANEL_TOKS; t++) {
+		ci = _mm512_load_si512(c + 16 * t);
+		if (!mins)
+			ci = _mm512_add_epi32(ci, _mm512_set1_epi32(corr[t]));
+		f[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ci), _mm512_mul_ps(
+		    dsc, _mm512_set1_ps(dy[t])), f[t]);
+		if (mins)
+			f[t] = _mm512_fnmadd_ps(dmm, _mm512_set1_ps(ys[t]),
+			    f[t]);
+	}
 }
 
-/* panel_scale for the pair of blocks at a (c0: the first's dots). */
-AMX_INLINE void
-panel_scale2(__m512 *f, const int32_t *c0, const int32_t *c1, __m512 dsc0,
-    __m512 dsc1, const char *a)
-{
-	panel_scale(f, c0, dsc0, a);
-	panel_scale(f, c1, dsc1, a + PANEL_APANEL);
-}
+/* Group b's weights (as tdpbsud's B), scales and mins. */
+#define PANEL_WQ(b)	(mins ? PK4_U(h, b) : PANEL_Q(h->p, b))
+#define PANEL_DSC(b)	(mins ? _mm512_load_ps(PK4_U(h, b) + 512) :	\
+	_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)		\
+	PANEL_SC(h->p, b))))
+#define PANEL_DMM(b)	(mins ? _mm512_load_ps(PK4_U(h, b) + 576) :	\
+	_mm512_setzero_ps())
 
-/* Chunk ch of the group at token g: its block b. */
+/* Chunk ch of the group at token g: its group b. */
 #define PANEL_ACH(ch)	((const char *)pa + ((size_t)g + (size_t)(ch) * \
 	PANEL_TOKS) * arow + (size_t)b * PANEL_APANEL)
 
-/* The dots of a chunk's pair of blocks at a with the weights' (tiles 2,
+/* The dots of a chunk's pair of groups at a with the weights' (tiles 2,
  * 3) into tiles C0, C1. */
 #define PANEL_ISSUE(C0, C1, a) do {					\
 	_tile_zero(C0);							\
 	_tile_zero(C1);							\
-	_tile_loadd(0, (a), QK8_0);					\
-	_tile_loadd(1, (a) + PANEL_APANEL, QK8_0);			\
+	_tile_loadd(0, (a), 32);					\
+	_tile_loadd(1, (a) + PANEL_APANEL, 32);				\
 	_tile_dpbsud(C0, 0, 2);						\
 	_tile_dpbsud(C1, 1, 3);						\
 } while (0)
 
-/*
- * The tile product: per group of up to PANEL_GROUP chunks, per pair of
- * blocks, the two blocks' quants are loaded as tiles once and multiplied
- * (tdpbsud: signed tokens, unsigned weights) with each chunk's; the
- * next panel's pair is asked for meanwhile.
- */
-AMX static void
-panel_tile_q8_0(int n, const void *pw, const void *pa, size_t arow,
-    int ntok, float *y, size_t ldy, int nrows)
-{
-	const struct panel_w	*h = pw;
-	int32_t			 c[4][256] __attribute__((aligned(64)));
-	__m512			 f[PANEL_GROUP][PANEL_TOKS], dsc0, dsc1;
-	int			 nb = n / QK8_0, g, nch, ch, b, k, t, nt;
+/* Scales chunk ch's dots, in tiles C0 and C1 (stored to c0, c1). */
+#define PANEL_SCALE(C0, C1, c0, c1, ch) do {				\
+	AMX_STORE(C0, c0);						\
+	AMX_STORE(C1, c1);						\
+	panel_scale(f[ch], c0, dsc0, dmm0, mins, PANEL_ACH(ch));	\
+	panel_scale(f[ch], c1, dsc1, dmm1, mins, PANEL_ACH(ch) +	\
+	    PANEL_APANEL);						\
+} while (0)
 
-	(void)nrows;
+/*
+ * The tile product over ng groups of 32 (an even count): per group of
+ * up to PANEL_GROUP chunks, per pair of groups, the two groups' weights
+ * are loaded as tiles once and multiplied (tdpbsud: signed tokens,
+ * unsigned weights) with each chunk's, chunk ch + 1's while ch's are
+ * scaled (even chunks' dots in tiles 4, 5, odd ones' in 6, 7); the next
+ * panel's bytes are asked for meanwhile, a pair's share a pair.
+ */
+AMX_INLINE void
+panel_tile(int mins, int ng, const struct panel_w *h, const void *pa,
+    size_t arow, int ntok, float *y, size_t ldy)
+{
+	int32_t		 c[4][256] __attribute__((aligned(64)));
+	__m512		 f[PANEL_GROUP][PANEL_TOKS], dsc0, dsc1, dmm0, dmm1;
+	size_t		 o;
+	int		 g, nch, ch, b, t, nt;
+
 	/* tiles 0, 1: tokens; 2, 3: weights */
-	amx_config(QK8_0);
+	amx_config(32);
 	for (g = 0; g < ntok; g += PANEL_GROUP * PANEL_TOKS) {
 		nch = (ntok - g + PANEL_TOKS - 1) / PANEL_TOKS;
 		if (nch > PANEL_GROUP)
 			nch = PANEL_GROUP;
 		memset(f, 0, sizeof f);
-		for (b = 0; b < nb; b += 2) {
-			for (k = 0; k < PANEL_PAIR; k += 64)
-				_mm_prefetch(PANEL_SC(h->next, b) + k,
-				    _MM_HINT_T1);
-			_tile_loadd(2, PANEL_Q(h->p, b), 64);
-			_tile_loadd(3, PANEL_Q(h->p, b + 1), 64);
-			dsc0 = _mm512_cvtph_ps(_mm256_loadu_si256(
-			    (const __m256i *)PANEL_SC(h->p, b)));
-			dsc1 = _mm512_cvtph_ps(_mm256_loadu_si256(
-			    (const __m256i *)PANEL_SC(h->p, b + 1)));
-			/* chunk ch + 1's products run while ch's are scaled:
-			 * even chunks' dots go to tiles 4, 5, odd ones' to 6,
-			 * 7 */
+		for (b = 0; b < ng; b += 2) {
+			for (o = b * h->bytes / ng & ~(size_t)63;
+			    o < (b + 2) * h->bytes / ng; o += 64)
+				_mm_prefetch(h->next + o, _MM_HINT_T1);
+			_tile_loadd(2, PANEL_WQ(b), 64);
+			_tile_loadd(3, PANEL_WQ(b + 1), 64);
+			dsc0 = PANEL_DSC(b);
+			dsc1 = PANEL_DSC(b + 1);
+			dmm0 = PANEL_DMM(b);
+			dmm1 = PANEL_DMM(b + 1);
 			PANEL_ISSUE(4, 5, PANEL_ACH(0));
 			for (ch = 0; ch < nch; ch += 2) {
 				if (ch + 1 < nch)
 					PANEL_ISSUE(6, 7, PANEL_ACH(ch + 1));
-				AMX_STORE(4, c[0]);
-				AMX_STORE(5, c[1]);
-				panel_scale2(f[ch], c[0], c[1], dsc0, dsc1,
-				    PANEL_ACH(ch));
+				PANEL_SCALE(4, 5, c[0], c[1], ch);
 				if (ch + 1 >= nch)
 					break;
 				if (ch + 2 < nch)
 					PANEL_ISSUE(4, 5, PANEL_ACH(ch + 2));
-				AMX_STORE(6, c[2]);
-				AMX_STORE(7, c[3]);
-				panel_scale2(f[ch + 1], c[2], c[3], dsc0, dsc1,
-				    PANEL_ACH(ch + 1));
+				PANEL_SCALE(6, 7, c[2], c[3], ch + 1);
 			}
 		}
 		for (ch = 0; ch < nch; ch++) {
@@ -302,23 +548,56 @@ panel_tile_q8_0(int n, const void *pw, const void *pa, size_t arow,
 	}
 	_tile_release();
 }
+#undef PANEL_WQ
+#undef PANEL_DSC
+#undef PANEL_DMM
+#undef PANEL_ACH
+#undef PANEL_ISSUE
+#undef PANEL_SCALE
+
+AMX static void
+panel_tile_q8_0(int n, const void *pw, const void *pa, size_t arow,
+    int ntok, float *y, size_t ldy, int nrows)
+{
+	(void)nrows;
+	panel_tile(0, n / QK8_0, pw, pa, arow, ntok, y, ldy);
+}
+
+AMX static void
+panel_tile_q4_K(int n, const void *pw, const void *pa, size_t arow,
+    int ntok, float *y, size_t ldy, int nrows)
+{
+	(void)nrows;
+	panel_tile(1, n / 32, pw, pa, arow, ntok, y, ldy);
+}
 
 /* panel, act_panel, w_panel, pack_act, pack_w, tile, rows, toks, pack_acts */
 static const struct quant_gemm panel_gemm_q8_0 = {
-	QK8_0, PANEL_APANEL / PANEL_TOKS, sizeof (struct panel_w), NULL,
-	panel_pack_w, panel_tile_q8_0, PANEL_ROWS, PANEL_TOKS,
-	panel_pack_acts,
+	32, PANEL_APANEL / PANEL_TOKS, 64, NULL, panel_pack_w_q8_0,
+	panel_tile_q8_0, PANEL_ROWS, PANEL_TOKS, panel_pack_acts_q8_0,
+};
+/* w_panel: a group's unpacked bytes, and the header's share */
+static const struct quant_gemm panel_gemm_q4_K = {
+	32, PANEL_APANEL / PANEL_TOKS, PK4_UGROUP + 64, NULL,
+	panel_pack_w_q4_K, panel_tile_q4_K, PANEL_ROWS, PANEL_TOKS,
+	panel_pack_acts_q8_K,
 };
 
+/* cols_multiple, size, repack, act_size, quantize, dot, gemm */
 static const struct quant_panel panel_q8_0 = {
-	2 * QK8_0, panel_repack_q8_0, panel_act_size, panel_quantize_q8_0,
-	panel_dot_q8_0, &panel_gemm_q8_0,
+	2 * QK8_0, panel_size_q8_0, panel_repack_q8_0, panel_act_size,
+	panel_quantize_q8_0, panel_dot_q8_0, &panel_gemm_q8_0,
+};
+static const struct quant_panel panel_q4_K = {
+	QK_K, panel_size_q4_K, panel_repack_q4_K, panel_act_size_q8_K,
+	panel_quantize_q8_K, panel_dot_q4_K, &panel_gemm_q4_K,
 };
 
 void
 quant_register_panels(struct quant_traits *table)
 {
 	table[GGML_TYPE_Q8_0].panel = &panel_q8_0;
+	table[GGML_TYPE_Q4_K].panel = &panel_q4_K;
 }
 
 #else

@@ -189,25 +189,27 @@ struct quant_gemm {
 
 /*
  * A type's weights repacked at load into panels of QUANT_PANEL_ROWS rows
- * (model.c), in a layout of the kernels' own (quant-panel.c says which):
- * a panel takes the bytes its rows took, so a repacked matrix's panel p
- * is at p * QUANT_PANEL_ROWS rows' bytes.  Its dots take activations in
- * a form of their own (act_size, quantize).  Results differ from
- * vec_dot's by float rounding only.
+ * (model.c), in a layout of the kernels' own (quant-panel.c says which),
+ * one after another, each size(n) bytes and 64-byte aligned.  Its dots
+ * take activations in a form of their own (act_size, quantize).
+ * Results differ from vec_dot's by float rounding only.
  */
 #define QUANT_PANEL_ROWS 16
 
 struct quant_panel {
 	int	 cols_multiple;	/* a repacked row's elements: a multiple */
+	/* Bytes a panel of rows of n elements takes (a multiple of 64). */
+	size_t	(*size)(int n);
 	/* Repacks QUANT_PANEL_ROWS rows of n elements, wrow bytes apart,
-	 * into the panel at p. */
+	 * into the panel at p (size(n) bytes). */
 	void	(*repack)(const void *w, size_t wrow, void *p, int n);
 	/* Bytes a row of n activations takes, quantized for dot. */
 	size_t	(*act_size)(int n);
 	void	(*quantize)(const float *x, void *a, int n);
 	/* s[r] = dot(row r of the panel p, a) for r < QUANT_PANEL_ROWS. */
 	void	(*dot)(int n, float *s, const void *p, const void *a);
-	/* Several tokens: pack_w is given a panel (nrows: all its rows). */
+	/* Several tokens: pack_w is given a panel (nrows: all its rows;
+	 * wrow: the rows' bytes as stored, unused). */
 	const struct quant_gemm *gemm;
 };
 

@@ -313,29 +313,29 @@ check_gemm_shapes(const char *isa)
 }
 
 /*
- * Q8_0 repacked into panels (ops_repack), where the path has them: 48
- * rows of 640 (one quant -128, which the format allows), against 1, 2,
- * 3, 17 and 150 tokens, within 1e-5 of sum |w x| of the rows as stored
- * (the integer dots are exact in both); ops_matmul_n of three repacked
- * matrices gives what each alone does; shapes that do not fit are left.
+ * A type repacked into panels (ops_repack), where the path has them: 48
+ * rows of C (for Q8_0 one quant -128, which the format allows), against
+ * 1, 2, 3, 17 and 150 tokens, within 1e-5 of sum |w x| of the rows as
+ * stored (the integer dots are exact in both); ops_matmul_n of three
+ * repacked matrices gives what each alone does; 40 rows stay as stored.
  */
 static void
-check_panels(const char *isa)
+check_panels(const char *isa, enum ggml_type type, int C)
 {
-	enum { R = 48, C = 640, T = 150 };
+	enum { R = 48, T = 150 };
 	static const int	 ntoks[] = { 1, 2, 3, 17, T };
-	const struct quant_traits *tr = quant_traits(GGML_TYPE_Q8_0);
+	const struct quant_traits *tr = quant_traits(type);
 	struct ops_scratch	 scratch = { NULL, 0 };
 	struct ops_mat		 m, pm, odd;
 	const struct ops_mat	*three[3] = { &pm, &pm, &pm };
-	size_t			 rs = type_row_size(GGML_TYPE_Q8_0, C);
+	size_t			 rs = type_row_size(type, C);
 	float			*wf, *x, *y, *y1, *yn[3];
 	char			*w, *pw;
 	double			 worst = 0;
 	int			 r, c, t, k, n, ok_all = 1, same = 1;
 
 	if (tr->panel == NULL) {
-		ok(1, "%s Q8_0 panels # SKIP none on this path", isa);
+		ok(1, "%s %s panels # SKIP none on this path", isa, tr->name);
 		return;
 	}
 	wf = malloc(R * C * sizeof *wf);
@@ -345,26 +345,28 @@ check_panels(const char *isa)
 	for (k = 0; k < 3; k++)
 		yn[k] = malloc(R * sizeof *yn[k]);
 	memset(&m, 0, sizeof m);
-	m.type = GGML_TYPE_Q8_0;
+	m.type = type;
 	m.rows = R;
 	m.cols = C;
 	m.row_size = rs;
 	m.data = w = malloc(R * rs);
-	pw = aligned_alloc(64, R * rs);
+	pw = aligned_alloc(64, ops_repack_size(&m) + 64);
 	for (r = 0; r < R; r++) {
 		for (c = 0; c < C; c++)
 			wf[r * C + c] = gauss() * 0.05f;
 		tr->from_float_ref(wf + r * C, w + r * rs, C);
 	}
-	((struct block_q8_0 *)w)->qs[5] = -128;
-	wf[5] = -128 * quant_f16_to_f32(((struct block_q8_0 *)w)->d);
+	if (type == GGML_TYPE_Q8_0)
+		((struct block_q8_0 *)w)->qs[5] = -128;
+	for (r = 0; r < R; r++)
+		tr->to_float(w + r * rs, wf + r * C, C);
 	for (c = 0; c < T * C; c++)
 		x[c] = gauss();
 	ops_set_threads(2);
 	pm = m;
-	ok(ops_repackable(&m) && ops_repack(&pm, pw) == 0 &&
+	ok(ops_repack_size(&m) >= R * rs && ops_repack(&pm, pw) == 0 &&
 	    pm.data == pw && pm.panel == tr->panel && ops_repack(&pm, pw) != 0,
-	    "%s Q8_0 48 x 640 repacks into panels, once", isa);
+	    "%s %s 48 x %d repacks into panels, once", isa, tr->name, C);
 	for (t = 0; t < T; t++)
 		if (ops_matmul(&m, x + t * C, 1, y1 + t * R, &scratch) != 0)
 			ok_all = 0;
@@ -375,25 +377,27 @@ check_panels(const char *isa)
 		if (!within_rounding(wf, x, y, y1, R, C, n, &worst))
 			ok_all = 0;
 	}
-	ok(ok_all, "%s Q8_0 panels against 1, 2, 3, 17, 150 tokens give the "
-	    "rows' dots (worst %.3f of the bound)", isa, worst);
+	ok(ok_all, "%s %s panels against 1, 2, 3, 17, 150 tokens give the "
+	    "rows' dots (worst %.3f of the bound)", isa, tr->name, worst);
 	if (ops_matmul_n(three, 3, x, 1, yn, &scratch) != 0 ||
 	    ops_matmul(&pm, x, 1, y, &scratch) != 0)
 		same = 0;
 	for (k = 0; k < 3 && same; k++)
 		same = memcmp(yn[k], y, R * sizeof *y) == 0;
-	ok(same, "%s ops_matmul_n of three panelled matrices gives each "
-	    "one's bits", isa);
+	ok(same, "%s %s: ops_matmul_n of three panelled matrices gives each "
+	    "one's bits", isa, tr->name);
 	odd = m;
 	odd.rows = R - 8;
-	ok(!ops_repackable(&odd) && ops_repack(&odd, pw) != 0 &&
-	    odd.data == w, "%s 40 rows (not whole panels) stay as stored",
-	    isa);
-	odd = m;
-	odd.cols = 32;
-	odd.row_size = type_row_size(GGML_TYPE_Q8_0, 32);
-	ok(!ops_repackable(&odd), "%s an odd count of blocks stays as "
-	    "stored", isa);
+	ok(ops_repack_size(&odd) == 0 && ops_repack(&odd, pw) != 0 &&
+	    odd.data == w, "%s %s: 40 rows (not whole panels) stay as "
+	    "stored", isa, tr->name);
+	if (type == GGML_TYPE_Q8_0) {
+		odd = m;
+		odd.cols = 32;
+		odd.row_size = type_row_size(type, 32);
+		ok(ops_repack_size(&odd) == 0, "%s Q8_0: an odd count of "
+		    "blocks stays as stored", isa);
+	}
 	ops_scratch_free(&scratch);
 	for (k = 0; k < 3; k++)
 		free(yn[k]);
@@ -938,7 +942,8 @@ main(void)
 			check_matmul(isas[i], weight_types[k]);
 		check_matmul_n(isas[i]);
 		check_gemm_shapes(isas[i]);
-		check_panels(isas[i]);
+		check_panels(isas[i], GGML_TYPE_Q8_0, 640);
+		check_panels(isas[i], GGML_TYPE_Q4_K, 768);
 		check_f16_vectors(isas[i]);
 		check_attention(isas[i]);
 		check_exp(isas[i]);
