@@ -169,13 +169,18 @@ _Static_assert(PK4_BLOCK % 64 == 0 && PK4_Q % 64 == 0, "PK4 alignment");
  * for. */
 #define PK4_AHEAD	(PK4_BLOCK / 2)
 
-static void
+/* The scales, mins and scale factors row by row, the quants a word of
+ * the 16 rows at a time (gathers down the rows). */
+AMX static void
 panel_repack_q4_K(const void *w, size_t wrow, void *vp, int n)
 {
+	const __m512i		 idx = _mm512_mullo_epi32(_mm512_set1_epi32(
+	    (int)wrow), _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+	    11, 12, 13, 14, 15));
 	const struct block_q4_K	*x;
 	char			*p = vp, *o;
 	uint8_t			 sc, m;
-	int			 nb = n / QK_K, i, r, g, j, k;
+	int			 nb = n / QK_K, i, r, g, k;
 
 	for (i = 0; i < nb; i++) {
 		o = p + (size_t)i * PK4_BLOCK;
@@ -190,11 +195,12 @@ panel_repack_q4_K(const void *w, size_t wrow, void *vp, int n)
 				o[PK4_M + 2 * PANEL_ROWS * (g / 2) + 2 * r +
 				    g % 2] = (char)m;
 			}
-			for (j = 0; j < 4; j++)
-				for (k = 0; k < 8; k++)
-					memcpy(o + PK4_Q + 512 * j + 64 * k +
-					    4 * r, x->qs + 32 * j + 4 * k, 4);
 		}
+		/* run k of quarter j is word 8j + k: 64 bytes apart */
+		x = (const struct block_q4_K *)w + i;
+		for (k = 0; k < QK_K / 8; k++)
+			_mm512_store_si512(o + PK4_Q + 64 * k,
+			    _mm512_i32gather_epi32(idx, x->qs + 4 * k, 1));
 	}
 }
 
