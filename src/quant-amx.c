@@ -29,8 +29,6 @@
 #include "quant-impl.h"
 
 #define AMX_ROWS	16		/* weight rows a tile */
-#define AMX_TOKS	16		/* tokens a chunk */
-#define AMX_GROUP	8		/* chunks a pass over the weights */
 /* Bytes a group of g takes in a chunk: the B tile, dy and ysum. */
 #define AMX_APANEL(g)	(AMX_TOKS * (g) + 128)
 
@@ -417,9 +415,7 @@ amx_tile(int G, int mins, int ng, const void *pw, const void *pa,
 	memset(c[1], 0, sizeof c[1]);
 	memset(c[3], 0, sizeof c[3]);
 	for (g = 0; g < ntok; g += AMX_GROUP * AMX_TOKS) {
-		nch = (ntok - g + AMX_TOKS - 1) / AMX_TOKS;
-		if (nch > AMX_GROUP)
-			nch = AMX_GROUP;
+		nch = amx_chunks(ntok, g);
 		memset(f, 0, sizeof f);
 		for (j = 0; j < ng; j += 2) {
 			/* the next rows' bytes for groups j, j + 1 */

@@ -13,6 +13,18 @@
 	"avx512vnni,f16c,fma,amx-tile,amx-int8")))
 #define AMX_INLINE AMX static inline __attribute__((always_inline))
 
+#define AMX_TOKS	16		/* tokens a chunk */
+#define AMX_GROUP	8		/* chunks a pass over the weights */
+
+/* How many chunks the pass at token g of ntok takes (AMX_GROUP at most). */
+static inline int
+amx_chunks(int ntok, int g)
+{
+	int	nch = (ntok - g + AMX_TOKS - 1) / AMX_TOKS;
+
+	return nch < AMX_GROUP ? nch : AMX_GROUP;
+}
+
 /* The tile configuration ldtilecfg reads (palette 1). */
 struct amx_cfg {
 	uint8_t		palette;

@@ -292,14 +292,12 @@ panel_dot_q4_K(int n, float *s, const void *p, const void *va)
 }
 
 /*
- * Prompts: 16 tokens' activations a chunk (struct quant_gemm's toks),
+ * Prompts: AMX_TOKS tokens' activations a chunk (struct quant_gemm's toks),
  * group after group of 32: the group's 16 x 32 quants (the A tile, a
  * token a row), the 16 tokens' scales, then a word each: Q8_0's
  * corrections (int32), Q4_K's scale times the group's sum (float).
  */
 #define PANEL_APANEL	(PANEL_ROWS * 32 + 64 + 64)
-#define PANEL_TOKS	16
-#define PANEL_GROUP	8	/* chunks a pass over a panel's groups */
 
 /* Puts token t's group of quants q, its scale and word w into o. */
 static inline void
@@ -453,7 +451,7 @@ panel_scale(__m512 *f, const int32_t *c, __m512 dsc, __m512 dmm, int mins,
 	int		 t;
 
 #pragma GCC unroll 16
-	for (t = 0; t < PANEL_TOKS; t++) {
+	for (t = 0; t < AMX_TOKS; t++) {
 		ci = _mm512_load_si512(c + 16 * t);
 		if (!mins)
 			ci = _mm512_add_epi32(ci, _mm512_set1_epi32(corr[t]));
@@ -475,7 +473,7 @@ panel_scale(__m512 *f, const int32_t *c, __m512 dsc, __m512 dmm, int mins,
 
 /* Chunk ch of the group at token g: its group b. */
 #define PANEL_ACH(ch)	((const char *)pa + ((size_t)g + (size_t)(ch) * \
-	PANEL_TOKS) * arow + (size_t)b * PANEL_APANEL)
+	AMX_TOKS) * arow + (size_t)b * PANEL_APANEL)
 
 /* The dots of a chunk's pair of groups at a with the weights' (tiles 2,
  * 3) into tiles C0, C1. */
@@ -499,7 +497,7 @@ panel_scale(__m512 *f, const int32_t *c, __m512 dsc, __m512 dmm, int mins,
 
 /*
  * The tile product over ng groups of 32 (an even count): per group of
- * up to PANEL_GROUP chunks, per pair of groups, the two groups' weights
+ * up to AMX_GROUP chunks, per pair of groups, the two groups' weights
  * are loaded as tiles once and multiplied (tdpbsud: signed tokens,
  * unsigned weights) with each chunk's, chunk ch + 1's while ch's are
  * scaled (even chunks' dots in tiles 4, 5, odd ones' in 6, 7); the next
@@ -510,16 +508,14 @@ panel_tile(int mins, int ng, const struct panel_w *h, const void *pa,
     size_t arow, int ntok, float *y, size_t ldy)
 {
 	int32_t		 c[4][256] __attribute__((aligned(64)));
-	__m512		 f[PANEL_GROUP][PANEL_TOKS], dsc0, dsc1, dmm0, dmm1;
+	__m512		 f[AMX_GROUP][AMX_TOKS], dsc0, dsc1, dmm0, dmm1;
 	size_t		 o;
 	int		 g, nch, ch, b, t, nt;
 
 	/* tiles 0, 1: tokens; 2, 3: weights */
 	amx_config(32);
-	for (g = 0; g < ntok; g += PANEL_GROUP * PANEL_TOKS) {
-		nch = (ntok - g + PANEL_TOKS - 1) / PANEL_TOKS;
-		if (nch > PANEL_GROUP)
-			nch = PANEL_GROUP;
+	for (g = 0; g < ntok; g += AMX_GROUP * AMX_TOKS) {
+		nch = amx_chunks(ntok, g);
 		memset(f, 0, sizeof f);
 		for (b = 0; b < ng; b += 2) {
 			for (o = b * h->bytes / ng & ~(size_t)63;
@@ -544,12 +540,12 @@ panel_tile(int mins, int ng, const struct panel_w *h, const void *pa,
 			}
 		}
 		for (ch = 0; ch < nch; ch++) {
-			nt = ntok - g - ch * PANEL_TOKS;
-			if (nt > PANEL_TOKS)
-				nt = PANEL_TOKS;
+			nt = ntok - g - ch * AMX_TOKS;
+			if (nt > AMX_TOKS)
+				nt = AMX_TOKS;
 			for (t = 0; t < nt; t++)
 				_mm512_storeu_ps(y + (size_t)(g + ch *
-				    PANEL_TOKS + t) * ldy, f[ch][t]);
+				    AMX_TOKS + t) * ldy, f[ch][t]);
 		}
 	}
 	_tile_release();
@@ -579,13 +575,13 @@ panel_tile_q4_K(int n, const void *pw, const void *pa, size_t arow,
 
 /* panel, act_panel, w_panel, pack_act, pack_w, tile, rows, toks, pack_acts */
 static const struct quant_gemm panel_gemm_q8_0 = {
-	32, PANEL_APANEL / PANEL_TOKS, 64, NULL, panel_pack_w_q8_0,
-	panel_tile_q8_0, PANEL_ROWS, PANEL_TOKS, panel_pack_acts_q8_0,
+	32, PANEL_APANEL / AMX_TOKS, 64, NULL, panel_pack_w_q8_0,
+	panel_tile_q8_0, PANEL_ROWS, AMX_TOKS, panel_pack_acts_q8_0,
 };
 /* w_panel: a group's unpacked bytes, and the header's share */
 static const struct quant_gemm panel_gemm_q4_K = {
-	32, PANEL_APANEL / PANEL_TOKS, PK4_UGROUP + 64, NULL,
-	panel_pack_w_q4_K, panel_tile_q4_K, PANEL_ROWS, PANEL_TOKS,
+	32, PANEL_APANEL / AMX_TOKS, PK4_UGROUP + 64, NULL,
+	panel_pack_w_q4_K, panel_tile_q4_K, PANEL_ROWS, AMX_TOKS,
 	panel_pack_acts_q8_K,
 };
 
