@@ -146,6 +146,13 @@ int tok_pre_split(const struct tok_pre *p, const char *s, size_t len,
 size_t tok_utf8_len(const uint8_t *s, size_t n);
 
 /*
+ * Returns the length (1 to 4) of the UTF-8 character that s begins when
+ * its first bytes, as many as n holds (n >= 1), are valid for it, even
+ * when n is too short to hold all of it; 0 when they are not valid.
+ */
+size_t tok_utf8_need(const uint8_t *s, size_t n);
+
+/*
  * Returns s itself when its len bytes are valid UTF-8, else a malloc'd
  * copy in which every byte that is not part of a valid character is
  * U+FFFD, as llama.cpp reads text (*out_len is set either way); NULL on

@@ -291,7 +291,7 @@ tok_pre_split(const struct tok_pre *p, const char *s, size_t len,
 }
 
 size_t
-tok_utf8_len(const uint8_t *s, size_t n)
+tok_utf8_need(const uint8_t *s, size_t n)
 {
 	uint8_t	c = s[0], lo = 0x80, hi = 0xbf;
 	size_t	k, i;
@@ -310,13 +310,21 @@ tok_utf8_len(const uint8_t *s, size_t n)
 		lo = 0x90;
 	else if (c == 0xf4)
 		hi = 0x8f;
-	if (n < k || s[1] < lo || s[1] > hi)
+	if (n > 1 && (s[1] < lo || s[1] > hi))
 		return 0;
-	for (i = 2; i < k; i++) {
+	for (i = 2; i < k && i < n; i++) {
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
 	}
 	return k;
+}
+
+size_t
+tok_utf8_len(const uint8_t *s, size_t n)
+{
+	size_t	k = tok_utf8_need(s, n);
+
+	return k <= n ? k : 0;
 }
 
 const char *

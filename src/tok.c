@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -209,6 +210,39 @@ arr_str(const uint8_t **idx, uint64_t i, size_t *n)
 	return (const char *)idx[i] + 8;
 }
 
+/*
+ * Indexes the string array tokenizer.ggml.WHAT (at least one item when
+ * nonempty is set) and sets *np to its length.  Returns the index
+ * (gguf_arr_index's, the caller frees it), or NULL with *cause set.
+ */
+static const uint8_t **
+string_array(const struct gguf_file *g, const char *what, int nonempty,
+    uint64_t *np, char **cause)
+{
+	const struct gguf_kv	*kv;
+	const uint8_t		**idx;
+	char			 key[64];
+
+	snprintf(key, sizeof key, "tokenizer.ggml.%s", what);
+	kv = gguf_find(g, key);
+	if (kv == NULL || kv->v.type != GGUF_ARRAY ||
+	    kv->v.arr.type != GGUF_STRING || (nonempty && kv->v.arr.n == 0)) {
+		*cause = xstrfmt("no %s string array", key);
+		return NULL;
+	}
+	if (kv->v.arr.n >= INT32_MAX / 4) {
+		*cause = xstrfmt("%llu %s is too many",
+		    (unsigned long long)kv->v.arr.n, what);
+		return NULL;
+	}
+	if ((idx = gguf_arr_index(&kv->v)) == NULL) {
+		*cause = xstrfmt("out of memory indexing the %s", what);
+		return NULL;
+	}
+	*np = kv->v.arr.n;
+	return idx;
+}
+
 static int
 load_vocab(struct tok *t, const struct gguf_file *g, const uint8_t ***idxp,
     uint64_t *np, char **cause)
@@ -220,22 +254,8 @@ load_vocab(struct tok *t, const struct gguf_file *g, const uint8_t ***idxp,
 	size_t			 len, bytes;
 	const char		*s;
 
-	kv = gguf_find(g, "tokenizer.ggml.tokens");
-	if (kv == NULL || kv->v.type != GGUF_ARRAY ||
-	    kv->v.arr.type != GGUF_STRING || kv->v.arr.n == 0) {
-		*cause = xstrdup("no tokenizer.ggml.tokens string array");
+	if ((idx = string_array(g, "tokens", 1, &n, cause)) == NULL)
 		return -1;
-	}
-	n = kv->v.arr.n;
-	if (n >= INT32_MAX / 4) {
-		*cause = xstrfmt("%llu tokens is too many",
-		    (unsigned long long)n);
-		return -1;
-	}
-	if ((idx = gguf_arr_index(&kv->v)) == NULL) {
-		*cause = xstrdup("out of memory indexing the tokens");
-		return -1;
-	}
 	*idxp = idx;
 	*np = n;
 	bytes = (size_t)(idx[n] - idx[0]);
@@ -289,7 +309,6 @@ load_vocab(struct tok *t, const struct gguf_file *g, const uint8_t ***idxp,
 static int
 load_merges(struct tok *t, const struct gguf_file *g, char **cause)
 {
-	const struct gguf_kv	*kv;
 	const uint8_t		**idx;
 	struct tok_merge	*m;
 	uint64_t		 n, i;
@@ -300,22 +319,8 @@ load_merges(struct tok *t, const struct gguf_file *g, char **cause)
 	void			*p;
 	int32_t			 a, b, r;
 
-	kv = gguf_find(g, "tokenizer.ggml.merges");
-	if (kv == NULL || kv->v.type != GGUF_ARRAY ||
-	    kv->v.arr.type != GGUF_STRING) {
-		*cause = xstrdup("no tokenizer.ggml.merges string array");
+	if ((idx = string_array(g, "merges", 0, &n, cause)) == NULL)
 		return -1;
-	}
-	n = kv->v.arr.n;
-	if (n >= INT32_MAX / 4) {
-		*cause = xstrfmt("%llu merges is too many",
-		    (unsigned long long)n);
-		return -1;
-	}
-	if ((idx = gguf_arr_index(&kv->v)) == NULL) {
-		*cause = xstrdup("out of memory indexing the merges");
-		return -1;
-	}
 	/* At most three new strings per merge: both halves and the result. */
 	bytes = (size_t)(idx[n] - idx[0]);
 	cap = t->arena_cap + 2 * bytes + 3 * n;
@@ -851,13 +856,6 @@ tok_is_eog(const struct tok *t, int32_t id)
 	return id >= 0 && id < t->n_vocab && t->eog[id];
 }
 
-int
-tok_is_special(const struct tok *t, int32_t id)
-{
-	return id >= 0 && id < t->n_vocab &&
-	    (t->type[id] == TOK_CONTROL || t->type[id] == TOK_UNKNOWN);
-}
-
 int32_t
 tok_find(const struct tok *t, const char *s)
 {
@@ -971,29 +969,7 @@ tok_stream_free(struct tok_stream *s)
 static int
 utf8_partial(const uint8_t *s, size_t n)
 {
-	uint8_t	c = s[0], lo = 0x80, hi = 0xbf;
-	size_t	k, i;
-
-	if (c < 0xc2 || c > 0xf4)
-		return 0;
-	k = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-	if (n >= k)
-		return 0;
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	if (n > 1 && (s[1] < lo || s[1] > hi))
-		return 0;
-	for (i = 2; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	}
-	return 1;
+	return tok_utf8_need(s, n) > n;
 }
 
 /* 1 when s (n bytes) begins some special token's text but is not all of it. */

@@ -48,9 +48,6 @@ int32_t tok_eos(const struct tok *t);
 /* 1 when tok_encode's add_bos adds a BOS for this model. */
 int tok_add_bos(const struct tok *t);
 
-/* 1 when id is a control (or unknown) token: text only with specials. */
-int tok_is_special(const struct tok *t, int32_t id);
-
 /* 1 when id ends generation (eos, eot, <|EOT|>, <｜end▁of▁sentence｜>...). */
 int tok_is_eog(const struct tok *t, int32_t id);
 
