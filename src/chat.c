@@ -498,22 +498,22 @@ file_stem(const char *path)
 	return xstrndup(b, n);
 }
 
-/* A template for a model whose file has none: by its special tokens. */
-static const struct {
-	const char	*token;
-	const char	*family;
-} template_guess[] = {
-	{ "<\xef\xbd\x9c" "User\xef\xbd\x9c>", "deepseek-r1" },
-	{ "<|start_header_id|>", "llama3" },
-	{ "<|im_start|>", "chatml" },
-};
+/* Whether the vocabulary has token (template_guess's question). */
+static int
+has_token(const char *token, void *arg)
+{
+	return tok_find(arg, token) >= 0;
+}
 
+/*
+ * The template: the one named, else the family of the model's Jinja,
+ * else a guess from its vocabulary (with a warning).
+ */
 static int
 template_choose(struct chat *c, const char *name, char **warning,
     char **cause)
 {
-	char	*jinja = NULL;
-	size_t	 i;
+	char	*jinja = NULL, *names;
 
 	if (gguf_get_str(c->g, "tokenizer.chat_template", &jinja) != 0)
 		jinja = NULL;
@@ -524,21 +524,18 @@ template_choose(struct chat *c, const char *name, char **warning,
 	}
 	if (jinja != NULL && (c->tf = template_detect(jinja)) != NULL)
 		return 0;
-	for (i = 0; i < sizeof template_guess / sizeof template_guess[0]; i++) {
-		if (tok_find(c->tok, template_guess[i].token) >= 0) {
-			c->tf = template_find(template_guess[i].family, cause);
-			if (c->tf == NULL)
-				return -1;
-			if (warning != NULL)
-				*warning = xstrfmt("%s: the model has %s chat "
-				    "template; using %s (--template to choose)",
-				    c->info.name, jinja != NULL ? "an unknown" :
-				    "no", c->tf->name);
-			return 0;
-		}
+	if ((c->tf = template_guess(has_token, c->tok)) != NULL) {
+		if (warning != NULL)
+			*warning = xstrfmt("%s: the model has %s chat "
+			    "template; using %s (--template to choose)",
+			    c->info.name, jinja != NULL ? "an unknown" : "no",
+			    c->tf->name);
+		return 0;
 	}
-	*cause = xstrdup("cannot tell the chat template: use --template "
-	    "NAME (deepseek-r1, deepseek-v3, chatml, llama3)");
+	names = template_names();
+	*cause = xstrfmt("cannot tell the chat template: use --template "
+	    "NAME (%s)", names);
+	free(names);
 	return -1;
 }
 
