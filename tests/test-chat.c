@@ -579,9 +579,11 @@ other_value(const struct param_def *d)
 {
 	if (d->kind == PARAM_BOOL)
 		return !d->def;
+	if (d->max != HUGE_VAL && d->kind == PARAM_FLOAT)
+		return (d->min + d->max) / 2 != d->def ? (d->min + d->max) / 2 :
+		    (d->def + d->max) / 2;
 	if (d->max != HUGE_VAL)
-		return d->kind == PARAM_FLOAT ? (d->min + d->max) / 2 :
-		    d->min + 1 != d->def ? d->min + 1 : d->min + 2;
+		return d->min + 1 != d->def ? d->min + 1 : d->min + 2;
 	return d->kind == PARAM_FLOAT ? floor(d->def) + 1.5 : d->def + 3;
 }
 
@@ -662,8 +664,9 @@ test_param_save(const char *model, const char *dir)
 }
 
 /*
- * Every row with an option on the command line; a value out of range
- * refused by param_check's words both there (chat_open) and from /set.
+ * Every row with an option on the command line and with /set (and shown
+ * by /show parameters); a value out of range refused by param_check's
+ * words both on the command line (chat_open) and by /set.
  */
 static void
 test_param_cli(const char *model)
@@ -700,6 +703,14 @@ test_param_cli(const char *model)
 		ok(given, "%s%s%s sets %s alone", opt, argv[2] ? " " : "",
 		    argv[2] ? val : "", d->name);
 		options_free(&o);
+		free(opt);
+		line = xstrfmt("/set parameter %s %s", d->name, val);
+		opt = xstrfmt("%-30s %s", d->name, val);
+		ok(repl_line(&r, line) == REPL_NONE &&
+		    param_get(d, chat_get_params(c)) == other_value(d) &&
+		    repl_line(&r, "/show parameters") == REPL_NONE && said(opt),
+		    "%s, and /show parameters says it", line);
+		free(line);
 		free(opt);
 		free(val);
 
