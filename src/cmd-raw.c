@@ -37,9 +37,11 @@ raw_ctx_params(struct options *o, struct model_ctx_params *p)
 		cmd_error("--kv-type: %s: not f16 or f32", o->kv_type);
 		return -1;
 	}
-	if (o->params.num_ctx != OPT_UNSET) {
+	/* the engine's context, not the chat's: any size the model takes */
+	if (o->params.num_ctx != PARAM_UNSET) {
 		if (o->params.num_ctx < 0) {
-			cmd_error("--ctx-size: %d: out of range", o->params.num_ctx);
+			cmd_error("--ctx-size: %d: out of range",
+			    o->params.num_ctx);
 			return -1;
 		}
 		p->n_ctx = o->params.num_ctx;

@@ -25,13 +25,12 @@ struct options {
 	 * the others).
 	 */
 	struct chat_params params;
-	int		 ctx_size;	/* params.num_ctx, for perplexity */
-	int		 n_predict;	/* params.num_predict, for bench */
+	int		 ctx_size;	/* params.num_ctx, as perplexity
+					   reads it */
+	int		 n_predict;	/* params.num_predict, as bench
+					   reads it */
 
-	/*
-	 * The engine and the chat.  A number option not given holds
-	 * OPT_UNSET (ints) or NaN (floats: test with isnan).
-	 */
+	/* The engine and the chat.  A number option not given: OPT_UNSET. */
 	int		 threads;	/* -t, --threads */
 	int		 batch;		/* -b, --batch-size */
 	const char	*system_prompt;	/* --system-prompt */

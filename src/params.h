@@ -38,16 +38,16 @@ enum param_kind {
 #define PARAM_SAMPLER	0x2	/* the sampler's: --raw takes it too */
 
 struct param_def {
-	const char	*name;		/* /set parameter, /show parameters */
+	const char	*name;		/* /set parameter, /show */
 	const char	*save_key;	/* in a saved conversation */
 	const char	*option;	/* --OPTION (a bool: --OPTION and
 					   --noOPTION); NULL: none */
 	int		 short_option;	/* -X; 0: none */
-	const char	*request;	/* OpenAI request field; NULL: none */
+	const char	*request;	/* in a request; NULL: none */
 	const char	*request_alias;	/* also read, never written */
-	double		 request_off;	/* the value the client leaves out */
+	double		 request_off;	/* a value not sent */
 	enum param_kind	 kind;
-	size_t		 field;		/* offset in struct chat_params */
+	size_t		 field;		/* in struct chat_params */
 	double		 min, max;	/* the range (HUGE_VAL: none) */
 	int		 flags;
 	double		 def;		/* the default */

@@ -623,7 +623,8 @@ test_param_defaults(void)
 	    "repeat penalty off over 64");
 	ok(sp.seed == SAMPLER_SEED_RANDOM && p.think == 1 &&
 	    p.think_budget == -1 && p.num_predict == -1 && p.num_ctx == 0,
-	    "a random seed, thinking, no budget, no limit, the model's context");
+	    "a random seed, thinking, no budget, no limit, the model's "
+	    "context");
 	p.num_ctx = 4096;
 	ok(params_check(&p, &cause) == 0, "the defaults pass the check");
 	p.repeat_last_n = -1;
