@@ -1,9 +1,10 @@
 /*
  * backend.h - what computes a chat's answers: the model in this process
  * (chat.c's own engine, the default) or another one behind this table of
- * operations (remote.c: an OpenAI-compatible server).  chat.c keeps the
- * history, the parameters, the <think> parser and the events either way,
- * so the front ends cannot tell one from the other.
+ * operations (remote.c: an OpenAI-compatible server), which the front
+ * end hands in as chat_config.backend: chat.c itself links no backend.
+ * chat.c keeps the history, the parameters, the <think> parser and the
+ * events either way, so the front ends cannot tell one from the other.
  */
 #ifndef R1_BACKEND_H
 #define R1_BACKEND_H

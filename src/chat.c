@@ -26,6 +26,7 @@
 #include "chat.h"
 #include "gguf.h"
 #include "model.h"
+#include "params.h"
 #include "residency.h"
 #include "sampler.h"
 #include "template.h"
@@ -34,8 +35,6 @@
 #include "types.h"
 #include "util.h"
 
-#define CHAT_MIN_CTX	64
-#define CHAT_MAX_CTX	(1 << 20)
 #define DEFAULT_BATCH	512
 #define SAVE_FORMAT	1
 
@@ -194,66 +193,6 @@ on_think(enum think_kind kind, const char *text, size_t len, void *arg)
 
 /* --- parameters ----------------------------------------------------------------- */
 
-void
-chat_params_default(struct chat_params *p)
-{
-	struct sampler_params	sp;
-
-	sampler_defaults(&sp);
-	memset(p, 0, sizeof *p);
-	p->temperature = sp.temp;
-	p->top_k = sp.top_k;
-	p->top_p = sp.top_p;
-	p->min_p = sp.min_p;
-	p->repeat_penalty = sp.repeat_penalty;
-	p->repeat_last_n = sp.repeat_last_n;
-	p->seed = -1;
-	p->num_predict = -1;
-	p->num_ctx = 0;
-	p->think = 1;
-	p->think_budget = -1;
-}
-
-static void
-params_to_sampler(const struct chat_params *p, int n_ctx,
-    struct sampler_params *sp)
-{
-	sampler_defaults(sp);
-	sp->temp = p->temperature;
-	sp->top_k = p->top_k;
-	sp->top_p = p->top_p;
-	sp->min_p = p->min_p;
-	sp->repeat_penalty = p->repeat_penalty;
-	sp->repeat_last_n = p->repeat_last_n < 0 ? n_ctx : p->repeat_last_n;
-	sp->seed = p->seed < 0 ? SAMPLER_SEED_RANDOM : (uint64_t)p->seed;
-}
-
-/* Returns NULL when p may be used, else why not (malloc'd). */
-static char *
-params_check(const struct chat_params *p)
-{
-	if (!(p->temperature >= 0.0f))
-		return xstrdup("temperature must be 0 or more");
-	if (p->top_k < 0)
-		return xstrdup("top_k must be 0 or more");
-	if (!(p->top_p >= 0.0f && p->top_p <= 1.0f))
-		return xstrdup("top_p must be between 0 and 1");
-	if (!(p->min_p >= 0.0f && p->min_p <= 1.0f))
-		return xstrdup("min_p must be between 0 and 1");
-	if (!(p->repeat_penalty > 0.0f))
-		return xstrdup("repeat_penalty must be more than 0");
-	if (p->repeat_last_n < -1)
-		return xstrdup("repeat_last_n must be -1 or more");
-	if (p->num_predict < -1)
-		return xstrdup("num_predict must be -1 or more");
-	if (p->num_ctx < CHAT_MIN_CTX || p->num_ctx > CHAT_MAX_CTX)
-		return xstrfmt("num_ctx must be between %d and %d",
-		    CHAT_MIN_CTX, CHAT_MAX_CTX);
-	if (p->think_budget < -1)
-		return xstrdup("think_budget must be -1 or more");
-	return NULL;
-}
-
 /* A context of n_ctx positions, evaluating prompts n_batch at a time. */
 static struct model_ctx *
 ctx_new(const struct chat *c, int n_ctx, char **cause)
@@ -280,20 +219,18 @@ chat_set_params(struct chat *c, const struct chat_params *p, char **cause)
 	struct model_ctx	*ctx;
 	char			*why;
 
-	if ((why = params_check(p)) != NULL) {
-		*cause = why;
+	if (params_check(p, cause) != 0)
 		return -1;
-	}
 	if (c->be != NULL) {
 		c->p = *p;
 		return 0;
 	}
-	params_to_sampler(p, p->num_ctx, &sp);
+	params_sampler(p, p->num_ctx, &sp);
 	if (sampler_set_params(c->smp, &sp, cause) != 0)
 		return -1;
 	if (p->num_ctx != c->p.num_ctx) {
 		if ((ctx = ctx_new(c, p->num_ctx, cause)) == NULL) {
-			params_to_sampler(&c->p, c->p.num_ctx, &sp);
+			params_sampler(&c->p, c->p.num_ctx, &sp);
 			sampler_set_params(c->smp, &sp, &why);
 			return -1;
 		}
@@ -561,22 +498,22 @@ file_stem(const char *path)
 	return xstrndup(b, n);
 }
 
-/* A template for a model whose file has none: by its special tokens. */
-static const struct {
-	const char	*token;
-	const char	*family;
-} template_guess[] = {
-	{ "<\xef\xbd\x9c" "User\xef\xbd\x9c>", "deepseek-r1" },
-	{ "<|start_header_id|>", "llama3" },
-	{ "<|im_start|>", "chatml" },
-};
+/* Whether the vocabulary has token (template_guess's question). */
+static int
+has_token(const char *token, void *arg)
+{
+	return tok_find(arg, token) >= 0;
+}
 
+/*
+ * The template: the one named, else the family of the model's Jinja,
+ * else a guess from its vocabulary (with a warning).
+ */
 static int
 template_choose(struct chat *c, const char *name, char **warning,
     char **cause)
 {
-	char	*jinja = NULL;
-	size_t	 i;
+	char	*jinja = NULL, *names;
 
 	if (gguf_get_str(c->g, "tokenizer.chat_template", &jinja) != 0)
 		jinja = NULL;
@@ -587,21 +524,18 @@ template_choose(struct chat *c, const char *name, char **warning,
 	}
 	if (jinja != NULL && (c->tf = template_detect(jinja)) != NULL)
 		return 0;
-	for (i = 0; i < sizeof template_guess / sizeof template_guess[0]; i++) {
-		if (tok_find(c->tok, template_guess[i].token) >= 0) {
-			c->tf = template_find(template_guess[i].family, cause);
-			if (c->tf == NULL)
-				return -1;
-			if (warning != NULL)
-				*warning = xstrfmt("%s: the model has %s chat "
-				    "template; using %s (--template to choose)",
-				    c->info.name, jinja != NULL ? "an unknown" :
-				    "no", c->tf->name);
-			return 0;
-		}
+	if ((c->tf = template_guess(has_token, c->tok)) != NULL) {
+		if (warning != NULL)
+			*warning = xstrfmt("%s: the model has %s chat "
+			    "template; using %s (--template to choose)",
+			    c->info.name, jinja != NULL ? "an unknown" : "no",
+			    c->tf->name);
+		return 0;
 	}
-	*cause = xstrdup("cannot tell the chat template: use --template "
-	    "NAME (deepseek-r1, deepseek-v3, chatml, llama3)");
+	names = template_names();
+	*cause = xstrfmt("cannot tell the chat template: use --template "
+	    "NAME (%s)", names);
+	free(names);
 	return -1;
 }
 
@@ -687,23 +621,20 @@ chat_open_backend(const struct chat_config *cfg,
     const struct backend_ops *be, char **cause)
 {
 	struct chat	*c;
-	char		*why;
 
 	c = xcalloc(1, sizeof *c);
-	c->path = xstrdup(cfg->remote_url);
+	c->path = xstrdup(cfg->remote_url != NULL ? cfg->remote_url : "");
 	c->p = cfg->params;
 	chat_set_system(c, cfg->system);
 	if ((c->be_data = be->open(cfg, &c->info, cause)) == NULL)
 		goto fail;
 	c->be = be;
 	if (c->p.num_ctx <= 0)
-		c->p.num_ctx = c->info.ctx_train >= CHAT_MIN_CTX &&
-		    c->info.ctx_train <= CHAT_MAX_CTX ?
-		    (int)c->info.ctx_train : CHAT_MIN_CTX * 64;
-	if ((why = params_check(&c->p)) != NULL) {
-		*cause = why;
+		c->p.num_ctx = c->info.ctx_train >= PARAMS_MIN_CTX &&
+		    c->info.ctx_train <= PARAMS_MAX_CTX ?
+		    (int)c->info.ctx_train : PARAMS_MIN_CTX * 64;
+	if (params_check(&c->p, cause) != 0)
 		goto fail;
-	}
 	c->think = think_new(THINK_START_DETECT, THINK_TRIM, on_think, c);
 	return c;
 fail:
@@ -717,7 +648,6 @@ chat_open(const struct chat_config *cfg, char **warning, char **cause)
 	struct chat		*c;
 	struct sampler_params	 sp;
 	int64_t			 t0 = util_now_ns();
-	char			*why;
 	size_t			 i;
 	static const char	*stop_texts[] = {
 		"<\xef\xbd\x9c" "User\xef\xbd\x9c>",
@@ -727,8 +657,8 @@ chat_open(const struct chat_config *cfg, char **warning, char **cause)
 
 	if (warning != NULL)
 		*warning = NULL;
-	if (cfg->remote_url != NULL)
-		return chat_open_backend(cfg, &backend_remote, cause);
+	if (cfg->backend != NULL)
+		return chat_open_backend(cfg, cfg->backend, cause);
 	c = xcalloc(1, sizeof *c);
 	c->path = xstrdup(cfg->model_path);
 	c->p = cfg->params;
@@ -754,10 +684,8 @@ chat_open(const struct chat_config *cfg, char **warning, char **cause)
 		goto fail;
 	if (c->p.num_ctx <= 0)
 		c->p.num_ctx = model_default_ctx(c->m);
-	if ((why = params_check(&c->p)) != NULL) {
-		*cause = why;
+	if (params_check(&c->p, cause) != 0)
 		goto fail;
-	}
 	if ((c->ctx = ctx_new(c, c->p.num_ctx, cause)) == NULL)
 		goto fail;
 	control_list(c);
@@ -767,7 +695,7 @@ chat_open(const struct chat_config *cfg, char **warning, char **cause)
 	if (template_choose(c, cfg->template_name, warning, cause) != 0)
 		goto fail;
 	info_fill(c);
-	params_to_sampler(&c->p, c->p.num_ctx, &sp);
+	params_sampler(&c->p, c->p.num_ctx, &sp);
 	if ((c->smp = sampler_new(tok_n_vocab(c->tok), &sp, cause)) == NULL)
 		goto fail;
 	c->think = think_new(THINK_START_DETECT, THINK_TRIM, on_think, c);
@@ -1163,32 +1091,6 @@ out:
 
 /* --- save and load ------------------------------------------------------------------- */
 
-/*
- * What /save writes of the parameters: their names are /set parameter's.
- * The kind says how the field is stored.
- */
-enum pkind { PK_INT, PK_FLOAT, PK_I64 };
-
-static const struct {
-	const char	*name;
-	enum pkind	 kind;
-	size_t		 field;
-} save_params[] = {
-	{ "temperature", PK_FLOAT, offsetof(struct chat_params, temperature) },
-	{ "top_k", PK_INT, offsetof(struct chat_params, top_k) },
-	{ "top_p", PK_FLOAT, offsetof(struct chat_params, top_p) },
-	{ "min_p", PK_FLOAT, offsetof(struct chat_params, min_p) },
-	{ "repeat_penalty", PK_FLOAT,
-	  offsetof(struct chat_params, repeat_penalty) },
-	{ "repeat_last_n", PK_INT, offsetof(struct chat_params, repeat_last_n) },
-	{ "seed", PK_I64, offsetof(struct chat_params, seed) },
-	{ "num_predict", PK_INT, offsetof(struct chat_params, num_predict) },
-	{ "num_ctx", PK_INT, offsetof(struct chat_params, num_ctx) },
-	{ "think", PK_INT, offsetof(struct chat_params, think) },
-	{ "think_budget", PK_INT, offsetof(struct chat_params, think_budget) },
-};
-#define N_SAVE_PARAMS (sizeof save_params / sizeof save_params[0])
-
 json_t *
 chat_json_text(const char *s)
 {
@@ -1221,9 +1123,9 @@ chat_json_text(const char *s)
 static json_t *
 save_json(const struct chat *c)
 {
-	json_t		*root, *params, *msgs, *m;
-	const char	*base;
-	size_t		 i;
+	json_t			*root, *params, *msgs, *m;
+	const struct param_def	*d;
+	size_t			 i;
 
 	root = json_object();
 	json_object_set_new(root, "format", json_string("r1chat-conversation"));
@@ -1232,23 +1134,9 @@ save_json(const struct chat *c)
 	json_object_set_new(root, "system", c->system != NULL ?
 	    chat_json_text(c->system) : json_null());
 	params = json_object();
-	for (i = 0; i < N_SAVE_PARAMS; i++) {
-		base = (const char *)&c->p + save_params[i].field;
-		switch (save_params[i].kind) {
-		case PK_INT:
-			json_object_set_new(params, save_params[i].name,
-			    json_integer(*(const int *)base));
-			break;
-		case PK_I64:
-			json_object_set_new(params, save_params[i].name,
-			    json_integer(*(const int64_t *)base));
-			break;
-		case PK_FLOAT:
-			json_object_set_new(params, save_params[i].name,
-			    json_real(*(const float *)base));
-			break;
-		}
-	}
+	for (i = 0; (d = param_at(i)) != NULL; i++)
+		json_object_set_new(params, d->save_key,
+		    param_json(d, &c->p, 0));
 	json_object_set_new(root, "parameters", params);
 	msgs = json_array();
 	for (i = 0; i < c->n_msgs; i++) {
@@ -1320,9 +1208,9 @@ fail:
 static int
 load_params(json_t *j, struct chat_params *p, char **cause)
 {
-	json_t	*v;
-	char	*base;
-	size_t	 i;
+	const struct param_def	*d;
+	json_t			*v;
+	size_t			 i;
 
 	if (j == NULL)
 		return 0;
@@ -1330,25 +1218,10 @@ load_params(json_t *j, struct chat_params *p, char **cause)
 		*cause = xstrdup("\"parameters\" is not an object");
 		return -1;
 	}
-	for (i = 0; i < N_SAVE_PARAMS; i++) {
-		if ((v = json_object_get(j, save_params[i].name)) == NULL)
-			continue;
-		base = (char *)p + save_params[i].field;
-		if (save_params[i].kind == PK_FLOAT && json_is_number(v)) {
-			*(float *)base = (float)json_number_value(v);
-			continue;
-		}
-		if (!json_is_integer(v) || (save_params[i].kind == PK_INT &&
-		    (json_integer_value(v) < INT_MIN ||
-		    json_integer_value(v) > INT_MAX))) {
-			*cause = xstrfmt("parameter \"%s\" is not a number "
-			    "it may be", save_params[i].name);
+	for (i = 0; (d = param_at(i)) != NULL; i++) {
+		if ((v = json_object_get(j, d->save_key)) != NULL &&
+		    param_from_json(d, d->save_key, v, p, cause) != 0)
 			return -1;
-		}
-		if (save_params[i].kind == PK_INT)
-			*(int *)base = (int)json_integer_value(v);
-		else
-			*(int64_t *)base = json_integer_value(v);
 	}
 	return 0;
 }

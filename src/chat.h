@@ -10,10 +10,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct backend_ops;
 struct chat;
 struct json_t;
 
-/* What the user may change during a session (/set parameter). */
+/*
+ * What the user may change during a session (/set parameter).  Every
+ * field is a row of params.c's table, which holds its names, range and
+ * default.
+ */
 struct chat_params {
 	float		 temperature;	/* 0: greedy */
 	int		 top_k;		/* 0: off */
@@ -40,14 +45,20 @@ struct chat_config {
 	const char		*kv_type;	/* "f16" or "f32"; NULL: f16 */
 	struct chat_params	 params;
 
-	/* An OpenAI-compatible server instead of model_path (backend.h). */
-	const char		*remote_url;	/* NULL: the local engine */
+	/*
+	 * What computes the answers (backend.h): NULL for the model at
+	 * model_path in this process; the front end hands in another (an
+	 * OpenAI-compatible server: backend_remote, which reads the fields
+	 * below).
+	 */
+	const struct backend_ops *backend;
+	const char		*remote_url;	/* the server's base URL */
 	const char		*remote_model;	/* NULL: the server's first */
 	const char		*api_key;	/* NULL: none */
 	int			 timeout;	/* seconds of silence; 0: default */
 };
 
-/* Fills p with DeepSeek's recommended sampling and r1chat's defaults. */
+/* Fills p with the defaults of params.c's table. */
 void chat_params_default(struct chat_params *p);
 
 enum chat_event_type {

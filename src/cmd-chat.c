@@ -13,11 +13,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "chat.h"
 #include "cmd.h"
 #include "demo.h"
 #include "gguf.h"
 #include "options.h"
+#include "params.h"
 #include "plain.h"
 #include "repl.h"
 #include "residency.h"
@@ -128,28 +130,7 @@ cmd_chat_config(struct options *o, const char *model,
 	cfg->n_batch = o->batch != OPT_UNSET ? o->batch : 0;
 	cfg->mlock = o->mlock;
 	cfg->kv_type = o->kv_type;
-	if (!isnan(o->temp))
-		p->temperature = o->temp;
-	if (o->top_k != OPT_UNSET)
-		p->top_k = o->top_k;
-	if (!isnan(o->top_p))
-		p->top_p = o->top_p;
-	if (!isnan(o->min_p))
-		p->min_p = o->min_p;
-	if (!isnan(o->repeat_penalty))
-		p->repeat_penalty = o->repeat_penalty;
-	if (o->repeat_last_n != OPT_UNSET)
-		p->repeat_last_n = o->repeat_last_n;
-	if (o->seed != OPT_UNSET)
-		p->seed = o->seed;
-	if (o->n_predict != OPT_UNSET)
-		p->num_predict = o->n_predict;
-	if (o->ctx_size != OPT_UNSET)
-		p->num_ctx = o->ctx_size;
-	if (o->nothink)
-		p->think = 0;
-	if (o->think_budget != OPT_UNSET)
-		p->think_budget = o->think_budget;
+	params_merge(p, &o->params);
 }
 
 /*
@@ -293,11 +274,11 @@ demo_run(struct options *o)
 		return 1;
 	}
 	cmd_chat_config(o, path, &cfg);
-	if (o->think_budget == OPT_UNSET)
+	if (o->params.think_budget == PARAM_UNSET)
 		cfg.params.think_budget = DEMO_THINK_BUDGET;
-	if (o->n_predict == OPT_UNSET)
+	if (o->params.num_predict == PARAM_UNSET)
 		cfg.params.num_predict = DEMO_PREDICT;
-	if (isnan(o->temp))
+	if (isnan(o->params.temperature))
 		cfg.params.temperature = DEMO_TEMP;
 	rc = chat_run(o, &cfg, DEMO_BANNER);
 	free(path);
@@ -364,6 +345,7 @@ remote_run(struct options *o)
 		return 1;
 	}
 	cmd_chat_config(o, NULL, &cfg);
+	cfg.backend = &backend_remote;
 	cfg.remote_url = o->remote;
 	cfg.remote_model = o->model;
 	cfg.api_key = key;
@@ -385,10 +367,6 @@ cmd_chat(struct options *o)
 	if (o->model == NULL) {
 		cmd_error("no model given: r1chat [OPTIONS] MODEL.gguf "
 		    "[PROMPT...], or r1chat --demo");
-		return 2;
-	}
-	if (o->think && o->nothink) {
-		cmd_error("--think and --nothink: choose one");
 		return 2;
 	}
 	cmd_chat_config(o, o->model, &cfg);

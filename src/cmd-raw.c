@@ -9,7 +9,6 @@
  */
 #include "config.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include "model.h"
 #include "ops.h"
 #include "options.h"
+#include "params.h"
 #include "sampler.h"
 #include "tok.h"
 #include "util.h"
@@ -37,12 +37,14 @@ raw_ctx_params(struct options *o, struct model_ctx_params *p)
 		cmd_error("--kv-type: %s: not f16 or f32", o->kv_type);
 		return -1;
 	}
-	if (o->ctx_size != OPT_UNSET) {
-		if (o->ctx_size < 0) {
-			cmd_error("--ctx-size: %d: out of range", o->ctx_size);
+	/* the engine's context, not the chat's: any size the model takes */
+	if (o->params.num_ctx != PARAM_UNSET) {
+		if (o->params.num_ctx < 0) {
+			cmd_error("--ctx-size: %d: out of range",
+			    o->params.num_ctx);
 			return -1;
 		}
-		p->n_ctx = o->ctx_size;
+		p->n_ctx = o->params.num_ctx;
 	}
 	if (o->batch != OPT_UNSET) {
 		if (o->batch < 1) {
@@ -61,24 +63,29 @@ raw_ctx_params(struct options *o, struct model_ctx_params *p)
 	return 0;
 }
 
+/*
+ * The chat parameters --raw takes: the sampler's, and num_predict (its
+ * own default), each checked as the chat checks it.  Returns 0, or -1
+ * after an error.
+ */
 static int
-raw_sampler_params(struct options *o, struct sampler_params *sp)
+raw_params(struct options *o, struct chat_params *p)
 {
-	sampler_defaults(sp);
-	if (!isnan(o->temp))
-		sp->temp = o->temp;
-	if (o->top_k != OPT_UNSET)
-		sp->top_k = o->top_k;
-	if (!isnan(o->top_p))
-		sp->top_p = o->top_p;
-	if (!isnan(o->min_p))
-		sp->min_p = o->min_p;
-	if (!isnan(o->repeat_penalty))
-		sp->repeat_penalty = o->repeat_penalty;
-	if (o->repeat_last_n != OPT_UNSET)
-		sp->repeat_last_n = o->repeat_last_n;
-	if (o->seed != OPT_UNSET && o->seed >= 0)
-		sp->seed = (uint64_t)o->seed;
+	const struct param_def	*d;
+	char			*cause = NULL;
+	size_t			 i;
+
+	chat_params_default(p);
+	p->num_predict = RAW_DEFAULT_PREDICT;
+	params_merge(p, &o->params);
+	for (i = 0; (d = param_at(i)) != NULL; i++) {
+		if ((d->flags & PARAM_SAMPLER) != 0 &&
+		    param_check(d, p, &cause) != 0) {
+			cmd_error("%s", cause);
+			free(cause);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -108,6 +115,7 @@ int
 cmd_raw(struct options *o)
 {
 	struct model_ctx_params	 cp;
+	struct chat_params	 p;
 	struct sampler_params	 sp;
 	struct gguf_file	*g = NULL;
 	struct model		*m = NULL;
@@ -131,11 +139,9 @@ cmd_raw(struct options *o)
 		cmd_error("--raw: no prompt given");
 		return 2;
 	}
-	if (raw_ctx_params(o, &cp) != 0)
+	if (raw_ctx_params(o, &cp) != 0 || raw_params(o, &p) != 0)
 		return 2;
-	raw_sampler_params(o, &sp);
-	n_predict = o->n_predict != OPT_UNSET ? o->n_predict :
-	    RAW_DEFAULT_PREDICT;
+	n_predict = p.num_predict;
 
 	if ((g = gguf_open(o->model, &cause)) == NULL ||
 	    (t = tok_open(g, NULL, &cause)) == NULL ||
@@ -143,8 +149,12 @@ cmd_raw(struct options *o)
 		cmd_error("%s: %s", o->model, cause);
 		goto out;
 	}
-	if ((c = model_ctx_new_ext(m, &cp, &cause)) == NULL ||
-	    (s = sampler_new(model_hparams(m)->n_vocab, &sp, &cause)) == NULL) {
+	if ((c = model_ctx_new_ext(m, &cp, &cause)) == NULL) {
+		cmd_error("%s: %s", o->model, cause);
+		goto out;
+	}
+	params_sampler(&p, model_ctx_n_ctx(c), &sp);
+	if ((s = sampler_new(model_hparams(m)->n_vocab, &sp, &cause)) == NULL) {
 		cmd_error("%s: %s", o->model, cause);
 		goto out;
 	}

@@ -17,6 +17,7 @@
 #include "gguf.h"
 #include "options.h"
 #include "residency.h"
+#include "template.h"
 #include "util.h"
 
 #define SHOW_COLS	5
@@ -28,20 +29,6 @@
 struct show_table {
 	char	*(*rows)[SHOW_COLS];
 	size_t	  n;
-};
-
-/* Families of chat templates, told apart by markers they must contain. */
-struct show_family {
-	const char	*name;
-	const char	*marker;
-	const char	*marker2;	/* also needed, or NULL */
-};
-
-static const struct show_family show_families[] = {
-	{ "deepseek-r1", "<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>", "</think>" },
-	{ "deepseek-v3", "<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>", NULL },
-	{ "llama3", "<|start_header_id|>", NULL },
-	{ "chatml", "<|im_start|>", NULL },
 };
 
 /* Adds a row of the cells given, up to a NULL; an empty first column
@@ -128,28 +115,23 @@ human_number(uint64_t n)
 	return xstrfmt("%" PRIu64, n);
 }
 
+/* The chat template's family as the chat tells it (template.c), "none"
+ * or "unknown". */
 static const char *
 template_family(const struct gguf_file *g)
 {
-	const struct gguf_kv	*kv = gguf_find(g, "tokenizer.chat_template");
-	const struct show_family *f;
-	char			*s;
-	size_t			 i;
+	const struct gguf_kv		*kv;
+	const struct template_family	*f;
+	char				*s;
 
+	kv = gguf_find(g, "tokenizer.chat_template");
 	if (kv == NULL || kv->v.type != GGUF_STRING)
 		return "none";
 	/* The template is not NUL-terminated in the map. */
 	s = xstrndup(kv->v.s.ptr, (size_t)kv->v.s.len);
-	for (i = 0; i < sizeof show_families / sizeof show_families[0]; i++) {
-		f = &show_families[i];
-		if (strstr(s, f->marker) != NULL &&
-		    (f->marker2 == NULL || strstr(s, f->marker2) != NULL))
-			break;
-	}
+	f = template_detect(s);
 	free(s);
-	if (i == sizeof show_families / sizeof show_families[0])
-		return "unknown";
-	return show_families[i].name;
+	return f != NULL ? f->name : "unknown";
 }
 
 /* Appends s to b for display: quoted when asked, control bytes escaped,

@@ -9,105 +9,12 @@
  */
 #include "config.h"
 
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "openai.h"
+#include "params.h"
 #include "util.h"
-
-/* --- sampling fields, both ways --------------------------------------------- */
-
-enum skind { SK_FLOAT, SK_INT, SK_I64 };
-
-/*
- * The request fields that are chat parameters.  off: the value meaning
- * "not used", which the client leaves out of its requests (not every
- * server takes every field).
- */
-static const struct {
-	const char	*name;
-	enum skind	 kind;
-	size_t		 field;
-	double		 off;
-} sample_fields[] = {
-	{ "temperature", SK_FLOAT, offsetof(struct chat_params, temperature),
-	  -1 },
-	{ "top_p", SK_FLOAT, offsetof(struct chat_params, top_p), 1 },
-	{ "top_k", SK_INT, offsetof(struct chat_params, top_k), 0 },
-	{ "min_p", SK_FLOAT, offsetof(struct chat_params, min_p), 0 },
-	{ "repetition_penalty", SK_FLOAT,
-	  offsetof(struct chat_params, repeat_penalty), 1 },
-	{ "seed", SK_I64, offsetof(struct chat_params, seed), -1 },
-	{ "max_tokens", SK_INT, offsetof(struct chat_params, num_predict),
-	  -1 },
-	{ "max_completion_tokens", SK_INT,
-	  offsetof(struct chat_params, num_predict), -2 },
-};
-#define N_SAMPLE_FIELDS (sizeof sample_fields / sizeof sample_fields[0])
-
-static double
-field_get(const struct chat_params *p, size_t i)
-{
-	const char	*base = (const char *)p + sample_fields[i].field;
-
-	switch (sample_fields[i].kind) {
-	case SK_FLOAT:
-		return *(const float *)base;
-	case SK_INT:
-		return *(const int *)base;
-	case SK_I64:
-		break;
-	}
-	return (double)*(const int64_t *)base;
-}
-
-static json_t *
-field_json(const struct chat_params *p, size_t i)
-{
-	const char	*base = (const char *)p + sample_fields[i].field;
-
-	switch (sample_fields[i].kind) {
-	case SK_FLOAT:
-		return json_real(*(const float *)base);
-	case SK_INT:
-		return json_integer(*(const int *)base);
-	case SK_I64:
-		break;
-	}
-	return json_integer(*(const int64_t *)base);
-}
-
-/* Sets field i of p from v.  Returns 0, or -1 with *cause set. */
-static int
-field_set(struct chat_params *p, size_t i, json_t *v, char **cause)
-{
-	char		*base = (char *)p + sample_fields[i].field;
-	json_int_t	 n;
-
-	if (json_is_null(v))
-		return 0;
-	if (sample_fields[i].kind == SK_FLOAT && json_is_number(v)) {
-		*(float *)base = (float)json_number_value(v);
-		return 0;
-	}
-	if (!json_is_integer(v)) {
-		*cause = xstrfmt("\"%s\" must be a number",
-		    sample_fields[i].name);
-		return -1;
-	}
-	n = json_integer_value(v);
-	if (sample_fields[i].kind == SK_I64) {
-		*(int64_t *)base = n;
-		return 0;
-	}
-	if (n < 0 || n > INT_MAX) {
-		*cause = xstrfmt("\"%s\" is out of range", sample_fields[i].name);
-		return -1;
-	}
-	*(int *)base = (int)n;
-	return 0;
-}
 
 /* --- the client's side ------------------------------------------------------ */
 
@@ -115,9 +22,10 @@ char *
 openai_request_build(const char *model, const char *system,
     const struct chat_message *msgs, size_t n, const struct chat_params *p)
 {
-	json_t	*root, *list, *m, *opts;
-	char	*s;
-	size_t	 i;
+	const struct param_def	*d;
+	json_t			*root, *list, *m, *opts;
+	char			*s;
+	size_t			 i;
 
 	root = json_object();
 	json_object_set_new(root, "model", chat_json_text(model));
@@ -141,11 +49,11 @@ openai_request_build(const char *model, const char *system,
 	opts = json_object();
 	json_object_set_new(opts, "include_usage", json_true());
 	json_object_set_new(root, "stream_options", opts);
-	for (i = 0; i < N_SAMPLE_FIELDS; i++) {
-		if (sample_fields[i].off >= -1 &&
-		    field_get(p, i) != sample_fields[i].off)
-			json_object_set_new(root, sample_fields[i].name,
-			    field_json(p, i));
+	/* Not every server takes every field: those not in use stay out. */
+	for (i = 0; (d = param_at(i)) != NULL; i++) {
+		if (d->request != NULL && param_get(d, p) != d->request_off)
+			json_object_set_new(root, d->request,
+			    param_json(d, p, 1));
 	}
 	s = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(root);
@@ -394,12 +302,13 @@ int
 openai_request_parse(const char *body, size_t len, struct openai_request *r,
     struct chat_params *p, char **cause)
 {
-	json_error_t	 err;
-	json_t		*root, *v;
-	struct chat_params q = *p;
-	size_t		 i, n;
-	const char	*s;
-	int		 rc = -1;
+	const struct param_def	*d;
+	json_error_t		 err;
+	json_t			*root, *v;
+	struct chat_params	 q = *p;
+	size_t			 i, n, k;
+	const char		*s, *key;
+	int			 rc = -1;
 
 	memset(r, 0, sizeof *r);
 	if ((root = json_loadb(body, len, 0, &err)) == NULL) {
@@ -418,11 +327,16 @@ openai_request_parse(const char *body, size_t len, struct openai_request *r,
 	r->stream = json_is_true(json_object_get(root, "stream"));
 	r->include_usage = json_is_true(json_object_get(json_object_get(root,
 	    "stream_options"), "include_usage"));
-	for (i = 0; i < N_SAMPLE_FIELDS; i++) {
-		if ((v = json_object_get(root, sample_fields[i].name)) == NULL)
-			continue;
-		if (field_set(&q, i, v, cause) != 0)
-			goto out;
+	for (i = 0; (d = param_at(i)) != NULL; i++) {
+		for (k = 0; k < 2; k++) {
+			key = k == 0 ? d->request : d->request_alias;
+			if (key == NULL || (v = json_object_get(root, key)) ==
+			    NULL || json_is_null(v))
+				continue;
+			if (param_from_json(d, key, v, &q, cause) != 0 ||
+			    param_check(d, &q, cause) != 0)
+				goto out;
+		}
 	}
 	*p = q;
 	rc = 0;

@@ -19,7 +19,8 @@
 /*
  * The body of a streamed chat completion request for model: the system
  * prompt (NULL for none), messages [0, n) (answers without their
- * reasoning) and the sampling parameters of p.  Returns a malloc'd string.
+ * reasoning) and the parameters of p that have a request name in
+ * params.c's table and are in use.  Returns a malloc'd string.
  */
 char *openai_request_build(const char *model, const char *system,
     const struct chat_message *msgs, size_t n, const struct chat_params *p);
@@ -87,9 +88,11 @@ struct openai_request {
 };
 
 /*
- * Parses a request body into r, and its sampling fields over the
- * parameters in *p.  Returns 0, or -1 with *cause set (a sentence for a
- * 400 answer) when the body is malformed or has no user message last.
+ * Parses a request body into r, and its fields that are chat parameters
+ * (params.c's request names) over the parameters in *p.  Returns 0, or -1
+ * with *cause set (a sentence for a 400 answer) when the body is
+ * malformed, a parameter is out of its range (param_check) or the last
+ * message is not the user's.
  */
 int openai_request_parse(const char *body, size_t len,
     struct openai_request *r, struct chat_params *p, char **cause);

@@ -6,16 +6,20 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "options.h"
+#include "params.h"
 #include "util.h"
 
-enum opt_kind { OPT_FLAG, OPT_STR, OPT_INT, OPT_FLOAT, OPT_I64 };
+enum opt_kind { OPT_FLAG, OPT_STR, OPT_INT };
+
+/* getopt_long's values: opt_table's rows, then params.c's (two a bool). */
+#define VAL_OPT		256
+#define VAL_PARAM	1024
 
 struct opt_def {
 	const char	*name;
@@ -33,23 +37,14 @@ static const struct opt_def opt_table[] = {
 	{ "no-bos",      0,  OPT_FLAG, F(no_bos) },
 	{ "no-special",  0,  OPT_FLAG, F(no_special) },
 
-	/* the engine and the chat: llama.cpp's names, then ollama's */
+	/*
+	 * the engine and the chat: llama.cpp's names, then ollama's (the
+	 * chat parameters' are in params.c's table)
+	 */
 	{ "threads",       't', OPT_INT,   F(threads) },
-	{ "ctx-size",      'c', OPT_INT,   F(ctx_size) },
 	{ "batch-size",    'b', OPT_INT,   F(batch) },
-	{ "predict",       'n', OPT_INT,   F(n_predict) },
-	{ "temp",           0,  OPT_FLOAT, F(temp) },
-	{ "top-k",          0,  OPT_INT,   F(top_k) },
-	{ "top-p",          0,  OPT_FLOAT, F(top_p) },
-	{ "min-p",          0,  OPT_FLOAT, F(min_p) },
-	{ "repeat-penalty", 0,  OPT_FLOAT, F(repeat_penalty) },
-	{ "repeat-last-n",  0,  OPT_INT,   F(repeat_last_n) },
-	{ "seed",          's', OPT_I64,   F(seed) },
 	{ "system-prompt",  0,  OPT_STR,   F(system_prompt) },
 	{ "hidethinking",   0,  OPT_FLAG,  F(hidethinking) },
-	{ "think",          0,  OPT_FLAG,  F(think) },
-	{ "nothink",        0,  OPT_FLAG,  F(nothink) },
-	{ "think-budget",   0,  OPT_INT,   F(think_budget) },
 	{ "template",       0,  OPT_STR,   F(template_name) },
 	{ "no-tui",         0,  OPT_FLAG,  F(no_tui) },
 	{ "demo",           0,  OPT_FLAG,  F(demo) },
@@ -83,14 +78,8 @@ static int
 opt_set(struct options *o, const struct opt_def *d, const char *arg)
 {
 	char		*base = (char *)o + d->field, *end;
-	long long	 v = 0;
-	double		 f = 0;
+	long long	 v;
 
-	errno = 0;
-	if (d->kind == OPT_INT || d->kind == OPT_I64)
-		v = strtoll(arg, &end, 10);
-	else if (d->kind == OPT_FLOAT)
-		f = strtod(arg, &end);
 	switch (d->kind) {
 	case OPT_FLAG:
 		*(int *)base = 1;
@@ -99,19 +88,12 @@ opt_set(struct options *o, const struct opt_def *d, const char *arg)
 		*(const char **)base = arg;
 		break;
 	case OPT_INT:
-	case OPT_I64:
-		if (end == arg || *end != '\0' || errno != 0 ||
-		    (d->kind == OPT_INT && (v <= INT_MIN || v > INT_MAX)))
+		errno = 0;
+		v = strtoll(arg, &end, 10);
+		if (end == arg || *end != '\0' || errno != 0 || v <= INT_MIN ||
+		    v > INT_MAX)
 			return -1;
-		if (d->kind == OPT_INT)
-			*(int *)base = (int)v;
-		else
-			*(int64_t *)base = v;
-		break;
-	case OPT_FLOAT:
-		if (end == arg || *end != '\0' || errno != 0 || isnan(f))
-			return -1;
-		*(float *)base = (float)f;
+		*(int *)base = (int)v;
 		break;
 	}
 	return 0;
@@ -121,53 +103,126 @@ opt_set(struct options *o, const struct opt_def *d, const char *arg)
 static void
 opt_unset(struct options *o)
 {
-	size_t	 i;
-	char	*base;
+	size_t	i;
 
 	for (i = 0; i < N_OPTS; i++) {
-		base = (char *)o + opt_table[i].field;
-		switch (opt_table[i].kind) {
-		case OPT_INT:
-			*(int *)base = OPT_UNSET;
-			break;
-		case OPT_I64:
-			*(int64_t *)base = OPT_UNSET;
-			break;
-		case OPT_FLOAT:
-			*(float *)base = NAN;
-			break;
-		case OPT_FLAG:
-		case OPT_STR:
-			break;
+		if (opt_table[i].kind == OPT_INT)
+			*(int *)((char *)o + opt_table[i].field) = OPT_UNSET;
+	}
+}
+
+/*
+ * Adds the options of params.c's table to longs[*n...] (a bool row twice:
+ * --NAME, then --noNAME) and their short names to shorts[*ns...].  The
+ * names are malloc'd into names[].
+ */
+static void
+param_options(struct option *longs, size_t *n, char *shorts, size_t *ns,
+    char **names)
+{
+	const struct param_def	*d;
+	size_t			 i, k = 0;
+	int			 neg;
+
+	for (i = 0; (d = param_at(i)) != NULL; i++) {
+		if (d->option == NULL)
+			continue;
+		for (neg = 0; neg < (d->kind == PARAM_BOOL ? 2 : 1); neg++) {
+			names[k] = xstrfmt("%s%s", neg ? "no" : "", d->option);
+			longs[*n].name = names[k++];
+			longs[*n].has_arg = d->kind == PARAM_BOOL ?
+			    no_argument : required_argument;
+			longs[*n].flag = NULL;
+			longs[*n].val = VAL_PARAM + 2 * (int)i + neg;
+			(*n)++;
+		}
+		if (d->short_option != 0) {
+			shorts[(*ns)++] = (char)d->short_option;
+			if (d->kind != PARAM_BOOL)
+				shorts[(*ns)++] = ':';
 		}
 	}
+}
+
+/* The row of params.c's table option c (getopt_long's value) stands for. */
+static const struct param_def *
+param_of(int c, int *neg)
+{
+	const struct param_def	*d;
+	size_t			 i;
+
+	*neg = 0;
+	if (c >= VAL_PARAM) {
+		*neg = (c - VAL_PARAM) % 2;
+		return param_at((size_t)(c - VAL_PARAM) / 2);
+	}
+	for (i = 0; (d = param_at(i)) != NULL; i++) {
+		if (d->short_option != 0 && d->short_option == c)
+			return d;
+	}
+	return NULL;
+}
+
+/*
+ * Stores the chat parameter option d (negated: --noNAME) into o.
+ * Returns 0, or -1 after a usage error.
+ */
+static int
+param_option(struct options *o, const struct param_def *d, int neg,
+    const char *arg)
+{
+	char	*cause = NULL;
+	int	 was;
+
+	if (d->kind != PARAM_BOOL) {
+		if (param_parse(d, arg, &o->params, &cause) == 0)
+			return 0;
+		free(cause);
+		fprintf(stderr, "r1chat: --%s: not a number: %s\n", d->option,
+		    arg);
+		return -1;
+	}
+	was = (int)param_get(d, &o->params);
+	if (was != PARAM_UNSET && was != !neg) {
+		fprintf(stderr, "r1chat: --%s and --no%s: choose one\n",
+		    d->option, d->option);
+		return -1;
+	}
+	param_set(d, &o->params, !neg);
+	return 0;
 }
 
 int
 options_parse(int argc, char **argv, struct options *o)
 {
-	struct option	 longs[N_OPTS + 1];
-	char		 shorts[2 * N_OPTS + 2];
-	size_t		 i, ns = 0;
-	int		 c, idx;
+	const struct param_def	*d;
+	struct option		*longs;
+	char			*shorts, **names;
+	size_t			 i, n = 0, ns = 0, np = 0;
+	int			 c, idx, neg, rc = -1;
 
 	memset(o, 0, sizeof *o);
 	opt_unset(o);
+	params_unset(&o->params);
+	while (param_at(np) != NULL)
+		np++;
+	longs = xcalloc(N_OPTS + 2 * np + 1, sizeof *longs);
+	shorts = xcalloc(2 * (N_OPTS + np) + 2, 1);
+	names = xcalloc(2 * np + 1, sizeof *names);
 	shorts[ns++] = ':';
 	for (i = 0; i < N_OPTS; i++) {
-		longs[i].name = opt_table[i].name;
-		longs[i].has_arg = opt_table[i].kind == OPT_FLAG ?
+		longs[n].name = opt_table[i].name;
+		longs[n].has_arg = opt_table[i].kind == OPT_FLAG ?
 		    no_argument : required_argument;
-		longs[i].flag = NULL;
-		longs[i].val = 256 + (int)i;
+		longs[n].flag = NULL;
+		longs[n++].val = VAL_OPT + (int)i;
 		if (opt_table[i].short_name != 0) {
 			shorts[ns++] = (char)opt_table[i].short_name;
 			if (opt_table[i].kind != OPT_FLAG)
 				shorts[ns++] = ':';
 		}
 	}
-	memset(&longs[N_OPTS], 0, sizeof longs[N_OPTS]);
-	shorts[ns] = '\0';
+	param_options(longs, &n, shorts, &ns, names);
 
 	optind = 1;
 	opterr = 0;
@@ -175,20 +230,28 @@ options_parse(int argc, char **argv, struct options *o)
 		if (c == '?' || c == ':') {
 			fprintf(stderr, "r1chat: %s: %s\n", argv[optind - 1],
 			    c == '?' ? "unknown option" : "missing argument");
-			return -1;
+			goto out;
+		}
+		if ((d = param_of(c, &neg)) != NULL) {
+			if (param_option(o, d, neg, optarg) != 0)
+				goto out;
+			continue;
 		}
 		for (i = 0; i < N_OPTS; i++) {
-			if (c == 256 + (int)i || c == opt_table[i].short_name) {
+			if (c == VAL_OPT + (int)i ||
+			    c == opt_table[i].short_name) {
 				if (opt_set(o, &opt_table[i], optarg) != 0) {
 					fprintf(stderr, "r1chat: --%s: not a "
 					    "number: %s\n", opt_table[i].name,
 					    optarg);
-					return -1;
+					goto out;
 				}
 				break;
 			}
 		}
 	}
+	o->ctx_size = o->params.num_ctx;
+	o->n_predict = o->params.num_predict;
 	o->args = xcalloc((size_t)(argc - optind) + 1, sizeof *o->args);
 	for (; optind < argc; optind++) {
 		/* With --remote, -m names the server's model: no positional. */
@@ -197,7 +260,14 @@ options_parse(int argc, char **argv, struct options *o)
 		else
 			o->args[o->n_args++] = argv[optind];
 	}
-	return 0;
+	rc = 0;
+out:
+	for (i = 0; names[i] != NULL; i++)
+		free(names[i]);
+	free(names);
+	free(shorts);
+	free(longs);
+	return rc;
 }
 
 void

@@ -1,11 +1,14 @@
 /*
  * options.h - the command line, parsed from one table shared by every
- * subcommand (llama.cpp's names where one exists, ollama's where it fits).
+ * subcommand (llama.cpp's names where one exists, ollama's where it fits)
+ * and, for the chat parameters, from params.c's table.
  */
 #ifndef R1_OPTIONS_H
 #define R1_OPTIONS_H
 
 #include <stdint.h>
+
+#include "params.h"
 
 struct options {
 	const char	*model;		/* -m or the first positional */
@@ -17,25 +20,21 @@ struct options {
 	int		 no_special;	/* tokenize --no-special */
 
 	/*
-	 * The engine and the chat.  A number option not given holds
-	 * OPT_UNSET (ints) or NaN (floats: test with isnan).
+	 * The chat parameters, each under its option in params.c's table:
+	 * one not given is "not given" (params_unset; params_merge copies
+	 * the others).
 	 */
+	struct chat_params params;
+	int		 ctx_size;	/* params.num_ctx, as perplexity
+					   reads it */
+	int		 n_predict;	/* params.num_predict, as bench
+					   reads it */
+
+	/* The engine and the chat.  A number option not given: OPT_UNSET. */
 	int		 threads;	/* -t, --threads */
-	int		 ctx_size;	/* -c, --ctx-size */
 	int		 batch;		/* -b, --batch-size */
-	int		 n_predict;	/* -n, --predict */
-	float		 temp;		/* --temp */
-	int		 top_k;		/* --top-k */
-	float		 top_p;		/* --top-p */
-	float		 min_p;		/* --min-p */
-	float		 repeat_penalty; /* --repeat-penalty */
-	int		 repeat_last_n;	/* --repeat-last-n */
-	int64_t		 seed;		/* -s, --seed */
 	const char	*system_prompt;	/* --system-prompt */
 	int		 hidethinking;	/* --hidethinking */
-	int		 think;		/* --think */
-	int		 nothink;	/* --nothink */
-	int		 think_budget;	/* --think-budget */
 	const char	*template_name;	/* --template */
 	int		 no_tui;	/* --no-tui */
 	int		 demo;		/* --demo */
@@ -63,7 +62,7 @@ struct options {
 };
 
 /* What an int option not given holds. */
-#define OPT_UNSET INT32_MIN
+#define OPT_UNSET PARAM_UNSET
 
 /*
  * Parses argv (argv[0] is the subcommand or program name) into o.  Returns

@@ -4,9 +4,7 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -14,6 +12,7 @@
 #include <string.h>
 
 #include "chat.h"
+#include "params.h"
 #include "repl.h"
 #include "util.h"
 
@@ -108,120 +107,23 @@ args_split(struct args *a, const char *line)
 
 /* --- /set parameter -------------------------------------------------- */
 
-enum param_kind { PARAM_INT, PARAM_FLOAT, PARAM_SEED };
-
-struct param_def {
-	const char	*name;
-	enum param_kind	 kind;
-	size_t		 field;		/* in struct chat_params */
-	const char	*help;
-};
-
-#define P(f) offsetof(struct chat_params, f)
-
-static const struct param_def param_table[] = {
-	{ "seed", PARAM_SEED, P(seed),
-	  "seed of the random numbers (-1: a new one)" },
-	{ "num_predict", PARAM_INT, P(num_predict),
-	  "most tokens in an answer (-1: no limit)" },
-	{ "top_k", PARAM_INT, P(top_k),
-	  "sample among the k likeliest tokens (0: all)" },
-	{ "top_p", PARAM_FLOAT, P(top_p),
-	  "sample among the likeliest tokens summing to p" },
-	{ "min_p", PARAM_FLOAT, P(min_p),
-	  "drop tokens under min_p times the likeliest's probability" },
-	{ "num_ctx", PARAM_INT, P(num_ctx),
-	  "context size in tokens" },
-	{ "temperature", PARAM_FLOAT, P(temperature),
-	  "higher is more random, 0 always takes the likeliest" },
-	{ "repeat_penalty", PARAM_FLOAT, P(repeat_penalty),
-	  "how much to penalize repeated tokens (1: not at all)" },
-	{ "repeat_last_n", PARAM_INT, P(repeat_last_n),
-	  "how many tokens back to look for repeats (-1: all)" },
-};
-#define N_PARAMS (sizeof param_table / sizeof param_table[0])
-
 static const char *param_kind_arg[] = {
 	[PARAM_INT] = "<int>",
+	[PARAM_INT64] = "<int>",
 	[PARAM_FLOAT] = "<float>",
-	[PARAM_SEED] = "<int>",
+	[PARAM_BOOL] = "<bool>",
 };
-
-static const struct param_def *
-param_find(const struct word *w)
-{
-	size_t	i;
-
-	for (i = 0; i < N_PARAMS; i++) {
-		if (word_is(w, param_table[i].name))
-			return &param_table[i];
-	}
-	return NULL;
-}
-
-/* Parses text into field d of p.  Returns 0, or -1 with *cause set. */
-static int
-param_parse(const struct param_def *d, const char *text,
-    struct chat_params *p, char **cause)
-{
-	char		*end, *base = (char *)p + d->field;
-	long long	 v;
-	float		 f;
-
-	errno = 0;
-	switch (d->kind) {
-	case PARAM_INT:
-	case PARAM_SEED:
-		v = strtoll(text, &end, 10);
-		if (end == text || *end != '\0' || errno != 0 ||
-		    (d->kind == PARAM_INT && (v < INT_MIN || v > INT_MAX))) {
-			*cause = xstrfmt("invalid int value [%s]", text);
-			return -1;
-		}
-		if (d->kind == PARAM_SEED)
-			*(int64_t *)base = v;
-		else
-			*(int *)base = (int)v;
-		return 0;
-	case PARAM_FLOAT:
-		f = strtof(text, &end);
-		if (end == text || *end != '\0' || errno != 0 || f != f) {
-			*cause = xstrfmt("invalid float value [%s]", text);
-			return -1;
-		}
-		*(float *)base = f;
-		return 0;
-	}
-	return -1;
-}
-
-static char *
-param_format(const struct param_def *d, const struct chat_params *p)
-{
-	const char	*base = (const char *)p + d->field;
-
-	switch (d->kind) {
-	case PARAM_INT:
-		return xstrfmt("%d", *(const int *)base);
-	case PARAM_SEED:
-		return xstrfmt("%" PRId64, *(const int64_t *)base);
-	case PARAM_FLOAT:
-		return xstrfmt("%g", (double)*(const float *)base);
-	}
-	return xstrdup("?");
-}
 
 static void
 param_help(struct repl *r)
 {
-	size_t	i;
+	const struct param_def	*d;
+	size_t			 i;
 
 	repl_printf(r, "Available Parameters:\n");
-	for (i = 0; i < N_PARAMS; i++) {
-		repl_printf(r, "  /set parameter %-15s %-8s %s\n",
-		    param_table[i].name, param_kind_arg[param_table[i].kind],
-		    param_table[i].help);
-	}
+	for (i = 0; (d = param_at(i)) != NULL; i++)
+		repl_printf(r, "  /set parameter %-15s %-8s %s\n", d->name,
+		    param_kind_arg[d->kind], d->help);
 	repl_printf(r, "\n");
 }
 
@@ -236,7 +138,7 @@ set_parameter(struct repl *r, const struct args *a)
 		param_help(r);
 		return REPL_NONE;
 	}
-	if ((d = param_find(&a->w[2])) == NULL) {
+	if ((d = param_find(a->w[2].s, a->w[2].n)) == NULL) {
 		name = word_dup(&a->w[2]);
 		repl_printf(r, "Unknown parameter '%s'\n", name);
 		free(name);
@@ -468,18 +370,16 @@ static enum repl_action
 show_parameters(struct repl *r, const struct args *a)
 {
 	const struct chat_params	*p = chat_get_params(r->chat);
+	const struct param_def		*d;
 	char				*v;
 	size_t				 i;
 
 	repl_printf(r, "Parameters:\n");
-	for (i = 0; i < N_PARAMS; i++) {
-		v = param_format(&param_table[i], p);
-		repl_printf(r, "%-30s %s\n", param_table[i].name, v);
+	for (i = 0; (d = param_at(i)) != NULL; i++) {
+		v = param_format(d, p);
+		repl_printf(r, "%-30s %s\n", d->name, v);
 		free(v);
 	}
-	repl_printf(r, "%-30s %s\n", "think", p->think ? "true" : "false");
-	if (p->think_budget >= 0)
-		repl_printf(r, "%-30s %d\n", "think_budget", p->think_budget);
 	repl_printf(r, "\n");
 	return REPL_NONE;
 }

@@ -39,18 +39,6 @@ struct sampler {
 	uint64_t		 rng[4];	/* xoshiro256** state */
 };
 
-void
-sampler_defaults(struct sampler_params *p)
-{
-	p->temp = 0.6f;
-	p->top_k = 40;
-	p->top_p = 0.95f;
-	p->min_p = 0.05f;
-	p->repeat_penalty = 1.0f;
-	p->repeat_last_n = 64;
-	p->seed = SAMPLER_SEED_RANDOM;
-}
-
 /* splitmix64: spreads a seed over the generator's state. */
 static uint64_t
 splitmix(uint64_t *x)
@@ -99,6 +87,12 @@ rng_uniform(struct sampler *s)
 	return (double)(rng_next(s) >> 11) * 0x1.0p-53;
 }
 
+/*
+ * The sampler's own guard, on its own fields (repeat_last_n already made
+ * a count, the seed unsigned): the chat's ranges are params.c's, checked
+ * before params_sampler; this refuses what would break the draw, for
+ * callers that do not come through that table (the tests).
+ */
 static int
 check_params(const struct sampler_params *p, char **cause)
 {

@@ -17,6 +17,10 @@
 /* A seed of this value asks for one taken from the clock. */
 #define SAMPLER_SEED_RANDOM UINT64_MAX
 
+/*
+ * The defaults are the chat's (params.c's table; params_sampler converts);
+ * the sampler checks only what it cannot work with.
+ */
 struct sampler_params {
 	float		temp;		/* <= 0: greedy */
 	int32_t		top_k;		/* <= 0: off */
@@ -26,13 +30,6 @@ struct sampler_params {
 	int32_t		repeat_last_n;	/* tokens looked back on; 0: off */
 	uint64_t	seed;
 };
-
-/*
- * Fills p with the defaults: DeepSeek's advice for R1 (temperature 0.6,
- * top-p 0.95) and llama.cpp's for the rest (top-k 40, min-p 0.05, repeat
- * penalty 1.0 (off) over the last 64 tokens); a random seed.
- */
-void sampler_defaults(struct sampler_params *p);
 
 struct sampler;
 

@@ -53,6 +53,7 @@ static const struct template_family families[] = {
 	{
 		.name = "deepseek-r1",
 		.markers = { DS_ASSISTANT, "<think>" },
+		.guess_token = DS_USER,
 		.opens_think = 1,
 		.flags = TEMPLATE_STRIP_THINK,
 		.gen_prompt = DS_ASSISTANT "<think>\n",
@@ -82,6 +83,7 @@ static const struct template_family families[] = {
 	{
 		.name = "chatml",
 		.markers = { "<|im_start|>", NULL },
+		.guess_token = "<|im_start|>",
 		.opens_think = 0,
 		.gen_prompt = "<|im_start|>assistant\n",
 		.nothink = "<think>\n\n</think>\n\n",
@@ -91,6 +93,7 @@ static const struct template_family families[] = {
 	{
 		.name = "llama3",
 		.markers = { "<|start_header_id|>", NULL },
+		.guess_token = "<|start_header_id|>",
 		.opens_think = 0,
 		.gen_prompt = "<|start_header_id|>assistant<|end_header_id|>\n\n",
 		.nothink = "<think>\n\n</think>\n\n",
@@ -105,24 +108,47 @@ template_at(size_t i)
 	return i < N_FAMILIES ? &families[i] : NULL;
 }
 
-const struct template_family *
-template_find(const char *name, char **cause)
+char *
+template_names(void)
 {
 	char	*names = NULL, *tmp;
 	size_t	 i;
 
-	for (i = 0; i < N_FAMILIES; i++) {
-		if (strcmp(families[i].name, name) == 0)
-			return &families[i];
-	}
 	for (i = 0; i < N_FAMILIES; i++) {
 		tmp = names;
 		names = xstrfmt("%s%s%s", tmp ? tmp : "", tmp ? ", " : "",
 		    families[i].name);
 		free(tmp);
 	}
+	return names;
+}
+
+const struct template_family *
+template_find(const char *name, char **cause)
+{
+	char	*names;
+	size_t	 i;
+
+	for (i = 0; i < N_FAMILIES; i++) {
+		if (strcmp(families[i].name, name) == 0)
+			return &families[i];
+	}
+	names = template_names();
 	*cause = xstrfmt("unknown template '%s' (known: %s)", name, names);
 	free(names);
+	return NULL;
+}
+
+const struct template_family *
+template_guess(int (*has)(const char *token, void *arg), void *arg)
+{
+	size_t	i;
+
+	for (i = 0; i < N_FAMILIES; i++) {
+		if (families[i].guess_token != NULL &&
+		    has(families[i].guess_token, arg))
+			return &families[i];
+	}
 	return NULL;
 }
 

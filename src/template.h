@@ -76,6 +76,10 @@ typedef void (*template_render_fn)(struct template_buf *,
 struct template_family {
 	const char		*name;		/* for --template */
 	const char		*markers[2];	/* all found in the Jinja */
+	const char		*guess_token;	/* a vocabulary with this
+						   token and no known Jinja
+						   is taken for the family;
+						   NULL: never guessed */
 	int			 opens_think;	/* generation prompt ends
 						   inside <think> */
 	int			 flags;
@@ -98,6 +102,17 @@ const struct template_family *template_find(const char *name, char **cause);
  * none matches (the caller then needs --template).
  */
 const struct template_family *template_detect(const char *jinja);
+
+/*
+ * For a model whose Jinja is missing or unknown: returns the first family
+ * (in table order) whose guess token the vocabulary has, as has(token,
+ * arg) says (nonzero: it has), or NULL when none.
+ */
+const struct template_family *template_guess(int (*has)(const char *token,
+    void *arg), void *arg);
+
+/* The families' names, comma-separated, malloc'd: for messages. */
+char *template_names(void);
 
 /* Returns the i-th family of the table, or NULL past its end. */
 const struct template_family *template_at(size_t i);

@@ -189,6 +189,19 @@ ok $? "an unknown --kv-type is refused in one line"
     [ -s "$tmp/out.kv32" ]
 ok $? "--kv-type f32: the chat answers with an F32 cache"
 
+# --- the parameter table's check, from the command line -----------------------------
+
+"$R1CHAT" --think-budget -2 "$model" hi >/dev/null 2>"$tmp/err.tb"
+[ $? -eq 1 ] && [ "$(wc -l <"$tmp/err.tb")" -eq 1 ] &&
+    grep -q 'think_budget must be -1 or more' "$tmp/err.tb"
+ok $? "--think-budget -2: refused in one line, in /set's words"
+"$R1CHAT" --raw --top-p 2 "$model" hi >/dev/null 2>"$tmp/err.tp"
+[ $? -eq 2 ] && grep -q 'top_p must be between 0 and 1' "$tmp/err.tp"
+ok $? "--raw --top-p 2: refused by the same check"
+"$R1CHAT" --think --nothink "$model" hi >/dev/null 2>"$tmp/err.tn"
+[ $? -eq 2 ] && grep -q 'choose one' "$tmp/err.tn"
+ok $? "--think and --nothink: choose one"
+
 # --- seeds ----------------------------------------------------------------------------
 
 "$R1CHAT" --template deepseek-r1 --seed 7 --temp 0.9 -n 24 --think-budget 6 \

@@ -82,6 +82,27 @@ ok $? "--remote: the same reasoning on stderr, from reasoning_content"
     2>/dev/null
 cmp -s "$tmp/local.out" "$tmp/r2.out"
 ok $? "--remote: a URL without a path gets /v1"
+# r1chat's own parameters go to the server too (params.c's request names).
+"$R1CHAT" --template deepseek-r1 --temp 0 -n 40 --think-budget 2 "$model" \
+    "hello there" >"$tmp/b.out" 2>"$tmp/b.err"
+"$R1CHAT" --remote "$a" --temp 0 --think-budget 2 "hello there" \
+    >"$tmp/rb.out" 2>"$tmp/rb.err"
+! cmp -s "$tmp/local.err" "$tmp/b.err" && cmp -s "$tmp/b.err" "$tmp/rb.err" &&
+    cmp -s "$tmp/b.out" "$tmp/rb.out"
+ok $? "--remote --think-budget: the server's reasoning stops where the local one does"
+"$R1CHAT" --template deepseek-r1 --temp 0 -n 40 --nothink "$model" \
+    "hello there" >"$tmp/n.out" 2>"$tmp/n.err"
+"$R1CHAT" --remote "$a" --temp 0 --nothink "hello there" \
+    >"$tmp/rn.out" 2>"$tmp/rn.err"
+[ -s "$tmp/rn.out" ] && cmp -s "$tmp/n.out" "$tmp/rn.out" &&
+    cmp -s "$tmp/n.err" "$tmp/rn.err"
+ok $? "--remote --nothink: the same answer as the local --nothink"
+post "$a/chat/completions" "{$user,\"seed\":3,\"max_tokens\":5,\
+\"max_completion_tokens\":6,\"top_k\":5,\"top_p\":0.9,\"min_p\":0.1,\
+\"temperature\":0.5,\"repetition_penalty\":1.1,\"repeat_last_n\":16,\
+\"think\":false,\"think_budget\":2}" >"$tmp/all" 2>&1
+[ "$(head -n 1 "$tmp/all")" = "HTTP 200" ]
+ok $? "a request with every parameter that has a request name: 200"
 "$R1CHAT" --remote "$a" --temp 0 --verbose "hello there" \
     >"$tmp/v.out" 2>"$tmp/v.err"
 grep -q '^eval count: *40 token(s)$' "$tmp/v.err" &&

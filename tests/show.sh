@@ -49,18 +49,22 @@ field() {
 check "show exits 0" [ $? -eq 0 ]
 check "show writes nothing on stderr" [ ! -s "$tmp/err" ]
 check "first line is '  Model'" [ "$(sed -n 1p "$tmp/out")" = "  Model" ]
+# mkbad's template is the first R1 GGUFs' (the model writes <think>
+# itself): the family the chat uses for it, template.c's deepseek-r1-legacy.
 for kv in "architecture=qwen2" "parameters=3K" "context length=131072" \
     "embedding length=1536" "quantization=Q4_K_M" \
-    "chat template=deepseek-r1"; do
+    "chat template=deepseek-r1-legacy"; do
 	name=${kv%%=*}
 	want=${kv#*=}
 	got=$(field "$tmp/out" Model "$name")
 	check "$name is '$want' (got '$got')" [ "$got" = "$want" ]
 done
 # ollama's tablewriter: four spaces before and after every cell, cells
-# padded to the widest of their column ("embedding length", 16).
+# padded to the widest of their column ("embedding length", 16, and
+# "deepseek-r1-legacy", 18).
 check "rows laid out as ollama's" \
-    [ "$(sed -n 2p "$tmp/out")" = "    architecture        qwen2          " ]
+    [ "$(sed -n 2p "$tmp/out")" = \
+    "    architecture        qwen2                 " ]
 check "Model section: 6 rows and an empty line" \
     [ "$(sed -n 8p "$tmp/out")" = "" -a "$(wc -l <"$tmp/out")" -eq 8 ]
 

@@ -2,12 +2,15 @@
  * test-chat.c - the chat layer on the demo model (made here, in a
  * temporary cache): the events of a turn and their order, the history and
  * the KV cache reused, stopping, --nothink, the think budget, context
- * overflow and refusal, /save and /load, and the REPL's commands.
+ * overflow and refusal, /save and /load, the REPL's commands, and every
+ * row of the parameter table through each way in and out (the command
+ * line, /set and /show, /save and /load, OpenAI requests).
  */
 #include "config.h"
 
 #include <sys/stat.h>
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +18,11 @@
 
 #include "chat.h"
 #include "demo.h"
+#include "openai.h"
+#include "options.h"
+#include "params.h"
 #include "repl.h"
+#include "sampler.h"
 #include "tap.h"
 #include "util.h"
 
@@ -536,6 +543,18 @@ test_repl(const char *model)
 	    "/show info");
 	ok(repl_line(&r, "/show parameters") == REPL_NONE &&
 	    said("temperature                    0.3"), "/show parameters");
+	ok(repl_line(&r, "/set parameter think_budget 7") == REPL_NONE &&
+	    chat_get_params(c)->think_budget == 7 &&
+	    said("Set parameter 'think_budget' to '7'"),
+	    "/set parameter think_budget");
+	ok(repl_line(&r, "/show parameters") == REPL_NONE &&
+	    said("think_budget                   7"),
+	    "/show parameters shows think_budget");
+	ok(repl_line(&r, "/set parameter think false") == REPL_NONE &&
+	    chat_get_params(c)->think == 0 &&
+	    repl_line(&r, "/show parameters") == REPL_NONE &&
+	    said("think                          false"),
+	    "/set parameter think false, shown");
 	ok(repl_line(&r, "/show template") == REPL_NONE &&
 	    said("deepseek-r1"), "/show template");
 	ok(repl_line(&r, "/?") == REPL_NONE && said("/set") &&
@@ -552,6 +571,242 @@ test_repl(const char *model)
 	ok(repl_line(&r, "/bye") == REPL_QUIT, "/bye");
 	repl_free(&r);
 	chat_free(c);
+}
+
+/* A value of d other than its default, in its range (exact in a float). */
+static double
+other_value(const struct param_def *d)
+{
+	if (d->kind == PARAM_BOOL)
+		return !d->def;
+	if (d->max != HUGE_VAL && d->kind == PARAM_FLOAT)
+		return (d->min + d->max) / 2 != d->def ? (d->min + d->max) / 2 :
+		    (d->def + d->max) / 2;
+	if (d->max != HUGE_VAL)
+		return d->min + 1 != d->def ? d->min + 1 : d->min + 2;
+	return d->kind == PARAM_FLOAT ? floor(d->def) + 1.5 : d->def + 3;
+}
+
+/* Every parameter of c set to other_value. */
+static int
+set_others(struct chat *c)
+{
+	const struct param_def	*d;
+	struct chat_params	 p = *chat_get_params(c);
+	char			*cause = NULL;
+	size_t			 i;
+
+	for (i = 0; (d = param_at(i)) != NULL; i++)
+		param_set(d, &p, other_value(d));
+	if (chat_set_params(c, &p, &cause) != 0) {
+		diag("chat_set_params: %s", cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+/* The table's defaults, and what the sampler makes of them. */
+static void
+test_param_defaults(void)
+{
+	struct chat_params	p;
+	struct sampler_params	sp;
+	char			*cause = NULL;
+
+	chat_params_default(&p);
+	params_sampler(&p, 4096, &sp);
+	ok(sp.temp == 0.6f && sp.top_p == 0.95f, "DeepSeek's temperature "
+	    "0.6, top-p 0.95");
+	ok(sp.top_k == 40 && sp.min_p == 0.05f && sp.repeat_penalty == 1.0f &&
+	    sp.repeat_last_n == 64, "llama.cpp's top-k 40, min-p 0.05, "
+	    "repeat penalty off over 64");
+	ok(sp.seed == SAMPLER_SEED_RANDOM && p.think == 1 &&
+	    p.think_budget == -1 && p.num_predict == -1 && p.num_ctx == 0,
+	    "a random seed, thinking, no budget, no limit, the model's "
+	    "context");
+	p.num_ctx = 4096;
+	ok(params_check(&p, &cause) == 0, "the defaults pass the check");
+	p.repeat_last_n = -1;
+	params_sampler(&p, 4096, &sp);
+	ok(sp.repeat_last_n == 4096, "repeat_last_n -1: the whole context");
+}
+
+/* Every row of the table through /save and /load. */
+static void
+test_param_save(const char *model, const char *dir)
+{
+	const struct param_def	*d;
+	struct chat		*c, *e;
+	struct chat_params	 before;
+	char			*path, *cause = NULL;
+	size_t			 i;
+
+	if ((c = open_demo(model, -1, 5, 0)) == NULL)
+		return;
+	if ((e = open_demo(model, -1, 5, 0)) == NULL) {
+		chat_free(c);
+		return;
+	}
+	path = xstrfmt("%s/params.json", dir);
+	ok(set_others(c) == 0 && chat_save(c, path, &cause) == 0,
+	    "every parameter set and saved");
+	before = *chat_get_params(e);
+	ok(chat_load(e, path, &cause) == 0, "and loaded: %s",
+	    cause != NULL ? cause : "");
+	for (i = 0; (d = param_at(i)) != NULL; i++)
+		ok(param_get(d, chat_get_params(e)) == other_value(d) &&
+		    param_get(d, &before) != other_value(d),
+		    "%s round-trips through /save and /load", d->name);
+	unlink(path);
+	free(path);
+	chat_free(e);
+	chat_free(c);
+}
+
+/*
+ * Every row with an option on the command line and with /set (and shown
+ * by /show parameters); a value out of range refused by param_check's
+ * words both on the command line (chat_open) and by /set.
+ */
+static void
+test_param_cli(const char *model)
+{
+	const struct param_def	*d, *e;
+	struct options		 o;
+	struct chat_config	 cfg;
+	struct chat_params	 p;
+	struct chat		*c, *x;
+	struct repl		 r;
+	char			*argv[4], *opt, *val, *want, *line, *cause;
+	size_t			 i, j;
+	int			 given;
+
+	if ((c = open_demo(model, -1, 5, 0)) == NULL)
+		return;
+	repl_init(&r, c, print, NULL);
+	for (i = 0; (d = param_at(i)) != NULL; i++) {
+		if (d->option == NULL)
+			continue;
+		chat_params_default(&p);
+		param_set(d, &p, other_value(d));
+		val = param_format(d, &p);
+		opt = xstrfmt("--%s%s", d->kind == PARAM_BOOL &&
+		    param_get(d, &p) == 0 ? "no" : "", d->option);
+		argv[0] = "r1chat";
+		argv[1] = opt;
+		argv[2] = d->kind == PARAM_BOOL ? NULL : val;
+		argv[3] = NULL;
+		given = options_parse(d->kind == PARAM_BOOL ? 2 : 3, argv,
+		    &o) == 0 && param_get(d, &o.params) == other_value(d);
+		for (j = 0; (e = param_at(j)) != NULL; j++)
+			given = given && (e == d) == param_given(e, &o.params);
+		ok(given, "%s%s%s sets %s alone", opt, argv[2] ? " " : "",
+		    argv[2] ? val : "", d->name);
+		options_free(&o);
+		free(opt);
+		line = xstrfmt("/set parameter %s %s", d->name, val);
+		opt = xstrfmt("%-30s %s", d->name, val);
+		ok(repl_line(&r, line) == REPL_NONE &&
+		    param_get(d, chat_get_params(c)) == other_value(d) &&
+		    repl_line(&r, "/show parameters") == REPL_NONE && said(opt),
+		    "%s, and /show parameters says it", line);
+		free(line);
+		free(opt);
+		free(val);
+
+		if (d->kind == PARAM_BOOL || d->min == -HUGE_VAL)
+			continue;
+		/* Just out of range, below. */
+		chat_params_default(&p);
+		param_set(d, &p, (d->flags & PARAM_ABOVE_MIN) ? d->min :
+		    d->min - 1);
+		val = param_format(d, &p);
+		want = NULL;
+		param_check(d, &p, &want);
+		opt = xstrfmt("--%s", d->option);
+		argv[1] = opt;
+		argv[2] = val;
+		cause = NULL;
+		memset(&cfg, 0, sizeof cfg);
+		chat_params_default(&cfg.params);
+		cfg.model_path = model;
+		cfg.n_threads = 1;
+		if (options_parse(3, argv, &o) == 0) {
+			params_merge(&cfg.params, &o.params);
+			x = chat_open(&cfg, NULL, &cause);
+			chat_free(x);
+		}
+		options_free(&o);
+		ok(want != NULL && cause != NULL && strcmp(cause, want) == 0,
+		    "%s %s refused: %s", opt, val, cause ? cause : "");
+		free(cause);
+		line = xstrfmt("/set parameter %s %s", d->name, val);
+		cause = xstrfmt("Couldn't set parameter '%s': %s", d->name,
+		    want);
+		ok(repl_line(&r, line) == REPL_NONE && said(cause),
+		    "%s refused by /set with the same words", line);
+		free(cause);
+		free(line);
+		free(want);
+		free(opt);
+		free(val);
+	}
+	argv[1] = "--think";
+	argv[2] = "--nothink";
+	ok(options_parse(3, argv, &o) != 0, "--think and --nothink: refused");
+	options_free(&o);
+	repl_free(&r);
+	chat_free(c);
+}
+
+/* Every row with a request name through an OpenAI request, both ways. */
+static void
+test_param_requests(void)
+{
+	const struct param_def	*d;
+	struct openai_request	 req;
+	struct chat_message	 m = { CHAT_USER, "hi", NULL };
+	struct chat_params	 p, q;
+	char			*body, *cause = NULL, *want = NULL;
+	size_t			 i;
+
+	for (i = 0; (d = param_at(i)) != NULL; i++) {
+		if (d->request == NULL)
+			continue;
+		chat_params_default(&p);
+		param_set(d, &p, other_value(d));
+		body = openai_request_build("m", NULL, &m, 1, &p);
+		chat_params_default(&q);
+		ok(openai_request_parse(body, strlen(body), &req, &q,
+		    &cause) == 0 && param_get(d, &q) == other_value(d) &&
+		    memcmp(&p, &q, sizeof p) == 0,
+		    "%s goes through a request as \"%s\"", d->name,
+		    d->request);
+		openai_request_free(&req);
+		free(body);
+		free(cause);
+		cause = NULL;
+	}
+	/* A value out of range: param_check's words for a 400. */
+	chat_params_default(&p);
+	p.think_budget = -2;
+	param_check(param_find("think_budget", 12), &p, &want);
+	body = "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+	    "\"think_budget\":-2}";
+	chat_params_default(&q);
+	i = openai_request_parse(body, strlen(body), &req, &q, &cause) != 0;
+	ok(i && want != NULL && strcmp(cause, want) == 0,
+	    "a request out of range is refused: %s", cause ? cause : "");
+	free(cause);
+	free(want);
+	cause = NULL;
+	body = "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+	    "\"max_completion_tokens\":7}";
+	chat_params_default(&q);
+	ok(openai_request_parse(body, strlen(body), &req, &q, &cause) == 0 &&
+	    q.num_predict == 7, "max_completion_tokens is num_predict too");
+	openai_request_free(&req);
 }
 
 int
@@ -576,6 +831,10 @@ main(void)
 	test_specials(model);
 	test_save(model, dir);
 	test_repl(model);
+	test_param_defaults();
+	test_param_save(model, dir);
+	test_param_cli(model);
+	test_param_requests();
 	free(model);
 	cmd = xstrfmt("rm -rf '%s'", dir);
 	if (system(cmd) != 0)

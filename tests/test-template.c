@@ -303,6 +303,52 @@ test_detect(const char *dir)
 	ok(f != NULL && f->opens_think == 1, "the R1 prompt opens <think>");
 }
 
+/* A vocabulary of the tokens in arg, NULL-ended (template_guess's has). */
+static int
+vocab_has(const char *token, void *arg)
+{
+	const char	**v = arg;
+
+	for (; *v != NULL; v++) {
+		if (strcmp(*v, token) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The guess from a vocabulary, for a model whose Jinja is none we know. */
+static void
+test_guess(void)
+{
+	static const struct {
+		const char	*tokens[3];
+		const char	*family;	/* NULL: no guess */
+	} cases[] = {
+		{ { "<\xef\xbd\x9cUser\xef\xbd\x9c>", "<think>", NULL },
+		  "deepseek-r1" },
+		{ { "<|im_start|>", "<|im_end|>", NULL }, "chatml" },
+		{ { "<|begin_of_text|>", "<|start_header_id|>", NULL },
+		  "llama3" },
+		{ { "<s>", "[INST]", NULL }, NULL },
+	};
+	const struct template_family	*f;
+	char				*names;
+	size_t				 i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		f = template_guess(vocab_has, (void *)cases[i].tokens);
+		ok(cases[i].family == NULL ? f == NULL : f != NULL &&
+		    strcmp(f->name, cases[i].family) == 0,
+		    "a vocabulary with %s: %s", cases[i].tokens[1],
+		    cases[i].family != NULL ? cases[i].family : "no guess");
+	}
+	names = template_names();
+	for (i = 0; (f = template_at(i)) != NULL; i++)
+		ok(strstr(names, f->name) != NULL, "template_names has %s",
+		    f->name);
+	free(names);
+}
+
 /*
  * Things the goldens do not show: llama3's trim (Unicode spaces) and date,
  * V3's joined system messages, R1's last system message and last
@@ -457,6 +503,7 @@ main(int argc, char **argv)
 	}
 	json_decref(cases);
 	test_detect(dir);
+	test_guess();
 	test_details();
 	free(dir);
 	return done_testing();
