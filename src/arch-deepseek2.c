@@ -16,6 +16,9 @@
  * FFN: the first leading_dense_block_count layers are dense SwiGLU; the
  * others route each token to expert_used_count experts (moe.c) and add
  * the shared experts.
+ *
+ * Its own keys and the layers' weights are a struct ds2_model, behind
+ * model->arch_state.
  */
 #include "config.h"
 

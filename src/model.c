@@ -1,7 +1,8 @@
 /*
  * model.c - binding a model from GGUF, and the forward pass around the
- * layers: token embedding, batches, final norm and output, the cache.
- * What happens inside a layer is the architecture's (arch.c).
+ * layers: token embedding, batches, final norm and output, the cache,
+ * and repacking the matrices the architecture lists.  What happens inside
+ * a layer is the architecture's (struct arch: arch.c, arch-deepseek2.c).
  */
 #include "config.h"
 
