@@ -41,6 +41,7 @@ struct arch_mat {
  * matrix left out could not be repacked).  A context sizes its cache
  * with kv_width and gives layer_forward an arena of scratch_floats.
  * free releases m->arch_state, after a failed init or bind_layer too.
+ * Every hook is required but scratch_floats and free (NULL: none).
  */
 struct arch {
 	const char	*name;
