@@ -1,6 +1,6 @@
 /*
- * arch.c - the architectures r1chat runs, one row each, and the layer of
- * the dense decoder family (llama, qwen2, qwen3): pre-norm attention with
+ * arch.c - the table of the architectures r1chat runs (each file exports
+ * its row), and the rows and the layer of the dense decoder family (llama, qwen2, qwen3): pre-norm attention with
  * grouped key/value heads and rotary positions, then a SwiGLU FFN.  The
  * members of the family differ only in flags: qwen2 adds q/k/v biases,
  * qwen3 RMS-normalises each q and k head, llama pairs rope dimensions
@@ -34,6 +34,12 @@ struct dense_layer {
 	struct ops_mat	 w_down;		/* n_ff -> n_embd */
 };
 
+/* What tells the members of the family apart: struct arch's consts. */
+struct dense_flags {
+	int	qkv_bias;	/* attn_{q,k,v}.bias required */
+	int	qk_norm;	/* attn_{q,k}_norm required */
+};
+
 /* m->arch_state: the n_layer layers. */
 static int
 dense_init(struct model *m, char **cause)
@@ -55,7 +61,7 @@ static int
 dense_bind_layer(struct model *m, int il, char **cause)
 {
 	const struct model_hparams	*hp = &m->hp;
-	const struct arch		*a = m->arch;
+	const struct dense_flags	*a = m->arch->consts;
 	struct dense_layer		*l = (struct dense_layer *)
 					    m->arch_state + il;
 	int64_t				 e = hp->n_embd;
@@ -278,12 +284,18 @@ dense_layer_forward(struct model_ctx *c, int il, float *x, int n, int pos0,
 	.layer_forward = dense_layer_forward, \
 	.free = dense_free
 
+static const struct dense_flags qwen2_flags = { .qkv_bias = 1 };
+static const struct dense_flags llama_flags = { 0 };
+static const struct dense_flags qwen3_flags = { .qk_norm = 1 };
+
 const struct arch arch_qwen2 = {
-	.name = "qwen2", .rope_neox = 1, .qkv_bias = 1, DENSE_OPS
+	.name = "qwen2", .rope_neox = 1, .consts = &qwen2_flags, DENSE_OPS
 };
-const struct arch arch_llama = { .name = "llama", .rope_neox = 0, DENSE_OPS };
+const struct arch arch_llama = {
+	.name = "llama", .rope_neox = 0, .consts = &llama_flags, DENSE_OPS
+};
 const struct arch arch_qwen3 = {
-	.name = "qwen3", .rope_neox = 1, .qk_norm = 1, DENSE_OPS
+	.name = "qwen3", .rope_neox = 1, .consts = &qwen3_flags, DENSE_OPS
 };
 
 /* The order of arch_list, and of the messages naming them. */

@@ -46,8 +46,7 @@ struct arch_mat {
 struct arch {
 	const char	*name;
 	int		 rope_neox;	/* rope pairs i, i + n_rot/2 */
-	int		 qkv_bias;	/* dense: q/k/v biases required */
-	int		 qk_norm;	/* dense: q/k norms required */
+	const void	*consts;	/* the architecture's own, or NULL */
 
 	int	(*init)(struct model *m, char **cause);
 	int	(*bind_layer)(struct model *m, int il, char **cause);
