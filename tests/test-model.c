@@ -530,6 +530,25 @@ main(void)
 	free(cause);
 
 	memset(&mc, 0, sizeof mc);
+	mc.arch = "deepseek2";
+	mc.split = 1;
+	mc.bad_shape = "blk.1.ffn_up_exps.weight";
+	cause = load_error(path, &mc);
+	ok(cause != NULL && strcmp(cause, "tensor blk.1.ffn_up_exps.weight: "
+	    "shape [32, 17, 4], expected [32, 16, 4]") == 0,
+	    "wrong shape of experts: %s", cause);
+	free(cause);
+
+	memset(&mc, 0, sizeof mc);
+	mc.arch = "deepseek2";
+	mc.drop = "blk.0.attn_kv_b.weight";
+	cause = load_error(path, &mc);
+	ok(cause != NULL && strcmp(cause, "tensor blk.0.attn_kv_b.weight: "
+	    "missing") == 0, "deepseek2 without attn_k_b needs attn_kv_b: %s",
+	    cause);
+	free(cause);
+
+	memset(&mc, 0, sizeof mc);
 	mc.arch = "llama";
 	mc.drop_key = "block_count";
 	cause = load_error(path, &mc);
