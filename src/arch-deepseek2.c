@@ -16,11 +16,13 @@
  * FFN: the first leading_dense_block_count layers are dense SwiGLU; the
  * others route each token to expert_used_count experts (moe.c) and add
  * the shared experts.
+ *
+ * Its own keys and the layers' weights are a struct ds2_model, behind
+ * model->arch_state.
  */
 #include "config.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -33,7 +35,6 @@
 #include "moe.h"
 #include "ops.h"
 #include "quant.h"
-#include "types.h"
 #include "util.h"
 
 #define DS2_MAX_EXPERTS	4096
@@ -123,8 +124,8 @@ ds2_yarn(struct model *m, struct ds2_model *d)
 	d->kq_scale = ms * ms / sqrtf((float)d->dk);
 }
 
-int
-ds2_hparams(struct model *m, char **cause)
+static int
+ds2_init(struct model *m, char **cause)
 {
 	const struct model_hparams	*hp = &m->hp;
 	struct ds2_model		*d;
@@ -132,7 +133,7 @@ ds2_hparams(struct model *m, char **cause)
 	int				 gating = 0, norm = 0, dk = 0, dv = 0;
 	char				*key;
 
-	d = m->ds2 = xcalloc(1, sizeof *d);
+	d = m->arch_state = xcalloc(1, sizeof *d);
 	r = &d->router;
 	if (key_u32(m, "leading_dense_block_count", 0, (uint32_t)hp->n_layer,
 	    &d->n_dense, cause) != 0 ||
@@ -192,59 +193,11 @@ ds2_hparams(struct model *m, char **cause)
 	return 0;
 }
 
-/* Binds a 3-D tensor of n matrices of rows x cols. */
-static int
-bind_mat3(struct model *m, struct moe_experts *out, int required,
-    int64_t cols, int64_t rows, int64_t n, char **cause, const char *fmt, ...)
-{
-	const struct gguf_tensor	*t;
-	va_list				 ap;
-	char				*name;
-	int				 rc = -1;
-
-	va_start(ap, fmt);
-	name = xvstrfmt(fmt, ap);
-	va_end(ap);
-	memset(out, 0, sizeof *out);
-	if ((t = gguf_tensor_find(m->g, name)) == NULL) {
-		if (!required)
-			rc = 0;
-		else
-			*cause = xstrfmt("tensor %s: missing", name);
-		goto out;
-	}
-	if (t->ne[0] != cols || t->ne[1] != rows || t->ne[2] != n ||
-	    t->ne[3] != 1) {
-		*cause = xstrfmt("tensor %s: shape [%lld, %lld, %lld], expected "
-		    "[%lld, %lld, %lld]", name, (long long)t->ne[0],
-		    (long long)t->ne[1], (long long)t->ne[2], (long long)cols,
-		    (long long)rows, (long long)n);
-		goto out;
-	}
-	if (quant_traits(t->type) == NULL) {
-		*cause = xstrfmt("tensor %s: type %s not supported", name,
-		    type_info(t->type) != NULL ? type_info(t->type)->name :
-		    "unknown");
-		goto out;
-	}
-	out->m.type = t->type;
-	out->m.rows = rows;
-	out->m.cols = cols;
-	out->m.row_size = type_row_size(t->type, cols);
-	out->m.data = t->data;
-	out->stride = out->m.row_size * (size_t)rows;
-	out->n = (int)n;
-	rc = 0;
-out:
-	free(name);
-	return rc;
-}
-
 static int
 bind_attention(struct model *m, int il, char **cause)
 {
 	const struct model_hparams	*hp = &m->hp;
-	struct ds2_model		*d = m->ds2;
+	struct ds2_model		*d = m->arch_state;
 	struct ds2_layer		*l = &d->layers[il];
 	int64_t				 e = hp->n_embd, nh = hp->n_head;
 
@@ -270,12 +223,12 @@ bind_attention(struct model *m, int il, char **cause)
 	    "blk.%d.attn_output.weight", il) != 0)
 		return -1;
 	/* the split form when the file has it, else the stacked one */
-	if (bind_mat3(m, &l->wk_b, 0, d->nope, d->kv_lora, nh, cause,
-	    "blk.%d.attn_k_b.weight", il) != 0)
+	if (model_bind_experts(m, &l->wk_b, 0, d->nope, d->kv_lora, nh,
+	    cause, "blk.%d.attn_k_b.weight", il) != 0)
 		return -1;
 	if (l->wk_b.n > 0)
-		return bind_mat3(m, &l->wv_b, 1, d->kv_lora, d->dv, nh, cause,
-		    "blk.%d.attn_v_b.weight", il);
+		return model_bind_experts(m, &l->wv_b, 1, d->kv_lora, d->dv,
+		    nh, cause, "blk.%d.attn_v_b.weight", il);
 	return model_bind_mat(m, &l->wkv_b, 1, d->kv_lora,
 	    nh * (d->nope + d->dv), cause, "blk.%d.attn_kv_b.weight", il);
 }
@@ -284,7 +237,7 @@ static int
 bind_ffn(struct model *m, int il, char **cause)
 {
 	const struct model_hparams	*hp = &m->hp;
-	struct ds2_model		*d = m->ds2;
+	struct ds2_model		*d = m->arch_state;
 	struct ds2_layer		*l = &d->layers[il];
 	const struct moe_router		*r = &d->router;
 	int64_t				 e = hp->n_embd, ff;
@@ -311,15 +264,16 @@ bind_ffn(struct model *m, int il, char **cause)
 	    "blk.%d.ffn_gate_inp.weight", il) != 0 ||
 	    model_bind_vec(m, &l->exp_probs_b, 0, r->n_expert, cause,
 	    "blk.%d.exp_probs_b.bias", il) != 0 ||
-	    bind_mat3(m, &l->moe.gate, 1, e, d->n_ff_exp, r->n_expert, cause,
-	    "blk.%d.ffn_gate_exps.weight", il) != 0 ||
-	    bind_mat3(m, &l->moe.up, 1, e, d->n_ff_exp, r->n_expert, cause,
-	    "blk.%d.ffn_up_exps.weight", il) != 0 ||
-	    bind_mat3(m, &l->moe.down, 1, d->n_ff_exp, e, r->n_expert, cause,
-	    "blk.%d.ffn_down_exps.weight", il) != 0 ? -1 : 0;
+	    model_bind_experts(m, &l->moe.gate, 1, e, d->n_ff_exp,
+	    r->n_expert, cause, "blk.%d.ffn_gate_exps.weight", il) != 0 ||
+	    model_bind_experts(m, &l->moe.up, 1, e, d->n_ff_exp, r->n_expert,
+	    cause, "blk.%d.ffn_up_exps.weight", il) != 0 ||
+	    model_bind_experts(m, &l->moe.down, 1, d->n_ff_exp, e,
+	    r->n_expert, cause, "blk.%d.ffn_down_exps.weight", il) != 0 ?
+	    -1 : 0;
 }
 
-int
+static int
 ds2_bind_layer(struct model *m, int il, char **cause)
 {
 	if (bind_attention(m, il, cause) != 0 || bind_ffn(m, il, cause) != 0)
@@ -327,21 +281,61 @@ ds2_bind_layer(struct model *m, int il, char **cause)
 	return 0;
 }
 
-void
+static void
 ds2_free(struct model *m)
 {
-	if (m->ds2 != NULL)
-		free(m->ds2->layers);
-	free(m->ds2);
-	m->ds2 = NULL;
+	struct ds2_model	*d = m->arch_state;
+
+	if (d != NULL)
+		free(d->layers);
+	free(d);
+	m->arch_state = NULL;
 }
 
-void
+/*
+ * Layer il's matrices: the stacked attn_kv_b is read row by row
+ * (absorb_q) and as views of some rows (expand_v), attn_k_b and attn_v_b
+ * as views of one head each, the experts as views of one expert each;
+ * the rest is only multiplied.
+ */
+static int
+ds2_layer_mats(struct model *m, int il, struct arch_mat *out)
+{
+	struct ds2_model	*d = m->arch_state;
+	struct ds2_layer	*l = &d->layers[il];
+	struct arch_mat		 all[] = {
+		{ &l->wq_a, 1 }, { &l->wq_b, 1 }, { &l->wq, 1 },
+		{ &l->wkv_a, 1 }, { &l->wo, 1 },
+		{ &l->w_gate, 1 }, { &l->w_up, 1 }, { &l->w_down, 1 },
+		{ &l->gate_inp, 1 }, { &l->wkv_b, 0 },
+	};
+	struct moe_experts	*x[] = { &l->wk_b, &l->wv_b, &l->moe.gate,
+				    &l->moe.up, &l->moe.down };
+	size_t			 i;
+	int			 n = 0;
+
+	/* what the file has of them: the bound ones */
+	for (i = 0; i < sizeof all / sizeof all[0]; i++) {
+		if (((struct ops_mat *)all[i].bound)->data != NULL)
+			out[n++] = all[i];
+	}
+	for (i = 0; i < sizeof x / sizeof x[0]; i++) {
+		if (x[i]->n > 0) {
+			out[n].bound = x[i];
+			out[n++].repack = 0;
+		}
+	}
+	return n;
+}
+
+static void
 ds2_kv_width(const struct model *m, int il, int *k, int *v)
 {
+	const struct ds2_model	*d = m->arch_state;
+
 	(void)il;
 	/* the latent and the shared rotary key; the latent is the value */
-	*k = m->ds2->kv_lora + m->ds2->rope;
+	*k = d->kv_lora + d->rope;
 	*v = 0;
 }
 
@@ -367,7 +361,7 @@ struct ds2_bufs {
 static size_t
 ds2_carve(const struct model *m, int n_batch, float *base, struct ds2_bufs *b)
 {
-	const struct ds2_model	*d = m->ds2;
+	const struct ds2_model	*d = m->arch_state;
 	const struct moe_router	*r = &d->router;
 	size_t			 n = (size_t)n_batch, nh = (size_t)m->hp.n_head;
 	size_t			 g = (size_t)(d->kv_lora > d->nope ? d->kv_lora :
@@ -414,7 +408,7 @@ ds2_carve(const struct model *m, int n_batch, float *base, struct ds2_bufs *b)
 	return off + moe;
 }
 
-size_t
+static size_t
 ds2_scratch_floats(const struct model *m, int n_batch)
 {
 	struct ds2_bufs	b;
@@ -454,7 +448,7 @@ static int
 absorb_q(struct model_ctx *c, const struct ds2_layer *l, struct ds2_bufs *b,
     int n, int il, char **cause)
 {
-	const struct ds2_model		*d = c->m->ds2;
+	const struct ds2_model		*d = c->m->arch_state;
 	const struct quant_traits	*qt;
 	size_t				 qs = (size_t)c->m->hp.n_head * d->dk;
 	size_t				 cw = (size_t)d->kv_lora + d->rope;
@@ -499,7 +493,7 @@ static int
 expand_v(struct model_ctx *c, const struct ds2_layer *l, struct ds2_bufs *b,
     int n, int il, char **cause)
 {
-	const struct ds2_model	*d = c->m->ds2;
+	const struct ds2_model	*d = c->m->arch_state;
 	int			 nh = c->m->hp.n_head, h;
 	struct ops_mat		 vb;
 
@@ -560,7 +554,7 @@ static int
 mla_attention(struct model_ctx *c, int il, struct ds2_bufs *b, int n,
     int pos0, char **cause)
 {
-	const struct ds2_model	*d = c->m->ds2;
+	const struct ds2_model	*d = c->m->arch_state;
 	struct ops_attn		 a;
 	int			 nh = c->m->hp.n_head, cw = d->kv_lora + d->rope;
 	int			 nth, u;
@@ -603,7 +597,7 @@ attention(struct model_ctx *c, int il, float *x, int n, int pos0,
 {
 	const struct model		*m = c->m;
 	const struct model_hparams	*hp = &m->hp;
-	const struct ds2_model		*d = m->ds2;
+	const struct ds2_model		*d = m->arch_state;
 	const struct ds2_layer		*l = &d->layers[il];
 	int				 e = hp->n_embd, nh = hp->n_head, t, h;
 	size_t				 qs = (size_t)nh * d->dk;
@@ -664,7 +658,7 @@ ffn(struct model_ctx *c, int il, float *x, int n, struct ds2_bufs *b,
 {
 	const struct model		*m = c->m;
 	const struct model_hparams	*hp = &m->hp;
-	const struct ds2_model		*d = m->ds2;
+	const struct ds2_model		*d = m->arch_state;
 	const struct ds2_layer		*l = &d->layers[il];
 	const struct moe_router		*r = &d->router;
 	int				 e = hp->n_embd, t;
@@ -705,7 +699,7 @@ ffn(struct model_ctx *c, int il, float *x, int n, struct ds2_bufs *b,
 	return 0;
 }
 
-int
+static int
 ds2_layer_forward(struct model_ctx *c, int il, float *x, int n, int pos0,
     char **cause)
 {
@@ -717,3 +711,15 @@ ds2_layer_forward(struct model_ctx *c, int il, float *x, int n, int pos0,
 		return -1;
 	return 0;
 }
+
+const struct arch arch_deepseek2 = {
+	.name = "deepseek2",
+	.rope_neox = 0,
+	.init = ds2_init,
+	.bind_layer = ds2_bind_layer,
+	.layer_mats = ds2_layer_mats,
+	.kv_width = ds2_kv_width,
+	.scratch_floats = ds2_scratch_floats,
+	.layer_forward = ds2_layer_forward,
+	.free = ds2_free,
+};

@@ -1,15 +1,17 @@
 /*
- * arch.c - the architectures r1chat runs, one row each, and the layer of
- * the dense decoder family (llama, qwen2, qwen3): pre-norm attention with
+ * arch.c - the table of the architectures r1chat runs (each file exports
+ * its row), and the rows and the layer of the dense decoder family (llama, qwen2, qwen3): pre-norm attention with
  * grouped key/value heads and rotary positions, then a SwiGLU FFN.  The
  * members of the family differ only in flags: qwen2 adds q/k/v biases,
  * qwen3 RMS-normalises each q and k head, llama pairs rope dimensions
- * 2i, 2i+1 where the Qwens pair i, i + n_rot/2.
+ * 2i, 2i+1 where the Qwens pair i, i + n_rot/2.  Their state is the
+ * layers' weights.
  */
 #include "config.h"
 
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kv.h"
@@ -17,12 +19,51 @@
 #include "ops.h"
 #include "util.h"
 
+/* One layer's weights; what the architecture does not use stays NULL. */
+struct dense_layer {
+	const float	*attn_norm;		/* [n_embd] */
+	struct ops_mat	 wq;			/* n_embd -> n_head * head_dim_k */
+	struct ops_mat	 wk;			/* n_embd -> n_head_kv * head_dim_k */
+	struct ops_mat	 wv;			/* n_embd -> n_head_kv * head_dim_v */
+	struct ops_mat	 wo;			/* n_head * head_dim_v -> n_embd */
+	const float	*bq, *bk, *bv;		/* qwen2 biases */
+	const float	*q_norm, *k_norm;	/* [head_dim_k], qwen3 */
+	const float	*ffn_norm;		/* [n_embd] */
+	struct ops_mat	 w_gate;		/* n_embd -> n_ff */
+	struct ops_mat	 w_up;			/* n_embd -> n_ff */
+	struct ops_mat	 w_down;		/* n_ff -> n_embd */
+};
+
+/* What tells the members of the family apart: struct arch's consts. */
+struct dense_flags {
+	int	qkv_bias;	/* attn_{q,k,v}.bias required */
+	int	qk_norm;	/* attn_{q,k}_norm required */
+};
+
+/* m->arch_state: the n_layer layers. */
+static int
+dense_init(struct model *m, char **cause)
+{
+	(void)cause;
+	m->arch_state = xcalloc((size_t)m->hp.n_layer,
+	    sizeof (struct dense_layer));
+	return 0;
+}
+
+static void
+dense_free(struct model *m)
+{
+	free(m->arch_state);
+	m->arch_state = NULL;
+}
+
 static int
 dense_bind_layer(struct model *m, int il, char **cause)
 {
 	const struct model_hparams	*hp = &m->hp;
-	const struct arch		*a = m->arch;
-	struct model_layer		*l = &m->layers[il];
+	const struct dense_flags	*a = m->arch->consts;
+	struct dense_layer		*l = (struct dense_layer *)
+					    m->arch_state + il;
 	int64_t				 e = hp->n_embd;
 	int64_t				 q = (int64_t)hp->n_head * hp->head_dim_k;
 	int64_t				 k = (int64_t)hp->n_head_kv *
@@ -62,6 +103,22 @@ dense_bind_layer(struct model *m, int il, char **cause)
 	    "blk.%d.ffn_down.weight", il) != 0)
 		return -1;
 	return 0;
+}
+
+/* Every matrix: all only multiplied. */
+static int
+dense_layer_mats(struct model *m, int il, struct arch_mat *out)
+{
+	struct dense_layer	*l = (struct dense_layer *)m->arch_state + il;
+	struct ops_mat		*w[] = { &l->wq, &l->wk, &l->wv, &l->wo,
+				    &l->w_gate, &l->w_up, &l->w_down };
+	size_t			 i;
+
+	for (i = 0; i < sizeof w / sizeof w[0]; i++) {
+		out[i].bound = w[i];
+		out[i].repack = 1;
+	}
+	return (int)i;
 }
 
 static void
@@ -157,7 +214,8 @@ dense_layer_forward(struct model_ctx *c, int il, float *x, int n, int pos0,
 {
 	const struct model		*m = c->m;
 	const struct model_hparams	*hp = &m->hp;
-	const struct model_layer	*l = &m->layers[il];
+	const struct dense_layer	*l = (const struct dense_layer *)
+					    m->arch_state + il;
 	struct dense_bufs		 b;
 	int				 e = hp->n_embd, t, h;
 	int				 qd = hp->n_head * hp->head_dim_k;
@@ -218,19 +276,31 @@ dense_layer_forward(struct model_ctx *c, int il, float *x, int n, int pos0,
 }
 
 #define DENSE_OPS \
+	.init = dense_init, \
 	.bind_layer = dense_bind_layer, \
+	.layer_mats = dense_layer_mats, \
 	.kv_width = dense_kv_width, \
 	.scratch_floats = dense_scratch_floats, \
-	.layer_forward = dense_layer_forward
+	.layer_forward = dense_layer_forward, \
+	.free = dense_free
 
-static const struct arch arch_table[] = {
-	{ .name = "qwen2", .rope_neox = 1, .qkv_bias = 1, DENSE_OPS },
-	{ .name = "llama", .rope_neox = 0, DENSE_OPS },
-	{ .name = "qwen3", .rope_neox = 1, .qk_norm = 1, DENSE_OPS },
-	{ .name = "deepseek2", .rope_neox = 0, .hparams = ds2_hparams,
-	  .bind_layer = ds2_bind_layer, .kv_width = ds2_kv_width,
-	  .scratch_floats = ds2_scratch_floats,
-	  .layer_forward = ds2_layer_forward, .free = ds2_free },
+static const struct dense_flags qwen2_flags = { .qkv_bias = 1 };
+static const struct dense_flags llama_flags = { 0 };
+static const struct dense_flags qwen3_flags = { .qk_norm = 1 };
+
+const struct arch arch_qwen2 = {
+	.name = "qwen2", .rope_neox = 1, .consts = &qwen2_flags, DENSE_OPS
+};
+const struct arch arch_llama = {
+	.name = "llama", .rope_neox = 0, .consts = &llama_flags, DENSE_OPS
+};
+const struct arch arch_qwen3 = {
+	.name = "qwen3", .rope_neox = 1, .consts = &qwen3_flags, DENSE_OPS
+};
+
+/* The order of arch_list, and of the messages naming them. */
+static const struct arch *const arch_table[] = {
+	&arch_qwen2, &arch_llama, &arch_qwen3, &arch_deepseek2,
 };
 #define N_ARCH (sizeof arch_table / sizeof arch_table[0])
 
@@ -240,8 +310,8 @@ arch_find(const char *name)
 	size_t	i;
 
 	for (i = 0; i < N_ARCH; i++) {
-		if (strcmp(name, arch_table[i].name) == 0)
-			return &arch_table[i];
+		if (strcmp(name, arch_table[i]->name) == 0)
+			return arch_table[i];
 	}
 	return NULL;
 }
@@ -254,6 +324,6 @@ arch_list(void)
 
 	for (i = 0; i < N_ARCH && len < sizeof buf; i++)
 		len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s",
-		    i > 0 ? ", " : "", arch_table[i].name);
+		    i > 0 ? ", " : "", arch_table[i]->name);
 	return buf;
 }

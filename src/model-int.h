@@ -1,74 +1,86 @@
 /*
  * model-int.h - internal to the model: the model and context structures
- * and the contract between model.c (loading, embedding, output, batches)
- * and the architecture rows (arch.c, one per family of layers).
+ * and the contract between model.c (loading, embedding, output, batches,
+ * repacking) and the architectures (struct arch).  Each architecture's
+ * file exports its struct arch and keeps its layers' weights and its own
+ * keys behind model->arch_state: what is here, all of them share.
  */
 #ifndef R1_MODEL_INT_H
 #define R1_MODEL_INT_H
 
 #include "kv.h"
 #include "model.h"
+#include "moe.h"
 #include "ops.h"
-
-/* One layer's weights; what an architecture does not use stays NULL. */
-struct model_layer {
-	const float	*attn_norm;		/* [n_embd] */
-	struct ops_mat	 wq;			/* n_embd -> n_head * head_dim_k */
-	struct ops_mat	 wk;			/* n_embd -> n_head_kv * head_dim_k */
-	struct ops_mat	 wv;			/* n_embd -> n_head_kv * head_dim_v */
-	struct ops_mat	 wo;			/* n_head * head_dim_v -> n_embd */
-	const float	*bq, *bk, *bv;		/* qwen2 biases */
-	const float	*q_norm, *k_norm;	/* [head_dim_k], qwen3 */
-	const float	*ffn_norm;		/* [n_embd] */
-	struct ops_mat	 w_gate;		/* n_embd -> n_ff */
-	struct ops_mat	 w_up;			/* n_embd -> n_ff */
-	struct ops_mat	 w_down;		/* n_ff -> n_embd */
-};
 
 struct model;
 struct model_ctx;
-struct ds2_model;
+
+/*
+ * A matrix an architecture bound (model_bind_mat's struct ops_mat, or
+ * model_bind_experts's struct moe_experts), as layer_mats lists it.
+ * repack: a struct ops_mat read through ops_matmul and nothing else, so
+ * model_load may repack it into panels; 0 for one read any other way
+ * (row by row, as views of some of its rows, as experts): it stays as
+ * stored.
+ */
+struct arch_mat {
+	void	*bound;
+	int	 repack;
+};
+
+/* The most matrices a layer may have. */
+#define ARCH_MAX_MATS	16
 
 /*
  * An architecture: how its layers are bound and run.  Loading reads the
  * common keys and the embedding/output tensors first (model.c), then
- * hparams (extra keys), bind_layer for each layer.  A context sizes its
- * cache with kv_width and gives layer_forward an arena of scratch_floats.
+ * calls init (its own keys; allocates m->arch_state), bind_layer for each
+ * layer, and layer_mats for each layer: every matrix bind_layer bound
+ * must be listed once, or model_load fails naming the one left out (a
+ * matrix left out could not be repacked).  A context sizes its cache
+ * with kv_width and gives layer_forward an arena of scratch_floats.
+ * free releases m->arch_state, after a failed init or bind_layer too.
+ * Every hook is required but scratch_floats and free (NULL: none).
  */
 struct arch {
 	const char	*name;
 	int		 rope_neox;	/* rope pairs i, i + n_rot/2 */
-	int		 qkv_bias;	/* attn_{q,k,v}.bias required */
-	int		 qk_norm;	/* attn_{q,k}_norm required */
+	const void	*consts;	/* the architecture's own, or NULL */
 
-	int	(*hparams)(struct model *m, char **cause);
+	int	(*init)(struct model *m, char **cause);
 	int	(*bind_layer)(struct model *m, int il, char **cause);
+	/* layer il's matrices into out (ARCH_MAX_MATS at most): how many */
+	int	(*layer_mats)(struct model *m, int il, struct arch_mat *out);
 	void	(*kv_width)(const struct model *m, int il, int *k, int *v);
 	size_t	(*scratch_floats)(const struct model *m, int n_batch);
 	/* x (n_tok rows of n_embd) += the layer's attention and FFN */
 	int	(*layer_forward)(struct model_ctx *c, int il, float *x,
 		    int n_tok, int pos0, char **cause);
-	/* frees what hparams and bind_layer allocated (NULL: nothing) */
 	void	(*free)(struct model *m);
 };
 
-/* deepseek2: MLA attention and routed experts (arch-deepseek2.c). */
-int ds2_hparams(struct model *m, char **cause);
-int ds2_bind_layer(struct model *m, int il, char **cause);
-void ds2_kv_width(const struct model *m, int il, int *k, int *v);
-size_t ds2_scratch_floats(const struct model *m, int n_batch);
-int ds2_layer_forward(struct model_ctx *c, int il, float *x, int n_tok,
-    int pos0, char **cause);
-void ds2_free(struct model *m);
+/* The architectures (arch.c's table lists them), each in its file. */
+extern const struct arch arch_qwen2;		/* arch.c */
+extern const struct arch arch_llama;		/* arch.c */
+extern const struct arch arch_qwen3;		/* arch.c */
+extern const struct arch arch_deepseek2;	/* arch-deepseek2.c */
 
-/* The architectures, and the lookup by general.architecture. */
+/* The lookup by general.architecture, and the names for messages. */
 const struct arch *arch_find(const char *name);
 const char *arch_list(void);
+
+/* A matrix bound while loading, and its tensor's name. */
+struct model_bound {
+	const void	*mat;
+	const char	*name;
+};
 
 struct model {
 	struct gguf_file	*owned;		/* closed with the model */
 	const struct gguf_file	*g;
 	const struct arch	*arch;
+	void			*arch_state;	/* the architecture's */
 	struct model_hparams	 hp;
 	int			 rope_scaled;	/* use yarn with ops_rope_ext */
 	struct ops_rope_yarn	 yarn;		/* rope.scaling.* */
@@ -76,8 +88,8 @@ struct model {
 	struct ops_mat		 tok_embd;	/* n_vocab rows of n_embd */
 	const float		*output_norm;	/* [n_embd] */
 	struct ops_mat		 output;	/* tok_embd when tied */
-	struct model_layer	*layers;
-	struct ds2_model	*ds2;		/* deepseek2 (arch-deepseek2.c) */
+	struct model_bound	*bound;		/* while loading */
+	size_t			 n_bound;
 	void			*panels;	/* repacked weights (a map) */
 	size_t			 panels_size;
 };
@@ -100,17 +112,23 @@ struct model_ctx {
 
 /*
  * Binding helpers for the architectures: a matrix of rows x cols
- * (ne[0] = cols), or an F32 vector of n.  The name is formatted.  A
- * missing tensor is an error when required, else leaves out empty.
+ * (ne[0] = cols), a stack of n of them (experts, heads), or an F32
+ * vector of n.  The name is formatted.  A missing tensor is an error
+ * when required, else leaves out empty (data NULL, n 0).  A matrix bound
+ * is noted for layer_mats' check.
  */
 int model_bind_mat(struct model *m, struct ops_mat *out, int required,
     int64_t cols, int64_t rows, char **cause, const char *fmt, ...)
     __attribute__((format(printf, 7, 8)));
+int model_bind_experts(struct model *m, struct moe_experts *out,
+    int required, int64_t cols, int64_t rows, int64_t n, char **cause,
+    const char *fmt, ...) __attribute__((format(printf, 8, 9)));
 int model_bind_vec(struct model *m, const float **out, int required,
     int64_t n, char **cause, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
-/* Key prefix helpers: "ARCH.suffix". */
+/* Key prefix helpers: "ARCH.suffix"; 0, or -1 when the key is missing
+ * or its value does not fit (gguf_get_u32, gguf_get_f32). */
 int model_key_u32(const struct model *m, const char *suffix, uint32_t *out);
 int model_key_f32(const struct model *m, const char *suffix, float *out);
 
@@ -118,7 +136,12 @@ int model_key_f32(const struct model *m, const char *suffix, float *out);
 void model_rope(const struct model *m, float *x, int n_head, int head_dim,
     int pos);
 
-/* Attention over the context's cache for layer il (F16 or F32 cache). */
+/*
+ * Attention of n_tok tokens' queries q (n_head heads of head_dim_k each)
+ * at pos0.. over the context's cache for layer il (F16 or F32), into out
+ * (n_head heads of head_dim_v).  Returns 0, or -1 with *cause set when
+ * memory is short.
+ */
 int model_attention(struct model_ctx *c, int il, const float *q, int n_tok,
     int pos0, float *out, char **cause);
 

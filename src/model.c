@@ -1,7 +1,8 @@
 /*
  * model.c - binding a model from GGUF, and the forward pass around the
- * layers: token embedding, batches, final norm and output, the cache.
- * What happens inside a layer is the architecture's (arch.c).
+ * layers: token embedding, batches, final norm and output, the cache,
+ * and repacking the matrices the architecture lists.  What happens inside
+ * a layer is the architecture's (struct arch: arch.c, arch-deepseek2.c).
  */
 #include "config.h"
 
@@ -72,49 +73,113 @@ model_key_f32(const struct model *m, const char *suffix, float *out)
 	return rc;
 }
 
+/* "[a, b]" or "[a, b, c]": the first n of ne. */
+static char *
+shape_str(const int64_t *ne, int n)
+{
+	return n == 2 ? xstrfmt("[%lld, %lld]", (long long)ne[0],
+	    (long long)ne[1]) : xstrfmt("[%lld, %lld, %lld]", (long long)ne[0],
+	    (long long)ne[1], (long long)ne[2]);
+}
+
+/*
+ * Finds the tensor name of n_dims (2: a matrix, 3: a stack of them) and
+ * shape want, in a type the kernels take, into *t, and notes out as bound
+ * to it.  Returns 1 when found, 0 when missing and not required, -1 with
+ * *cause set otherwise.
+ */
+static int
+bind_tensor(struct model *m, const void *out, const char *name,
+    int required, int n_dims, const int64_t *want,
+    const struct gguf_tensor **t, char **cause)
+{
+	const struct type_info	*ti;
+	char			*got, *exp;
+	int			 i;
+
+	if ((*t = gguf_tensor_find(m->g, name)) == NULL) {
+		if (!required)
+			return 0;
+		*cause = xstrfmt("tensor %s: missing", name);
+		return -1;
+	}
+	for (i = 0; i < GGUF_MAX_DIMS; i++) {
+		if ((*t)->ne[i] != (i < n_dims ? want[i] : 1))
+			break;
+	}
+	if (i < GGUF_MAX_DIMS) {
+		got = shape_str((*t)->ne, n_dims);
+		exp = shape_str(want, n_dims);
+		*cause = xstrfmt("tensor %s: shape %s, expected %s", name, got,
+		    exp);
+		free(got);
+		free(exp);
+		return -1;
+	}
+	if (quant_traits((*t)->type) == NULL) {
+		ti = type_info((*t)->type);
+		*cause = xstrfmt("tensor %s: type %s not supported", name,
+		    ti != NULL && ti->name != NULL ? ti->name : "unknown");
+		return -1;
+	}
+	m->bound = xreallocarray(m->bound, m->n_bound + 1, sizeof *m->bound);
+	m->bound[m->n_bound].mat = out;
+	m->bound[m->n_bound++].name = (*t)->name;
+	return 1;
+}
+
 int
 model_bind_mat(struct model *m, struct ops_mat *out, int required,
     int64_t cols, int64_t rows, char **cause, const char *fmt, ...)
 {
 	const struct gguf_tensor	*t;
-	const struct type_info		*ti;
+	const int64_t			 want[2] = { cols, rows };
 	va_list				 ap;
 	char				*name;
-	int				 rc = -1;
+	int				 rc;
 
 	va_start(ap, fmt);
 	name = xvstrfmt(fmt, ap);
 	va_end(ap);
 	memset(out, 0, sizeof *out);
-	if ((t = gguf_tensor_find(m->g, name)) == NULL) {
-		if (!required)
-			rc = 0;
-		else
-			*cause = xstrfmt("tensor %s: missing", name);
-		goto out;
+	if ((rc = bind_tensor(m, out, name, required, 2, want, &t,
+	    cause)) == 1) {
+		out->type = t->type;
+		out->rows = rows;
+		out->cols = cols;
+		out->row_size = type_row_size(t->type, cols);
+		out->data = t->data;
 	}
-	ti = type_info(t->type);
-	if (t->ne[0] != cols || t->ne[1] != rows || t->ne[2] != 1 ||
-	    t->ne[3] != 1) {
-		*cause = xstrfmt("tensor %s: shape [%lld, %lld], expected "
-		    "[%lld, %lld]", name, (long long)t->ne[0],
-		    (long long)t->ne[1], (long long)cols, (long long)rows);
-		goto out;
-	}
-	if (quant_traits(t->type) == NULL) {
-		*cause = xstrfmt("tensor %s: type %s not supported", name,
-		    ti != NULL && ti->name != NULL ? ti->name : "unknown");
-		goto out;
-	}
-	out->type = t->type;
-	out->rows = rows;
-	out->cols = cols;
-	out->row_size = type_row_size(t->type, cols);
-	out->data = t->data;
-	rc = 0;
-out:
 	free(name);
-	return rc;
+	return rc < 0 ? -1 : 0;
+}
+
+int
+model_bind_experts(struct model *m, struct moe_experts *out, int required,
+    int64_t cols, int64_t rows, int64_t n, char **cause, const char *fmt, ...)
+{
+	const struct gguf_tensor	*t;
+	const int64_t			 want[3] = { cols, rows, n };
+	va_list				 ap;
+	char				*name;
+	int				 rc;
+
+	va_start(ap, fmt);
+	name = xvstrfmt(fmt, ap);
+	va_end(ap);
+	memset(out, 0, sizeof *out);
+	if ((rc = bind_tensor(m, out, name, required, 3, want, &t,
+	    cause)) == 1) {
+		out->m.type = t->type;
+		out->m.rows = rows;
+		out->m.cols = cols;
+		out->m.row_size = type_row_size(t->type, cols);
+		out->m.data = t->data;
+		out->stride = out->m.row_size * (size_t)rows;
+		out->n = (int)n;
+	}
+	free(name);
+	return rc < 0 ? -1 : 0;
 }
 
 int
@@ -266,34 +331,80 @@ model_set_repack(int on)
 	model_repack_on = on;
 }
 
-/* The matrices of m a repack may take, at most max, into w: how many. */
 static int
-model_mats(struct model *m, struct ops_mat **w, int max)
+bound_cmp(const void *a, const void *b)
 {
-	static const size_t	 field[] = {
-		offsetof(struct model_layer, wq),
-		offsetof(struct model_layer, wk),
-		offsetof(struct model_layer, wv),
-		offsetof(struct model_layer, wo),
-		offsetof(struct model_layer, w_gate),
-		offsetof(struct model_layer, w_up),
-		offsetof(struct model_layer, w_down),
-	};
-	size_t			 k;
-	int			 n = 0, il;
+	uintptr_t	x = (uintptr_t)((const struct model_bound *)a)->mat;
+	uintptr_t	y = (uintptr_t)((const struct model_bound *)b)->mat;
 
-	if (m->output.data != m->tok_embd.data && n < max)
-		w[n++] = &m->output;
-	for (il = 0; il < m->hp.n_layer; il++)
-		for (k = 0; k < sizeof field / sizeof field[0] && n < max; k++)
-			w[n++] = (struct ops_mat *)((char *)&m->layers[il] +
-			    field[k]);
-	return n;
+	return x < y ? -1 : x > y;
+}
+
+static int
+mat_cmp(const void *a, const void *b)
+{
+	uintptr_t	x = (uintptr_t)((const struct arch_mat *)a)->bound;
+	uintptr_t	y = (uintptr_t)((const struct arch_mat *)b)->bound;
+
+	return x < y ? -1 : x > y;
 }
 
 /*
- * Repacks what model_load says into one anonymous map (huge pages where
- * the kernel gives them), read-only once filled.  The file's pages of a
+ * Every matrix of m (the embedding, the output unless tied, what the
+ * architecture's layer_mats lists) into *out, sorted by address: how
+ * many.  They must be those model_bind_* bound (m->bound), each once:
+ * else -1 with *cause saying which is not, for a matrix an architecture
+ * binds but does not list would be silently left out of model_repack.
+ */
+static int
+model_mats(struct model *m, struct arch_mat **out, char **cause)
+{
+	struct arch_mat	*w;
+	size_t		 n = 0, i, max;
+	int		 il, k;
+
+	max = 2 + (size_t)m->hp.n_layer * ARCH_MAX_MATS;
+	w = xcalloc(max, sizeof *w);
+	w[n++].bound = &m->tok_embd;	/* its rows are looked up */
+	if (gguf_tensor_find(m->g, "output.weight") != NULL) {
+		w[n].bound = &m->output;
+		w[n++].repack = 1;
+	}
+	for (il = 0; il < m->hp.n_layer; il++) {
+		if ((k = m->arch->layer_mats(m, il, w + n)) > ARCH_MAX_MATS) {
+			*cause = xstrfmt("architecture %s: layer_mats lists %d "
+			    "matrices, more than ARCH_MAX_MATS", m->arch->name,
+			    k);
+			free(w);
+			return -1;
+		}
+		n += (size_t)k;
+	}
+	qsort(w, n, sizeof *w, mat_cmp);
+	qsort(m->bound, m->n_bound, sizeof *m->bound, bound_cmp);
+	for (i = 0; i < n || i < m->n_bound; i++) {
+		if (i < n && i < m->n_bound && w[i].bound == m->bound[i].mat)
+			continue;
+		if (i < m->n_bound && (i == n ||
+		    (uintptr_t)m->bound[i].mat < (uintptr_t)w[i].bound))
+			*cause = xstrfmt("architecture %s: tensor %s is bound "
+			    "but not listed by layer_mats", m->arch->name,
+			    m->bound[i].name);
+		else
+			*cause = xstrfmt("architecture %s: layer_mats lists "
+			    "a matrix twice or one not bound", m->arch->name);
+		free(w);
+		return -1;
+	}
+	*out = w;
+	return (int)n;
+}
+
+/*
+ * Repacks the n matrices of w that may be repacked (repack set) and that
+ * the kernels have panels for (ops_repack_size) into one anonymous map
+ * (huge pages where the kernel gives them), read-only once filled, unless
+ * model_set_repack(0) or R1CHAT_REPACK=0.  The file's pages of a
  * repacked matrix are dropped from this process (MADV_DONTNEED: the map
  * is private and read-only, so a read would fault them in again; none
  * comes): each weight is resident once.  Without memory for the copy
@@ -302,46 +413,44 @@ model_mats(struct model *m, struct ops_mat **w, int max)
  * map.
  */
 static void
-model_repack(struct model *m)
+model_repack(struct model *m, struct arch_mat *w, int n)
 {
-	struct ops_mat	**w;
+	struct ops_mat	*mat;
 	const char	*env = getenv("R1CHAT_REPACK");
 	size_t		 total = 0, o = 0, sz, want;
 	size_t		 pg = (size_t)sysconf(_SC_PAGESIZE);
 	uintptr_t	 a, b;
 	char		*map;
-	int		 n, i, max = 1 + 7 * m->hp.n_layer;
+	int		 i;
 
 	if (!model_repack_on || (env != NULL && strcmp(env, "0") == 0))
 		return;
-	w = xcalloc((size_t)max, sizeof *w);
-	n = model_mats(m, w, max);
-	for (i = 0; i < n; i++)
-		total += ops_repack_size(w[i]);
+	for (i = 0; i < n; i++) {
+		if (w[i].repack)
+			total += ops_repack_size(w[i].bound);
+	}
 	/* a copy that would not fit beside the rest stays unmade */
 	if (total == 0 || total + MODEL_REPACK_SPARE > residency_ram() ||
 	    (map = mmap(NULL, total, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED) {
-		free(w);
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED)
 		return;
-	}
 #ifdef MADV_HUGEPAGE
 	(void)madvise(map, total, MADV_HUGEPAGE);
 #endif
 	for (i = 0; i < n; i++) {
-		if ((want = ops_repack_size(w[i])) == 0)
+		mat = w[i].bound;
+		if (!w[i].repack || (want = ops_repack_size(mat)) == 0)
 			continue;
-		sz = w[i]->rows * w[i]->row_size;
-		a = ((uintptr_t)w[i]->data + pg - 1) & ~(uintptr_t)(pg - 1);
-		b = ((uintptr_t)w[i]->data + sz) & ~(uintptr_t)(pg - 1);
-		if (ops_repack(w[i], map + o) == 0 && b > a)
+		sz = mat->rows * mat->row_size;
+		a = ((uintptr_t)mat->data + pg - 1) & ~(uintptr_t)(pg - 1);
+		b = ((uintptr_t)mat->data + sz) & ~(uintptr_t)(pg - 1);
+		if (ops_repack(mat, map + o) == 0 && b > a)
 			(void)madvise((void *)a, b - a, MADV_DONTNEED);
 		o += want;
 	}
 	(void)mprotect(map, total, PROT_READ);
 	m->panels = map;
 	m->panels_size = total;
-	free(w);
 }
 
 struct model *
@@ -350,8 +459,9 @@ model_load(const struct gguf_file *g, char **cause)
 	struct model		*m;
 	const struct gguf_tensor *te;
 	struct model_hparams	*hp;
+	struct arch_mat		*w;
 	char			*name = NULL;
-	int			 il;
+	int			 il, n;
 
 	m = xcalloc(1, sizeof *m);
 	m->g = g;
@@ -390,14 +500,19 @@ model_load(const struct gguf_file *g, char **cause)
 	if (m->output.data == NULL)
 		m->output = m->tok_embd;	/* tied embeddings */
 
-	if (m->arch->hparams != NULL && m->arch->hparams(m, cause) != 0)
+	if (m->arch->init(m, cause) != 0)
 		goto fail;
-	m->layers = xcalloc((size_t)hp->n_layer, sizeof *m->layers);
 	for (il = 0; il < hp->n_layer; il++) {
 		if (m->arch->bind_layer(m, il, cause) != 0)
 			goto fail;
 	}
-	model_repack(m);
+	if ((n = model_mats(m, &w, cause)) < 0)
+		goto fail;
+	model_repack(m, w, n);
+	free(w);
+	free(m->bound);
+	m->bound = NULL;
+	m->n_bound = 0;
 	free(name);
 	return m;
 fail:
@@ -440,7 +555,7 @@ model_free(struct model *m)
 	if (m->panels != NULL)
 		munmap(m->panels, m->panels_size);
 	gguf_close(m->owned);
-	free(m->layers);
+	free(m->bound);
 	free(m);
 }
 

@@ -18,7 +18,12 @@ struct gguf_file;
 struct model;
 struct model_ctx;
 
-/* What the architecture's keys say (the common ones). */
+/*
+ * What the architecture's keys say (the common ones), as the file says
+ * them: a deepseek2 file in the split layout gives its MLA cache as one
+ * key head (head_dim_k = kv_lora_rank + rope dimensions), its per-head
+ * sizes in keys of its own.
+ */
 struct model_hparams {
 	int	 n_layer;
 	int	 n_embd;
@@ -37,13 +42,14 @@ struct model_hparams {
 
 /*
  * Binds the model in an open file; the model borrows g, which must
- * outlive it.  The matrices the kernels have panels for (ops_repack:
- * Q8_0 on the amx path) are repacked into memory of the model's own,
+ * outlive it.  The matrices the architecture only multiplies, of a type
+ * the kernels have panels for on this path (ops_repack_size: Q8_0 and
+ * Q4_K on the amx path), are repacked into memory of the model's own,
  * unless model_set_repack(0) or R1CHAT_REPACK=0, and the file's pages
  * they were read from let go.  Returns NULL with *cause set: for an
  * architecture r1chat does not run (naming it and the supported ones), a
- * missing key, a missing tensor or one of the wrong shape or type
- * (naming it).
+ * missing key, inconsistent hyper-parameters, a missing tensor or one of
+ * the wrong shape or type (naming it).
  */
 struct model *model_load(const struct gguf_file *g, char **cause);
 
@@ -77,14 +83,17 @@ const char *model_arch_list(void);
 
 struct model_ctx_params {
 	int		 n_ctx;		/* 0: min(context_length, 8192) */
-	int		 n_batch;	/* tokens per forward pass; 0: 512 */
+	int		 n_batch;	/* tokens per forward pass; 0: 512;
+					 * at most n_ctx */
 	enum kv_type	 kv_type;
 };
 
 /*
- * Creates a context with an empty cache.  Every buffer a forward pass
- * needs is allocated here, so decoding allocates nothing.  Returns NULL
- * with *cause set when memory is short.
+ * Creates a context with an empty cache.  The buffers a forward pass
+ * needs are allocated here, but for matmul's scratch, which reaches its
+ * size with the first batch (deepseek2's attention shares it, growing it
+ * with the context).  Returns NULL with *cause set when memory is short
+ * or n_ctx is over 2^24.
  */
 struct model_ctx *model_ctx_new_ext(const struct model *m,
     const struct model_ctx_params *p, char **cause);
@@ -101,7 +110,8 @@ size_t model_ctx_kv_bytes(const struct model_ctx *c);
 /* Positions filled so far (the next token goes there). */
 int model_ctx_pos(const struct model_ctx *c);
 
-/* Forgets positions >= pos (0 empties the cache). */
+/* Forgets positions >= pos (0 empties the cache); a pos outside
+ * [0, model_ctx_pos) changes nothing. */
 void model_ctx_rewind(struct model_ctx *c, int pos);
 
 /*
@@ -120,7 +130,8 @@ const float *model_logits(const struct model_ctx *c);
 /*
  * The chat's form: forgets the cache from position pos on, decodes the n
  * tokens there and returns the last one's logits (valid until the next
- * call), or NULL with *cause set.
+ * call), or NULL with *cause set: as model_decode's, or for a pos past
+ * model_ctx_pos.
  */
 const float *model_eval(struct model_ctx *c, const int32_t *ids, int n,
     int pos, char **cause);
