@@ -282,11 +282,6 @@ cmd_quantize(struct options *o)
 		    quantmix_ftype_names());
 		return 2;
 	}
-	if (quant_init(&cause) != 0) {
-		cmd_error("quantize: %s", cause);
-		free(cause);
-		return 1;
-	}
 	if ((g = gguf_open(in, &cause)) == NULL) {
 		cmd_error("%s: %s", in, cause);
 		free(cause);

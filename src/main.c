@@ -11,6 +11,7 @@
 
 #include "cmd.h"
 #include "options.h"
+#include "quant.h"
 
 struct cmd_entry {
 	const char	*name;
@@ -90,6 +91,7 @@ main(int argc, char **argv)
 	struct options		 o;
 	size_t			 i;
 	int			 rc;
+	char			*cause;
 
 	omp_wait_tune(argv);
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 ||
@@ -100,6 +102,12 @@ main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
 		printf("%s\n", PACKAGE_STRING);
 		return 0;
+	}
+	/* R1CHAT_ISA is checked here, once, for every command. */
+	if (quant_init(&cause) != 0) {
+		cmd_error("%s", cause);
+		free(cause);
+		return 2;
 	}
 	for (i = 0; argc > 1 && i < N_CMDS; i++) {
 		if (strcmp(argv[1], cmd_table[i].name) == 0)

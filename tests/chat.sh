@@ -189,6 +189,13 @@ ok $? "an unknown --kv-type is refused in one line"
     [ -s "$tmp/out.kv32" ]
 ok $? "--kv-type f32: the chat answers with an F32 cache"
 
+R1CHAT_ISA=nonesuch "$R1CHAT" "$model" hi >/dev/null 2>"$tmp/err.isa"
+[ $? -eq 2 ] && [ "$(wc -l <"$tmp/err.isa")" -eq 1 ] &&
+    grep -q '^r1chat: R1CHAT_ISA=nonesuch: not scalar' "$tmp/err.isa"
+ok $? "an unknown R1CHAT_ISA is refused in one line, exit status 2"
+R1CHAT_ISA=scalar "$R1CHAT" --temp 0 -n 4 "$model" hi >/dev/null 2>&1
+ok $? "R1CHAT_ISA=scalar: the chat runs"
+
 # --- the parameter table's check, from the command line -----------------------------
 
 "$R1CHAT" --think-budget -2 "$model" hi >/dev/null 2>"$tmp/err.tb"
