@@ -30,8 +30,8 @@ TEXT=$top_srcdir/tests/engine.txt
 . "${top_srcdir:-.}/tests/tap.sh"
 
 if [ ! -f "$R1CHAT_TESTDATA/vocab/deepseek-r1.gguf" ]; then
-	echo "1..0 # SKIP no $R1CHAT_TESTDATA/vocab/deepseek-r1.gguf"
-	exit 0	# the TAP driver reads the skip from the plan
+	echo "Bail out! no $R1CHAT_TESTDATA/vocab/deepseek-r1.gguf"
+	exit 99
 fi
 
 T=$(mktemp -d)

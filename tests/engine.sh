@@ -24,8 +24,8 @@ TEXT=$top_srcdir/tests/engine.txt
 
 for v in deepseek-r1-qwen llama-bpe; do
 	if [ ! -f "$R1CHAT_TESTDATA/vocab/$v.gguf" ]; then
-		echo "1..0 # SKIP no $R1CHAT_TESTDATA/vocab/$v.gguf"
-		exit 0	# the TAP driver reads the skip from the plan
+		echo "Bail out! no $R1CHAT_TESTDATA/vocab/$v.gguf"
+		exit 99
 	fi
 done
 

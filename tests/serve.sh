@@ -10,10 +10,10 @@
 : "${R1CHAT:?R1CHAT must name the r1chat binary}"
 : "${MKMODEL:?MKMODEL must name tests/mkmodel}"
 HTTPC="$(dirname "$MKMODEL")/httpc"
-vocab="${R1CHAT_TESTDATA:-../shared/testdata}/vocab/deepseek-r1-qwen.gguf"
+vocab="${R1CHAT_TESTDATA:-${top_srcdir:-.}/tests/data}/vocab/deepseek-r1-qwen.gguf"
 if [ ! -f "$vocab" ]; then
-	echo "1..0 # SKIP no test data ($vocab)"
-	exit 0
+	echo "Bail out! no test data ($vocab)"
+	exit 99
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/r1chat-serve.XXXXXX") || exit 1

@@ -11,7 +11,8 @@
 
 : "${R1CHAT:?R1CHAT not set}"
 MKBAD=${MKBAD:-$(dirname "$R1CHAT")/tests/mkbad}
-TESTDATA=${R1CHAT_TESTDATA:-../shared/testdata}
+MKMODEL=${MKMODEL:-$(dirname "$R1CHAT")/tests/mkmodel}
+TESTDATA=${R1CHAT_TESTDATA:-${top_srcdir:-.}/tests/data}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/r1chat-show.XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT
@@ -131,7 +132,7 @@ if [ -d "$TESTDATA/templates/sources" ]; then
 		check "template $fam recognised (got '$got')" [ "$got" = "$fam" ]
 	done
 else
-	ok "# SKIP $TESTDATA/templates missing"
+	not_ok "$TESTDATA/templates/sources missing"
 fi
 printf 'hello {{ messages }}' >"$tmp/other.jinja"
 "$MKBAD" good "$tmp/t.gguf" "$tmp/other.jinja" &&
@@ -156,7 +157,7 @@ check "-m MODEL works too" \
 # An i-quant mixture (mkmodel's UD-IQ1_S: 2 layers of qwen2, Unsloth's
 # way): the file type's name, and --verbose's count of tensors per type
 # agrees with the Tensors section and with the mixture's rules.
-if [ -n "${MKMODEL:-}" ] && [ -f "$TESTDATA/vocab/deepseek-r1-qwen.gguf" ]; then
+if [ -x "$MKMODEL" ] && [ -f "$TESTDATA/vocab/deepseek-r1-qwen.gguf" ]; then
 	R1CHAT_TESTDATA=$TESTDATA "$MKMODEL" --arch qwen2 --type UD-IQ1_S \
 	    --seed 1 -o "$tmp/iq.gguf" </dev/null ||
 	    { echo "Bail out! mkmodel UD-IQ1_S"; exit 99; }
@@ -174,7 +175,7 @@ if [ -n "${MKMODEL:-}" ] && [ -f "$TESTDATA/vocab/deepseek-r1-qwen.gguf" ]; then
 	    [ "$(tr '\n' ' ' <"$tmp/counts")" = \
 	    "F32 11 Q2_K 4 Q4_K 1 Q5_K 2 Q6_K 3 IQ2_XXS 2 IQ1_S 4 " ]
 else
-	ok "IQ1_S mixture # SKIP no mkmodel or testdata vocabulary"
+	not_ok "IQ1_S mixture: no $MKMODEL or test data vocabulary"
 fi
 
 echo "1..$n"

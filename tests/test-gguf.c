@@ -645,13 +645,12 @@ test_splits(void)
 /* ---- real files -------------------------------------------------------- */
 
 /*
- * The vocabulary files of ../shared/testdata were written by llama.cpp's
- * and gguf-py's writers; the ids are from its README.
+ * The vocabulary files of tests/data were written by llama.cpp's and
+ * gguf-py's writers; the ids are from its README.
  */
 static void
 test_real_vocab(void)
 {
-	const char		*dir = getenv("R1CHAT_TESTDATA");
 	struct gguf_file	*g;
 	const struct gguf_kv	*kv;
 	struct gguf_value	 item;
@@ -659,13 +658,7 @@ test_real_vocab(void)
 	char			*path, *cause = NULL;
 	int			 good;
 
-	path = xstrfmt("%s/vocab/deepseek-r1-qwen.gguf",
-	    dir ? dir : "../shared/testdata");
-	if (access(path, R_OK) != 0) {
-		ok(1, "# SKIP %s missing", path);
-		free(path);
-		return;
-	}
+	path = xstrfmt("%s/vocab/deepseek-r1-qwen.gguf", testdata());
 	g = gguf_open(path, &cause);
 	ok(g != NULL, "real vocab file opens (%s)", g ? "ok" : cause);
 	free(cause);

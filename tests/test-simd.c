@@ -424,10 +424,13 @@ main(void)
 		if ((tr = quant_traits(t)) != NULL)
 			scalar[t] = *tr;
 	}
+	diag("kernel path: %s ran", quant_isa_name(QUANT_ISA_SCALAR));
 
 	for (i = 0; i < sizeof isas / sizeof isas[0]; i++) {
 		if (!isas[i].has()) {
 			ok(1, "%s # SKIP this CPU cannot run it", isas[i].name);
+			diag("kernel path: %s skipped: this CPU cannot run it",
+			    isas[i].name);
 			continue;
 		}
 		setenv("R1CHAT_ISA", isas[i].name, 1);
@@ -438,6 +441,7 @@ main(void)
 			cause = NULL;
 			continue;
 		}
+		diag("kernel path: %s ran", isas[i].name);
 		memset(fast, 0, sizeof fast);
 		for (t = 0; t < GGML_TYPE_COUNT; t++) {
 			if ((tr = quant_traits(t)) != NULL)

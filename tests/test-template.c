@@ -468,7 +468,6 @@ int
 main(int argc, char **argv)
 {
 	const struct template_family	*f;
-	const char			*env;
 	char				*dir, *path, *cause = NULL;
 	json_t				*cases, *c;
 	json_error_t			 err;
@@ -476,16 +475,11 @@ main(int argc, char **argv)
 
 	if (argc > 1)
 		dir = xstrdup(argv[1]);
-	else {
-		env = getenv("R1CHAT_TESTDATA");
-		dir = xstrfmt("%s/templates",
-		    env != NULL ? env : "../shared/testdata");
-	}
+	else
+		dir = xstrfmt("%s/templates", testdata());
 	path = xstrfmt("%s/cases.json", dir);
 	cases = json_load_file(path, 0, &err);
 	if (cases == NULL) {
-		if (errno == ENOENT || strstr(err.text, "unable to open"))
-			skip_all("no template test data (R1CHAT_TESTDATA)");
 		ok(0, "%s: %s", path, err.text);
 		return done_testing();
 	}

@@ -6,7 +6,7 @@
  * case of NAME.special.inp (specials parsed) to NAME.special.out, and the
  * ids must decode back to the case's bytes; the streaming decoder must
  * give the same bytes.  The .out files were made by llama.cpp (see
- * ../shared/testdata/README.md).  Then bad input, the stream's hold-back,
+ * tests/data/README.md).  Then bad input, the stream's hold-back,
  * and the error paths.
  *
  * Ids written below come from the reference, by the command quoted
@@ -606,7 +606,7 @@ test_unknown_pre(const char *path)
 int
 main(void)
 {
-	const char	*data = getenv("R1CHAT_TESTDATA");
+	const char	*data = testdata();
 	char		 dir[4096], path[4200], inp[4300], out[4300];
 	char		**names = NULL;
 	size_t		 n_names = 0, i, l;
@@ -615,11 +615,9 @@ main(void)
 	DIR		*d;
 	int		 big = 0;
 
-	if (data == NULL)
-		data = "../shared/testdata";
 	snprintf(dir, sizeof dir, "%s/vocab", data);
 	if ((d = opendir(dir)) == NULL)
-		skip_all("no vocab directory in $R1CHAT_TESTDATA");
+		bail_out("no vocab directory in $R1CHAT_TESTDATA");
 	while ((de = readdir(d)) != NULL) {
 		l = strlen(de->d_name);
 		if (l > 5 && strcmp(de->d_name + l - 5, ".gguf") == 0) {
@@ -630,7 +628,7 @@ main(void)
 	}
 	closedir(d);
 	if (n_names == 0)
-		skip_all("no vocab files in $R1CHAT_TESTDATA/vocab");
+		bail_out("no vocab files in $R1CHAT_TESTDATA/vocab");
 	qsort(names, n_names, sizeof *names, name_cmp);
 
 	test_bad_regex();

@@ -10,7 +10,7 @@ B=${1:?usage: deepseek2-mkgolden.sh BUILDDIR [LLREF]}
 LLREF=${2:-/tmp/ref/llref}
 G=$(cd "$(dirname "$0")" && pwd)
 TEXT=$G/../engine.txt
-: "${R1CHAT_TESTDATA:=$G/../../../shared/testdata}"
+: "${R1CHAT_TESTDATA:=$G/../data}"
 export R1CHAT_TESTDATA
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
