@@ -25,12 +25,11 @@
 
 #include "quant-impl.h"
 #include "quant-avx512.h"
+#include "simd.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
-#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl," \
-    "avx512dq,avx512vnni,avx2,fma,f16c")))
 #define ALWAYS_INLINE __attribute__((always_inline))
 
 /* ------------------------------------------------------------------ */
@@ -48,7 +47,7 @@
  * past the scales, which are the block's qs.  k4_scales_vnni has them in
  * both 128-bit halves.
  */
-AVX512 static inline __m128i
+SIMD_VNNI static inline __m128i
 k4_scales128(const uint8_t *p)
 {
 	__m128i	w = _mm_loadu_si128((const __m128i *)p);
@@ -62,7 +61,7 @@ k4_scales128(const uint8_t *p)
 	    0x30303030), 0xf8);
 }
 
-AVX512 static inline __m256i
+SIMD_VNNI static inline __m256i
 k4_scales_vnni(const uint8_t *p)
 {
 	return _mm256_broadcastsi128_si256(k4_scales128(p));
@@ -79,7 +78,7 @@ k4_scales_vnni(const uint8_t *p)
  * against the token's (a: its quants as 8 vectors, bs its bsums, yd its
  * scale): the scaled sum is added to *acc, the mins' part to *accm.
  */
-AVX512 static inline ALWAYS_INLINE void
+SIMD_VNNI static inline ALWAYS_INLINE void
 k45_block(const char *x, const __m256i *a, __m256i bs, float yd,
     size_t qoff, int five, __m256 *acc, __m256 *accm)
 {
@@ -140,7 +139,7 @@ k45_block(const char *x, const __m256i *a, __m256i bs, float yd,
 }
 
 /* nr rows bx bytes apart (k45_block each, bsize bytes a block). */
-AVX512 static inline ALWAYS_INLINE void
+SIMD_VNNI static inline ALWAYS_INLINE void
 vec_dot_k45_vnni(int n, float *s, const void *vx, size_t bx,
     const void *vy, size_t bsize, size_t qoff, int five, int nr)
 {
@@ -171,7 +170,7 @@ vec_dot_k45_vnni(int n, float *s, const void *vx, size_t bx,
  * Q6_K half: the low nibbles of l0 (k = 0) or l1 (1) or their high ones
  * (2, 3), with bit pair k of h on top.
  */
-AVX512 static inline ALWAYS_INLINE __m256i
+SIMD_VNNI static inline ALWAYS_INLINE __m256i
 q6_K_quarter(__m256i l0, __m256i l1, __m256i h, int k)
 {
 	const __m256i	low = _mm256_set1_epi8(0x0f);
@@ -194,7 +193,7 @@ q6_K_quarter(__m256i l0, __m256i l1, __m256i h, int k)
  * scales.  32 times each group's activation sum (the storage offset) is
  * taken off first.  nr rows bx bytes apart.
  */
-AVX512 static inline ALWAYS_INLINE void
+SIMD_VNNI static inline ALWAYS_INLINE void
 vec_dot_q6_K_rows(int n, float *s, const void *vx, size_t bx,
     const void *vy, int nr)
 {
@@ -271,12 +270,12 @@ vec_dot_q6_K_rows(int n, float *s, const void *vx, size_t bx,
  * a driver taking (n, s, x, bx, y, nr).
  */
 #define ROW_DOTS(name, driver) \
-AVX512 static void \
+SIMD_VNNI static void \
 name(int n, float *s, const void *vx, const void *vy) \
 { \
 	driver(n, s, vx, 0, vy, 1); \
 } \
-AVX512 static void \
+SIMD_VNNI static void \
 name##_rows(int n, float *s, const void *vx, const void *vy, size_t bx) \
 { \
 	driver(n, s, vx, bx, vy, QUANT_DOT_ROWS); \
@@ -317,7 +316,7 @@ struct zmm_act {
 	__m128	yd;
 };
 
-AVX512 static inline ALWAYS_INLINE void
+SIMD_VNNI static inline ALWAYS_INLINE void
 zmm_act_k4(const struct block_q8_K *y, struct zmm_act *z)
 {
 	__m512i	x0 = _mm512_loadu_si512(y->qs), x1 = _mm512_loadu_si512(
@@ -338,7 +337,7 @@ zmm_act_k4(const struct block_q8_K *y, struct zmm_act *z)
  * the mins' part to *accm.  dpbusd's 4-weight sums (at most 4 * 31 * 128)
  * are packed to words and one dpwssd applies four groups' scales.
  */
-AVX512 static inline ALWAYS_INLINE void
+SIMD_VNNI static inline ALWAYS_INLINE void
 k45_block_zmm(const char *x, const struct zmm_act *z, size_t qoff,
     int five, __m512 *acc, __m128 *accm)
 {
@@ -394,7 +393,7 @@ k45_block_zmm(const char *x, const struct zmm_act *z, size_t qoff,
 }
 
 /* nr rows bx bytes apart (k45_block_zmm each, bsize bytes a block). */
-AVX512 static inline ALWAYS_INLINE void
+SIMD_VNNI static inline ALWAYS_INLINE void
 vec_dot_k45_zmm(int n, float *s, const void *vx, size_t bx,
     const void *vy, size_t bsize, size_t qoff, int five, int nr)
 {
@@ -431,7 +430,7 @@ vec_dot_k45_zmm(int n, float *s, const void *vx, size_t bx,
  * 32 times each group's activation sum (the storage offset) is taken off
  * first.
  */
-AVX512 static inline ALWAYS_INLINE void
+SIMD_VNNI static inline ALWAYS_INLINE void
 vec_dot_q6_K_zmm(int n, float *s, const void *vx, size_t bx,
     const void *vy, int nr)
 {
@@ -507,13 +506,13 @@ vec_dot_q6_K_zmm(int n, float *s, const void *vx, size_t bx,
 
 /* A type's dots of one row and of QUANT_DOT_ROWS rows, in width w. */
 #define K45_DOTS(t, five, w) \
-AVX512 static void \
+SIMD_VNNI static void \
 vec_dot_##t##_q8_K_##w(int n, float *s, const void *vx, const void *vy) \
 { \
 	vec_dot_k45_##w(n, s, vx, 0, vy, sizeof (struct block_##t), \
 	    offsetof(struct block_##t, qs), five, 1); \
 } \
-AVX512 static void \
+SIMD_VNNI static void \
 vec_dot_##t##_q8_K_##w##_rows(int n, float *s, const void *vx, \
     const void *vy, size_t bx) \
 { \
@@ -537,7 +536,7 @@ ROW_DOTS(vec_dot_q6_K_q8_K_zmm, vec_dot_q6_K_zmm)
  * token's side (activations, lane starts, scales) is built once for all
  * rows.  With an odd block count the last pair's upper half is zeros.
  */
-AVX512 static inline ALWAYS_INLINE __m512i
+SIMD_VNNI static inline ALWAYS_INLINE __m512i
 q8_0_pair(const struct block_q8_0 *b, int two)
 {
 	__m256i	lo = _mm256_loadu_si256((const __m256i *)b[0].qs);
@@ -548,7 +547,7 @@ q8_0_pair(const struct block_q8_0 *b, int two)
 }
 
 /* The two scales of a pair, each in its half (0 for a missing one). */
-AVX512 static inline ALWAYS_INLINE __m512
+SIMD_VNNI static inline ALWAYS_INLINE __m512
 q8_0_pair_d(const struct block_q8_0 *b, int two)
 {
 	return _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(
@@ -556,7 +555,7 @@ q8_0_pair_d(const struct block_q8_0 *b, int two)
 	    (short)b[1].d : 0), 1));
 }
 
-AVX512 static inline ALWAYS_INLINE void
+SIMD_VNNI static inline ALWAYS_INLINE void
 vec_dot_q8_0_zmm(int n, float *s, const void *vx, size_t bx,
     const void *vy, int nr)
 {
@@ -626,7 +625,7 @@ ROW_DOTS(vec_dot_q8_0_q8_0_zmm, vec_dot_q8_0_zmm)
 #define GEMM_T 4		/* tokens per pass over a tile */
 
 /* One pass: the tile's rows against T tokens, over np panels. */
-AVX512 static inline ALWAYS_INLINE void
+SIMD_VNNI static inline ALWAYS_INLINE void
 gemm_pass(int np, int S, int ioff, const char *pw, const char *pa,
     size_t arow, int T, float *y, size_t ldy, int nrows)
 {
@@ -693,7 +692,7 @@ gemm_pass(int np, int S, int ioff, const char *pw, const char *pa,
 }
 
 /* All tokens, GEMM_T at a time, then the 1-3 left. */
-AVX512 static inline ALWAYS_INLINE void
+SIMD_VNNI static inline ALWAYS_INLINE void
 gemm_tile(int S, int ioff, int n, const void *pw, const void *pa,
     size_t arow, int ntok, float *y, size_t ldy, int nrows)
 {
@@ -720,7 +719,7 @@ gemm_tile(int S, int ioff, int n, const void *pw, const void *pa,
 }
 
 /* Q4_K: 8 steps, the min in float. */
-AVX512 static void
+SIMD_VNNI static void
 gemm_tile_q4_K(int n, const void *pw, const void *pa, size_t arow,
     int ntok, float *y, size_t ldy, int nrows)
 {
@@ -729,7 +728,7 @@ gemm_tile_q4_K(int n, const void *pw, const void *pa, size_t arow,
 
 /* Groups of 32 stored plus 128 (Q8_0, the i-quants'): 8 steps, the
  * offset in integers. */
-AVX512 void
+SIMD_VNNI void
 gemm512_tile_g32(int n, const void *pw, const void *pa, size_t arow,
     int ntok, float *y, size_t ldy, int nrows)
 {
@@ -738,7 +737,7 @@ gemm512_tile_g32(int n, const void *pw, const void *pa, size_t arow,
 
 /* Groups of 16 stored plus an offset (Q6_K, i-quants'): 4 steps, the
  * offset in integers. */
-AVX512 void
+SIMD_VNNI void
 gemm512_tile_g16(int n, const void *pw, const void *pa, size_t arow,
     int ntok, float *y, size_t ldy, int nrows)
 {
@@ -773,7 +772,6 @@ gemm_put_act(char *out, int S, const int8_t *qs, const float *dy,
 void
 gemm512_act_q8_0(const float *x, void *va, int n)
 {
-	const struct quant_traits *at = quant_traits(GGML_TYPE_Q8_0);
 	struct block_q8_0	 b[16];
 	int8_t			 qs[512];
 	float			 dy[16];
@@ -781,7 +779,8 @@ gemm512_act_q8_0(const float *x, void *va, int n)
 
 	for (p = 0; p * 16 < nb; p++) {
 		nv = nb - p * 16 < 16 ? nb - p * 16 : 16;
-		at->from_float(x + (size_t)p * 512, b, (int64_t)nv * QK8_0);
+		quantize_row_q8_0_avx2(x + (size_t)p * 512, b,
+		    (int64_t)nv * QK8_0);
 		memset(qs, 0, sizeof qs);
 		for (j = 0; j < 16; j++) {
 			dy[j] = 0.0f;
@@ -806,7 +805,6 @@ gemm512_act_q8_0(const float *x, void *va, int n)
 static void
 gemm_pack_act_q8_K(const float *x, void *va, int n, int G, int off)
 {
-	const struct quant_traits *at = quant_traits(GGML_TYPE_Q8_K);
 	struct block_q8_K	 b[2];
 	int8_t			 qs[512];
 	float			 dy[16];
@@ -815,7 +813,8 @@ gemm_pack_act_q8_K(const float *x, void *va, int n, int G, int off)
 
 	for (p = 0; p * per < nsb; p++) {
 		nv = nsb - p * per < per ? nsb - p * per : per;
-		at->from_float(x + (size_t)p * pe, b, (int64_t)nv * QK_K);
+		quantize_row_q8_K_avx2(x + (size_t)p * pe, b,
+		    (int64_t)nv * QK_K);
 		memset(qs, 0, sizeof qs);
 		for (j = 0; j < 16; j++) {
 			sb = j / gs;
@@ -867,7 +866,7 @@ gemm512_act_g16(const float *x, void *a, int n)
  */
 
 /* A tile's float part for row r of a panel: 16 dsc, then 16 dmm. */
-AVX512 static inline void
+SIMD_VNNI static inline void
 gemm_put_scales(char *tile, int S, int r, __m512 dsc, __m512 dmm)
 {
 	_mm512_store_ps(tile + (size_t)GEMM_R * 64 * S + r * 64, dsc);
@@ -876,7 +875,7 @@ gemm_put_scales(char *tile, int S, int r, __m512 dsc, __m512 dmm)
 }
 
 /* Row r of a tile as zeros, weights and scales. */
-AVX512 void
+SIMD_VNNI void
 gemm512_zero_row(char *tile, int S, int r)
 {
 	int	s;
@@ -886,7 +885,7 @@ gemm512_zero_row(char *tile, int S, int r)
 	gemm_put_scales(tile, S, r, _mm512_setzero_ps(), _mm512_setzero_ps());
 }
 
-AVX512 void
+SIMD_VNNI void
 gemm512_put_dsc(char *tile, int S, int r, const float *dsc)
 {
 	gemm_put_scales(tile, S, r, _mm512_loadu_ps(dsc), _mm512_setzero_ps());
@@ -900,7 +899,7 @@ gemm512_put_dsc(char *tile, int S, int r, const float *dsc)
  * then a (4 groups, 4 dwords), b (8 groups, 2 dwords), the steps (16, 1);
  * stored plus 128 (unsigned).
  */
-AVX512 void
+SIMD_VNNI void
 gemm512_put_groups(char *tile, int r, const __m512i *z)
 {
 	const __m512i	 ia[2] = {
@@ -948,7 +947,7 @@ gemm512_put_groups(char *tile, int r, const __m512i *z)
  * Q8_0: a group is a block.  Blocks past n load as zeros (masked, so
  * nothing past the row is read).
  */
-AVX512 static void
+SIMD_VNNI static void
 gemm_pack_w_q8_0(const void *vw, size_t wrow, int nrows, void *vp, int n)
 {
 	const __m512i	 idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2,
@@ -989,7 +988,7 @@ gemm_pack_w_q8_0(const void *vw, size_t wrow, int nrows, void *vp, int n)
  * A panel's 16 group factors: the 6-bit scales (or mins) q of its two
  * blocks, 8 bytes each, times the block's d (or dmin), f[0] or f[1].
  */
-AVX512 static inline __m512
+SIMD_VNNI static inline __m512
 k4_panel_scales(const float *f, __m128i q)
 {
 	return _mm512_mul_ps(_mm512_insertf32x8(_mm512_set1_ps(f[0]),
@@ -1001,7 +1000,7 @@ k4_panel_scales(const float *f, __m128i q)
  * Q4_K and Q5_K (five: the fifth bits in qh), whose blocks share d, dmin
  * and scales at the same offsets: bsize bytes a block, qs at qoff.
  */
-AVX512 static inline ALWAYS_INLINE void
+SIMD_VNNI static inline ALWAYS_INLINE void
 gemm_pack_w_k45(const void *vw, size_t wrow, int nrows, void *vp, int n,
     size_t bsize, size_t qoff, int five)
 {
@@ -1083,21 +1082,21 @@ gemm_pack_w_k45(const void *vw, size_t wrow, int nrows, void *vp, int n,
 	}
 }
 
-AVX512 static void
+SIMD_VNNI static void
 gemm_pack_w_q4_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
 {
 	gemm_pack_w_k45(vw, wrow, nrows, vp, n, sizeof (struct block_q4_K),
 	    offsetof(struct block_q4_K, qs), 0);
 }
 
-AVX512 static void
+SIMD_VNNI static void
 gemm_pack_w_q5_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
 {
 	gemm_pack_w_k45(vw, wrow, nrows, vp, n, sizeof (struct block_q5_K),
 	    offsetof(struct block_q5_K, qs), 1);
 }
 
-AVX512 static void
+SIMD_VNNI static void
 gemm_pack_w_q6_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
 {
 	/* Group g of 16: half h = g / 8, quarter q = g % 8 / 2, first index
@@ -1151,22 +1150,14 @@ gemm_pack_w_q6_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
 	}
 }
 
-static const struct quant_gemm gemm_q8_0 = {
-	512, 512 + 128, GEMM_R * (512 + 128), gemm512_act_q8_0,
-	gemm_pack_w_q8_0, gemm512_tile_g32, GEMM_R, 1, NULL,
-};
-static const struct quant_gemm gemm_q4_K = {
-	512, 512 + 128, GEMM_R * (512 + 128), gemm_pack_act_q4_K,
-	gemm_pack_w_q4_K, gemm_tile_q4_K, GEMM_R, 1, NULL,
-};
-static const struct quant_gemm gemm_q5_K = {
-	512, 512 + 128, GEMM_R * (512 + 128), gemm_pack_act_q4_K,
-	gemm_pack_w_q5_K, gemm_tile_q4_K, GEMM_R, 1, NULL,
-};
-static const struct quant_gemm gemm_q6_K = {
-	256, 256 + 128, GEMM_R * (256 + 128), gemm_pack_act_q6_K,
-	gemm_pack_w_q6_K, gemm512_tile_g16, GEMM_R, 1, NULL,
-};
+static const struct quant_gemm gemm_q8_0 = GEMM512(512, gemm512_act_q8_0,
+    gemm_pack_w_q8_0, gemm512_tile_g32);
+static const struct quant_gemm gemm_q4_K = GEMM512(512, gemm_pack_act_q4_K,
+    gemm_pack_w_q4_K, gemm_tile_q4_K);
+static const struct quant_gemm gemm_q5_K = GEMM512(512, gemm_pack_act_q4_K,
+    gemm_pack_w_q5_K, gemm_tile_q4_K);
+static const struct quant_gemm gemm_q6_K = GEMM512(256, gemm_pack_act_q6_K,
+    gemm_pack_w_q6_K, gemm512_tile_g16);
 
 /* ------------------------------------------------------------------ */
 
@@ -1194,8 +1185,6 @@ quant_register_avx512(struct quant_traits *table)
 {
 	int	t;
 
-	/* Every AVX-512 CPU runs AVX2: start from those kernels. */
-	quant_register_avx2(table);
 	if (!quant_cpu_has_avx512vnni())
 		return;
 	for (t = 0; t < GGML_TYPE_COUNT; t++) {
@@ -1235,7 +1224,6 @@ quant_register_avx512_wide(struct quant_traits *table)
 {
 	int	t;
 
-	quant_register_avx512(table);
 	if (!quant_cpu_has_avx512vnni())
 		return;
 	for (t = 0; t < GGML_TYPE_COUNT; t++) {

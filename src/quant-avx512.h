@@ -17,6 +17,17 @@
 	((tile) + ((size_t)(s) * QUANT_GEMM_ROWS + (r)) * 64)
 
 /*
+ * The struct quant_gemm of a type with panels of P elements (P quants
+ * and a 128-byte header, a token's or a row's), its activation packer,
+ * weight packer and tile.
+ */
+#define GEMM512(P, act, w, t) {						\
+	.panel = (P), .act_panel = (P) + 128,				\
+	.w_panel = QUANT_GEMM_ROWS * ((P) + 128), .pack_act = (act),	\
+	.pack_w = (w), .tile = (t), .rows = QUANT_GEMM_ROWS, .toks = 1,	\
+}
+
+/*
  * The tiles: groups of 32 in 8 steps or of 16 in 4, the weights stored
  * plus the offset the activations' packer took off (as quant_gemm.tile).
  */

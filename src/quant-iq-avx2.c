@@ -19,17 +19,16 @@
 
 #include "quant-impl.h"
 #include "quant-iq.h"
+#include "simd.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
-
-#define AVX2 __attribute__((target("avx2,fma,f16c")))
 
 /*
  * The multipliers +1 / -1 of 32 weights from 4 sign bytes (byte k for
  * weights 8k..8k+7, bit j for weight 8k+j): -1 where the bit is set.
  */
-AVX2 static inline __m256i
+SIMD_AVX2 static inline __m256i
 iq_signs(uint32_t w)
 {
 	const __m256i	spread = _mm256_setr_epi8(
@@ -62,7 +61,7 @@ static const uint64_t keven_signs[128] = {
 };
 
 /* The +1 / -1 multipliers of 32 weights from 4 x 7 sign bits. */
-AVX2 static inline __m256i
+SIMD_AVX2 static inline __m256i
 iq_ksigns(uint32_t bits)
 {
 	return _mm256_setr_epi64x((long long)keven_signs[bits & 127],
@@ -81,7 +80,7 @@ struct iq_group {
 	int	lo, hi;
 };
 
-#define INLINE AVX2 static inline __attribute__((always_inline))
+#define INLINE SIMD_AVX2 static inline __attribute__((always_inline))
 
 INLINE __m256i
 iq_grid8(const uint64_t *g, int i0, int i1, int i2, int i3)
@@ -320,13 +319,13 @@ iq_dot_rows(int n, float *s, const void *vx, size_t bsize, float factor,
 
 /* The single- and 4-row dots of type t, factor its power of two. */
 #define IQ_DOTS(t, factor, scale) \
-AVX2 static void \
+SIMD_AVX2 static void \
 vec_dot_##t##_q8_K_avx2(int n, float *s, const void *x, const void *y) \
 { \
 	iq_dot_rows(n, s, x, sizeof(struct block_##t), factor, y, 0, 1, \
 	    t##_group, scale); \
 } \
-AVX2 static void \
+SIMD_AVX2 static void \
 vec_dot_##t##_q8_K_x4_avx2(int n, float *s, const void *x, const void *y, \
     size_t by) \
 { \
@@ -343,7 +342,7 @@ IQ_DOTS(iq1_s, 0.125f, iq_d)
 IQ_DOTS(iq1_m, 0.125f, iq1_m_d)
 IQ_DOTS(iq4_xs, 1.0f, iq_d)
 
-AVX2 static void
+SIMD_AVX2 static void
 vec_dot_iq4_nl_q8_0_avx2(int n, float *s, const void *vx, const void *vy)
 {
 	const struct block_iq4_nl	*x = vx;
