@@ -28,9 +28,8 @@
  * A single token's dots are handed out guided (large chunks first, then
  * ever smaller ones, down to this many units) rather than split evenly:
  * on a shared memory bus one thread often reads slower than the other,
- * and an even split left the faster one waiting (generation on Q4_K_M
- * 1.03-1.09 times as fast, the means of three sets of 8 alternating
- * runs, 22 of the 24 pairs faster; on Q8_0 1.09 times, 4 pairs).
+ * and an even split left the faster one waiting (guided: generation on
+ * Q4_K_M about 1.06 times as fast).
  */
 #define OPS_DOT_CHUNK 8
 
@@ -288,7 +287,7 @@ matmul_gemm(const struct quant_gemm *g, const struct ops_mat *w,
 				    act + (size_t)t * g->toks * arow, cols);
 		}
 		/* guided, as the single-token dots (OPS_DOT_CHUNK): pp128
-		 * on Q4_K_M 1.08 times as fast (6 of 6 alternating pairs) */
+		 * on Q4_K_M 1.08 times as fast */
 #pragma omp for schedule(guided)
 		for (r = 0; r < n_tiles; r++) {
 			r0 = r * g->rows;

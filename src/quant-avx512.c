@@ -7,16 +7,15 @@
  * avx512 path; the other K-quants' and Q8_0's stay the AVX2 ones), and
  * 512-bit Q8_0, Q4_K, Q5_K and Q6_K dots (avx512-wide).  On Zen 4, where
  * AVX-512 is split into 256-bit halves, 512-bit dots were slower (by
- * 18-24 % on Q4_K and Q8_0); on Zen 5, which runs them at full width, the
- * 256-bit ones were the limit of one core (see the 512-bit section).
+ * about a fifth); on Zen 5, which runs them at full width, the 256-bit
+ * ones were the limit of one core (see the 512-bit section).
  * VNNI wins by far on tiles, where a weight vector meets several tokens
  * and the scales are applied once per 16 groups.
  * Dots of four rows at once against one token load the token's blocks
  * once for the four; they read four interleaved streams, which defeat the
- * hardware prefetcher (reads from memory fell to a third), so they
- * prefetch themselves.  On Q4_K_M generation that came out even with one
- * row at a time (1.01 times, the median of 9 alternating rounds on a
- * noisy machine); the IQ4_XS dot (quant-iq-avx512.c) gains more.
+ * hardware prefetcher, so they prefetch themselves.  On Q4_K_M
+ * generation that came out even with one row at a time; the IQ4_XS dot
+ * (quant-iq-avx512.c) gains more.
  */
 #include "config.h"
 
@@ -291,8 +290,8 @@ ROW_DOTS(vec_dot_q6_K_q8_K_vnni, vec_dot_q6_K_rows)
  * server cores), these dots issue about 0.6 times the instructions of the
  * 256-bit ones above for the same block, which matters because a
  * single-token dot is no longer purely memory-bound on such a core: the
- * 256-bit Q4_K dot ran no faster from L2 than from memory (measured on
- * Zen 5: 21 GB/s on one core either way, against 30 GB/s of plain reads).
+ * 256-bit Q4_K dot ran no faster from L2 than from memory (on Zen 5, 21
+ * GB/s on one core either way).
  * A 512-bit vector holds two 32-weight groups side by side, so the
  * activations are regrouped once per block for all rows: [g0 | g2],
  * [g1 | g3], [g4 | g6], [g5 | g7] meet the low and high nibbles of
@@ -576,8 +575,7 @@ vec_dot_q8_0_zmm(int n, float *s, const void *vx, size_t bx,
 		    _mm512_slli_epi32(_mm512_dpbusd_epi32(
 		    _mm512_setzero_si512(), _mm512_set1_epi8(1), a), 7));
 		yd = q8_0_pair_d(y + i, two);
-		/* unrolled: generation on Q8_0 1.025 times as fast (4 of 4
-		 * alternating pairs, Intel) */
+		/* unrolled: generation on Q8_0 1.025 times as fast (Intel) */
 #pragma GCC unroll 4
 		for (r = 0; r < nr; r++) {
 			x = (const struct block_q8_0 *)((const char *)vx +

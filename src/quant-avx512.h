@@ -65,9 +65,8 @@ void gemm512_put_dsc(char *tile, int S, int r, const float *dsc);
  * is dot_rows_prefetch_base(x, bx, nr); prefetches never fault.  They
  * bring lines into L2 only (T1): a T0 prefetch holds one of L1's few
  * fill buffers until its line arrives, and on an Intel core (AMX, 2
- * threads) that capped the reads a core had in flight: a single token
- * on Q8_0 15.8 against 11.9 t/s (3 alternating pairs), on Q4_K_M 25.5
- * against 21.7; on a Zen 5 core T0 had been ahead by a hair.
+ * threads) that capped the reads a core had in flight (T1: a single
+ * token on Q8_0 1.3 times as fast).
  */
 #define DOT_PREFETCH 8192
 

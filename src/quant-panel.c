@@ -14,9 +14,8 @@
  * taken off as 128 times the activations' sum, kept beside them.
  *
  * A token reads a panel front to back as one stream: on an Intel core
- * with AMX (2 threads, 512 MiB of copies) a single token's Q8_0 dots
- * read 33.2-34.0 GB/s against 28.2-29.1 for the rows in place (8960 x
- * 1536; its transpose alike); Q4_K's 29.3 against 25.5-26 (Q4_K below).
+ * with AMX a single token's Q8_0 dots read memory about 1.17 times as
+ * fast as from the rows in place (Q4_K's alike, see below).
  */
 #include "config.h"
 
@@ -31,8 +30,8 @@
 #define PANEL_ROWS	QUANT_PANEL_ROWS
 #define PANEL_PAIR	(2 * (32 + PANEL_ROWS * QK8_0))	/* two blocks */
 /* Bytes ahead of the block being read that a single token's dot asks
- * for: 2 pairs (there 33.2-33.9 GB/s; 1 pair 32.8-33.2, 4 pairs
- * 31.0-32.1, none at all 27.3-28.6). */
+ * for: 2 pairs, the best of 0, 1, 2 and 4 (none at all read a fifth
+ * slower). */
 #define PANEL_AHEAD	(2 * PANEL_PAIR)
 
 /* Block b's scales and quants in the panel p. */
