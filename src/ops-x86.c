@@ -23,7 +23,6 @@ dot_f16_avx2(const uint16_t *x, const float *y, int n)
 {
 	__m256	 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
 	__m256	 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-	__m128	 h;
 	float	 s;
 	int	 i;
 
@@ -40,12 +39,8 @@ dot_f16_avx2(const uint16_t *x, const float *y, int n)
 	for (; i + 8 <= n; i += 8)
 		a0 = _mm256_fmadd_ps(LOADH(x + i), _mm256_loadu_ps(y + i), a0);
 #undef LOADH
-	a0 = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
-	h = _mm_add_ps(_mm256_castps256_ps128(a0),
-	    _mm256_extractf128_ps(a0, 1));
-	h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-	h = _mm_add_ss(h, _mm_movehdup_ps(h));
-	s = _mm_cvtss_f32(h);
+	s = simd_hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1),
+	    _mm256_add_ps(a2, a3)));
 	for (; i < n; i++)
 		s += _cvtsh_ss(x[i]) * y[i];
 	return s;

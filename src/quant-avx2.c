@@ -315,7 +315,7 @@ vec_dot_f32_f32_avx2(int n, float *s, const void *vx, const void *vy)
 	for (; i + 8 <= n; i += 8)
 		a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i),
 		    _mm256_loadu_ps(y + i), a0);
-	sum = quant_hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1),
+	sum = simd_hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1),
 	    _mm256_add_ps(a2, a3)));
 	for (; i < n; i++)
 		sum += x[i] * y[i];
@@ -358,7 +358,7 @@ vec_dot_f16_f32_avx2(int n, float *s, const void *vx, const void *vy)
 	for (; i + 8 <= n; i += 8)
 		a0 = _mm256_fmadd_ps(load_f16(x + i), _mm256_loadu_ps(y + i),
 		    a0);
-	sum = quant_hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1),
+	sum = simd_hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1),
 	    _mm256_add_ps(a2, a3)));
 	for (; i < n; i++)
 		sum += h2f(x[i]) * y[i];
@@ -388,7 +388,7 @@ vec_dot_bf16_f32_avx2(int n, float *s, const void *vx, const void *vy)
 	for (; i + 8 <= n; i += 8)
 		a0 = _mm256_fmadd_ps(load_bf16(x + i), _mm256_loadu_ps(y + i),
 		    a0);
-	sum = quant_hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1),
+	sum = simd_hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1),
 	    _mm256_add_ps(a2, a3)));
 	for (; i < n; i++)
 		sum += quant_bf2f(x[i]) * y[i];
@@ -423,7 +423,7 @@ vec_dot_q4_0_q8_0_avx2(int n, float *s, const void *vx, const void *vy)
 		acc1 = acc0;
 		acc0 = f;
 	}
-	*s = quant_hsum256(_mm256_add_ps(acc0, acc1));
+	*s = simd_hsum256(_mm256_add_ps(acc0, acc1));
 }
 
 SIMD_AVX2 static void
@@ -445,7 +445,7 @@ vec_dot_q4_1_q8_1_avx2(int n, float *s, const void *vx, const void *vy)
 		acc0 = f;
 		summ += h2f(x[i].m) * h2f(y[i].s);
 	}
-	*s = quant_hsum256(_mm256_add_ps(acc0, acc1)) + summ;
+	*s = simd_hsum256(_mm256_add_ps(acc0, acc1)) + summ;
 }
 
 SIMD_AVX2 static void
@@ -469,7 +469,7 @@ vec_dot_q5_0_q8_0_avx2(int n, float *s, const void *vx, const void *vy)
 		acc1 = acc0;
 		acc0 = f;
 	}
-	*s = quant_hsum256(_mm256_add_ps(acc0, acc1));
+	*s = simd_hsum256(_mm256_add_ps(acc0, acc1));
 }
 
 SIMD_AVX2 static void
@@ -493,7 +493,7 @@ vec_dot_q5_1_q8_1_avx2(int n, float *s, const void *vx, const void *vy)
 		acc0 = f;
 		summ += h2f(x[i].m) * h2f(y[i].s);
 	}
-	*s = quant_hsum256(_mm256_add_ps(acc0, acc1)) + summ;
+	*s = simd_hsum256(_mm256_add_ps(acc0, acc1)) + summ;
 }
 
 /*
@@ -548,7 +548,7 @@ q8_0_dot(int n, float *s, const void *vx, const void *vy, size_t by, int T)
 		q8_0_step(x + i, y + i * sizeof *x, by, T, a0);
 #pragma GCC unroll 4
 	for (t = 0; t < T; t++)
-		s[t] = quant_hsum256(_mm256_add_ps(a0[t], a1[t]));
+		s[t] = simd_hsum256(_mm256_add_ps(a0[t], a1[t]));
 }
 
 SIMD_AVX2 static void
@@ -663,7 +663,7 @@ q4_K_dot(int n, float *s, const void *vx, const void *vy, size_t by, int T)
 #undef YB
 #pragma GCC unroll 4
 	for (t = 0; t < T; t++)
-		s[t] = quant_hsum256(acc[t]);
+		s[t] = simd_hsum256(acc[t]);
 }
 
 SIMD_AVX2 static void
@@ -721,7 +721,7 @@ vec_dot_q5_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
 		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[i].d),
 		    _mm256_cvtepi32_ps(_mm256_add_epi32(i0, i1)), acc);
 	}
-	*s = quant_hsum256(acc);
+	*s = simd_hsum256(acc);
 }
 
 /*
@@ -809,7 +809,7 @@ q6_K_dot(int n, float *s, const void *vx, const void *vy, size_t by, int T)
 #undef YB
 #pragma GCC unroll 4
 	for (t = 0; t < T; t++)
-		s[t] = quant_hsum256(acc[t]);
+		s[t] = simd_hsum256(acc[t]);
 }
 
 SIMD_AVX2 static void
@@ -894,7 +894,7 @@ vec_dot_q3_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
 		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[i].d),
 		    _mm256_cvtepi32_ps(_mm256_add_epi32(i0, i1)), acc);
 	}
-	*s = quant_hsum256(acc);
+	*s = simd_hsum256(acc);
 }
 
 /*
@@ -946,7 +946,7 @@ vec_dot_q2_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
 		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[i].d),
 		    _mm256_cvtepi32_ps(_mm256_add_epi32(i0, i1)), acc);
 	}
-	*s = quant_hsum256(acc) - quant_hsum256(accm);
+	*s = simd_hsum256(acc) - simd_hsum256(accm);
 }
 
 /* ------------------------------------------------------------------ */
@@ -957,36 +957,42 @@ struct avx2_kernel {
 	quant_from_float_fn	 from_float;
 };
 
+/* A type's AVX2 dot, against activations of type vt. */
+#define DOT(vt, dot) { .vec_dot_type = GGML_TYPE_##vt, .vec_dot = (dot) }
 static const struct avx2_kernel avx2_kernels[GGML_TYPE_COUNT] = {
-	[GGML_TYPE_F32] = { GGML_TYPE_F32, vec_dot_f32_f32_avx2, NULL },
-	[GGML_TYPE_F16] = { GGML_TYPE_F32, vec_dot_f16_f32_avx2, NULL },
-	[GGML_TYPE_BF16] = { GGML_TYPE_F32, vec_dot_bf16_f32_avx2, NULL },
-	[GGML_TYPE_Q4_0] = { GGML_TYPE_Q8_0, vec_dot_q4_0_q8_0_avx2, NULL },
-	[GGML_TYPE_Q4_1] = { GGML_TYPE_Q8_1, vec_dot_q4_1_q8_1_avx2, NULL },
-	[GGML_TYPE_Q5_0] = { GGML_TYPE_Q8_0, vec_dot_q5_0_q8_0_avx2, NULL },
-	[GGML_TYPE_Q5_1] = { GGML_TYPE_Q8_1, vec_dot_q5_1_q8_1_avx2, NULL },
-	[GGML_TYPE_Q8_0] = { GGML_TYPE_Q8_0, vec_dot_q8_0_q8_0_avx2,
-	    quantize_row_q8_0_avx2 },
-	[GGML_TYPE_Q8_1] = { GGML_TYPE_Q8_1, NULL, quantize_row_q8_1_avx2 },
-	[GGML_TYPE_Q2_K] = { GGML_TYPE_Q8_K, vec_dot_q2_K_q8_K_avx2, NULL },
-	[GGML_TYPE_Q3_K] = { GGML_TYPE_Q8_K, vec_dot_q3_K_q8_K_avx2, NULL },
-	[GGML_TYPE_Q4_K] = { GGML_TYPE_Q8_K, vec_dot_q4_K_q8_K_avx2, NULL },
-	[GGML_TYPE_Q5_K] = { GGML_TYPE_Q8_K, vec_dot_q5_K_q8_K_avx2, NULL },
-	[GGML_TYPE_Q6_K] = { GGML_TYPE_Q8_K, vec_dot_q6_K_q8_K_avx2, NULL },
-	[GGML_TYPE_Q8_K] = { GGML_TYPE_Q8_K, NULL, quantize_row_q8_K_avx2 },
+	[GGML_TYPE_F32] = DOT(F32, vec_dot_f32_f32_avx2),
+	[GGML_TYPE_F16] = DOT(F32, vec_dot_f16_f32_avx2),
+	[GGML_TYPE_BF16] = DOT(F32, vec_dot_bf16_f32_avx2),
+	[GGML_TYPE_Q4_0] = DOT(Q8_0, vec_dot_q4_0_q8_0_avx2),
+	[GGML_TYPE_Q4_1] = DOT(Q8_1, vec_dot_q4_1_q8_1_avx2),
+	[GGML_TYPE_Q5_0] = DOT(Q8_0, vec_dot_q5_0_q8_0_avx2),
+	[GGML_TYPE_Q5_1] = DOT(Q8_1, vec_dot_q5_1_q8_1_avx2),
+	[GGML_TYPE_Q8_0] = { .vec_dot_type = GGML_TYPE_Q8_0,
+	    .vec_dot = vec_dot_q8_0_q8_0_avx2,
+	    .from_float = quantize_row_q8_0_avx2 },
+	[GGML_TYPE_Q8_1] = { .vec_dot_type = GGML_TYPE_Q8_1,
+	    .from_float = quantize_row_q8_1_avx2 },
+	[GGML_TYPE_Q2_K] = DOT(Q8_K, vec_dot_q2_K_q8_K_avx2),
+	[GGML_TYPE_Q3_K] = DOT(Q8_K, vec_dot_q3_K_q8_K_avx2),
+	[GGML_TYPE_Q4_K] = DOT(Q8_K, vec_dot_q4_K_q8_K_avx2),
+	[GGML_TYPE_Q5_K] = DOT(Q8_K, vec_dot_q5_K_q8_K_avx2),
+	[GGML_TYPE_Q6_K] = DOT(Q8_K, vec_dot_q6_K_q8_K_avx2),
+	[GGML_TYPE_Q8_K] = { .vec_dot_type = GGML_TYPE_Q8_K,
+	    .from_float = quantize_row_q8_K_avx2 },
 };
+#undef DOT
 
 /* The 4-row dots, each paired with the single-row dot it reproduces. */
 static const struct {
 	quant_vec_dot_fn	 single;
 	quant_vec_dot_x4_fn	 x4;
 } avx2_x4[GGML_TYPE_COUNT] = {
-	[GGML_TYPE_Q8_0] = { vec_dot_q8_0_q8_0_avx2,
-	    vec_dot_q8_0_q8_0_x4_avx2 },
-	[GGML_TYPE_Q4_K] = { vec_dot_q4_K_q8_K_avx2,
-	    vec_dot_q4_K_q8_K_x4_avx2 },
-	[GGML_TYPE_Q6_K] = { vec_dot_q6_K_q8_K_avx2,
-	    vec_dot_q6_K_q8_K_x4_avx2 },
+	[GGML_TYPE_Q8_0] = { .single = vec_dot_q8_0_q8_0_avx2,
+	    .x4 = vec_dot_q8_0_q8_0_x4_avx2 },
+	[GGML_TYPE_Q4_K] = { .single = vec_dot_q4_K_q8_K_avx2,
+	    .x4 = vec_dot_q4_K_q8_K_x4_avx2 },
+	[GGML_TYPE_Q6_K] = { .single = vec_dot_q6_K_q8_K_avx2,
+	    .x4 = vec_dot_q6_K_q8_K_x4_avx2 },
 };
 
 void

@@ -161,7 +161,7 @@ vec_dot_k45_vnni(int n, float *s, const void *vx, size_t bx,
 			    y[i].d, qoff, five, &acc[r], &accm[r]);
 	}
 	for (r = 0; r < nr; r++)
-		s[r] = quant_hsum256(acc[r]) - quant_hsum256(accm[r]);
+		s[r] = simd_hsum256(acc[r]) - simd_hsum256(accm[r]);
 }
 
 /*
@@ -261,7 +261,7 @@ vec_dot_q6_K_rows(int n, float *s, const void *vx, size_t bx,
 		}
 	}
 	for (r = 0; r < nr; r++)
-		s[r] = quant_hsum256(acc[r]);
+		s[r] = simd_hsum256(acc[r]);
 }
 
 /*
@@ -416,7 +416,7 @@ vec_dot_k45_zmm(int n, float *s, const void *vx, size_t bx,
 	}
 	for (r = 0; r < nr; r++)
 		s[r] = _mm512_reduce_add_ps(acc[r]) -
-		    quant_hsum256(_mm256_zextps128_ps256(accm[r]));
+		    simd_hsum256(_mm256_zextps128_ps256(accm[r]));
 }
 
 /*
@@ -1169,13 +1169,15 @@ static const struct {
 	const struct quant_gemm	*gemm;
 	quant_vec_dot_rows_fn	 rows;
 } avx512_kernels[GGML_TYPE_COUNT] = {
-	[GGML_TYPE_Q8_0] = { GGML_TYPE_Q8_0, NULL, &gemm_q8_0 },
-	[GGML_TYPE_Q4_K] = { GGML_TYPE_Q8_K, vec_dot_q4_K_q8_K_vnni,
-	    &gemm_q4_K, vec_dot_q4_K_q8_K_vnni_rows },
-	[GGML_TYPE_Q5_K] = { GGML_TYPE_Q8_K, vec_dot_q5_K_q8_K_vnni,
-	    &gemm_q5_K, vec_dot_q5_K_q8_K_vnni_rows },
-	[GGML_TYPE_Q6_K] = { GGML_TYPE_Q8_K, vec_dot_q6_K_q8_K_vnni,
-	    &gemm_q6_K, vec_dot_q6_K_q8_K_vnni_rows },
+	[GGML_TYPE_Q8_0] = { .vec_dot_type = GGML_TYPE_Q8_0,
+	    .gemm = &gemm_q8_0 },
+#define K(t) { .vec_dot_type = GGML_TYPE_Q8_K,				\
+	.vec_dot = vec_dot_##t##_q8_K_vnni, .gemm = &gemm_##t,		\
+	.rows = vec_dot_##t##_q8_K_vnni_rows }
+	[GGML_TYPE_Q4_K] = K(q4_K),
+	[GGML_TYPE_Q5_K] = K(q5_K),
+	[GGML_TYPE_Q6_K] = K(q6_K),
+#undef K
 };
 
 void
@@ -1207,14 +1209,13 @@ static const struct {
 	quant_vec_dot_fn	 vec_dot;
 	quant_vec_dot_rows_fn	 rows;
 } zmm_dots[GGML_TYPE_COUNT] = {
-	[GGML_TYPE_Q8_0] = { GGML_TYPE_Q8_0, vec_dot_q8_0_q8_0_zmm,
-	    vec_dot_q8_0_q8_0_zmm_rows },
-	[GGML_TYPE_Q4_K] = { GGML_TYPE_Q8_K, vec_dot_q4_K_q8_K_zmm,
-	    vec_dot_q4_K_q8_K_zmm_rows },
-	[GGML_TYPE_Q5_K] = { GGML_TYPE_Q8_K, vec_dot_q5_K_q8_K_zmm,
-	    vec_dot_q5_K_q8_K_zmm_rows },
-	[GGML_TYPE_Q6_K] = { GGML_TYPE_Q8_K, vec_dot_q6_K_q8_K_zmm,
-	    vec_dot_q6_K_q8_K_zmm_rows },
+#define ZMM(vt, dot) { .vec_dot_type = GGML_TYPE_##vt, .vec_dot = dot,	\
+	.rows = dot##_rows }
+	[GGML_TYPE_Q8_0] = ZMM(Q8_0, vec_dot_q8_0_q8_0_zmm),
+	[GGML_TYPE_Q4_K] = ZMM(Q8_K, vec_dot_q4_K_q8_K_zmm),
+	[GGML_TYPE_Q5_K] = ZMM(Q8_K, vec_dot_q5_K_q8_K_zmm),
+	[GGML_TYPE_Q6_K] = ZMM(Q8_K, vec_dot_q6_K_q8_K_zmm),
+#undef ZMM
 };
 
 void

@@ -22,23 +22,7 @@
 
 #include "quant.h"
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-
 #include "simd.h"
-
-/* The sum of the 8 floats of v, for the SIMD files. */
-SIMD_AVX2 static inline float
-quant_hsum256(__m256 v)
-{
-	__m128	h = _mm_add_ps(_mm256_castps256_ps128(v),
-	    _mm256_extractf128_ps(v, 1));
-
-	h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-	h = _mm_add_ss(h, _mm_movehdup_ps(h));
-	return _mm_cvtss_f32(h);
-}
-#endif
 
 /*
  * Exact IEEE binary16 <-> binary32, inline because every kernel converts

@@ -314,7 +314,7 @@ iq_dot_rows(int n, float *s, const void *vx, size_t bsize, float factor,
 		}
 	}
 	for (r = 0; r < nr; r++)
-		s[r] = factor * quant_hsum256(acc[r]);
+		s[r] = factor * simd_hsum256(acc[r]);
 }
 
 /* The single- and 4-row dots of type t, factor its power of two. */
@@ -358,25 +358,27 @@ vec_dot_iq4_nl_q8_0_avx2(int n, float *s, const void *vx, const void *vy)
 		    _cvtsh_ss(y[i].d)), _mm256_cvtepi32_ps(iq_group_dot(&gr,
 		    one, y[i].qs)), acc);
 	}
-	*s = quant_hsum256(acc);
+	*s = simd_hsum256(acc);
 }
 
-#define K(t) GGML_TYPE_Q8_K, vec_dot_##t##_q8_K_avx2, vec_dot_##t##_q8_K_x4_avx2
+#define K(T, t) { .type = GGML_TYPE_##T, .vec_dot_type = GGML_TYPE_Q8_K,	\
+	.vec_dot = vec_dot_##t##_q8_K_avx2, .x4 = vec_dot_##t##_q8_K_x4_avx2 }
 static const struct {
 	enum ggml_type		 type;
 	enum ggml_type		 vec_dot_type;
 	quant_vec_dot_fn	 vec_dot;
 	quant_vec_dot_x4_fn	 x4;
 } iq_avx2[] = {
-	{ GGML_TYPE_IQ2_XXS, K(iq2_xxs) },
-	{ GGML_TYPE_IQ2_XS, K(iq2_xs) },
-	{ GGML_TYPE_IQ2_S, K(iq2_s) },
-	{ GGML_TYPE_IQ3_XXS, K(iq3_xxs) },
-	{ GGML_TYPE_IQ3_S, K(iq3_s) },
-	{ GGML_TYPE_IQ1_S, K(iq1_s) },
-	{ GGML_TYPE_IQ1_M, K(iq1_m) },
-	{ GGML_TYPE_IQ4_NL, GGML_TYPE_Q8_0, vec_dot_iq4_nl_q8_0_avx2, NULL },
-	{ GGML_TYPE_IQ4_XS, K(iq4_xs) },
+	K(IQ2_XXS, iq2_xxs),
+	K(IQ2_XS, iq2_xs),
+	K(IQ2_S, iq2_s),
+	K(IQ3_XXS, iq3_xxs),
+	K(IQ3_S, iq3_s),
+	K(IQ1_S, iq1_s),
+	K(IQ1_M, iq1_m),
+	{ .type = GGML_TYPE_IQ4_NL, .vec_dot_type = GGML_TYPE_Q8_0,
+	    .vec_dot = vec_dot_iq4_nl_q8_0_avx2 },
+	K(IQ4_XS, iq4_xs),
 };
 #undef K
 

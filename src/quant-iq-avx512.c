@@ -475,7 +475,7 @@ iq4_xs_dot(int n, float *s, const void *vx, size_t bx, const void *vy,
 		}
 	}
 	for (r = 0; r < nr; r++)
-		s[r] = quant_hsum256(acc[r]);
+		s[r] = simd_hsum256(acc[r]);
 }
 
 SIMD_VNNI static void
@@ -647,18 +647,23 @@ static const struct {
 	quant_vec_dot_fn	 vec_dot;
 	quant_vec_dot_rows_fn	 rows;
 } iq_avx512[] = {
-	{ GGML_TYPE_IQ4_NL, GGML_TYPE_Q8_0, &gemm_iq4_nl, NULL, NULL },
-	{ GGML_TYPE_IQ4_XS, GGML_TYPE_Q8_K, &gemm_iq4_xs,
-	    vec_dot_iq4_xs_avx512, vec_dot_iq4_xs_rows },
-	{ GGML_TYPE_IQ2_XXS, GGML_TYPE_Q8_K, &gemm_iq2_xxs,
-	    vec_dot_iq2_xxs_avx512, vec_dot_iq2_xxs_rows },
-	{ GGML_TYPE_IQ3_XXS, GGML_TYPE_Q8_K, &gemm_iq3_xxs,
-	    vec_dot_iq3_xxs_avx512, vec_dot_iq3_xxs_rows },
-	{ GGML_TYPE_IQ2_XS, GGML_TYPE_Q8_K, &gemm_iq2_xs, NULL, NULL },
-	{ GGML_TYPE_IQ2_S, GGML_TYPE_Q8_K, &gemm_iq2_s, NULL, NULL },
-	{ GGML_TYPE_IQ3_S, GGML_TYPE_Q8_K, &gemm_iq3_s, NULL, NULL },
-	{ GGML_TYPE_IQ1_S, GGML_TYPE_Q8_K, &gemm_iq1_s, NULL, NULL },
-	{ GGML_TYPE_IQ1_M, GGML_TYPE_Q8_K, &gemm_iq1_m, NULL, NULL },
+/* type U (t in the kernels' names): tiles only, or tiles and dots */
+#define TILES(U, t, vt) { .type = GGML_TYPE_##U,			\
+	.vec_dot_type = GGML_TYPE_##vt, .gemm = &gemm_##t }
+#define DOTS(U, t) { .type = GGML_TYPE_##U, .vec_dot_type = GGML_TYPE_Q8_K, \
+	.gemm = &gemm_##t, .vec_dot = vec_dot_##t##_avx512,		\
+	.rows = vec_dot_##t##_rows }
+	TILES(IQ4_NL, iq4_nl, Q8_0),
+	DOTS(IQ4_XS, iq4_xs),
+	DOTS(IQ2_XXS, iq2_xxs),
+	DOTS(IQ3_XXS, iq3_xxs),
+	TILES(IQ2_XS, iq2_xs, Q8_K),
+	TILES(IQ2_S, iq2_s, Q8_K),
+	TILES(IQ3_S, iq3_s, Q8_K),
+	TILES(IQ1_S, iq1_s, Q8_K),
+	TILES(IQ1_M, iq1_m, Q8_K),
+#undef TILES
+#undef DOTS
 };
 
 void
