@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel-path.h"
 #include "ops.h"
 #include "quant-impl.h"
 #include "tap.h"
@@ -943,25 +944,13 @@ main(void)
 		32.0f, 1.0f, 4096 };
 	const struct quant_traits *tr;
 	const char		*name;
-	char			*cause = NULL;
 	enum quant_isa		 isa;
 	int			 t;
 
 	for (isa = 0; isa < QUANT_ISA_COUNT; isa++) {
+		if (!kernel_path_choose(isa))
+			continue;
 		name = quant_isa_name(isa);
-		if (!quant_isa_supported(isa)) {
-			diag("kernel path: %s skipped: this CPU lacks it",
-			    name);
-			ok(1, "%s # SKIP this CPU lacks it", name);
-			continue;
-		}
-		setenv("R1CHAT_ISA", name, 1);
-		if (!ok(quant_init(&cause) == 0 && quant_isa() == isa,
-		    "quant_init %s", name)) {
-			free(cause);
-			cause = NULL;
-			continue;
-		}
 		for (t = 0; t < GGML_TYPE_COUNT; t++) {
 			if ((tr = quant_traits(t)) == NULL ||
 			    tr->vec_dot == NULL)
@@ -978,7 +967,7 @@ main(void)
 		check_exp(name);
 		check_softmax(name);
 		check_swiglu(name);
-		diag("kernel path: %s ran", name);
+		kernel_path_ran(isa);
 	}
 	check_matmul_errors();
 	check_rmsnorm();

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel-path.h"
 #include "quant-impl.h"
 #include "tap.h"
 
@@ -504,21 +505,10 @@ main(void)
 	}
 
 	for (isa = 0; isa < QUANT_ISA_COUNT; isa++) {
+		if (!kernel_path_choose(isa))
+			continue;
 		name = quant_isa_name(isa);
 		parent = quant_isa_parent(isa);
-		if (!quant_isa_supported(isa)) {
-			diag("kernel path: %s skipped: this CPU lacks it",
-			    name);
-			ok(1, "%s # SKIP this CPU lacks it", name);
-			continue;
-		}
-		setenv("R1CHAT_ISA", name, 1);
-		if (!ok(quant_init(&cause) == 0 && quant_isa() == isa,
-		    "quant_init %s", name)) {
-			free(cause);
-			cause = NULL;
-			continue;
-		}
 		fast = table[isa];
 		for (t = 0; t < GGML_TYPE_COUNT; t++) {
 			if ((tr = quant_traits(t)) != NULL)
@@ -557,7 +547,7 @@ main(void)
 			    "%s keeps every kernel of its parent's, %s, or "
 			    "replaces it", name, quant_isa_name(parent));
 		}
-		diag("kernel path: %s ran", name);
+		kernel_path_ran(isa);
 	}
 	return done_testing();
 }
