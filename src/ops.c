@@ -1,6 +1,10 @@
 /*
  * ops.c - matmul over quantized weights, attention over an F16 cache, and
- * the element-wise operations of a forward pass.
+ * the element-wise operations of a forward pass: how the work is split
+ * over threads, and the plain loops.  The kernels are elsewhere: the
+ * quant types' in quant*.c (through the traits table), the SIMD forms
+ * of the loops here and the attention kernels in ops-x86.c (through
+ * ops_kernels, ops-impl.h).
  *
  * The reductions follow ggml's arithmetic where it matters for agreement
  * with llama.cpp (rmsnorm and softmax sum in double, rope's angle by
