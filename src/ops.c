@@ -1,6 +1,10 @@
 /*
  * ops.c - matmul over quantized weights, attention over an F16 cache, and
- * the element-wise operations of a forward pass.
+ * the element-wise operations of a forward pass: how the work is split
+ * over threads, and the plain loops.  The kernels are elsewhere: the
+ * quant types' in quant*.c (through the traits table), the SIMD forms
+ * of the loops here and the attention kernels in ops-x86.c (through
+ * ops_kernels, ops-impl.h).
  *
  * The reductions follow ggml's arithmetic where it matters for agreement
  * with llama.cpp (rmsnorm and softmax sum in double, rope's angle by
@@ -15,13 +19,8 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define OPS_X86 1
-#endif
 
-#include "ops.h"
-#include "quant.h"
+#include "ops-impl.h"
 
 /* Rows per matmul tile: a tile's weight rows stay in L1 across tokens. */
 #define OPS_TILE_ROWS 4
@@ -33,9 +32,8 @@
  * A single token's dots are handed out guided (large chunks first, then
  * ever smaller ones, down to this many units) rather than split evenly:
  * on a shared memory bus one thread often reads slower than the other,
- * and an even split left the faster one waiting (generation on Q4_K_M
- * 1.03-1.09 times as fast, the means of three sets of 8 alternating
- * runs, 22 of the 24 pairs faster; on Q8_0 1.09 times, 4 pairs).
+ * and an even split left the faster one waiting (guided: generation on
+ * Q4_K_M about 1.06 times as fast).
  */
 #define OPS_DOT_CHUNK 8
 
@@ -293,7 +291,7 @@ matmul_gemm(const struct quant_gemm *g, const struct ops_mat *w,
 				    act + (size_t)t * g->toks * arow, cols);
 		}
 		/* guided, as the single-token dots (OPS_DOT_CHUNK): pp128
-		 * on Q4_K_M 1.08 times as fast (6 of 6 alternating pairs) */
+		 * on Q4_K_M 1.08 times as fast */
 #pragma omp for schedule(guided)
 		for (r = 0; r < n_tiles; r++) {
 			r0 = r * g->rows;
@@ -528,179 +526,23 @@ ops_repack(struct ops_mat *w, void *dst)
 /* ------------------------------------------------------------------ */
 /* F16 vectors for the KV cache */
 
-#ifdef OPS_X86
-__attribute__((target("avx2,fma,f16c")))
-static float
-dot_f16_avx2(const uint16_t *x, const float *y, int n)
+
+/* The SIMD kernels of the chosen path, or NULL: the plain loops. */
+static const struct ops_kernels *
+ops_simd(void)
 {
-	__m256	 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-	__m256	 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-	__m128	 h;
-	float	 s;
-	int	 i;
-
-#define LOADH(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
-	for (i = 0; i + 32 <= n; i += 32) {
-		a0 = _mm256_fmadd_ps(LOADH(x + i), _mm256_loadu_ps(y + i), a0);
-		a1 = _mm256_fmadd_ps(LOADH(x + i + 8),
-		    _mm256_loadu_ps(y + i + 8), a1);
-		a2 = _mm256_fmadd_ps(LOADH(x + i + 16),
-		    _mm256_loadu_ps(y + i + 16), a2);
-		a3 = _mm256_fmadd_ps(LOADH(x + i + 24),
-		    _mm256_loadu_ps(y + i + 24), a3);
-	}
-	for (; i + 8 <= n; i += 8)
-		a0 = _mm256_fmadd_ps(LOADH(x + i), _mm256_loadu_ps(y + i), a0);
-#undef LOADH
-	a0 = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
-	h = _mm_add_ps(_mm256_castps256_ps128(a0),
-	    _mm256_extractf128_ps(a0, 1));
-	h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-	h = _mm_add_ss(h, _mm_movehdup_ps(h));
-	s = _mm_cvtss_f32(h);
-	for (; i < n; i++)
-		s += _cvtsh_ss(x[i]) * y[i];
-	return s;
-}
-
-__attribute__((target("avx2,fma,f16c")))
-static void
-axpy_f16_avx2(float *y, float a, const uint16_t *x, int n)
-{
-	__m256	va = _mm256_set1_ps(a), v0, v1;
-	int	i;
-
-	for (i = 0; i + 16 <= n; i += 16) {
-		v0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i)));
-		v1 = _mm256_cvtph_ps(_mm_loadu_si128(
-		    (const __m128i *)(x + i + 8)));
-		_mm256_storeu_ps(y + i,
-		    _mm256_fmadd_ps(va, v0, _mm256_loadu_ps(y + i)));
-		_mm256_storeu_ps(y + i + 8,
-		    _mm256_fmadd_ps(va, v1, _mm256_loadu_ps(y + i + 8)));
-	}
-	for (; i < n; i++)
-		y[i] += a * _cvtsh_ss(x[i]);
-}
-
-__attribute__((target("avx2,fma,f16c")))
-static void
-f32_to_f16_avx2(uint16_t *y, const float *x, int n)
-{
-	int	i;
-
-	for (i = 0; i + 8 <= n; i += 8)
-		_mm_storeu_si128((__m128i *)(y + i), _mm256_cvtps_ph(
-		    _mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
-	for (; i < n; i++)
-		y[i] = _cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT);
-}
-
-/*
- * e^x of 8 floats: 2^k e^r with k = round(x / ln 2) and r = x - k ln 2
- * (ln 2 in two parts, the first exact in 16 bits), |r| <= ln 2 / 2, e^r
- * by its Taylor series to r^7 (truncation below 6e-9 relative).  2^k is
- * applied as two powers of two, so that results past float's range come
- * out inf or 0 (and denormal between) as expf's do; NaN stays NaN.
- */
-__attribute__((target("avx2,fma")))
-static inline __m256
-exp_avx2(__m256 x)
-{
-	static const float	c[] = { 1.0f / 5040, 1.0f / 720, 1.0f / 120,
-				    1.0f / 24, 1.0f / 6, 0.5f, 1.0f, 1.0f };
-	__m256			k, r, p;
-	__m256i			ki, k1;
-	size_t			i;
-
-	/* max/min return their second operand when one is NaN */
-	x = _mm256_min_ps(_mm256_set1_ps(89.0f),
-	    _mm256_max_ps(_mm256_set1_ps(-110.0f), x));
-	k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)),
-	    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-	r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693145751953125f), x);
-	r = _mm256_fnmadd_ps(k, _mm256_set1_ps(1.42860677e-6f), r);
-	p = _mm256_set1_ps(c[0]);
-	for (i = 1; i < sizeof c / sizeof c[0]; i++)
-		p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c[i]));
-	ki = _mm256_cvtps_epi32(k);
-	k1 = _mm256_srai_epi32(ki, 1);
-	ki = _mm256_sub_epi32(ki, k1);
-#define POW2(e) _mm256_castsi256_ps(_mm256_slli_epi32( \
-	    _mm256_add_epi32((e), _mm256_set1_epi32(127)), 23))
-	p = _mm256_mul_ps(_mm256_mul_ps(p, POW2(k1)), POW2(ki));
-#undef POW2
-	return p;
-}
-
-/* e^(x[i] - m) over the whole vectors of x, their sum added to *sum;
- * returns where it stopped */
-__attribute__((target("avx2,fma")))
-static int
-exp_sum_avx2(float *x, int n, float m, double *sum)
-{
-	__m256		vm = _mm256_set1_ps(m), e;
-	__m256d		s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
-	__m128d		h;
-	int		i;
-
-	for (i = 0; i + 8 <= n; i += 8) {
-		e = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm));
-		_mm256_storeu_ps(x + i, e);
-		s0 = _mm256_add_pd(s0,
-		    _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
-		s1 = _mm256_add_pd(s1,
-		    _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
-	}
-	s0 = _mm256_add_pd(s0, s1);
-	h = _mm_add_pd(_mm256_castpd256_pd128(s0),
-	    _mm256_extractf128_pd(s0, 1));
-	*sum += _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
-	return i;
-}
-
-/* x = silu(x) * g over the whole vectors of [i0, i1); returns where it
- * stopped */
-__attribute__((target("avx2,fma")))
-static int
-swiglu_avx2(float *x, const float *g, int i0, int i1)
-{
-	const __m256	one = _mm256_set1_ps(1.0f);
-	__m256		v, e;
-	int		i;
-
-	for (i = i0; i + 8 <= i1; i += 8) {
-		v = _mm256_loadu_ps(x + i);
-		e = exp_avx2(_mm256_sub_ps(_mm256_setzero_ps(), v));
-		_mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_div_ps(v,
-		    _mm256_add_ps(one, e)), _mm256_loadu_ps(g + i)));
-	}
-	return i;
-}
-#endif
-
-/* AVX2, FMA and F16C are there on every CPU quant_init picks a SIMD path
- * for. */
-static int
-ops_have_avx2(void)
-{
-#ifdef OPS_X86
-	return quant_isa() != QUANT_ISA_SCALAR;
-#else
-	return 0;
-#endif
+	return ops_kernels[quant_isa()];
 }
 
 float
 ops_dot_f16(const uint16_t *x, const float *y, int n)
 {
-	float	s = 0.0f;
-	int	i;
+	const struct ops_kernels	*k = ops_simd();
+	float				 s = 0.0f;
+	int				 i;
 
-#ifdef OPS_X86
-	if (ops_have_avx2())
-		return dot_f16_avx2(x, y, n);
-#endif
+	if (k != NULL)
+		return k->dot_f16(x, y, n);
 	for (i = 0; i < n; i++)
 		s += quant_f16_to_f32(x[i]) * y[i];
 	return s;
@@ -709,14 +551,13 @@ ops_dot_f16(const uint16_t *x, const float *y, int n)
 void
 ops_axpy_f16(float *y, float a, const uint16_t *x, int n)
 {
-	int	i;
+	const struct ops_kernels	*k = ops_simd();
+	int				 i;
 
-#ifdef OPS_X86
-	if (ops_have_avx2()) {
-		axpy_f16_avx2(y, a, x, n);
+	if (k != NULL) {
+		k->axpy_f16(y, a, x, n);
 		return;
 	}
-#endif
 	for (i = 0; i < n; i++)
 		y[i] += a * quant_f16_to_f32(x[i]);
 }
@@ -724,40 +565,19 @@ ops_axpy_f16(float *y, float a, const uint16_t *x, int n)
 void
 ops_f32_to_f16(uint16_t *y, const float *x, int n)
 {
-	int	i;
+	const struct ops_kernels	*k = ops_simd();
+	int				 i;
 
-#ifdef OPS_X86
-	if (ops_have_avx2()) {
-		f32_to_f16_avx2(y, x, n);
+	if (k != NULL) {
+		k->f32_to_f16(y, x, n);
 		return;
 	}
-#endif
 	for (i = 0; i < n; i++)
 		y[i] = quant_f32_to_f16(x[i]);
 }
 
 /* ------------------------------------------------------------------ */
 /* attention */
-
-/*
- * A unit of ops_attention: query heads [h0, h0 + nh) of one token, all of
- * one kv head, against positions [0, n_kv).  q and out are the token's
- * rows; ws is the thread's workspace (ops_attention_scratch): nh rows of
- * ss scores, then ATTN_TILE rows of dim_k floats, then dim_v floats.
- */
-struct attn_unit {
-	const float	*q;
-	float		*out;
-	int		 h0, nh, n_kv;
-	size_t		 ss;
-	float		*ws;
-};
-
-/* Positions whose scores are summed together (one vector of them). */
-#define ATTN_TILE 8
-
-/* Query heads whose value sums stay in registers together. */
-#define ATTN_VB_AVX2 3
 
 /* Floats of a score row for n_ctx positions: whole tiles. */
 static size_t
@@ -817,269 +637,6 @@ attn_unit_plain(const struct ops_attn *a, const struct attn_unit *w)
 	}
 }
 
-#ifdef OPS_X86
-/* Lane j of the result is the sum of a[j]'s lanes. */
-__attribute__((target("avx2")))
-static inline __m256
-hsum8_avx2(const __m256 *a)
-{
-	__m256	u0, u1;
-
-	u0 = _mm256_hadd_ps(_mm256_hadd_ps(a[0], a[1]),
-	    _mm256_hadd_ps(a[2], a[3]));
-	u1 = _mm256_hadd_ps(_mm256_hadd_ps(a[4], a[5]),
-	    _mm256_hadd_ps(a[6], a[7]));
-	return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20),
-	    _mm256_permute2f128_ps(u0, u1, 0x31));
-}
-
-/*
- * The unit's scores, ATTN_TILE positions at a time: their keys made F32
- * once for all the heads, each head's dots with them summed across in
- * one go.  Needs dim_k a multiple of 8.
- */
-__attribute__((target("avx2,fma,f16c")))
-static void
-attn_scores_avx2(const struct ops_attn *a, const struct attn_unit *w,
-    const uint16_t *k)
-{
-	float	*kf = w->ws + (size_t)w->nh * w->ss;
-	__m256	 acc[ATTN_TILE], qv;
-	int	 dk = a->dim_k, p0, i, j, d;
-
-	for (p0 = 0; p0 < w->n_kv; p0 += ATTN_TILE) {
-		for (j = 0; j < ATTN_TILE; j++) {
-			const uint16_t	*kr = k + (size_t)(p0 + j) *
-			    a->k_stride;
-
-			for (d = 0; d < dk; d += 8)
-				_mm256_storeu_ps(kf + j * dk + d,
-				    p0 + j < w->n_kv ? _mm256_cvtph_ps(
-				    _mm_loadu_si128((const __m128i *)(kr + d)))
-				    : _mm256_setzero_ps());
-		}
-		for (i = 0; i < w->nh; i++) {
-			const float	*q = w->q + (size_t)(w->h0 + i) * dk;
-
-#pragma GCC unroll 8
-			for (j = 0; j < ATTN_TILE; j++)
-				acc[j] = _mm256_setzero_ps();
-			for (d = 0; d < dk; d += 8) {
-				qv = _mm256_loadu_ps(q + d);
-#pragma GCC unroll 8
-				for (j = 0; j < ATTN_TILE; j++)
-					acc[j] = _mm256_fmadd_ps(
-					    _mm256_loadu_ps(kf + j * dk + d),
-					    qv, acc[j]);
-			}
-			_mm256_storeu_ps(w->ws + i * w->ss + p0,
-			    _mm256_mul_ps(hsum8_avx2(acc),
-			    _mm256_set1_ps(a->scale)));
-		}
-	}
-}
-
-/*
- * out (nb heads' rows, dim_v apart) = inv[i] * the sum over positions of
- * score row i times the value row, 32 values (a cache line of the F16
- * row) at a time for nb <= ATTN_VB_AVX2 heads in registers, each value row
- * made F32 once for them.  Needs dim_v a multiple of 32.  Inlined for
- * each constant nb.
- */
-__attribute__((target("avx2,fma,f16c"), always_inline))
-static inline void
-attn_values_avx2(const struct ops_attn *a, const struct attn_unit *w,
-    const uint16_t *v, const float *sc, const float *inv, int nb,
-    float *out)
-{
-	__m256		 acc[ATTN_VB_AVX2][4], b[ATTN_VB_AVX2], x, s;
-	const uint16_t	*vr;
-	int		 c, p, i, m;
-
-	for (c = 0; c < a->dim_v; c += 32) {
-#pragma GCC unroll 4
-		for (i = 0; i < nb; i++)
-			acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] =
-			    _mm256_setzero_ps();
-		for (p = 0; p < w->n_kv; p++) {
-			vr = v + (size_t)p * a->v_stride + c;
-#pragma GCC unroll 4
-			for (i = 0; i < nb; i++)
-				b[i] = _mm256_broadcast_ss(sc + i * w->ss + p);
-#pragma GCC unroll 4
-			for (m = 0; m < 4; m++) {
-				x = _mm256_cvtph_ps(_mm_loadu_si128(
-				    (const __m128i *)(vr + 8 * m)));
-#pragma GCC unroll 4
-				for (i = 0; i < nb; i++)
-					acc[i][m] = _mm256_fmadd_ps(b[i], x,
-					    acc[i][m]);
-			}
-		}
-#pragma GCC unroll 4
-		for (i = 0; i < nb; i++) {
-			s = _mm256_set1_ps(inv[i]);
-#pragma GCC unroll 4
-			for (m = 0; m < 4; m++)
-				_mm256_storeu_ps(out + i * a->dim_v + c + 8 * m,
-				    _mm256_mul_ps(acc[i][m], s));
-		}
-	}
-}
-
-/*
- * The zmm forms of attn_scores_avx2 and attn_values_avx2, for cores that
- * run 512-bit vectors at full width: sixteen dimensions a step, each
- * position's sum folded to 256 bits before the eight are summed across;
- * value sums for up to ATTN_VB_ZMM heads in registers.  dim_k a multiple
- * of 16, dim_v of 32.
- */
-__attribute__((target("avx512f,avx2,fma,f16c")))
-static void
-attn_scores_zmm(const struct ops_attn *a, const struct attn_unit *w,
-    const uint16_t *k)
-{
-	float	*kf = w->ws + (size_t)w->nh * w->ss;
-	__m512	 acc[ATTN_TILE], qv;
-	__m256	 half[ATTN_TILE];
-	int	 dk = a->dim_k, p0, i, j, d;
-
-	for (p0 = 0; p0 < w->n_kv; p0 += ATTN_TILE) {
-		for (j = 0; j < ATTN_TILE; j++) {
-			const uint16_t	*kr = k + (size_t)(p0 + j) *
-			    a->k_stride;
-
-			for (d = 0; d < dk; d += 16)
-				_mm512_storeu_ps(kf + j * dk + d,
-				    p0 + j < w->n_kv ? _mm512_cvtph_ps(
-				    _mm256_loadu_si256((const __m256i *)(kr +
-				    d))) : _mm512_setzero_ps());
-		}
-		for (i = 0; i < w->nh; i++) {
-			const float	*q = w->q + (size_t)(w->h0 + i) * dk;
-
-#pragma GCC unroll 8
-			for (j = 0; j < ATTN_TILE; j++)
-				acc[j] = _mm512_setzero_ps();
-			for (d = 0; d < dk; d += 16) {
-				qv = _mm512_loadu_ps(q + d);
-#pragma GCC unroll 8
-				for (j = 0; j < ATTN_TILE; j++)
-					acc[j] = _mm512_fmadd_ps(
-					    _mm512_loadu_ps(kf + j * dk + d),
-					    qv, acc[j]);
-			}
-#pragma GCC unroll 8
-			for (j = 0; j < ATTN_TILE; j++)
-				half[j] = _mm256_add_ps(
-				    _mm512_castps512_ps256(acc[j]),
-				    _mm256_castpd_ps(_mm512_extractf64x4_pd(
-				    _mm512_castps_pd(acc[j]), 1)));
-			_mm256_storeu_ps(w->ws + i * w->ss + p0,
-			    _mm256_mul_ps(hsum8_avx2(half),
-			    _mm256_set1_ps(a->scale)));
-		}
-	}
-}
-
-/* Query heads whose value sums stay in zmm registers together. */
-#define ATTN_VB_ZMM 8
-
-__attribute__((target("avx512f,avx2,fma,f16c"), always_inline))
-static inline void
-attn_values_zmm(const struct ops_attn *a, const struct attn_unit *w,
-    const uint16_t *v, const float *sc, const float *inv, int nb,
-    float *out)
-{
-	__m512		 acc[ATTN_VB_ZMM][2], b[ATTN_VB_ZMM], x0, x1, s;
-	const uint16_t	*vr;
-	int		 c, p, i;
-
-	for (c = 0; c < a->dim_v; c += 32) {
-#pragma GCC unroll 8
-		for (i = 0; i < nb; i++)
-			acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-		for (p = 0; p < w->n_kv; p++) {
-			vr = v + (size_t)p * a->v_stride + c;
-#pragma GCC unroll 8
-			for (i = 0; i < nb; i++)
-				b[i] = _mm512_set1_ps(sc[i * w->ss + p]);
-			x0 = _mm512_cvtph_ps(_mm256_loadu_si256(
-			    (const __m256i *)vr));
-			x1 = _mm512_cvtph_ps(_mm256_loadu_si256(
-			    (const __m256i *)(vr + 16)));
-#pragma GCC unroll 8
-			for (i = 0; i < nb; i++) {
-				acc[i][0] = _mm512_fmadd_ps(b[i], x0,
-				    acc[i][0]);
-				acc[i][1] = _mm512_fmadd_ps(b[i], x1,
-				    acc[i][1]);
-			}
-		}
-#pragma GCC unroll 8
-		for (i = 0; i < nb; i++) {
-			s = _mm512_set1_ps(inv[i]);
-			_mm512_storeu_ps(out + i * a->dim_v + c,
-			    _mm512_mul_ps(acc[i][0], s));
-			_mm512_storeu_ps(out + i * a->dim_v + c + 16,
-			    _mm512_mul_ps(acc[i][1], s));
-		}
-	}
-}
-
-typedef void (*attn_values_fn)(const struct ops_attn *,
-    const struct attn_unit *, const uint16_t *, const float *,
-    const float *, float *);
-
-/* attn_values_<width>_<nb>: the value sums of nb heads, inlined */
-#define ATTN_VALUES(width, nb, isa)					\
-__attribute__((target(isa)))						\
-static void								\
-attn_values_##width##_##nb(const struct ops_attn *a,			\
-    const struct attn_unit *w, const uint16_t *v, const float *sc,	\
-    const float *inv, float *out)					\
-{									\
-	attn_values_##width(a, w, v, sc, inv, nb, out);			\
-}
-ATTN_VALUES(avx2, 1, "avx2,fma,f16c")
-ATTN_VALUES(avx2, 2, "avx2,fma,f16c")
-ATTN_VALUES(avx2, 3, "avx2,fma,f16c")
-ATTN_VALUES(zmm, 1, "avx512f,avx2,fma,f16c")
-ATTN_VALUES(zmm, 2, "avx512f,avx2,fma,f16c")
-ATTN_VALUES(zmm, 3, "avx512f,avx2,fma,f16c")
-ATTN_VALUES(zmm, 4, "avx512f,avx2,fma,f16c")
-ATTN_VALUES(zmm, 5, "avx512f,avx2,fma,f16c")
-ATTN_VALUES(zmm, 6, "avx512f,avx2,fma,f16c")
-ATTN_VALUES(zmm, 7, "avx512f,avx2,fma,f16c")
-ATTN_VALUES(zmm, 8, "avx512f,avx2,fma,f16c")
-#undef ATTN_VALUES
-
-/*
- * The kernels of one vector width: a unit's scores, and its value sums
- * for 1 .. vb heads at a time (values[nb]); the row sizes they need.
- */
-struct attn_kernels {
-	void		(*scores)(const struct ops_attn *,
-			    const struct attn_unit *, const uint16_t *);
-	attn_values_fn	  values[ATTN_VB_ZMM + 1];
-	int		  vb;
-	int		  dk_mult, dv_mult;
-};
-
-static const struct attn_kernels attn_avx2 = {
-	attn_scores_avx2,
-	{ NULL, attn_values_avx2_1, attn_values_avx2_2, attn_values_avx2_3 },
-	ATTN_VB_AVX2, 8, 32
-};
-
-static const struct attn_kernels attn_zmm = {
-	attn_scores_zmm,
-	{ NULL, attn_values_zmm_1, attn_values_zmm_2, attn_values_zmm_3,
-	  attn_values_zmm_4, attn_values_zmm_5, attn_values_zmm_6,
-	  attn_values_zmm_7, attn_values_zmm_8 },
-	ATTN_VB_ZMM, 16, 32
-};
-
 /* The unit with its heads together: keys and values read and made F32
  * once for all of them, by the kernels kn. */
 static void
@@ -1087,7 +644,7 @@ attn_unit_simd(const struct ops_attn *a, const struct attn_unit *w,
     const struct attn_kernels *kn)
 {
 	const uint16_t	*k, *v;
-	float		 inv[ATTN_VB_ZMM], max, *sc;
+	float		 inv[ATTN_VB_MAX], max, *sc;
 	int		 kvh, i, i0, nb, p;
 
 	kvh = w->h0 / (a->n_head / a->n_head_kv);
@@ -1111,26 +668,17 @@ attn_unit_simd(const struct ops_attn *a, const struct attn_unit *w,
 static const struct attn_kernels *
 attn_kernels_for(const struct ops_attn *a)
 {
-	static const struct attn_kernels *const by_isa[QUANT_ISA_COUNT] = {
-		[QUANT_ISA_AVX2] = &attn_avx2,
-		[QUANT_ISA_AVX512] = &attn_avx2,
-		[QUANT_ISA_AVX512_WIDE] = &attn_zmm,
-		[QUANT_ISA_AMX] = &attn_zmm,
-	};
-	/* a path missing here runs the plain loop: list each new one */
-	_Static_assert(QUANT_ISA_COUNT == 5, "attn_kernels_for: a path "
-	    "without its kernels");
-	const struct attn_kernels	*kn = by_isa[quant_isa()];
+	const struct ops_kernels	*k = ops_simd();
+	const struct attn_kernels	*kn;
+	size_t				 i;
 
-	/* the 256-bit kernels where the rows do not fit the zmm ones */
-	if (kn == &attn_zmm && a->dim_k % kn->dk_mult != 0)
-		kn = &attn_avx2;
-	if (kn != NULL && (a->dim_k % kn->dk_mult != 0 ||
-	    a->dim_v % kn->dv_mult != 0))
-		kn = NULL;
-	return kn;
+	for (i = 0; k != NULL && i < sizeof k->attn / sizeof k->attn[0] &&
+	    (kn = k->attn[i]) != NULL; i++) {
+		if (a->dim_k % kn->dk_mult == 0 && a->dim_v % kn->dv_mult == 0)
+			return kn;
+	}
+	return NULL;
 }
-#endif
 
 int
 ops_attention(const struct ops_attn *a, const float *q, int n_tok,
@@ -1152,9 +700,7 @@ ops_attention(const struct ops_attn *a, const float *q, int n_tok,
 	per = attn_ws(a, g, pos0 + n_tok);
 	if ((buf = scratch_get(scratch, per * nth * sizeof *buf)) == NULL)
 		return -1;
-#ifdef OPS_X86
 	const struct attn_kernels	*kn = attn_kernels_for(a);
-#endif
 	/* a unit is a kv head's group of query heads, split in parts when
 	 * there would be fewer units than threads */
 	for (n_split = 1; n_split < g &&
@@ -1187,12 +733,10 @@ ops_attention(const struct ops_attn *a, const float *q, int n_tok,
 			w.q = q + (size_t)t * a->n_head * a->dim_k;
 			w.out = out + (size_t)t * a->n_head * a->dim_v;
 			w.n_kv = pos0 + t + 1;
-#ifdef OPS_X86
 			if (kn != NULL) {
 				attn_unit_simd(a, &w, kn);
 				continue;
 			}
-#endif
 			attn_unit_plain(a, &w);
 		}
 	}
@@ -1336,13 +880,12 @@ ops_softmax(float *x, int n)
 double
 ops_exp_sum(float *x, int n, float m)
 {
-	double	sum = 0.0;
-	int	i = 0;
+	const struct ops_kernels	*k = ops_simd();
+	double				 sum = 0.0;
+	int				 i = 0;
 
-#ifdef OPS_X86
-	if (ops_have_avx2())
-		i = exp_sum_avx2(x, n, m, &sum);
-#endif
+	if (k != NULL)
+		i = k->exp_sum(x, n, m, &sum);
 	for (; i < n; i++) {
 		x[i] = expf(x[i] - m);
 		sum += x[i];
@@ -1353,13 +896,11 @@ ops_exp_sum(float *x, int n, float m)
 static void
 swiglu_range(float *x, const float *g, int i0, int i1)
 {
-	int	i;
+	const struct ops_kernels	*k = ops_simd();
+	int				 i = i0;
 
-	i = i0;
-#ifdef OPS_X86
-	if (ops_have_avx2())
-		i = swiglu_avx2(x, g, i0, i1);
-#endif
+	if (k != NULL)
+		i = k->swiglu(x, g, i0, i1);
 	for (; i < i1; i++)
 		x[i] = x[i] / (1.0f + expf(-x[i])) * g[i];
 }

@@ -88,7 +88,7 @@ amx_wtile_next(struct amx_wtile *h, const void *vw, size_t wrow)
 #define AMX_QUANTS(h, ng)	((char *)(AMX_DMM(h, ng) + 16 * ((ng) + 1)))
 
 /* Packs rows 0 .. nrows - 1 of n Q8_0 weights (struct quant_gemm). */
-AMX static void
+SIMD_AMX static void
 amx_pack_w_q8_0(const void *vw, size_t wrow, int nrows, void *vp, int n)
 {
 	struct amx_wtile	*h = vp;
@@ -153,7 +153,7 @@ amx_unpacked(struct amx_wtile *h, const void *vw, size_t wrow, int G,
 }
 
 /* Packs rows 0 .. nrows - 1 of n Q4_K weights: groups of 32, mins. */
-AMX static void
+SIMD_AMX static void
 amx_pack_w_q4_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
 {
 	const struct block_q4_K	*x;
@@ -197,7 +197,7 @@ amx_pack_w_q4_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
  * less 32 (signed).  Half k of a block: ql bytes 64k.. and qh bytes
  * 32k.. hold its 4 quarters of 32, bits 2q of qh the top of quarter q.
  */
-AMX static void
+SIMD_AMX static void
 amx_pack_w_q6_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
 {
 	const struct block_q6_K	*x;
@@ -269,7 +269,6 @@ amx_put_act(char *p, int G, int t, const int8_t *q, float dy, float ysum)
 static void
 amx_pack_act_q8_0(const float *x, int ntok, void *va, int n)
 {
-	const struct quant_traits *at = quant_traits(GGML_TYPE_Q8_0);
 	struct block_q8_0	 q[16];
 	char			*a = va;
 	int			 nb = n / QK8_0, t, b, b0, nv;
@@ -278,8 +277,8 @@ amx_pack_act_q8_0(const float *x, int ntok, void *va, int n)
 	for (t = 0; t < ntok; t++) {
 		for (b0 = 0; b0 < nb; b0 += 16) {
 			nv = nb - b0 < 16 ? nb - b0 : 16;
-			at->from_float(x + (size_t)t * n + b0 * QK8_0, q,
-			    (int64_t)nv * QK8_0);
+			quantize_row_q8_0_avx2(x + (size_t)t * n + b0 *
+			    QK8_0, q, (int64_t)nv * QK8_0);
 			for (b = 0; b < nv; b++)
 				amx_put_act(a + (size_t)(b0 + b) *
 				    AMX_APANEL(32), 32, t, q[b].qs,
@@ -292,7 +291,6 @@ amx_pack_act_q8_0(const float *x, int ntok, void *va, int n)
 static void
 amx_pack_act_q8_K(const float *x, int ntok, void *va, int n, int G)
 {
-	const struct quant_traits *at = quant_traits(GGML_TYPE_Q8_K);
 	struct block_q8_K	 q;
 	char			*a = va;
 	int			 nb = n / QK_K, t, i, j, k, s;
@@ -300,8 +298,8 @@ amx_pack_act_q8_K(const float *x, int ntok, void *va, int n, int G)
 	memset(a, 0, (size_t)(n / G) * AMX_APANEL(G));
 	for (t = 0; t < ntok; t++) {
 		for (i = 0; i < nb; i++) {
-			at->from_float(x + (size_t)t * n + i * QK_K, &q,
-			    QK_K);
+			quantize_row_q8_K_avx2(x + (size_t)t * n + i * QK_K,
+			    &q, QK_K);
 			for (j = 0; j < QK_K / G; j++) {
 				for (s = 0, k = 0; k < G / 16; k++)
 					s += q.bsums[j * G / 16 + k];
@@ -476,49 +474,46 @@ amx_tile(int G, int mins, int ng, const void *pw, const void *pa,
 #undef AMX_ISSUE
 
 /* The tile products of Q8_0, Q4_K and Q6_K. */
-AMX static void
+SIMD_AMX static void
 amx_tile_q8_0(int n, const void *pw, const void *pa, size_t arow, int ntok,
     float *y, size_t ldy, int nrows)
 {
 	amx_tile(32, 0, n / QK8_0, pw, pa, arow, ntok, y, ldy, nrows);
 }
 
-AMX static void
+SIMD_AMX static void
 amx_tile_q4_K(int n, const void *pw, const void *pa, size_t arow, int ntok,
     float *y, size_t ldy, int nrows)
 {
 	amx_tile(32, 1, n / 32, pw, pa, arow, ntok, y, ldy, nrows);
 }
 
-AMX static void
+SIMD_AMX static void
 amx_tile_q6_K(int n, const void *pw, const void *pa, size_t arow, int ntok,
     float *y, size_t ldy, int nrows)
 {
 	amx_tile(16, 0, n / 16, pw, pa, arow, ntok, y, ldy, nrows);
 }
 
-/* panel, act_panel, w_panel, pack_act, pack_w, tile, rows, toks, pack_acts */
-static const struct quant_gemm gemm_amx_q8_0 = {
-	32, AMX_APANEL(32) / AMX_TOKS, AMX_WPANEL, NULL, amx_pack_w_q8_0,
-	amx_tile_q8_0, AMX_ROWS, AMX_TOKS, amx_pack_act_q8_0,
-};
-static const struct quant_gemm gemm_amx_q4_K = {
-	32, AMX_APANEL(32) / AMX_TOKS, AMX_WPANEL, NULL, amx_pack_w_q4_K,
-	amx_tile_q4_K, AMX_ROWS, AMX_TOKS, amx_pack_act_g32,
-};
-static const struct quant_gemm gemm_amx_q6_K = {
-	16, AMX_APANEL(16) / AMX_TOKS, AMX_WPANEL, NULL, amx_pack_w_q6_K,
-	amx_tile_q6_K, AMX_ROWS, AMX_TOKS, amx_pack_act_g16,
-};
+/* Panels of G elements, AMX_TOKS tokens packed together. */
+#define GEMM_AMX(G, w, t, acts) {					\
+	.panel = (G), .act_panel = AMX_APANEL(G) / AMX_TOKS,		\
+	.w_panel = AMX_WPANEL, .pack_w = (w), .tile = (t),		\
+	.rows = AMX_ROWS, .toks = AMX_TOKS, .pack_acts = (acts),	\
+}
+static const struct quant_gemm gemm_amx_q8_0 = GEMM_AMX(32, amx_pack_w_q8_0,
+    amx_tile_q8_0, amx_pack_act_q8_0);
+static const struct quant_gemm gemm_amx_q4_K = GEMM_AMX(32, amx_pack_w_q4_K,
+    amx_tile_q4_K, amx_pack_act_g32);
+static const struct quant_gemm gemm_amx_q6_K = GEMM_AMX(16, amx_pack_w_q6_K,
+    amx_tile_q6_K, amx_pack_act_g16);
 
 void
 quant_register_amx(struct quant_traits *table)
 {
-	quant_register_avx512_wide(table);
 	table[GGML_TYPE_Q8_0].gemm = &gemm_amx_q8_0;
 	table[GGML_TYPE_Q4_K].gemm = &gemm_amx_q4_K;
 	table[GGML_TYPE_Q6_K].gemm = &gemm_amx_q6_K;
-	quant_register_panels(table);
 }
 
 #else

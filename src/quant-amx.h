@@ -9,9 +9,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#define AMX __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq," \
-	"avx512vnni,f16c,fma,amx-tile,amx-int8")))
-#define AMX_INLINE AMX static inline __attribute__((always_inline))
+#include "simd.h"
+
+#define AMX_INLINE SIMD_AMX static inline __attribute__((always_inline))
 
 #define AMX_TOKS	16		/* tokens a chunk */
 #define AMX_GROUP	8		/* chunks a pass over the weights */

@@ -20,16 +20,15 @@
 #include <string.h>
 
 #include "quant-impl.h"
+#include "simd.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
-#define AVX2 __attribute__((target("avx2,fma,f16c")))
-
 /* ------------------------------------------------------------------ */
 /* helpers */
 
-AVX2 static inline int
+SIMD_AVX2 static inline int
 hsum_epi32(__m256i v)
 {
 	__m128i	h = _mm_add_epi32(_mm256_castsi256_si128(v),
@@ -40,14 +39,14 @@ hsum_epi32(__m256i v)
 	return _mm_cvtsi128_si32(h);
 }
 
-AVX2 static inline float
+SIMD_AVX2 static inline float
 h2f(ggml_half h)
 {
 	return _cvtsh_ss(h);
 }
 
 /* Sum of u[i] * s[i] over 32 bytes, as 8 int32 lanes (u unsigned). */
-AVX2 static inline __m256i
+SIMD_AVX2 static inline __m256i
 dot_u8s8(__m256i u, __m256i s)
 {
 	return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s),
@@ -55,14 +54,14 @@ dot_u8s8(__m256i u, __m256i s)
 }
 
 /* As dot_u8s8 with both signed: the sign of w moves onto y. */
-AVX2 static inline __m256i
+SIMD_AVX2 static inline __m256i
 dot_s8s8(__m256i w, __m256i y)
 {
 	return dot_u8s8(_mm256_abs_epi8(w), _mm256_sign_epi8(y, w));
 }
 
 /* 32 nibbles of 16 bytes: the low ones in bytes 0-15, the high 16-31. */
-AVX2 static inline __m256i
+SIMD_AVX2 static inline __m256i
 nibbles32(const uint8_t *p)
 {
 	__m128i	q = _mm_loadu_si128((const __m128i *)p);
@@ -73,7 +72,7 @@ nibbles32(const uint8_t *p)
 }
 
 /* Byte j is 0xff where bit j of the 32-bit word at p is set, else 0. */
-AVX2 static inline __m256i
+SIMD_AVX2 static inline __m256i
 bits32(const uint8_t *p)
 {
 	const __m256i	spread = _mm256_set_epi64x(0x0303030303030303LL,
@@ -92,7 +91,7 @@ bits32(const uint8_t *p)
  * bytes s held in both 128-bit halves of v: a K-quant's scales for the 32
  * weights of one maddubs pair, which span two 16-weight groups.
  */
-AVX2 static inline __m256i
+SIMD_AVX2 static inline __m256i
 scale_pair(__m256i v, int a)
 {
 	/* Each word takes byte a (a + 1 above) into its high byte, then
@@ -105,7 +104,7 @@ scale_pair(__m256i v, int a)
 }
 
 /* x rounded half away from zero, as roundf; |x| < 2^22. */
-AVX2 static inline __m256
+SIMD_AVX2 static inline __m256
 round_away(__m256 x)
 {
 	const __m256	sign = _mm256_set1_ps(-0.0f);
@@ -119,7 +118,7 @@ round_away(__m256 x)
 }
 
 /* Four vectors of 8 int32 (each in int8 range) to 32 int8, in order. */
-AVX2 static inline __m256i
+SIMD_AVX2 static inline __m256i
 pack32(__m256i a, __m256i b, __m256i c, __m256i d)
 {
 	__m256i	ab = _mm256_packs_epi32(a, b), cd = _mm256_packs_epi32(c, d);
@@ -130,7 +129,7 @@ pack32(__m256i a, __m256i b, __m256i c, __m256i d)
 }
 
 /* max |x| over 32 floats. */
-AVX2 static inline float
+SIMD_AVX2 static inline float
 amax32(const float *x)
 {
 	const __m256	abs = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
@@ -155,7 +154,7 @@ amax32(const float *x)
  * Q8_0 block: d = amax / 127, q = roundf(x / d), into qs; returns the
  * sum of the q when sum is wanted (Q8_1), and d unrounded in *dfull.
  */
-AVX2 static inline int
+SIMD_AVX2 static inline int
 q8_block(const float *x, ggml_half *dp, int8_t *qs, int want_sum,
     float *dfull)
 {
@@ -177,7 +176,7 @@ q8_block(const float *x, ggml_half *dp, int8_t *qs, int want_sum,
 	    _mm256_add_epi32(q[2], q[3])));
 }
 
-AVX2 static void
+SIMD_AVX2 void
 quantize_row_q8_0_avx2(const float *x, void *vy, int64_t n)
 {
 	struct block_q8_0	*y = vy;
@@ -188,7 +187,7 @@ quantize_row_q8_0_avx2(const float *x, void *vy, int64_t n)
 		q8_block(x + i * QK8_0, &y[i].d, y[i].qs, 0, &d);
 }
 
-AVX2 static void
+SIMD_AVX2 static void
 quantize_row_q8_1_avx2(const float *x, void *vy, int64_t n)
 {
 	struct block_q8_1	*y = vy;
@@ -203,7 +202,7 @@ quantize_row_q8_1_avx2(const float *x, void *vy, int64_t n)
 	}
 }
 
-AVX2 static void
+SIMD_AVX2 void
 quantize_row_q8_K_avx2(const float *x, void *vy, int64_t n)
 {
 	struct block_q8_K	*y = vy;
@@ -294,7 +293,7 @@ quantize_row_q8_K_avx2(const float *x, void *vy, int64_t n)
 /* ------------------------------------------------------------------ */
 /* float weights */
 
-AVX2 static void
+SIMD_AVX2 static void
 vec_dot_f32_f32_avx2(int n, float *s, const void *vx, const void *vy)
 {
 	const float	*x = vx, *y = vy;
@@ -316,27 +315,27 @@ vec_dot_f32_f32_avx2(int n, float *s, const void *vx, const void *vy)
 	for (; i + 8 <= n; i += 8)
 		a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i),
 		    _mm256_loadu_ps(y + i), a0);
-	sum = quant_hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1),
+	sum = simd_hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1),
 	    _mm256_add_ps(a2, a3)));
 	for (; i < n; i++)
 		sum += x[i] * y[i];
 	*s = sum;
 }
 
-AVX2 static inline __m256
+SIMD_AVX2 static inline __m256
 load_f16(const ggml_half *p)
 {
 	return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
 }
 
-AVX2 static inline __m256
+SIMD_AVX2 static inline __m256
 load_bf16(const ggml_bf16 *p)
 {
 	return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(
 	    _mm_loadu_si128((const __m128i *)p)), 16));
 }
 
-AVX2 static void
+SIMD_AVX2 static void
 vec_dot_f16_f32_avx2(int n, float *s, const void *vx, const void *vy)
 {
 	const ggml_half	*x = vx;
@@ -359,14 +358,14 @@ vec_dot_f16_f32_avx2(int n, float *s, const void *vx, const void *vy)
 	for (; i + 8 <= n; i += 8)
 		a0 = _mm256_fmadd_ps(load_f16(x + i), _mm256_loadu_ps(y + i),
 		    a0);
-	sum = quant_hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1),
+	sum = simd_hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1),
 	    _mm256_add_ps(a2, a3)));
 	for (; i < n; i++)
 		sum += h2f(x[i]) * y[i];
 	*s = sum;
 }
 
-AVX2 static void
+SIMD_AVX2 static void
 vec_dot_bf16_f32_avx2(int n, float *s, const void *vx, const void *vy)
 {
 	const ggml_bf16	*x = vx;
@@ -389,7 +388,7 @@ vec_dot_bf16_f32_avx2(int n, float *s, const void *vx, const void *vy)
 	for (; i + 8 <= n; i += 8)
 		a0 = _mm256_fmadd_ps(load_bf16(x + i), _mm256_loadu_ps(y + i),
 		    a0);
-	sum = quant_hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1),
+	sum = simd_hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1),
 	    _mm256_add_ps(a2, a3)));
 	for (; i < n; i++)
 		sum += quant_bf2f(x[i]) * y[i];
@@ -406,7 +405,7 @@ vec_dot_bf16_f32_avx2(int n, float *s, const void *vx, const void *vy)
  * consecutive blocks do not wait on each other.
  */
 
-AVX2 static void
+SIMD_AVX2 static void
 vec_dot_q4_0_q8_0_avx2(int n, float *s, const void *vx, const void *vy)
 {
 	const struct block_q4_0	*x = vx;
@@ -424,10 +423,10 @@ vec_dot_q4_0_q8_0_avx2(int n, float *s, const void *vx, const void *vy)
 		acc1 = acc0;
 		acc0 = f;
 	}
-	*s = quant_hsum256(_mm256_add_ps(acc0, acc1));
+	*s = simd_hsum256(_mm256_add_ps(acc0, acc1));
 }
 
-AVX2 static void
+SIMD_AVX2 static void
 vec_dot_q4_1_q8_1_avx2(int n, float *s, const void *vx, const void *vy)
 {
 	const struct block_q4_1	*x = vx;
@@ -446,10 +445,10 @@ vec_dot_q4_1_q8_1_avx2(int n, float *s, const void *vx, const void *vy)
 		acc0 = f;
 		summ += h2f(x[i].m) * h2f(y[i].s);
 	}
-	*s = quant_hsum256(_mm256_add_ps(acc0, acc1)) + summ;
+	*s = simd_hsum256(_mm256_add_ps(acc0, acc1)) + summ;
 }
 
-AVX2 static void
+SIMD_AVX2 static void
 vec_dot_q5_0_q8_0_avx2(int n, float *s, const void *vx, const void *vy)
 {
 	const struct block_q5_0	*x = vx;
@@ -470,10 +469,10 @@ vec_dot_q5_0_q8_0_avx2(int n, float *s, const void *vx, const void *vy)
 		acc1 = acc0;
 		acc0 = f;
 	}
-	*s = quant_hsum256(_mm256_add_ps(acc0, acc1));
+	*s = simd_hsum256(_mm256_add_ps(acc0, acc1));
 }
 
-AVX2 static void
+SIMD_AVX2 static void
 vec_dot_q5_1_q8_1_avx2(int n, float *s, const void *vx, const void *vy)
 {
 	const struct block_q5_1	*x = vx;
@@ -494,7 +493,7 @@ vec_dot_q5_1_q8_1_avx2(int n, float *s, const void *vx, const void *vy)
 		acc0 = f;
 		summ += h2f(x[i].m) * h2f(y[i].s);
 	}
-	*s = quant_hsum256(_mm256_add_ps(acc0, acc1)) + summ;
+	*s = simd_hsum256(_mm256_add_ps(acc0, acc1)) + summ;
 }
 
 /*
@@ -509,7 +508,7 @@ vec_dot_q5_1_q8_1_avx2(int n, float *s, const void *vx, const void *vy)
 #define XT 4		/* activation rows of the multi-row dots */
 
 /* One Q8_0 block against T activation blocks, by bytes apart. */
-AVX2 static inline ALWAYS_INLINE void
+SIMD_AVX2 static inline ALWAYS_INLINE void
 q8_0_step(const struct block_q8_0 *x, const char *y0, size_t by, int T,
     __m256 *acc)
 {
@@ -529,7 +528,7 @@ q8_0_step(const struct block_q8_0 *x, const char *y0, size_t by, int T,
 	}
 }
 
-AVX2 static inline ALWAYS_INLINE void
+SIMD_AVX2 static inline ALWAYS_INLINE void
 q8_0_dot(int n, float *s, const void *vx, const void *vy, size_t by, int T)
 {
 	const struct block_q8_0	*x = vx;
@@ -549,16 +548,16 @@ q8_0_dot(int n, float *s, const void *vx, const void *vy, size_t by, int T)
 		q8_0_step(x + i, y + i * sizeof *x, by, T, a0);
 #pragma GCC unroll 4
 	for (t = 0; t < T; t++)
-		s[t] = quant_hsum256(_mm256_add_ps(a0[t], a1[t]));
+		s[t] = simd_hsum256(_mm256_add_ps(a0[t], a1[t]));
 }
 
-AVX2 static void
+SIMD_AVX2 static void
 vec_dot_q8_0_q8_0_avx2(int n, float *s, const void *vx, const void *vy)
 {
 	q8_0_dot(n, s, vx, vy, 0, 1);
 }
 
-AVX2 static void
+SIMD_AVX2 static void
 vec_dot_q8_0_q8_0_x4_avx2(int n, float *s, const void *vx, const void *vy,
     size_t by)
 {
@@ -574,7 +573,7 @@ vec_dot_q8_0_q8_0_x4_avx2(int n, float *s, const void *vx, const void *vy,
  * 12 bytes read as three little-endian words (the layout
  * quant_k4_scale_min describes).
  */
-AVX2 static inline __m256i
+SIMD_AVX2 static inline __m256i
 k4_scales(const uint8_t *p)
 {
 	uint32_t	v[4];
@@ -585,7 +584,7 @@ k4_scales(const uint8_t *p)
 }
 
 /* Every 16-bit lane = byte g of v (unsigned): one group's scale. */
-AVX2 static inline __m256i
+SIMD_AVX2 static inline __m256i
 scale_all(__m256i v, int g)
 {
 	return _mm256_shuffle_epi8(v, _mm256_set1_epi16((short)(0x8000 | g)));
@@ -595,7 +594,7 @@ scale_all(__m256i v, int g)
  * The mins of k4_scales as 16 lanes m0 m0 m1 m1 ... m7 m7, one per bsum
  * (bsums are per 16 activations, a group is 32).
  */
-AVX2 static inline __m256i
+SIMD_AVX2 static inline __m256i
 k4_mins16(__m256i v)
 {
 	return _mm256_shuffle_epi8(v, _mm256_setr_epi16(
@@ -605,7 +604,7 @@ k4_mins16(__m256i v)
 	    (short)0x800e, (short)0x800e, (short)0x800f, (short)0x800f));
 }
 
-AVX2 static inline ALWAYS_INLINE void
+SIMD_AVX2 static inline ALWAYS_INLINE void
 q4_K_dot(int n, float *s, const void *vx, const void *vy, size_t by, int T)
 {
 	const struct block_q4_K	*x = vx;
@@ -664,23 +663,23 @@ q4_K_dot(int n, float *s, const void *vx, const void *vy, size_t by, int T)
 #undef YB
 #pragma GCC unroll 4
 	for (t = 0; t < T; t++)
-		s[t] = quant_hsum256(acc[t]);
+		s[t] = simd_hsum256(acc[t]);
 }
 
-AVX2 static void
+SIMD_AVX2 static void
 vec_dot_q4_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
 {
 	q4_K_dot(n, s, vx, vy, 0, 1);
 }
 
-AVX2 static void
+SIMD_AVX2 static void
 vec_dot_q4_K_q8_K_x4_avx2(int n, float *s, const void *vx, const void *vy,
     size_t by)
 {
 	q4_K_dot(n, s, vx, vy, by, XT);
 }
 
-AVX2 static void
+SIMD_AVX2 static void
 vec_dot_q5_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
 {
 	const struct block_q5_K	*x = vx;
@@ -722,7 +721,7 @@ vec_dot_q5_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
 		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[i].d),
 		    _mm256_cvtepi32_ps(_mm256_add_epi32(i0, i1)), acc);
 	}
-	*s = quant_hsum256(acc);
+	*s = simd_hsum256(acc);
 }
 
 /*
@@ -732,7 +731,7 @@ vec_dot_q5_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
  * 6 for the four quarters.  Stored as q + 32: 32 times each group's
  * activation sum is taken off first.
  */
-AVX2 static inline ALWAYS_INLINE void
+SIMD_AVX2 static inline ALWAYS_INLINE void
 q6_K_dot(int n, float *s, const void *vx, const void *vy, size_t by, int T)
 {
 	const struct block_q6_K	*x = vx;
@@ -810,16 +809,16 @@ q6_K_dot(int n, float *s, const void *vx, const void *vy, size_t by, int T)
 #undef YB
 #pragma GCC unroll 4
 	for (t = 0; t < T; t++)
-		s[t] = quant_hsum256(acc[t]);
+		s[t] = simd_hsum256(acc[t]);
 }
 
-AVX2 static void
+SIMD_AVX2 static void
 vec_dot_q6_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
 {
 	q6_K_dot(n, s, vx, vy, 0, 1);
 }
 
-AVX2 static void
+SIMD_AVX2 static void
 vec_dot_q6_K_q8_K_x4_avx2(int n, float *s, const void *vx, const void *vy,
     size_t by)
 {
@@ -830,7 +829,7 @@ vec_dot_q6_K_q8_K_x4_avx2(int n, float *s, const void *vx, const void *vy,
  * The 16 scales of a Q3_K block minus 32, as 16 signed bytes (the packing
  * quant_k3_scales describes, four scales per word operation).
  */
-AVX2 static inline __m128i
+SIMD_AVX2 static inline __m128i
 k3_scales(const uint8_t *p)
 {
 	uint32_t	w[3], v[4];
@@ -851,7 +850,7 @@ k3_scales(const uint8_t *p)
  * bits of quarter j, and bit 4*half + j of hmask[l] its third bit; stored
  * as q + 4 (the third bit set means no -4).
  */
-AVX2 static void
+SIMD_AVX2 static void
 vec_dot_q3_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
 {
 	const struct block_q3_K	*x = vx;
@@ -895,14 +894,14 @@ vec_dot_q3_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
 		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[i].d),
 		    _mm256_cvtepi32_ps(_mm256_add_epi32(i0, i1)), acc);
 	}
-	*s = quant_hsum256(acc);
+	*s = simd_hsum256(acc);
 }
 
 /*
  * Q2_K: as Q3_K without the third bit; scales[g] has the group's scale
  * in its low nibble and its min in the high one.
  */
-AVX2 static void
+SIMD_AVX2 static void
 vec_dot_q2_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
 {
 	const struct block_q2_K	*x = vx;
@@ -947,7 +946,7 @@ vec_dot_q2_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
 		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[i].d),
 		    _mm256_cvtepi32_ps(_mm256_add_epi32(i0, i1)), acc);
 	}
-	*s = quant_hsum256(acc) - quant_hsum256(accm);
+	*s = simd_hsum256(acc) - simd_hsum256(accm);
 }
 
 /* ------------------------------------------------------------------ */
@@ -958,36 +957,42 @@ struct avx2_kernel {
 	quant_from_float_fn	 from_float;
 };
 
+/* A type's AVX2 dot, against activations of type vt. */
+#define DOT(vt, dot) { .vec_dot_type = GGML_TYPE_##vt, .vec_dot = (dot) }
 static const struct avx2_kernel avx2_kernels[GGML_TYPE_COUNT] = {
-	[GGML_TYPE_F32] = { GGML_TYPE_F32, vec_dot_f32_f32_avx2, NULL },
-	[GGML_TYPE_F16] = { GGML_TYPE_F32, vec_dot_f16_f32_avx2, NULL },
-	[GGML_TYPE_BF16] = { GGML_TYPE_F32, vec_dot_bf16_f32_avx2, NULL },
-	[GGML_TYPE_Q4_0] = { GGML_TYPE_Q8_0, vec_dot_q4_0_q8_0_avx2, NULL },
-	[GGML_TYPE_Q4_1] = { GGML_TYPE_Q8_1, vec_dot_q4_1_q8_1_avx2, NULL },
-	[GGML_TYPE_Q5_0] = { GGML_TYPE_Q8_0, vec_dot_q5_0_q8_0_avx2, NULL },
-	[GGML_TYPE_Q5_1] = { GGML_TYPE_Q8_1, vec_dot_q5_1_q8_1_avx2, NULL },
-	[GGML_TYPE_Q8_0] = { GGML_TYPE_Q8_0, vec_dot_q8_0_q8_0_avx2,
-	    quantize_row_q8_0_avx2 },
-	[GGML_TYPE_Q8_1] = { GGML_TYPE_Q8_1, NULL, quantize_row_q8_1_avx2 },
-	[GGML_TYPE_Q2_K] = { GGML_TYPE_Q8_K, vec_dot_q2_K_q8_K_avx2, NULL },
-	[GGML_TYPE_Q3_K] = { GGML_TYPE_Q8_K, vec_dot_q3_K_q8_K_avx2, NULL },
-	[GGML_TYPE_Q4_K] = { GGML_TYPE_Q8_K, vec_dot_q4_K_q8_K_avx2, NULL },
-	[GGML_TYPE_Q5_K] = { GGML_TYPE_Q8_K, vec_dot_q5_K_q8_K_avx2, NULL },
-	[GGML_TYPE_Q6_K] = { GGML_TYPE_Q8_K, vec_dot_q6_K_q8_K_avx2, NULL },
-	[GGML_TYPE_Q8_K] = { GGML_TYPE_Q8_K, NULL, quantize_row_q8_K_avx2 },
+	[GGML_TYPE_F32] = DOT(F32, vec_dot_f32_f32_avx2),
+	[GGML_TYPE_F16] = DOT(F32, vec_dot_f16_f32_avx2),
+	[GGML_TYPE_BF16] = DOT(F32, vec_dot_bf16_f32_avx2),
+	[GGML_TYPE_Q4_0] = DOT(Q8_0, vec_dot_q4_0_q8_0_avx2),
+	[GGML_TYPE_Q4_1] = DOT(Q8_1, vec_dot_q4_1_q8_1_avx2),
+	[GGML_TYPE_Q5_0] = DOT(Q8_0, vec_dot_q5_0_q8_0_avx2),
+	[GGML_TYPE_Q5_1] = DOT(Q8_1, vec_dot_q5_1_q8_1_avx2),
+	[GGML_TYPE_Q8_0] = { .vec_dot_type = GGML_TYPE_Q8_0,
+	    .vec_dot = vec_dot_q8_0_q8_0_avx2,
+	    .from_float = quantize_row_q8_0_avx2 },
+	[GGML_TYPE_Q8_1] = { .vec_dot_type = GGML_TYPE_Q8_1,
+	    .from_float = quantize_row_q8_1_avx2 },
+	[GGML_TYPE_Q2_K] = DOT(Q8_K, vec_dot_q2_K_q8_K_avx2),
+	[GGML_TYPE_Q3_K] = DOT(Q8_K, vec_dot_q3_K_q8_K_avx2),
+	[GGML_TYPE_Q4_K] = DOT(Q8_K, vec_dot_q4_K_q8_K_avx2),
+	[GGML_TYPE_Q5_K] = DOT(Q8_K, vec_dot_q5_K_q8_K_avx2),
+	[GGML_TYPE_Q6_K] = DOT(Q8_K, vec_dot_q6_K_q8_K_avx2),
+	[GGML_TYPE_Q8_K] = { .vec_dot_type = GGML_TYPE_Q8_K,
+	    .from_float = quantize_row_q8_K_avx2 },
 };
+#undef DOT
 
 /* The 4-row dots, each paired with the single-row dot it reproduces. */
 static const struct {
 	quant_vec_dot_fn	 single;
 	quant_vec_dot_x4_fn	 x4;
 } avx2_x4[GGML_TYPE_COUNT] = {
-	[GGML_TYPE_Q8_0] = { vec_dot_q8_0_q8_0_avx2,
-	    vec_dot_q8_0_q8_0_x4_avx2 },
-	[GGML_TYPE_Q4_K] = { vec_dot_q4_K_q8_K_avx2,
-	    vec_dot_q4_K_q8_K_x4_avx2 },
-	[GGML_TYPE_Q6_K] = { vec_dot_q6_K_q8_K_avx2,
-	    vec_dot_q6_K_q8_K_x4_avx2 },
+	[GGML_TYPE_Q8_0] = { .single = vec_dot_q8_0_q8_0_avx2,
+	    .x4 = vec_dot_q8_0_q8_0_x4_avx2 },
+	[GGML_TYPE_Q4_K] = { .single = vec_dot_q4_K_q8_K_avx2,
+	    .x4 = vec_dot_q4_K_q8_K_x4_avx2 },
+	[GGML_TYPE_Q6_K] = { .single = vec_dot_q6_K_q8_K_avx2,
+	    .x4 = vec_dot_q6_K_q8_K_x4_avx2 },
 };
 
 void

@@ -7,16 +7,15 @@
  * avx512 path; the other K-quants' and Q8_0's stay the AVX2 ones), and
  * 512-bit Q8_0, Q4_K, Q5_K and Q6_K dots (avx512-wide).  On Zen 4, where
  * AVX-512 is split into 256-bit halves, 512-bit dots were slower (by
- * 18-24 % on Q4_K and Q8_0); on Zen 5, which runs them at full width, the
- * 256-bit ones were the limit of one core (see the 512-bit section).
+ * about a fifth); on Zen 5, which runs them at full width, the 256-bit
+ * ones were the limit of one core (see the 512-bit section).
  * VNNI wins by far on tiles, where a weight vector meets several tokens
  * and the scales are applied once per 16 groups.
  * Dots of four rows at once against one token load the token's blocks
  * once for the four; they read four interleaved streams, which defeat the
- * hardware prefetcher (reads from memory fell to a third), so they
- * prefetch themselves.  On Q4_K_M generation that came out even with one
- * row at a time (1.01 times, the median of 9 alternating rounds on a
- * noisy machine); the IQ4_XS dot (quant-iq-avx512.c) gains more.
+ * hardware prefetcher, so they prefetch themselves.  On Q4_K_M
+ * generation that came out even with one row at a time; the IQ4_XS dot
+ * (quant-iq-avx512.c) gains more.
  */
 #include "config.h"
 
@@ -25,12 +24,11 @@
 
 #include "quant-impl.h"
 #include "quant-avx512.h"
+#include "simd.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
-#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl," \
-    "avx512dq,avx512vnni,avx2,fma,f16c")))
 #define ALWAYS_INLINE __attribute__((always_inline))
 
 /* ------------------------------------------------------------------ */
@@ -48,7 +46,7 @@
  * past the scales, which are the block's qs.  k4_scales_vnni has them in
  * both 128-bit halves.
  */
-AVX512 static inline __m128i
+SIMD_VNNI static inline __m128i
 k4_scales128(const uint8_t *p)
 {
 	__m128i	w = _mm_loadu_si128((const __m128i *)p);
@@ -62,7 +60,7 @@ k4_scales128(const uint8_t *p)
 	    0x30303030), 0xf8);
 }
 
-AVX512 static inline __m256i
+SIMD_VNNI static inline __m256i
 k4_scales_vnni(const uint8_t *p)
 {
 	return _mm256_broadcastsi128_si256(k4_scales128(p));
@@ -79,7 +77,7 @@ k4_scales_vnni(const uint8_t *p)
  * against the token's (a: its quants as 8 vectors, bs its bsums, yd its
  * scale): the scaled sum is added to *acc, the mins' part to *accm.
  */
-AVX512 static inline ALWAYS_INLINE void
+SIMD_VNNI static inline ALWAYS_INLINE void
 k45_block(const char *x, const __m256i *a, __m256i bs, float yd,
     size_t qoff, int five, __m256 *acc, __m256 *accm)
 {
@@ -140,7 +138,7 @@ k45_block(const char *x, const __m256i *a, __m256i bs, float yd,
 }
 
 /* nr rows bx bytes apart (k45_block each, bsize bytes a block). */
-AVX512 static inline ALWAYS_INLINE void
+SIMD_VNNI static inline ALWAYS_INLINE void
 vec_dot_k45_vnni(int n, float *s, const void *vx, size_t bx,
     const void *vy, size_t bsize, size_t qoff, int five, int nr)
 {
@@ -163,7 +161,7 @@ vec_dot_k45_vnni(int n, float *s, const void *vx, size_t bx,
 			    y[i].d, qoff, five, &acc[r], &accm[r]);
 	}
 	for (r = 0; r < nr; r++)
-		s[r] = quant_hsum256(acc[r]) - quant_hsum256(accm[r]);
+		s[r] = simd_hsum256(acc[r]) - simd_hsum256(accm[r]);
 }
 
 /*
@@ -171,7 +169,7 @@ vec_dot_k45_vnni(int n, float *s, const void *vx, size_t bx,
  * Q6_K half: the low nibbles of l0 (k = 0) or l1 (1) or their high ones
  * (2, 3), with bit pair k of h on top.
  */
-AVX512 static inline ALWAYS_INLINE __m256i
+SIMD_VNNI static inline ALWAYS_INLINE __m256i
 q6_K_quarter(__m256i l0, __m256i l1, __m256i h, int k)
 {
 	const __m256i	low = _mm256_set1_epi8(0x0f);
@@ -194,7 +192,7 @@ q6_K_quarter(__m256i l0, __m256i l1, __m256i h, int k)
  * scales.  32 times each group's activation sum (the storage offset) is
  * taken off first.  nr rows bx bytes apart.
  */
-AVX512 static inline ALWAYS_INLINE void
+SIMD_VNNI static inline ALWAYS_INLINE void
 vec_dot_q6_K_rows(int n, float *s, const void *vx, size_t bx,
     const void *vy, int nr)
 {
@@ -263,7 +261,7 @@ vec_dot_q6_K_rows(int n, float *s, const void *vx, size_t bx,
 		}
 	}
 	for (r = 0; r < nr; r++)
-		s[r] = quant_hsum256(acc[r]);
+		s[r] = simd_hsum256(acc[r]);
 }
 
 /*
@@ -271,12 +269,12 @@ vec_dot_q6_K_rows(int n, float *s, const void *vx, size_t bx,
  * a driver taking (n, s, x, bx, y, nr).
  */
 #define ROW_DOTS(name, driver) \
-AVX512 static void \
+SIMD_VNNI static void \
 name(int n, float *s, const void *vx, const void *vy) \
 { \
 	driver(n, s, vx, 0, vy, 1); \
 } \
-AVX512 static void \
+SIMD_VNNI static void \
 name##_rows(int n, float *s, const void *vx, const void *vy, size_t bx) \
 { \
 	driver(n, s, vx, bx, vy, QUANT_DOT_ROWS); \
@@ -292,8 +290,8 @@ ROW_DOTS(vec_dot_q6_K_q8_K_vnni, vec_dot_q6_K_rows)
  * server cores), these dots issue about 0.6 times the instructions of the
  * 256-bit ones above for the same block, which matters because a
  * single-token dot is no longer purely memory-bound on such a core: the
- * 256-bit Q4_K dot ran no faster from L2 than from memory (measured on
- * Zen 5: 21 GB/s on one core either way, against 30 GB/s of plain reads).
+ * 256-bit Q4_K dot ran no faster from L2 than from memory (on Zen 5, 21
+ * GB/s on one core either way).
  * A 512-bit vector holds two 32-weight groups side by side, so the
  * activations are regrouped once per block for all rows: [g0 | g2],
  * [g1 | g3], [g4 | g6], [g5 | g7] meet the low and high nibbles of
@@ -317,7 +315,7 @@ struct zmm_act {
 	__m128	yd;
 };
 
-AVX512 static inline ALWAYS_INLINE void
+SIMD_VNNI static inline ALWAYS_INLINE void
 zmm_act_k4(const struct block_q8_K *y, struct zmm_act *z)
 {
 	__m512i	x0 = _mm512_loadu_si512(y->qs), x1 = _mm512_loadu_si512(
@@ -338,7 +336,7 @@ zmm_act_k4(const struct block_q8_K *y, struct zmm_act *z)
  * the mins' part to *accm.  dpbusd's 4-weight sums (at most 4 * 31 * 128)
  * are packed to words and one dpwssd applies four groups' scales.
  */
-AVX512 static inline ALWAYS_INLINE void
+SIMD_VNNI static inline ALWAYS_INLINE void
 k45_block_zmm(const char *x, const struct zmm_act *z, size_t qoff,
     int five, __m512 *acc, __m128 *accm)
 {
@@ -394,7 +392,7 @@ k45_block_zmm(const char *x, const struct zmm_act *z, size_t qoff,
 }
 
 /* nr rows bx bytes apart (k45_block_zmm each, bsize bytes a block). */
-AVX512 static inline ALWAYS_INLINE void
+SIMD_VNNI static inline ALWAYS_INLINE void
 vec_dot_k45_zmm(int n, float *s, const void *vx, size_t bx,
     const void *vy, size_t bsize, size_t qoff, int five, int nr)
 {
@@ -418,7 +416,7 @@ vec_dot_k45_zmm(int n, float *s, const void *vx, size_t bx,
 	}
 	for (r = 0; r < nr; r++)
 		s[r] = _mm512_reduce_add_ps(acc[r]) -
-		    quant_hsum256(_mm256_zextps128_ps256(accm[r]));
+		    simd_hsum256(_mm256_zextps128_ps256(accm[r]));
 }
 
 /*
@@ -431,7 +429,7 @@ vec_dot_k45_zmm(int n, float *s, const void *vx, size_t bx,
  * 32 times each group's activation sum (the storage offset) is taken off
  * first.
  */
-AVX512 static inline ALWAYS_INLINE void
+SIMD_VNNI static inline ALWAYS_INLINE void
 vec_dot_q6_K_zmm(int n, float *s, const void *vx, size_t bx,
     const void *vy, int nr)
 {
@@ -507,13 +505,13 @@ vec_dot_q6_K_zmm(int n, float *s, const void *vx, size_t bx,
 
 /* A type's dots of one row and of QUANT_DOT_ROWS rows, in width w. */
 #define K45_DOTS(t, five, w) \
-AVX512 static void \
+SIMD_VNNI static void \
 vec_dot_##t##_q8_K_##w(int n, float *s, const void *vx, const void *vy) \
 { \
 	vec_dot_k45_##w(n, s, vx, 0, vy, sizeof (struct block_##t), \
 	    offsetof(struct block_##t, qs), five, 1); \
 } \
-AVX512 static void \
+SIMD_VNNI static void \
 vec_dot_##t##_q8_K_##w##_rows(int n, float *s, const void *vx, \
     const void *vy, size_t bx) \
 { \
@@ -537,7 +535,7 @@ ROW_DOTS(vec_dot_q6_K_q8_K_zmm, vec_dot_q6_K_zmm)
  * token's side (activations, lane starts, scales) is built once for all
  * rows.  With an odd block count the last pair's upper half is zeros.
  */
-AVX512 static inline ALWAYS_INLINE __m512i
+SIMD_VNNI static inline ALWAYS_INLINE __m512i
 q8_0_pair(const struct block_q8_0 *b, int two)
 {
 	__m256i	lo = _mm256_loadu_si256((const __m256i *)b[0].qs);
@@ -548,7 +546,7 @@ q8_0_pair(const struct block_q8_0 *b, int two)
 }
 
 /* The two scales of a pair, each in its half (0 for a missing one). */
-AVX512 static inline ALWAYS_INLINE __m512
+SIMD_VNNI static inline ALWAYS_INLINE __m512
 q8_0_pair_d(const struct block_q8_0 *b, int two)
 {
 	return _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(
@@ -556,7 +554,7 @@ q8_0_pair_d(const struct block_q8_0 *b, int two)
 	    (short)b[1].d : 0), 1));
 }
 
-AVX512 static inline ALWAYS_INLINE void
+SIMD_VNNI static inline ALWAYS_INLINE void
 vec_dot_q8_0_zmm(int n, float *s, const void *vx, size_t bx,
     const void *vy, int nr)
 {
@@ -577,8 +575,7 @@ vec_dot_q8_0_zmm(int n, float *s, const void *vx, size_t bx,
 		    _mm512_slli_epi32(_mm512_dpbusd_epi32(
 		    _mm512_setzero_si512(), _mm512_set1_epi8(1), a), 7));
 		yd = q8_0_pair_d(y + i, two);
-		/* unrolled: generation on Q8_0 1.025 times as fast (4 of 4
-		 * alternating pairs, Intel) */
+		/* unrolled: generation on Q8_0 1.025 times as fast (Intel) */
 #pragma GCC unroll 4
 		for (r = 0; r < nr; r++) {
 			x = (const struct block_q8_0 *)((const char *)vx +
@@ -626,7 +623,7 @@ ROW_DOTS(vec_dot_q8_0_q8_0_zmm, vec_dot_q8_0_zmm)
 #define GEMM_T 4		/* tokens per pass over a tile */
 
 /* One pass: the tile's rows against T tokens, over np panels. */
-AVX512 static inline ALWAYS_INLINE void
+SIMD_VNNI static inline ALWAYS_INLINE void
 gemm_pass(int np, int S, int ioff, const char *pw, const char *pa,
     size_t arow, int T, float *y, size_t ldy, int nrows)
 {
@@ -693,7 +690,7 @@ gemm_pass(int np, int S, int ioff, const char *pw, const char *pa,
 }
 
 /* All tokens, GEMM_T at a time, then the 1-3 left. */
-AVX512 static inline ALWAYS_INLINE void
+SIMD_VNNI static inline ALWAYS_INLINE void
 gemm_tile(int S, int ioff, int n, const void *pw, const void *pa,
     size_t arow, int ntok, float *y, size_t ldy, int nrows)
 {
@@ -720,7 +717,7 @@ gemm_tile(int S, int ioff, int n, const void *pw, const void *pa,
 }
 
 /* Q4_K: 8 steps, the min in float. */
-AVX512 static void
+SIMD_VNNI static void
 gemm_tile_q4_K(int n, const void *pw, const void *pa, size_t arow,
     int ntok, float *y, size_t ldy, int nrows)
 {
@@ -729,7 +726,7 @@ gemm_tile_q4_K(int n, const void *pw, const void *pa, size_t arow,
 
 /* Groups of 32 stored plus 128 (Q8_0, the i-quants'): 8 steps, the
  * offset in integers. */
-AVX512 void
+SIMD_VNNI void
 gemm512_tile_g32(int n, const void *pw, const void *pa, size_t arow,
     int ntok, float *y, size_t ldy, int nrows)
 {
@@ -738,7 +735,7 @@ gemm512_tile_g32(int n, const void *pw, const void *pa, size_t arow,
 
 /* Groups of 16 stored plus an offset (Q6_K, i-quants'): 4 steps, the
  * offset in integers. */
-AVX512 void
+SIMD_VNNI void
 gemm512_tile_g16(int n, const void *pw, const void *pa, size_t arow,
     int ntok, float *y, size_t ldy, int nrows)
 {
@@ -773,7 +770,6 @@ gemm_put_act(char *out, int S, const int8_t *qs, const float *dy,
 void
 gemm512_act_q8_0(const float *x, void *va, int n)
 {
-	const struct quant_traits *at = quant_traits(GGML_TYPE_Q8_0);
 	struct block_q8_0	 b[16];
 	int8_t			 qs[512];
 	float			 dy[16];
@@ -781,7 +777,8 @@ gemm512_act_q8_0(const float *x, void *va, int n)
 
 	for (p = 0; p * 16 < nb; p++) {
 		nv = nb - p * 16 < 16 ? nb - p * 16 : 16;
-		at->from_float(x + (size_t)p * 512, b, (int64_t)nv * QK8_0);
+		quantize_row_q8_0_avx2(x + (size_t)p * 512, b,
+		    (int64_t)nv * QK8_0);
 		memset(qs, 0, sizeof qs);
 		for (j = 0; j < 16; j++) {
 			dy[j] = 0.0f;
@@ -806,7 +803,6 @@ gemm512_act_q8_0(const float *x, void *va, int n)
 static void
 gemm_pack_act_q8_K(const float *x, void *va, int n, int G, int off)
 {
-	const struct quant_traits *at = quant_traits(GGML_TYPE_Q8_K);
 	struct block_q8_K	 b[2];
 	int8_t			 qs[512];
 	float			 dy[16];
@@ -815,7 +811,8 @@ gemm_pack_act_q8_K(const float *x, void *va, int n, int G, int off)
 
 	for (p = 0; p * per < nsb; p++) {
 		nv = nsb - p * per < per ? nsb - p * per : per;
-		at->from_float(x + (size_t)p * pe, b, (int64_t)nv * QK_K);
+		quantize_row_q8_K_avx2(x + (size_t)p * pe, b,
+		    (int64_t)nv * QK_K);
 		memset(qs, 0, sizeof qs);
 		for (j = 0; j < 16; j++) {
 			sb = j / gs;
@@ -867,7 +864,7 @@ gemm512_act_g16(const float *x, void *a, int n)
  */
 
 /* A tile's float part for row r of a panel: 16 dsc, then 16 dmm. */
-AVX512 static inline void
+SIMD_VNNI static inline void
 gemm_put_scales(char *tile, int S, int r, __m512 dsc, __m512 dmm)
 {
 	_mm512_store_ps(tile + (size_t)GEMM_R * 64 * S + r * 64, dsc);
@@ -876,7 +873,7 @@ gemm_put_scales(char *tile, int S, int r, __m512 dsc, __m512 dmm)
 }
 
 /* Row r of a tile as zeros, weights and scales. */
-AVX512 void
+SIMD_VNNI void
 gemm512_zero_row(char *tile, int S, int r)
 {
 	int	s;
@@ -886,7 +883,7 @@ gemm512_zero_row(char *tile, int S, int r)
 	gemm_put_scales(tile, S, r, _mm512_setzero_ps(), _mm512_setzero_ps());
 }
 
-AVX512 void
+SIMD_VNNI void
 gemm512_put_dsc(char *tile, int S, int r, const float *dsc)
 {
 	gemm_put_scales(tile, S, r, _mm512_loadu_ps(dsc), _mm512_setzero_ps());
@@ -900,7 +897,7 @@ gemm512_put_dsc(char *tile, int S, int r, const float *dsc)
  * then a (4 groups, 4 dwords), b (8 groups, 2 dwords), the steps (16, 1);
  * stored plus 128 (unsigned).
  */
-AVX512 void
+SIMD_VNNI void
 gemm512_put_groups(char *tile, int r, const __m512i *z)
 {
 	const __m512i	 ia[2] = {
@@ -948,7 +945,7 @@ gemm512_put_groups(char *tile, int r, const __m512i *z)
  * Q8_0: a group is a block.  Blocks past n load as zeros (masked, so
  * nothing past the row is read).
  */
-AVX512 static void
+SIMD_VNNI static void
 gemm_pack_w_q8_0(const void *vw, size_t wrow, int nrows, void *vp, int n)
 {
 	const __m512i	 idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2,
@@ -989,7 +986,7 @@ gemm_pack_w_q8_0(const void *vw, size_t wrow, int nrows, void *vp, int n)
  * A panel's 16 group factors: the 6-bit scales (or mins) q of its two
  * blocks, 8 bytes each, times the block's d (or dmin), f[0] or f[1].
  */
-AVX512 static inline __m512
+SIMD_VNNI static inline __m512
 k4_panel_scales(const float *f, __m128i q)
 {
 	return _mm512_mul_ps(_mm512_insertf32x8(_mm512_set1_ps(f[0]),
@@ -1001,7 +998,7 @@ k4_panel_scales(const float *f, __m128i q)
  * Q4_K and Q5_K (five: the fifth bits in qh), whose blocks share d, dmin
  * and scales at the same offsets: bsize bytes a block, qs at qoff.
  */
-AVX512 static inline ALWAYS_INLINE void
+SIMD_VNNI static inline ALWAYS_INLINE void
 gemm_pack_w_k45(const void *vw, size_t wrow, int nrows, void *vp, int n,
     size_t bsize, size_t qoff, int five)
 {
@@ -1083,21 +1080,21 @@ gemm_pack_w_k45(const void *vw, size_t wrow, int nrows, void *vp, int n,
 	}
 }
 
-AVX512 static void
+SIMD_VNNI static void
 gemm_pack_w_q4_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
 {
 	gemm_pack_w_k45(vw, wrow, nrows, vp, n, sizeof (struct block_q4_K),
 	    offsetof(struct block_q4_K, qs), 0);
 }
 
-AVX512 static void
+SIMD_VNNI static void
 gemm_pack_w_q5_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
 {
 	gemm_pack_w_k45(vw, wrow, nrows, vp, n, sizeof (struct block_q5_K),
 	    offsetof(struct block_q5_K, qs), 1);
 }
 
-AVX512 static void
+SIMD_VNNI static void
 gemm_pack_w_q6_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
 {
 	/* Group g of 16: half h = g / 8, quarter q = g % 8 / 2, first index
@@ -1151,22 +1148,14 @@ gemm_pack_w_q6_K(const void *vw, size_t wrow, int nrows, void *vp, int n)
 	}
 }
 
-static const struct quant_gemm gemm_q8_0 = {
-	512, 512 + 128, GEMM_R * (512 + 128), gemm512_act_q8_0,
-	gemm_pack_w_q8_0, gemm512_tile_g32, GEMM_R, 1, NULL,
-};
-static const struct quant_gemm gemm_q4_K = {
-	512, 512 + 128, GEMM_R * (512 + 128), gemm_pack_act_q4_K,
-	gemm_pack_w_q4_K, gemm_tile_q4_K, GEMM_R, 1, NULL,
-};
-static const struct quant_gemm gemm_q5_K = {
-	512, 512 + 128, GEMM_R * (512 + 128), gemm_pack_act_q4_K,
-	gemm_pack_w_q5_K, gemm_tile_q4_K, GEMM_R, 1, NULL,
-};
-static const struct quant_gemm gemm_q6_K = {
-	256, 256 + 128, GEMM_R * (256 + 128), gemm_pack_act_q6_K,
-	gemm_pack_w_q6_K, gemm512_tile_g16, GEMM_R, 1, NULL,
-};
+static const struct quant_gemm gemm_q8_0 = GEMM512(512, gemm512_act_q8_0,
+    gemm_pack_w_q8_0, gemm512_tile_g32);
+static const struct quant_gemm gemm_q4_K = GEMM512(512, gemm_pack_act_q4_K,
+    gemm_pack_w_q4_K, gemm_tile_q4_K);
+static const struct quant_gemm gemm_q5_K = GEMM512(512, gemm_pack_act_q4_K,
+    gemm_pack_w_q5_K, gemm_tile_q4_K);
+static const struct quant_gemm gemm_q6_K = GEMM512(256, gemm_pack_act_q6_K,
+    gemm_pack_w_q6_K, gemm512_tile_g16);
 
 /* ------------------------------------------------------------------ */
 
@@ -1180,13 +1169,15 @@ static const struct {
 	const struct quant_gemm	*gemm;
 	quant_vec_dot_rows_fn	 rows;
 } avx512_kernels[GGML_TYPE_COUNT] = {
-	[GGML_TYPE_Q8_0] = { GGML_TYPE_Q8_0, NULL, &gemm_q8_0 },
-	[GGML_TYPE_Q4_K] = { GGML_TYPE_Q8_K, vec_dot_q4_K_q8_K_vnni,
-	    &gemm_q4_K, vec_dot_q4_K_q8_K_vnni_rows },
-	[GGML_TYPE_Q5_K] = { GGML_TYPE_Q8_K, vec_dot_q5_K_q8_K_vnni,
-	    &gemm_q5_K, vec_dot_q5_K_q8_K_vnni_rows },
-	[GGML_TYPE_Q6_K] = { GGML_TYPE_Q8_K, vec_dot_q6_K_q8_K_vnni,
-	    &gemm_q6_K, vec_dot_q6_K_q8_K_vnni_rows },
+	[GGML_TYPE_Q8_0] = { .vec_dot_type = GGML_TYPE_Q8_0,
+	    .gemm = &gemm_q8_0 },
+#define K(t) { .vec_dot_type = GGML_TYPE_Q8_K,				\
+	.vec_dot = vec_dot_##t##_q8_K_vnni, .gemm = &gemm_##t,		\
+	.rows = vec_dot_##t##_q8_K_vnni_rows }
+	[GGML_TYPE_Q4_K] = K(q4_K),
+	[GGML_TYPE_Q5_K] = K(q5_K),
+	[GGML_TYPE_Q6_K] = K(q6_K),
+#undef K
 };
 
 void
@@ -1194,8 +1185,6 @@ quant_register_avx512(struct quant_traits *table)
 {
 	int	t;
 
-	/* Every AVX-512 CPU runs AVX2: start from those kernels. */
-	quant_register_avx2(table);
 	if (!quant_cpu_has_avx512vnni())
 		return;
 	for (t = 0; t < GGML_TYPE_COUNT; t++) {
@@ -1220,14 +1209,13 @@ static const struct {
 	quant_vec_dot_fn	 vec_dot;
 	quant_vec_dot_rows_fn	 rows;
 } zmm_dots[GGML_TYPE_COUNT] = {
-	[GGML_TYPE_Q8_0] = { GGML_TYPE_Q8_0, vec_dot_q8_0_q8_0_zmm,
-	    vec_dot_q8_0_q8_0_zmm_rows },
-	[GGML_TYPE_Q4_K] = { GGML_TYPE_Q8_K, vec_dot_q4_K_q8_K_zmm,
-	    vec_dot_q4_K_q8_K_zmm_rows },
-	[GGML_TYPE_Q5_K] = { GGML_TYPE_Q8_K, vec_dot_q5_K_q8_K_zmm,
-	    vec_dot_q5_K_q8_K_zmm_rows },
-	[GGML_TYPE_Q6_K] = { GGML_TYPE_Q8_K, vec_dot_q6_K_q8_K_zmm,
-	    vec_dot_q6_K_q8_K_zmm_rows },
+#define ZMM(vt, dot) { .vec_dot_type = GGML_TYPE_##vt, .vec_dot = dot,	\
+	.rows = dot##_rows }
+	[GGML_TYPE_Q8_0] = ZMM(Q8_0, vec_dot_q8_0_q8_0_zmm),
+	[GGML_TYPE_Q4_K] = ZMM(Q8_K, vec_dot_q4_K_q8_K_zmm),
+	[GGML_TYPE_Q5_K] = ZMM(Q8_K, vec_dot_q5_K_q8_K_zmm),
+	[GGML_TYPE_Q6_K] = ZMM(Q8_K, vec_dot_q6_K_q8_K_zmm),
+#undef ZMM
 };
 
 void
@@ -1235,7 +1223,6 @@ quant_register_avx512_wide(struct quant_traits *table)
 {
 	int	t;
 
-	quant_register_avx512(table);
 	if (!quant_cpu_has_avx512vnni())
 		return;
 	for (t = 0; t < GGML_TYPE_COUNT; t++) {

@@ -17,6 +17,17 @@
 	((tile) + ((size_t)(s) * QUANT_GEMM_ROWS + (r)) * 64)
 
 /*
+ * The struct quant_gemm of a type with panels of P elements (P quants
+ * and a 128-byte header, a token's or a row's), its activation packer,
+ * weight packer and tile.
+ */
+#define GEMM512(P, act, w, t) {						\
+	.panel = (P), .act_panel = (P) + 128,				\
+	.w_panel = QUANT_GEMM_ROWS * ((P) + 128), .pack_act = (act),	\
+	.pack_w = (w), .tile = (t), .rows = QUANT_GEMM_ROWS, .toks = 1,	\
+}
+
+/*
  * The tiles: groups of 32 in 8 steps or of 16 in 4, the weights stored
  * plus the offset the activations' packer took off (as quant_gemm.tile).
  */
@@ -54,9 +65,8 @@ void gemm512_put_dsc(char *tile, int S, int r, const float *dsc);
  * is dot_rows_prefetch_base(x, bx, nr); prefetches never fault.  They
  * bring lines into L2 only (T1): a T0 prefetch holds one of L1's few
  * fill buffers until its line arrives, and on an Intel core (AMX, 2
- * threads) that capped the reads a core had in flight: a single token
- * on Q8_0 15.8 against 11.9 t/s (3 alternating pairs), on Q4_K_M 25.5
- * against 21.7; on a Zen 5 core T0 had been ahead by a hair.
+ * threads) that capped the reads a core had in flight (T1: a single
+ * token on Q8_0 1.3 times as fast).
  */
 #define DOT_PREFETCH 8192
 

@@ -3,13 +3,12 @@
  * helpers every kernel shares, and the contract with the SIMD files.
  *
  * quant.c builds a table of struct quant_traits indexed by ggml_type from
- * the scalar functions declared here, then, for the ISA chosen at
- * start-up, hands the table to quant_register_avx2 or
- * quant_register_avx512 (quant-avx2.c, quant-avx512.c), which overwrite
- * the vec_dot and from_float entries of the types they have faster
- * versions of.  Everything a SIMD kernel must agree with bit for bit (the
- * block layouts, the scale packing, the activation formats) is here or in
- * quant.h.
+ * the scalar functions declared here, then hands it to the installs of
+ * the path chosen at start-up and of its ancestors, root first (the
+ * quant_register_* functions below and quant-iq.h's), which overwrite
+ * the entries of the types they have faster kernels for.  Everything a
+ * SIMD kernel must agree with bit for bit (the block layouts, the scale
+ * packing, the activation formats) is here or in quant.h.
  *
  * Every function takes whole blocks: n is a multiple of the type's block
  * size (the caller checks).  All take void pointers so they fit the
@@ -23,21 +22,7 @@
 
 #include "quant.h"
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-
-/* The sum of the 8 floats of v, for the SIMD files. */
-__attribute__((target("avx2,fma,f16c"))) static inline float
-quant_hsum256(__m256 v)
-{
-	__m128	h = _mm_add_ps(_mm256_castps256_ps128(v),
-	    _mm256_extractf128_ps(v, 1));
-
-	h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-	h = _mm_add_ss(h, _mm_movehdup_ps(h));
-	return _mm_cvtss_f32(h);
-}
-#endif
+#include "simd.h"
 
 /*
  * Exact IEEE binary16 <-> binary32, inline because every kernel converts
@@ -203,9 +188,12 @@ void vec_dot_q5_K_q8_K(int n, float *s, const void *x, const void *y);
 void vec_dot_q6_K_q8_K(int n, float *s, const void *x, const void *y);
 
 /*
- * The SIMD files.  Each overwrites, in table (GGML_TYPE_COUNT entries,
- * indexed by ggml_type, filled with the scalar kernels), the vec_dot and
- * from_float entries it has faster versions of; it must not touch
+ * The SIMD files' installs, one or more a path (quant.c's path table).
+ * Each is handed table (GGML_TYPE_COUNT entries, indexed by ggml_type)
+ * as the installs of its path's ancestors left it, and overwrites the
+ * entries it has faster kernels for (vec_dot and its several-row forms,
+ * from_float, gemm, panel), and only those: it never calls another
+ * path's install.  It must not touch
  * from_float_ref or to_float's results (a faster to_float must give the
  * same bits).  A from_float override must give the reference's bytes
  * (the same scale, bit for bit), except that a value within a rounding
@@ -213,17 +201,27 @@ void vec_dot_q6_K_q8_K(int n, float *s, const void *x, const void *y);
  * way (ggml's own SIMD computes 127 / amax and rounds ties to even, its
  * reference 1 / (amax / 127) and away from zero); sums it stores (Q8_1's
  * s, Q8_K's bsums) are those of its own values.  tests/test-quant.c
- * checks this.  Called only when the matching quant_cpu_has_* is true.
+ * checks this.  Called only when the path's supported check is true.
  */
+/* avx2: the AVX2 dots and activation quantizers (quant-avx2.c). */
 void quant_register_avx2(struct quant_traits *table);
+/* avx512: the VNNI prompt tiles and 256-bit K-quant dots, when AVX-512
+ * VNNI runs (quant-avx512.c). */
 void quant_register_avx512(struct quant_traits *table);
-/* As quant_register_avx512, with the 512-bit single-token dots. */
+/* avx512-wide: the 512-bit single-token dots, when VNNI runs. */
 void quant_register_avx512_wide(struct quant_traits *table);
-/* As quant_register_avx512_wide, with AMX prompt tiles (quant-amx.c)
- * and the repacked panels (quant_register_panels). */
+/* amx: the AMX prompt tiles (quant-amx.c). */
 void quant_register_amx(struct quant_traits *table);
-/* Sets the panel entries (quant-panel.c); the amx path's. */
+/* amx: the repacked panels (quant-panel.c). */
 void quant_register_panels(struct quant_traits *table);
+
+/*
+ * The avx2 path's Q8_0 and Q8_K from_float, for the kernels of the paths
+ * that descend from it which quantize activations into layouts of their
+ * own (they call these directly, rather than reading the table).
+ */
+void quantize_row_q8_0_avx2(const float *x, void *y, int64_t n);
+void quantize_row_q8_K_avx2(const float *x, void *y, int64_t n);
 
 /* cpuid: AVX2 with FMA and F16C; AVX-512 F, BW, VL, DQ; AVX-512 VNNI
  * with BMI2. */

@@ -19,17 +19,16 @@
 
 #include "quant-impl.h"
 #include "quant-iq.h"
+#include "simd.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
-
-#define AVX2 __attribute__((target("avx2,fma,f16c")))
 
 /*
  * The multipliers +1 / -1 of 32 weights from 4 sign bytes (byte k for
  * weights 8k..8k+7, bit j for weight 8k+j): -1 where the bit is set.
  */
-AVX2 static inline __m256i
+SIMD_AVX2 static inline __m256i
 iq_signs(uint32_t w)
 {
 	const __m256i	spread = _mm256_setr_epi8(
@@ -62,7 +61,7 @@ static const uint64_t keven_signs[128] = {
 };
 
 /* The +1 / -1 multipliers of 32 weights from 4 x 7 sign bits. */
-AVX2 static inline __m256i
+SIMD_AVX2 static inline __m256i
 iq_ksigns(uint32_t bits)
 {
 	return _mm256_setr_epi64x((long long)keven_signs[bits & 127],
@@ -81,7 +80,7 @@ struct iq_group {
 	int	lo, hi;
 };
 
-#define INLINE AVX2 static inline __attribute__((always_inline))
+#define INLINE SIMD_AVX2 static inline __attribute__((always_inline))
 
 INLINE __m256i
 iq_grid8(const uint64_t *g, int i0, int i1, int i2, int i3)
@@ -315,18 +314,18 @@ iq_dot_rows(int n, float *s, const void *vx, size_t bsize, float factor,
 		}
 	}
 	for (r = 0; r < nr; r++)
-		s[r] = factor * quant_hsum256(acc[r]);
+		s[r] = factor * simd_hsum256(acc[r]);
 }
 
 /* The single- and 4-row dots of type t, factor its power of two. */
 #define IQ_DOTS(t, factor, scale) \
-AVX2 static void \
+SIMD_AVX2 static void \
 vec_dot_##t##_q8_K_avx2(int n, float *s, const void *x, const void *y) \
 { \
 	iq_dot_rows(n, s, x, sizeof(struct block_##t), factor, y, 0, 1, \
 	    t##_group, scale); \
 } \
-AVX2 static void \
+SIMD_AVX2 static void \
 vec_dot_##t##_q8_K_x4_avx2(int n, float *s, const void *x, const void *y, \
     size_t by) \
 { \
@@ -343,7 +342,7 @@ IQ_DOTS(iq1_s, 0.125f, iq_d)
 IQ_DOTS(iq1_m, 0.125f, iq1_m_d)
 IQ_DOTS(iq4_xs, 1.0f, iq_d)
 
-AVX2 static void
+SIMD_AVX2 static void
 vec_dot_iq4_nl_q8_0_avx2(int n, float *s, const void *vx, const void *vy)
 {
 	const struct block_iq4_nl	*x = vx;
@@ -359,25 +358,27 @@ vec_dot_iq4_nl_q8_0_avx2(int n, float *s, const void *vx, const void *vy)
 		    _cvtsh_ss(y[i].d)), _mm256_cvtepi32_ps(iq_group_dot(&gr,
 		    one, y[i].qs)), acc);
 	}
-	*s = quant_hsum256(acc);
+	*s = simd_hsum256(acc);
 }
 
-#define K(t) GGML_TYPE_Q8_K, vec_dot_##t##_q8_K_avx2, vec_dot_##t##_q8_K_x4_avx2
+#define K(T, t) { .type = GGML_TYPE_##T, .vec_dot_type = GGML_TYPE_Q8_K,	\
+	.vec_dot = vec_dot_##t##_q8_K_avx2, .x4 = vec_dot_##t##_q8_K_x4_avx2 }
 static const struct {
 	enum ggml_type		 type;
 	enum ggml_type		 vec_dot_type;
 	quant_vec_dot_fn	 vec_dot;
 	quant_vec_dot_x4_fn	 x4;
 } iq_avx2[] = {
-	{ GGML_TYPE_IQ2_XXS, K(iq2_xxs) },
-	{ GGML_TYPE_IQ2_XS, K(iq2_xs) },
-	{ GGML_TYPE_IQ2_S, K(iq2_s) },
-	{ GGML_TYPE_IQ3_XXS, K(iq3_xxs) },
-	{ GGML_TYPE_IQ3_S, K(iq3_s) },
-	{ GGML_TYPE_IQ1_S, K(iq1_s) },
-	{ GGML_TYPE_IQ1_M, K(iq1_m) },
-	{ GGML_TYPE_IQ4_NL, GGML_TYPE_Q8_0, vec_dot_iq4_nl_q8_0_avx2, NULL },
-	{ GGML_TYPE_IQ4_XS, K(iq4_xs) },
+	K(IQ2_XXS, iq2_xxs),
+	K(IQ2_XS, iq2_xs),
+	K(IQ2_S, iq2_s),
+	K(IQ3_XXS, iq3_xxs),
+	K(IQ3_S, iq3_s),
+	K(IQ1_S, iq1_s),
+	K(IQ1_M, iq1_m),
+	{ .type = GGML_TYPE_IQ4_NL, .vec_dot_type = GGML_TYPE_Q8_0,
+	    .vec_dot = vec_dot_iq4_nl_q8_0_avx2 },
+	K(IQ4_XS, iq4_xs),
 };
 #undef K
 

@@ -19,12 +19,11 @@
 
 #include "quant-impl.h"
 #include "quant-iq.h"
+#include "simd.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include "quant-avx512.h"
 
-#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl," \
-    "avx512dq,avx512vnni,avx2,fma,f16c,bmi2")))
 #define ALWAYS_INLINE __attribute__((always_inline))
 
 #define GEMM_R QUANT_GEMM_ROWS
@@ -35,7 +34,7 @@
  * 7k + 6 of f: each field spread to a byte whose eighth bit makes the
  * count of minus signs even, which is what ksigns_iq2xs tabulates.
  */
-AVX512 static inline uint64_t
+SIMD_VNNI static inline uint64_t
 iq_sign_mask(uint64_t f)
 {
 	uint64_t	v, p;
@@ -48,7 +47,7 @@ iq_sign_mask(uint64_t f)
 }
 
 /* Two 28-bit sign words (4 fields each) as one mask of 8 entries. */
-AVX512 static inline uint64_t
+SIMD_VNNI static inline uint64_t
 iq_sign_mask2(uint32_t a, uint32_t b)
 {
 	return iq_sign_mask((a & 0x0fffffff) | (uint64_t)(b & 0x0fffffff) <<
@@ -69,7 +68,7 @@ struct g32_groups {
 };
 
 /* IQ4_NL / IQ4_XS group g's 32 values: low nibbles' first, then high. */
-AVX512 static inline __m256i
+SIMD_VNNI static inline __m256i
 iq4_group(const uint8_t *qs)
 {
 	const __m128i	tbl = _mm_loadu_si128((const __m128i *)kvalues_iq4nl);
@@ -81,7 +80,7 @@ iq4_group(const uint8_t *qs)
 	    _mm_shuffle_epi8(tbl, _mm_and_si128(_mm_srli_epi16(q, 4), low)));
 }
 
-AVX512 static inline __m512i
+SIMD_VNNI static inline __m512i
 iq4_nl_w(const void *row, int g, int ng)
 {
 	const struct block_iq4_nl *b = (const struct block_iq4_nl *)row + g;
@@ -92,7 +91,7 @@ iq4_nl_w(const void *row, int g, int ng)
 	    g + 1 < ng ? iq4_group(b[1].qs) : _mm256_setzero_si256(), 1);
 }
 
-AVX512 static inline float
+SIMD_VNNI static inline float
 iq4_nl_scale(const void *row, int g)
 {
 	return _cvtsh_ss(((const struct block_iq4_nl *)row)[g].d);
@@ -102,7 +101,7 @@ iq4_nl_scale(const void *row, int g)
  * IQ4_XS groups 2k and 2k + 1 (32 bytes of nibbles at qs): the 128-bit
  * lanes of (low nibbles, high nibbles) reordered to group order.
  */
-AVX512 static inline __m512i
+SIMD_VNNI static inline __m512i
 iq4_xs_w64(const uint8_t *qs)
 {
 	const __m512i	tbl = _mm512_broadcast_i32x4(_mm_loadu_si128(
@@ -118,7 +117,7 @@ iq4_xs_w64(const uint8_t *qs)
 }
 
 /* IQ4_XS: ng is a multiple of 8, g and g + 1 are in one block. */
-AVX512 static inline __m512i
+SIMD_VNNI static inline __m512i
 iq4_xs_w(const void *row, int g, int ng)
 {
 	const struct block_iq4_xs *b = (const struct block_iq4_xs *)row +
@@ -129,7 +128,7 @@ iq4_xs_w(const void *row, int g, int ng)
 	return iq4_xs_w64(b->qs + 16 * (g % 8));
 }
 
-AVX512 static inline float
+SIMD_VNNI static inline float
 iq4_xs_scale(const void *row, int g)
 {
 	const struct block_iq4_xs *b = (const struct block_iq4_xs *)row +
@@ -150,7 +149,7 @@ struct iq_pair {
 };
 
 /* The integer scales 2 s + 1 of two groups, s in bits 28-31 of a, b. */
-AVX512 static inline __m512i
+SIMD_VNNI static inline __m512i
 iq_pair_ls(uint32_t a, uint32_t b)
 {
 	return _mm512_mask_blend_epi32(0xff00, _mm512_set1_epi32(2 *
@@ -162,7 +161,7 @@ iq_pair_ls(uint32_t a, uint32_t b)
  * Grid entries are loaded one by one: on Zen 4 a gather was slower, by
  * 25 % in generation.
  */
-AVX512 static inline ALWAYS_INLINE void
+SIMD_VNNI static inline ALWAYS_INLINE void
 iq2_xxs_pair(const void *vb, int k, struct iq_pair *o)
 {
 	const struct block_iq2_xxs *b = vb;
@@ -186,7 +185,7 @@ iq2_xxs_pair(const void *vb, int k, struct iq_pair *o)
  * words follow the indices.
  */
 #define G3(j) ((int)iq3xxs_grid[q[j]])
-AVX512 static inline ALWAYS_INLINE void
+SIMD_VNNI static inline ALWAYS_INLINE void
 iq3_xxs_pair(const void *vb, int k, struct iq_pair *o)
 {
 	const struct block_iq3_xxs *b = vb;
@@ -204,7 +203,7 @@ iq3_xxs_pair(const void *vb, int k, struct iq_pair *o)
 
 /* The pair's weights as signed bytes, zero past a row of ng groups. */
 #define PAIR_OF(t) \
-AVX512 static inline __m512i \
+SIMD_VNNI static inline __m512i \
 t##_w(const void *row, int g, int ng) \
 { \
 	struct iq_pair	o; \
@@ -219,7 +218,7 @@ PAIR_OF(iq3_xxs)
 #undef PAIR_OF
 
 /* Group g's float factor: the dequantizers' (d * 2^-k) * (2 s + 1). */
-AVX512 static inline float
+SIMD_VNNI static inline float
 iq2_xxs_scale(const void *row, int g)
 {
 	const struct block_iq2_xxs *b = (const struct block_iq2_xxs *)row +
@@ -230,7 +229,7 @@ iq2_xxs_scale(const void *row, int g)
 	return _cvtsh_ss(b->d) * 0.125f * (float)(2 * (int)(a >> 28) + 1);
 }
 
-AVX512 static inline float
+SIMD_VNNI static inline float
 iq3_xxs_scale(const void *row, int g)
 {
 	const struct block_iq3_xxs *b = (const struct block_iq3_xxs *)row +
@@ -242,7 +241,7 @@ iq3_xxs_scale(const void *row, int g)
 }
 
 /* Rows 0 .. nrows - 1 of n weights in groups of 32, 16 to a panel. */
-AVX512 static inline ALWAYS_INLINE void
+SIMD_VNNI static inline ALWAYS_INLINE void
 pack_w_g32(const void *vw, size_t wrow, int nrows, void *vp, int n,
     const struct g32_groups *f)
 {
@@ -273,17 +272,15 @@ pack_w_g32(const void *vw, size_t wrow, int nrows, void *vp, int n,
 }
 
 #define G32(t, act) \
-AVX512 static void \
+SIMD_VNNI static void \
 pack_w_##t(const void *vw, size_t wrow, int nrows, void *vp, int n) \
 { \
 	static const struct g32_groups f = { t##_w, t##_scale }; \
 \
 	pack_w_g32(vw, wrow, nrows, vp, n, &f); \
 } \
-static const struct quant_gemm gemm_##t = { \
-	512, 512 + 128, GEMM_R * (512 + 128), act, pack_w_##t, \
-	gemm512_tile_g32, GEMM_R, 1, NULL, \
-};
+static const struct quant_gemm gemm_##t = GEMM512(512, act, pack_w_##t, \
+    gemm512_tile_g32);
 G32(iq4_nl, gemm512_act_q8_0)
 G32(iq4_xs, gemm512_act_g32)
 G32(iq2_xxs, gemm512_act_g32)
@@ -298,7 +295,7 @@ G32(iq3_xxs, gemm512_act_g32)
  * of 16 groups of 16, q plus 128, the scales d * ls as floats (the
  * dequantizers' product).
  */
-AVX512 static inline ALWAYS_INLINE void
+SIMD_VNNI static inline ALWAYS_INLINE void
 pack_w_g16(const void *vw, size_t wrow, int nrows, void *vp, int n,
     enum ggml_type t)
 {
@@ -334,15 +331,13 @@ pack_w_g16(const void *vw, size_t wrow, int nrows, void *vp, int n,
 }
 
 #define G16(t, T) \
-AVX512 static void \
+SIMD_VNNI static void \
 pack_w_##t(const void *vw, size_t wrow, int nrows, void *vp, int n) \
 { \
 	pack_w_g16(vw, wrow, nrows, vp, n, GGML_TYPE_##T); \
 } \
-static const struct quant_gemm gemm_##t = { \
-	256, 256 + 128, GEMM_R * (256 + 128), gemm512_act_g16, \
-	pack_w_##t, gemm512_tile_g16, GEMM_R, 1, NULL, \
-};
+static const struct quant_gemm gemm_##t = GEMM512(256, gemm512_act_g16, \
+    pack_w_##t, gemm512_tile_g16);
 G16(iq2_xs, IQ2_XS)
 G16(iq2_s, IQ2_S)
 G16(iq3_s, IQ3_S)
@@ -361,7 +356,7 @@ G16(iq1_m, IQ1_M)
  * applied per lane, so a block's integer sum is exact, as in quant-iq.c.
  * The activations are loaded once for the nr rows.
  */
-AVX512 static inline ALWAYS_INLINE void
+SIMD_VNNI static inline ALWAYS_INLINE void
 iq_dot_pairs(int n, float *s, const void *vx, size_t bx, size_t bsize,
     float factor, const void *vy, int nr,
     void (*pair)(const void *, int, struct iq_pair *))
@@ -411,7 +406,7 @@ iq_dot_pairs(int n, float *s, const void *vx, size_t bx, size_t bsize,
  * activations, the high nibbles the second halves: lanes 0-3 belong to
  * group 2k, 4-7 to 2k + 1.
  */
-AVX512 static inline ALWAYS_INLINE void
+SIMD_VNNI static inline ALWAYS_INLINE void
 iq4_xs_dot(int n, float *s, const void *vx, size_t bx, const void *vy,
     int nr)
 {
@@ -480,16 +475,16 @@ iq4_xs_dot(int n, float *s, const void *vx, size_t bx, const void *vy,
 		}
 	}
 	for (r = 0; r < nr; r++)
-		s[r] = quant_hsum256(acc[r]);
+		s[r] = simd_hsum256(acc[r]);
 }
 
-AVX512 static void
+SIMD_VNNI static void
 vec_dot_iq4_xs_avx512(int n, float *s, const void *x, const void *y)
 {
 	iq4_xs_dot(n, s, x, 0, y, 1);
 }
 
-AVX512 static void
+SIMD_VNNI static void
 vec_dot_iq4_xs_rows(int n, float *s, const void *x, const void *y,
     size_t bx)
 {
@@ -529,11 +524,8 @@ iq2xxs_code_init(void)
 	return 0;
 }
 
-#define AVX512VBMI __attribute__((target("avx512f,avx512bw,avx512vl," \
-    "avx512dq,avx512vnni,avx512vbmi,avx2,fma,f16c,bmi2")))
-
 /* The magnitudes of a block's 32 entries, two groups to a vector. */
-AVX512VBMI static inline ALWAYS_INLINE void
+SIMD_VBMI static inline ALWAYS_INLINE void
 iq2xxs_mags(const __m512i *tab, const uint8_t *qs, __m512i *m)
 {
 	/* word e: entry e's index, byte 8 (e / 4) + e % 4 of qs */
@@ -570,7 +562,7 @@ iq2xxs_mags(const __m512i *tab, const uint8_t *qs, __m512i *m)
 }
 
 /* iq_dot_pairs for IQ2_XXS, the magnitudes from iq2xxs_mags. */
-AVX512VBMI static inline ALWAYS_INLINE void
+SIMD_VBMI static inline ALWAYS_INLINE void
 iq2_xxs_dot(int n, float *s, const void *vx, size_t bx, const void *vy,
     int nr)
 {
@@ -612,13 +604,13 @@ iq2_xxs_dot(int n, float *s, const void *vx, size_t bx, const void *vy,
 		s[r] = 0.125f * _mm512_reduce_add_ps(acc[r]);
 }
 
-AVX512VBMI static void
+SIMD_VBMI static void
 vec_dot_iq2_xxs_vbmi(int n, float *s, const void *x, const void *y)
 {
 	iq2_xxs_dot(n, s, x, 0, y, 1);
 }
 
-AVX512VBMI static void
+SIMD_VBMI static void
 vec_dot_iq2_xxs_vbmi_rows(int n, float *s, const void *x, const void *y,
     size_t bx)
 {
@@ -626,13 +618,13 @@ vec_dot_iq2_xxs_vbmi_rows(int n, float *s, const void *x, const void *y,
 }
 
 #define DOT(t, factor) \
-AVX512 static void \
+SIMD_VNNI static void \
 vec_dot_##t##_avx512(int n, float *s, const void *x, const void *y) \
 { \
 	iq_dot_pairs(n, s, x, 0, sizeof(struct block_##t), factor, y, 1, \
 	    t##_pair); \
 } \
-AVX512 static void \
+SIMD_VNNI static void \
 vec_dot_##t##_rows(int n, float *s, const void *x, const void *y, \
     size_t bx) \
 { \
@@ -655,18 +647,23 @@ static const struct {
 	quant_vec_dot_fn	 vec_dot;
 	quant_vec_dot_rows_fn	 rows;
 } iq_avx512[] = {
-	{ GGML_TYPE_IQ4_NL, GGML_TYPE_Q8_0, &gemm_iq4_nl, NULL, NULL },
-	{ GGML_TYPE_IQ4_XS, GGML_TYPE_Q8_K, &gemm_iq4_xs,
-	    vec_dot_iq4_xs_avx512, vec_dot_iq4_xs_rows },
-	{ GGML_TYPE_IQ2_XXS, GGML_TYPE_Q8_K, &gemm_iq2_xxs,
-	    vec_dot_iq2_xxs_avx512, vec_dot_iq2_xxs_rows },
-	{ GGML_TYPE_IQ3_XXS, GGML_TYPE_Q8_K, &gemm_iq3_xxs,
-	    vec_dot_iq3_xxs_avx512, vec_dot_iq3_xxs_rows },
-	{ GGML_TYPE_IQ2_XS, GGML_TYPE_Q8_K, &gemm_iq2_xs, NULL, NULL },
-	{ GGML_TYPE_IQ2_S, GGML_TYPE_Q8_K, &gemm_iq2_s, NULL, NULL },
-	{ GGML_TYPE_IQ3_S, GGML_TYPE_Q8_K, &gemm_iq3_s, NULL, NULL },
-	{ GGML_TYPE_IQ1_S, GGML_TYPE_Q8_K, &gemm_iq1_s, NULL, NULL },
-	{ GGML_TYPE_IQ1_M, GGML_TYPE_Q8_K, &gemm_iq1_m, NULL, NULL },
+/* type U (t in the kernels' names): tiles only, or tiles and dots */
+#define TILES(U, t, vt) { .type = GGML_TYPE_##U,			\
+	.vec_dot_type = GGML_TYPE_##vt, .gemm = &gemm_##t }
+#define DOTS(U, t) { .type = GGML_TYPE_##U, .vec_dot_type = GGML_TYPE_Q8_K, \
+	.gemm = &gemm_##t, .vec_dot = vec_dot_##t##_avx512,		\
+	.rows = vec_dot_##t##_rows }
+	TILES(IQ4_NL, iq4_nl, Q8_0),
+	DOTS(IQ4_XS, iq4_xs),
+	DOTS(IQ2_XXS, iq2_xxs),
+	DOTS(IQ3_XXS, iq3_xxs),
+	TILES(IQ2_XS, iq2_xs, Q8_K),
+	TILES(IQ2_S, iq2_s, Q8_K),
+	TILES(IQ3_S, iq3_s, Q8_K),
+	TILES(IQ1_S, iq1_s, Q8_K),
+	TILES(IQ1_M, iq1_m, Q8_K),
+#undef TILES
+#undef DOTS
 };
 
 void

@@ -478,12 +478,3 @@ quantize_row_iq4_xs_ref(const float *x, void *vy, int64_t n)
 		}
 	}
 }
-
-void
-quant_iq_register(struct quant_traits *table, enum quant_isa isa)
-{
-	if (isa >= QUANT_ISA_AVX2)
-		quant_iq_register_avx2(table);
-	if (isa >= QUANT_ISA_AVX512)
-		quant_iq_register_avx512(table);
-}

@@ -201,17 +201,14 @@ void vec_dot_iq4_nl_q8_0(int n, float *s, const void *x, const void *y);
 void vec_dot_iq4_xs_q8_K(int n, float *s, const void *x, const void *y);
 
 /*
- * Overwrites table's i-quant vec_dots with those of quant-iq-avx2.c when
- * isa is AVX2 or wider (the same bits as the scalar dots' integer parts),
- * and installs quant-iq-avx512.c's prompt tiles when it is AVX-512.
+ * The i-quants' part of the avx2 and avx512 paths' installs (quant.c's
+ * path table; quant-impl.h says what an install may do).
+ * quant_iq_register_avx2 overwrites the i-quant vec_dots with those of
+ * quant-iq-avx2.c (the same bits as the scalar dots' integer parts);
+ * quant_iq_register_avx512 installs quant-iq-avx512.c's prompt tiles and
+ * dots when AVX-512 VNNI runs.
  */
-void quant_iq_register(struct quant_traits *table, enum quant_isa isa);
-
-/* quant-iq-avx2.c: installs its dots; called only when AVX2 runs. */
 void quant_iq_register_avx2(struct quant_traits *table);
-
-/* quant-iq-avx512.c: installs its kernels when AVX-512 VNNI runs. */
 void quant_iq_register_avx512(struct quant_traits *table);
-
 
 #endif

@@ -14,9 +14,8 @@
  * taken off as 128 times the activations' sum, kept beside them.
  *
  * A token reads a panel front to back as one stream: on an Intel core
- * with AMX (2 threads, 512 MiB of copies) a single token's Q8_0 dots
- * read 33.2-34.0 GB/s against 28.2-29.1 for the rows in place (8960 x
- * 1536; its transpose alike); Q4_K's 29.3 against 25.5-26 (Q4_K below).
+ * with AMX a single token's Q8_0 dots read memory about 1.17 times as
+ * fast as from the rows in place (Q4_K's alike, see below).
  */
 #include "config.h"
 
@@ -31,8 +30,8 @@
 #define PANEL_ROWS	QUANT_PANEL_ROWS
 #define PANEL_PAIR	(2 * (32 + PANEL_ROWS * QK8_0))	/* two blocks */
 /* Bytes ahead of the block being read that a single token's dot asks
- * for: 2 pairs (there 33.2-33.9 GB/s; 1 pair 32.8-33.2, 4 pairs
- * 31.0-32.1, none at all 27.3-28.6). */
+ * for: 2 pairs, the best of 0, 1, 2 and 4 (none at all read a fifth
+ * slower). */
 #define PANEL_AHEAD	(2 * PANEL_PAIR)
 
 /* Block b's scales and quants in the panel p. */
@@ -42,7 +41,7 @@
 	PANEL_PAIR + 64 + 512 * ((b) & 1))
 
 /* Block b of the 16 rows a word at a time: gathers down the rows. */
-AMX static void
+SIMD_AMX static void
 panel_repack_q8_0(const void *w, size_t wrow, void *p, int n)
 {
 	const __m512i	 idx = _mm512_mullo_epi32(_mm512_set1_epi32((int)wrow),
@@ -98,7 +97,7 @@ panel_quantize_q8_0(const float *x, void *a, int n)
 {
 	int	nb = n / QK8_0;
 
-	quant_traits(GGML_TYPE_Q8_0)->from_float(x, a, n);
+	quantize_row_q8_0_avx2(x, a, n);
 	panel_corr(a, nb, (int32_t *)((struct block_q8_0 *)a + nb));
 }
 
@@ -124,7 +123,7 @@ panel_block(const void *p, int b, const struct block_q8_0 *y, int32_t c,
 }
 
 /* The single token's dot; the panel is 64-byte aligned (model.c). */
-AMX static void
+SIMD_AMX static void
 panel_dot_q8_0(int n, float *s, const void *p, const void *va)
 {
 	const struct block_q8_0	*y = va;
@@ -171,7 +170,7 @@ _Static_assert(PK4_BLOCK % 64 == 0 && PK4_Q % 64 == 0, "PK4 alignment");
 
 /* The scales, mins and scale factors row by row, the quants a word of
  * the 16 rows at a time (gathers down the rows). */
-AMX static void
+SIMD_AMX static void
 panel_repack_q4_K(const void *w, size_t wrow, void *vp, int n)
 {
 	const __m512i		 idx = _mm512_mullo_epi32(_mm512_set1_epi32(
@@ -220,7 +219,7 @@ panel_act_size_q8_K(int n)
 static void
 panel_quantize_q8_K(const float *x, void *a, int n)
 {
-	quant_traits(GGML_TYPE_Q8_K)->from_float(x, a, n);
+	quantize_row_q8_K_avx2(x, a, n);
 }
 
 /*
@@ -274,7 +273,7 @@ panel_block_q4_K(const char *o, const struct block_q8_K *y, __m512 f)
 	    (o + PK4_DMIN))), _mm512_set1_ps(y->d)), f);
 }
 
-AMX static void
+SIMD_AMX static void
 panel_dot_q4_K(int n, float *s, const void *p, const void *va)
 {
 	const struct block_q8_K	*y = va;
@@ -311,7 +310,6 @@ panel_put_act(char *o, int t, const int8_t *q, float dy, const void *w)
 static void
 panel_pack_acts_q8_0(const float *x, int ntok, void *va, int n)
 {
-	const struct quant_traits *at = quant_traits(GGML_TYPE_Q8_0);
 	struct block_q8_0	 q[16];
 	int32_t			 c[16];
 	char			*a = va;
@@ -321,8 +319,8 @@ panel_pack_acts_q8_0(const float *x, int ntok, void *va, int n)
 	for (t = 0; t < ntok; t++) {
 		for (b0 = 0; b0 < nb; b0 += 16) {
 			nv = nb - b0 < 16 ? nb - b0 : 16;
-			at->from_float(x + (size_t)t * n + b0 * QK8_0, q,
-			    (int64_t)nv * QK8_0);
+			quantize_row_q8_0_avx2(x + (size_t)t * n + b0 *
+			    QK8_0, q, (int64_t)nv * QK8_0);
 			panel_corr(q, nv, c);
 			for (b = 0; b < nv; b++)
 				panel_put_act(a + (size_t)(b0 + b) *
@@ -335,7 +333,6 @@ panel_pack_acts_q8_0(const float *x, int ntok, void *va, int n)
 static void
 panel_pack_acts_q8_K(const float *x, int ntok, void *va, int n)
 {
-	const struct quant_traits *at = quant_traits(GGML_TYPE_Q8_K);
 	struct block_q8_K	 q;
 	char			*a = va;
 	float			 ys;
@@ -344,8 +341,8 @@ panel_pack_acts_q8_K(const float *x, int ntok, void *va, int n)
 	memset(a, 0, (size_t)(n / 32) * PANEL_APANEL);
 	for (t = 0; t < ntok; t++) {
 		for (i = 0; i < nb; i++) {
-			at->from_float(x + (size_t)t * n + i * QK_K, &q,
-			    QK_K);
+			quantize_row_q8_K_avx2(x + (size_t)t * n + i * QK_K,
+			    &q, QK_K);
 			for (g = 0; g < QK_K / 32; g++) {
 				ys = q.d * (float)(q.bsums[2 * g] +
 				    q.bsums[2 * g + 1]);
@@ -386,7 +383,7 @@ panel_pack_w_q8_0(const void *w, size_t wrow, int nrows, void *vp, int n)
 	panel_pack_head(vp, w, panel_size_q8_0(n));
 }
 
-AMX static void
+SIMD_AMX static void
 panel_pack_w_q4_K(const void *w, size_t wrow, int nrows, void *vp, int n)
 {
 	const __m512i	 low = _mm512_set1_epi8(0x0f);
@@ -557,7 +554,7 @@ panel_tile(int mins, int ng, const struct panel_w *h, const void *pa,
 #undef PANEL_ISSUE
 #undef PANEL_SCALE
 
-AMX static void
+SIMD_AMX static void
 panel_tile_q8_0(int n, const void *pw, const void *pa, size_t arow,
     int ntok, float *y, size_t ldy, int nrows)
 {
@@ -565,7 +562,7 @@ panel_tile_q8_0(int n, const void *pw, const void *pa, size_t arow,
 	panel_tile(0, n / QK8_0, pw, pa, arow, ntok, y, ldy);
 }
 
-AMX static void
+SIMD_AMX static void
 panel_tile_q4_K(int n, const void *pw, const void *pa, size_t arow,
     int ntok, float *y, size_t ldy, int nrows)
 {
@@ -573,26 +570,45 @@ panel_tile_q4_K(int n, const void *pw, const void *pa, size_t arow,
 	panel_tile(1, n / 32, pw, pa, arow, ntok, y, ldy);
 }
 
-/* panel, act_panel, w_panel, pack_act, pack_w, tile, rows, toks, pack_acts */
 static const struct quant_gemm panel_gemm_q8_0 = {
-	32, PANEL_APANEL / AMX_TOKS, 64, NULL, panel_pack_w_q8_0,
-	panel_tile_q8_0, PANEL_ROWS, AMX_TOKS, panel_pack_acts_q8_0,
+	.panel = 32,
+	.act_panel = PANEL_APANEL / AMX_TOKS,
+	.w_panel = 64,
+	.pack_w = panel_pack_w_q8_0,
+	.tile = panel_tile_q8_0,
+	.rows = PANEL_ROWS,
+	.toks = AMX_TOKS,
+	.pack_acts = panel_pack_acts_q8_0,
 };
-/* w_panel: a group's unpacked bytes, and the header's share */
 static const struct quant_gemm panel_gemm_q4_K = {
-	32, PANEL_APANEL / AMX_TOKS, PK4_UGROUP + 64, NULL,
-	panel_pack_w_q4_K, panel_tile_q4_K, PANEL_ROWS, AMX_TOKS,
-	panel_pack_acts_q8_K,
+	.panel = 32,
+	.act_panel = PANEL_APANEL / AMX_TOKS,
+	/* a group's unpacked bytes, and the header's share */
+	.w_panel = PK4_UGROUP + 64,
+	.pack_w = panel_pack_w_q4_K,
+	.tile = panel_tile_q4_K,
+	.rows = PANEL_ROWS,
+	.toks = AMX_TOKS,
+	.pack_acts = panel_pack_acts_q8_K,
 };
 
-/* cols_multiple, size, repack, act_size, quantize, dot, gemm */
 static const struct quant_panel panel_q8_0 = {
-	2 * QK8_0, panel_size_q8_0, panel_repack_q8_0, panel_act_size,
-	panel_quantize_q8_0, panel_dot_q8_0, &panel_gemm_q8_0,
+	.cols_multiple = 2 * QK8_0,
+	.size = panel_size_q8_0,
+	.repack = panel_repack_q8_0,
+	.act_size = panel_act_size,
+	.quantize = panel_quantize_q8_0,
+	.dot = panel_dot_q8_0,
+	.gemm = &panel_gemm_q8_0,
 };
 static const struct quant_panel panel_q4_K = {
-	QK_K, panel_size_q4_K, panel_repack_q4_K, panel_act_size_q8_K,
-	panel_quantize_q8_K, panel_dot_q4_K, &panel_gemm_q4_K,
+	.cols_multiple = QK_K,
+	.size = panel_size_q4_K,
+	.repack = panel_repack_q4_K,
+	.act_size = panel_act_size_q8_K,
+	.quantize = panel_quantize_q8_K,
+	.dot = panel_dot_q4_K,
+	.gemm = &panel_gemm_q4_K,
 };
 
 void

@@ -2,9 +2,11 @@
  * quant.c - the traits table and the choice of kernels at start-up.
  *
  * The scalar table is the reference every path starts from; quant_init
- * copies it and lets the SIMD file for the chosen ISA replace what it
- * does faster.  Adding a type means adding one row here and its
- * functions in quant-ref.c.
+ * copies it and has the chosen path and each of its ancestors (the path
+ * table, quant_isa_table) install, from the root down, what they do
+ * faster.  Adding a type means adding one row here and its functions in
+ * quant-ref.c (quant-iq.c for an i-quant); adding a path, one row in the
+ * path table naming its parent, and its install functions.
  */
 #include "config.h"
 
@@ -89,33 +91,58 @@ static const struct quant_traits quant_scalar[GGML_TYPE_COUNT] = {
 	    vec_dot_iq4_xs_q8_K, Q8_K),
 };
 
-static const char *quant_isa_names[] = {
-	[QUANT_ISA_SCALAR] = "scalar",
-	[QUANT_ISA_AVX2] = "avx2",
-	[QUANT_ISA_AVX512] = "avx512",
-	[QUANT_ISA_AVX512_WIDE] = "avx512-wide",
-	[QUANT_ISA_AMX] = "amx",
-};
+/* The most installs a path has (struct quant_path). */
+#define QUANT_PATH_INSTALLS 2
 
 /*
- * What the CPU can run, whether it suits the CPU (NULL: whenever it
- * runs), and how to install that path's kernels.
+ * The kernel paths.  Each starts from its parent's kernels (the root,
+ * scalar, is its own parent: the table above) and its installs replace
+ * and add what it does better, so quant_init installs a path's line of
+ * ancestry from the root down.  supported says whether the CPU runs the
+ * path, suits (NULL: whenever it runs) whether it is the one to choose.
  */
-static const struct {
-	int	(*supported)(void);
-	int	(*suits)(void);
-	void	(*install)(struct quant_traits *);
+static const struct quant_path {
+	const char	*name;
+	enum quant_isa	 parent;
+	int		(*supported)(void);
+	int		(*suits)(void);
+	void		(*install[QUANT_PATH_INSTALLS])(struct quant_traits *);
 } quant_isa_table[] = {
-	[QUANT_ISA_SCALAR] = { NULL, NULL, NULL },
-	[QUANT_ISA_AVX2] = { quant_cpu_has_avx2, NULL, quant_register_avx2 },
-	[QUANT_ISA_AVX512] = { quant_cpu_has_avx512, NULL,
-	    quant_register_avx512 },
-	[QUANT_ISA_AVX512_WIDE] = { quant_cpu_has_avx512, quant_cpu_wide512,
-	    quant_register_avx512_wide },
-	[QUANT_ISA_AMX] = { quant_cpu_has_amx, quant_cpu_wide512,
-	    quant_register_amx },
+	[QUANT_ISA_SCALAR] = {
+		.name = "scalar",
+		.parent = QUANT_ISA_SCALAR,
+	},
+	[QUANT_ISA_AVX2] = {
+		.name = "avx2",
+		.parent = QUANT_ISA_SCALAR,
+		.supported = quant_cpu_has_avx2,
+		.install = { quant_register_avx2, quant_iq_register_avx2 },
+	},
+	[QUANT_ISA_AVX512] = {
+		.name = "avx512",
+		.parent = QUANT_ISA_AVX2,
+		.supported = quant_cpu_has_avx512,
+		.install = { quant_register_avx512,
+		    quant_iq_register_avx512 },
+	},
+	[QUANT_ISA_AVX512_WIDE] = {
+		.name = "avx512-wide",
+		.parent = QUANT_ISA_AVX512,
+		.supported = quant_cpu_has_avx512,
+		.suits = quant_cpu_wide512,
+		.install = { quant_register_avx512_wide },
+	},
+	[QUANT_ISA_AMX] = {
+		.name = "amx",
+		.parent = QUANT_ISA_AVX512_WIDE,
+		.supported = quant_cpu_has_amx,
+		.suits = quant_cpu_wide512,
+		.install = { quant_register_amx, quant_register_panels },
+	},
 };
-#define N_ISA (sizeof quant_isa_table / sizeof quant_isa_table[0])
+_Static_assert(sizeof quant_isa_table / sizeof quant_isa_table[0] ==
+    QUANT_ISA_COUNT, "quant_isa_table: a path without its row");
+
 
 static struct quant_traits quant_table[GGML_TYPE_COUNT];
 static enum quant_isa quant_chosen;
@@ -212,27 +239,46 @@ quant_fill_scalar(void)
 int
 quant_isa_supported(enum quant_isa isa)
 {
-	if ((size_t)isa >= N_ISA)
+	if ((size_t)isa >= QUANT_ISA_COUNT)
 		return 0;
 	return quant_isa_table[isa].supported == NULL ||
 	    quant_isa_table[isa].supported();
+}
+
+/* The paths' names as a message lists them: "a, b or c" (malloc'd). */
+static char *
+quant_isa_list(void)
+{
+	char	*list, *s;
+	size_t	 i;
+
+	list = xstrdup(quant_isa_table[0].name);
+	for (i = 1; i < QUANT_ISA_COUNT; i++) {
+		s = xstrfmt("%s%s%s", list, i + 1 < QUANT_ISA_COUNT ? ", " :
+		    " or ", quant_isa_table[i].name);
+		free(list);
+		list = s;
+	}
+	return list;
 }
 
 int
 quant_init(char **cause)
 {
 	const char	*env = getenv("R1CHAT_ISA");
-	enum quant_isa	 isa = QUANT_ISA_SCALAR;
-	size_t		 i;
+	enum quant_isa	 isa = QUANT_ISA_SCALAR, line[QUANT_ISA_COUNT];
+	size_t		 i, n, k;
+	char		*list;
 
 	if (env != NULL && *env != '\0') {
-		for (i = 0; i < N_ISA; i++) {
-			if (strcmp(env, quant_isa_names[i]) == 0)
+		for (i = 0; i < QUANT_ISA_COUNT; i++) {
+			if (strcmp(env, quant_isa_table[i].name) == 0)
 				break;
 		}
-		if (i == N_ISA) {
-			*cause = xstrfmt("R1CHAT_ISA=%s: not scalar, avx2, "
-			    "avx512, avx512-wide or amx", env);
+		if (i == QUANT_ISA_COUNT) {
+			list = quant_isa_list();
+			*cause = xstrfmt("R1CHAT_ISA=%s: not %s", env, list);
+			free(list);
 			return -1;
 		}
 		if (!quant_isa_supported(i)) {
@@ -244,7 +290,7 @@ quant_init(char **cause)
 	} else {
 		/* The widest path the CPU runs and that suits it: the
 		 * table is in that order. */
-		for (i = 0; i < N_ISA; i++) {
+		for (i = 0; i < QUANT_ISA_COUNT; i++) {
 			if (quant_isa_supported(i) &&
 			    (quant_isa_table[i].suits == NULL ||
 			    quant_isa_table[i].suits()))
@@ -252,10 +298,18 @@ quant_init(char **cause)
 		}
 	}
 
+	/* isa's line up to the root, then installed from the root down */
+	for (n = 0, i = isa; quant_isa_table[i].parent != i;
+	    i = quant_isa_table[i].parent)
+		line[n++] = i;
 	quant_fill_scalar();
-	if (quant_isa_table[isa].install != NULL)
-		quant_isa_table[isa].install(quant_table);
-	quant_iq_register(quant_table, isa);
+	while (n-- > 0) {
+		for (k = 0; k < QUANT_PATH_INSTALLS; k++) {
+			if (quant_isa_table[line[n]].install[k] != NULL)
+				quant_isa_table[line[n]].install[k](
+				    quant_table);
+		}
+	}
 	quant_chosen = isa;
 	return 0;
 }
@@ -269,9 +323,17 @@ quant_isa(void)
 const char *
 quant_isa_name(enum quant_isa isa)
 {
-	if ((size_t)isa >= N_ISA)
+	if ((size_t)isa >= QUANT_ISA_COUNT)
 		return "unknown";
-	return quant_isa_names[isa];
+	return quant_isa_table[isa].name;
+}
+
+enum quant_isa
+quant_isa_parent(enum quant_isa isa)
+{
+	if ((size_t)isa >= QUANT_ISA_COUNT)
+		return QUANT_ISA_SCALAR;
+	return quant_isa_table[isa].parent;
 }
 
 const struct quant_traits *

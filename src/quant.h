@@ -4,9 +4,11 @@
  * Every type is one row of a traits table: dequantize (to_float),
  * reference quantize (from_float), the dot product of a row of it with a
  * row of its activation type (vec_dot), and which activation type that is.
- * SIMD variants are chosen once at start-up (quant_init) from cpuid, or
- * forced with R1CHAT_ISA=scalar|avx2|avx512.  Kernels are single-row and
- * thread-unaware: ops decides the parallelism.
+ * Where a type has them, several-row dots, prompt tiles (struct
+ * quant_gemm) and repacked panels (struct quant_panel) too.  The kernel
+ * path (enum quant_isa) is chosen once at start-up (quant_init) from
+ * cpuid, or forced with R1CHAT_ISA (quant_isa_name's names).  Kernels
+ * are thread-unaware: ops decides the parallelism.
  */
 #ifndef R1_QUANT_H
 #define R1_QUANT_H
@@ -229,11 +231,13 @@ struct quant_traits {
 };
 
 /*
- * The kernel paths, narrowest first.  AVX512 and AVX512_WIDE differ in
- * the single-token dots only: 256-bit vectors (for cores that split
+ * The kernel paths, narrowest first.  Each but SCALAR has a parent
+ * (quant_isa_parent) whose kernels it starts from: AVX2's is SCALAR,
+ * AVX512's AVX2, and so on down the list.  AVX512 and AVX512_WIDE differ
+ * in the single-token dots only: 256-bit vectors (for cores that split
  * 512-bit ones into halves, as Zen 4) or 512-bit ones; AMX is
  * AVX512_WIDE with Intel's tile unit for the prompt tiles of Q8_0, Q4_K
- * and Q6_K.
+ * and Q6_K, and the repacked panels of Q8_0 and Q4_K.
  */
 enum quant_isa {
 	QUANT_ISA_SCALAR, QUANT_ISA_AVX2, QUANT_ISA_AVX512,
@@ -250,7 +254,10 @@ int quant_init(char **cause);
 
 /* Returns the ISA quant_init chose. */
 enum quant_isa quant_isa(void);
+/* Returns isa's name, as R1CHAT_ISA takes it ("unknown" past the list). */
 const char *quant_isa_name(enum quant_isa isa);
+/* Returns the path isa starts from; SCALAR's is SCALAR itself. */
+enum quant_isa quant_isa_parent(enum quant_isa isa);
 
 /* Returns 1 when this CPU can run the kernels of isa, else 0 (it may
  * run them and yet not choose them: quant_init takes the widest path

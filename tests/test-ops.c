@@ -1,8 +1,13 @@
 /*
  * test-ops.c - ops against straightforward double-precision references,
- * on each ISA path this CPU can run.
+ * on each kernel path this CPU can run (every path 0 .. QUANT_ISA_COUNT
+ * - 1; each path's line in the log says whether it ran, "# kernel path:
+ * NAME ran", or this CPU lacks it).
  *
- * matmul, for every weight type, 1, 5, 6, 7 and 64 tokens (every tail
+ * matmul, for every type of the traits table with a dot (weights from
+ * its reference quantizer, or random blocks where it has none), on its
+ * prompt tiles and panels where the path has them, 1, 5, 6, 7 and 64
+ * tokens (every tail
  * of a 4-token pass), 1 and 2 threads:
  *  - exact: against dequant(W) x dequant(quant(x)) in double, which is
  *    what the kernels compute with integer block sums; only float
@@ -33,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel-path.h"
 #include "ops.h"
 #include "quant-impl.h"
 #include "tap.h"
@@ -61,13 +67,37 @@ gauss(void)
 	return sqrtf(-2.0f * logf(uniform())) * cosf(6.2831853f * uniform());
 }
 
-static const enum ggml_type weight_types[] = {
-	GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_BF16, GGML_TYPE_Q4_0,
-	GGML_TYPE_Q4_1, GGML_TYPE_Q5_0, GGML_TYPE_Q5_1, GGML_TYPE_Q8_0,
-	GGML_TYPE_Q2_K, GGML_TYPE_Q3_K, GGML_TYPE_Q4_K, GGML_TYPE_Q5_K,
-	GGML_TYPE_Q6_K, GGML_TYPE_IQ4_NL, GGML_TYPE_IQ4_XS,
-};
-#define N_WEIGHT_TYPES (sizeof weight_types / sizeof weight_types[0])
+/*
+ * A row of n weights of type tr at w, and its values at wf: the
+ * reference quantizer's of Gaussian values, or, for a type without one,
+ * random blocks, each drawn again until its values are finite and at
+ * most 1 in size.
+ */
+static void
+make_row(const struct quant_traits *tr, void *w, float *wf, int n)
+{
+	uint8_t	*p = w;
+	size_t	 k;
+	int	 b, i, sane;
+
+	if (tr->from_float_ref != NULL) {
+		for (i = 0; i < n; i++)
+			wf[i] = gauss() * 0.05f;
+		tr->from_float_ref(wf, w, n);
+		tr->to_float(w, wf, n);
+		return;
+	}
+	for (b = 0; b < n / tr->blck; b++) {
+		do {
+			for (k = 0; k < tr->size; k++)
+				p[(size_t)b * tr->size + k] = (uint8_t)rng();
+			tr->to_float(p + (size_t)b * tr->size,
+			    wf + b * tr->blck, tr->blck);
+			for (sane = 1, i = 0; i < tr->blck; i++)
+				sane &= fabsf(wf[b * tr->blck + i]) <= 1.0f;
+		} while (!sane);
+	}
+}
 
 #define ROWS	67	/* not a multiple of the tile */
 #define COLS	768	/* 1.5 prompt-kernel panels of 512 */
@@ -119,12 +149,8 @@ check_matmul(const char *isa, enum ggml_type t)
 	y = malloc(MAXTOK * ROWS * sizeof *y);
 	y1 = malloc(MAXTOK * ROWS * sizeof *y1);
 
-	for (r = 0; r < ROWS; r++) {
-		for (c = 0; c < COLS; c++)
-			wf[r * COLS + c] = gauss() * 0.05f;
-		tr->from_float_ref(wf + r * COLS, (char *)w + r * rs, COLS);
-		tr->to_float((char *)w + r * rs, wf + r * COLS, COLS);
-	}
+	for (r = 0; r < ROWS; r++)
+		make_row(tr, (char *)w + r * rs, wf + r * COLS, COLS);
 	for (n = 0; n < MAXTOK * COLS; n++)
 		x[n] = gauss() * (1 + (n % 31) * 0.1f);
 	/* What the dot sees of x, and each element's block absmax. */
@@ -223,14 +249,6 @@ check_matmul(const char *isa, enum ggml_type t)
 }
 
 /*
- * The prompt tiles at shapes check_matmul leaves out, for every type
- * with them: an odd count of Q8_0 blocks (25 a row), 35 rows (not a
- * whole number of tiles) and 150 tokens (past a 128-token group, into a
- * partial chunk).  Each result is the single-token dot's within float
- * rounding: the integer products are exact either way and the
- * activations the same, so 1e-5 of the sum of the products' sizes.
- */
-/*
  * Whether y and y1 (n tokens of R rows) agree within 1e-5 of sum |w x|
  * of each row of wf (R x C) and token of x; *worst grows to the largest
  * share of that bound a difference took.
@@ -259,39 +277,40 @@ within_rounding(const float *wf, const float *x, const float *y,
 	return good;
 }
 
+/*
+ * The prompt tiles of type at shapes check_matmul leaves out: an odd
+ * count of blocks (25 of 32, or 3 of 256, a row), 35 rows (not a whole
+ * number of tiles) and 150 tokens (past a 128-token group, into a
+ * partial chunk).  Each result is the single-token dot's within float
+ * rounding: the integer products are exact either way and the
+ * activations the same, so 1e-5 of the sum of the products' sizes.
+ */
 static void
-check_gemm_shapes(const char *isa)
+check_gemm_shapes(const char *isa, enum ggml_type type)
 {
-	enum { R = 35, C = 800, T = 150 };
-	const struct quant_traits *tr = quant_traits(GGML_TYPE_Q8_0);
+	enum { R = 35, T = 150 };
+	const struct quant_traits *tr = quant_traits(type);
 	struct ops_scratch	 scratch = { NULL, 0 };
 	struct ops_mat		 m;
-	size_t			 rs = type_row_size(GGML_TYPE_Q8_0, C);
+	int			 C = tr->blck * ((800 / tr->blck) | 1);
+	size_t			 rs = type_row_size(type, C);
 	float			*wf, *x, *y, *y1;
 	char			*w;
 	double			 worst = 0;
 	int			 r, c, t, ok_all = 1;
 
-	if (tr->gemm == NULL) {
-		ok(1, "%s Q8_0 prompt tiles at odd shapes # SKIP no tiles",
-		    isa);
-		return;
-	}
 	wf = malloc(R * C * sizeof *wf);
 	x = malloc(T * C * sizeof *x);
 	y = malloc(T * R * sizeof *y);
 	y1 = malloc(T * R * sizeof *y1);
 	memset(&m, 0, sizeof m);
-	m.type = GGML_TYPE_Q8_0;
+	m.type = type;
 	m.rows = R;
 	m.cols = C;
 	m.row_size = rs;
 	m.data = w = malloc(R * rs);
-	for (r = 0; r < R; r++) {
-		for (c = 0; c < C; c++)
-			wf[r * C + c] = gauss() * 0.05f;
-		tr->from_float_ref(wf + r * C, w + r * rs, C);
-	}
+	for (r = 0; r < R; r++)
+		make_row(tr, w + r * rs, wf + r * C, C);
 	for (c = 0; c < T * C; c++)
 		x[c] = gauss();
 	ops_set_threads(2);
@@ -302,8 +321,9 @@ check_gemm_shapes(const char *isa)
 		ok_all = 0;
 	if (!within_rounding(wf, x, y, y1, R, C, T, &worst))
 		ok_all = 0;
-	ok(ok_all, "%s Q8_0 prompt tiles: 25 blocks, 35 rows, 150 tokens give "
-	    "the single-token dots (worst %.3f of the bound)", isa, worst);
+	ok(ok_all, "%s %s prompt tiles: %d blocks, 35 rows, 150 tokens give "
+	    "the single-token dots (worst %.3f of the bound)", isa, tr->name,
+	    C / tr->blck, worst);
 	ops_scratch_free(&scratch);
 	free(w);
 	free(wf);
@@ -314,17 +334,21 @@ check_gemm_shapes(const char *isa)
 
 /*
  * A type repacked into panels (ops_repack), where the path has them: 48
- * rows of C (for Q8_0 one quant -128, which the format allows), against
- * 1, 2, 3, 17 and 150 tokens, within 1e-5 of sum |w x| of the rows as
- * stored (the integer dots are exact in both); ops_matmul_n of three
- * repacked matrices gives what each alone does; 40 rows stay as stored.
+ * rows of about 700 (for Q8_0 one quant -128, which the format allows),
+ * against 1, 2, 3, 17 and 150 tokens, within 1e-5 of sum |w x| of the
+ * rows as stored (the integer dots are exact in both); ops_matmul_n of
+ * three repacked matrices gives what each alone does; 40 rows stay as
+ * stored.
  */
 static void
-check_panels(const char *isa, enum ggml_type type, int C)
+check_panels(const char *isa, enum ggml_type type)
 {
 	enum { R = 48, T = 150 };
 	static const int	 ntoks[] = { 1, 2, 3, 17, T };
 	const struct quant_traits *tr = quant_traits(type);
+	int			 C = tr->panel->cols_multiple *
+				    ((700 + tr->panel->cols_multiple - 1) /
+				    tr->panel->cols_multiple);
 	struct ops_scratch	 scratch = { NULL, 0 };
 	struct ops_mat		 m, pm, odd;
 	const struct ops_mat	*three[3] = { &pm, &pm, &pm };
@@ -334,10 +358,6 @@ check_panels(const char *isa, enum ggml_type type, int C)
 	double			 worst = 0;
 	int			 r, c, t, k, n, ok_all = 1, same = 1;
 
-	if (tr->panel == NULL) {
-		ok(1, "%s %s panels # SKIP none on this path", isa, tr->name);
-		return;
-	}
 	wf = malloc(R * C * sizeof *wf);
 	x = malloc(T * C * sizeof *x);
 	y = malloc(T * R * sizeof *y);
@@ -351,15 +371,12 @@ check_panels(const char *isa, enum ggml_type type, int C)
 	m.row_size = rs;
 	m.data = w = malloc(R * rs);
 	pw = aligned_alloc(64, ops_repack_size(&m) + 64);
-	for (r = 0; r < R; r++) {
-		for (c = 0; c < C; c++)
-			wf[r * C + c] = gauss() * 0.05f;
-		tr->from_float_ref(wf + r * C, w + r * rs, C);
-	}
-	if (type == GGML_TYPE_Q8_0)
-		((struct block_q8_0 *)w)->qs[5] = -128;
 	for (r = 0; r < R; r++)
-		tr->to_float(w + r * rs, wf + r * C, C);
+		make_row(tr, w + r * rs, wf + r * C, C);
+	if (type == GGML_TYPE_Q8_0) {
+		((struct block_q8_0 *)w)->qs[5] = -128;
+		tr->to_float(w, wf, C);
+	}
 	for (c = 0; c < T * C; c++)
 		x[c] = gauss();
 	ops_set_threads(2);
@@ -921,34 +938,36 @@ check_attention(const char *isa)
 int
 main(void)
 {
-	static const char	*isas[] = { "scalar", "avx2", "avx512",
-	    "avx512-wide", "amx" };
 	static const struct ops_rope_yarn yarn_plain = { 0.25f, 0.0f, 1.0f,
 		32.0f, 1.0f, 4096 };
 	static const struct ops_rope_yarn yarn_ext = { 0.25f, 1.0f, 1.0f,
 		32.0f, 1.0f, 4096 };
-	char			*cause = NULL;
-	unsigned		 i, k;
+	const struct quant_traits *tr;
+	const char		*name;
+	enum quant_isa		 isa;
+	int			 t;
 
-	for (i = 0; i < sizeof isas / sizeof isas[0]; i++) {
-		setenv("R1CHAT_ISA", isas[i], 1);
-		if (quant_init(&cause) != 0) {
-			ok(1, "%s # SKIP %s", isas[i], cause);
-			free(cause);
-			cause = NULL;
+	for (isa = 0; isa < QUANT_ISA_COUNT; isa++) {
+		if (!kernel_path_choose(isa))
 			continue;
+		name = quant_isa_name(isa);
+		for (t = 0; t < GGML_TYPE_COUNT; t++) {
+			if ((tr = quant_traits(t)) == NULL ||
+			    tr->vec_dot == NULL)
+				continue;
+			check_matmul(name, t);
+			if (tr->gemm != NULL)
+				check_gemm_shapes(name, t);
+			if (tr->panel != NULL)
+				check_panels(name, t);
 		}
-		for (k = 0; k < N_WEIGHT_TYPES; k++)
-			check_matmul(isas[i], weight_types[k]);
-		check_matmul_n(isas[i]);
-		check_gemm_shapes(isas[i]);
-		check_panels(isas[i], GGML_TYPE_Q8_0, 640);
-		check_panels(isas[i], GGML_TYPE_Q4_K, 768);
-		check_f16_vectors(isas[i]);
-		check_attention(isas[i]);
-		check_exp(isas[i]);
-		check_softmax(isas[i]);
-		check_swiglu(isas[i]);
+		check_matmul_n(name);
+		check_f16_vectors(name);
+		check_attention(name);
+		check_exp(name);
+		check_softmax(name);
+		check_swiglu(name);
+		kernel_path_ran(isa);
 	}
 	check_matmul_errors();
 	check_rmsnorm();

@@ -1,6 +1,7 @@
 /*
- * test-quant.c - the block formats and their kernels, on every ISA path
- * this CPU runs (R1CHAT_ISA=scalar, avx2, avx512 in turn).
+ * test-quant.c - the block formats and their kernels, on every kernel
+ * path this CPU runs (R1CHAT_ISA set to each of quant_isa_name's names
+ * in turn).
  *
  * (a) dequantizing every T.q of testdata/quant/blocks.gguf gives T.f32
  *     bit for bit (those files were made by GGML's own dequantizers);

@@ -1,6 +1,10 @@
 /*
  * test-simd.c - every SIMD kernel against the scalar reference, on each
- * ISA path this CPU can run.
+ * kernel path this CPU can run: every path 0 .. QUANT_ISA_COUNT - 1, and
+ * on each, every type of the traits table and every function of its
+ * row that differs from the scalar path's (a kernel a path installs is
+ * tested without being listed here).  Each path's line in the log says
+ * whether it ran ("# kernel path: NAME ran") or this CPU lacks it.
  *
  * vec_dot: the integer part of each block is exact in both, so they may
  * differ only by the order of the float additions.  Two measures:
@@ -13,8 +17,9 @@
  * Activation quantizers must give the reference's bytes exactly: the
  * SIMD code rounds as the reference does (half away from zero for
  * Q8_0/Q8_1, to nearest even for Q8_K), so no tolerance is needed.
- * The prompt tiles (quant_gemm) are checked through ops_matmul in
- * test-ops; here, that the AVX-512 path installs them.
+ * The prompt tiles (quant_gemm) and panels are checked through
+ * ops_matmul in test-ops, for every type that has them; here, that no
+ * path loses a kernel its parent had.
  */
 #include "config.h"
 
@@ -23,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel-path.h"
 #include "quant-impl.h"
 #include "tap.h"
 
@@ -54,20 +60,11 @@ gauss(void)
 
 static struct quant_traits	scalar[GGML_TYPE_COUNT];
 
-static const enum ggml_type weight_types[] = {
-	GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_BF16, GGML_TYPE_Q4_0,
-	GGML_TYPE_Q4_1, GGML_TYPE_Q5_0, GGML_TYPE_Q5_1, GGML_TYPE_Q8_0,
-	GGML_TYPE_Q2_K, GGML_TYPE_Q3_K, GGML_TYPE_Q4_K, GGML_TYPE_Q5_K,
-	GGML_TYPE_Q6_K,
-};
-#define N_WEIGHT_TYPES (sizeof weight_types / sizeof weight_types[0])
-
-static const enum ggml_type act_types[] = {
-	GGML_TYPE_Q8_0, GGML_TYPE_Q8_1, GGML_TYPE_Q8_K,
-};
-#define N_ACT_TYPES (sizeof act_types / sizeof act_types[0])
-
-/* Where a block keeps its F16 scales: random bytes there could be NaN. */
+/*
+ * Where a block keeps its F16 scales: random bytes there could be NaN.
+ * A type not listed has each block drawn again until its values are
+ * finite and at most 1 in size (random_blocks).
+ */
 struct half_fields {
 	size_t	off[2];
 	int	n;
@@ -85,6 +82,21 @@ static const struct half_fields half_fields[GGML_TYPE_COUNT] = {
 	[GGML_TYPE_Q6_K] = { { 208 }, 1 },
 };
 
+/* Whether the block at p of type t has finite values at most 1 in size. */
+static int
+sane_block(enum ggml_type t, const uint8_t *p)
+{
+	float	v[QK_K];
+	int	k;
+
+	scalar[t].to_float(p, v, scalar[t].blck);
+	for (k = 0; k < scalar[t].blck; k++) {
+		if (!(fabsf(v[k]) <= 1.0f))
+			return 0;
+	}
+	return 1;
+}
+
 /* A row of n weights of type t as random bytes with sane F16 scales. */
 static void
 random_blocks(enum ggml_type t, void *row, int n)
@@ -95,6 +107,8 @@ random_blocks(enum ggml_type t, void *row, int n)
 	size_t				 i, nbytes;
 	int				 b, k;
 	ggml_half			 h;
+
+	_Static_assert(QK_K >= QK8_0, "sane_block: a block in QK_K");
 
 	nbytes = (size_t)(n / tr->blck) * tr->size;
 	for (i = 0; i < nbytes; i++)
@@ -121,6 +135,9 @@ random_blocks(enum ggml_type t, void *row, int n)
 			h = quant_f2h((uniform() * 2 - 1) * 0.01f);
 			memcpy(p + (size_t)b * tr->size + hf->off[k], &h, 2);
 		}
+		while (hf->n == 0 && !sane_block(t, p + (size_t)b * tr->size))
+			for (i = 0; i < tr->size; i++)
+				p[(size_t)b * tr->size + i] = (uint8_t)rng();
 	}
 }
 
@@ -162,7 +179,15 @@ check_dots(const char *isa, const struct quant_traits *fast,
 			x[i] = gauss() * (1 + (i % 97) * 0.02f);
 			y[i] = x[i] + 0.5f * gauss();
 		}
-		scalar[t].from_float_ref(x, w, n);
+		if (scalar[t].from_float_ref != NULL)
+			scalar[t].from_float_ref(x, w, n);
+		else {
+			/* no quantizer: the activations follow the weights */
+			random_blocks(t, w, n);
+			scalar[t].to_float(w, x, n);
+			for (i = 0; i < n; i++)
+				y[i] = x[i] + 0.5f * gauss() * fabsf(x[i]);
+		}
 		scalar[at].from_float_ref(y, a, n);
 		scalar[t].vec_dot(n, &sr, w, a);
 		fast[t].vec_dot(n, &sf, w, a);
@@ -200,20 +225,19 @@ check_dots(const char *isa, const struct quant_traits *fast,
 
 /*
  * Each of the 4 results of a table's multi-row dot has the bits of the
- * table's single-row dot (ops batches tokens on that promise).
+ * table's single-row dot (ops batches tokens on that promise); returns
+ * how many types have one.
  */
-static void
+static int
 check_x4(const char *isa, const struct quant_traits *fast)
 {
 	enum ggml_type		 at;
 	float			*x = malloc(N * sizeof *x), s4[4], s1;
 	void			*w, *a;
 	size_t			 as;
-	int			 t, seed, k, i, same, tested = 0, batched = 0;
+	int			 t, seed, k, i, same, tested = 0;
 
 	for (t = 0; t < GGML_TYPE_COUNT; t++) {
-		if (fast[t].vec_dot_x4 != NULL || fast[t].gemm != NULL)
-			batched++;
 		if (fast[t].vec_dot_x4 == NULL)
 			continue;
 		tested++;
@@ -243,9 +267,8 @@ check_x4(const char *isa, const struct quant_traits *fast)
 		free(w);
 		free(a);
 	}
-	ok(batched >= 3, "%s batches tokens for %d types (%d of them with "
-	    "4-row dots)", isa, batched, tested);
 	free(x);
+	return tested;
 }
 
 /*
@@ -349,18 +372,23 @@ quantizer_input(int c, float *x, int n)
 }
 #define N_QCASES 6
 
-static void
+/*
+ * Every quantizer of fast that is not the scalar path's gives the
+ * reference's bytes; returns how many there are.
+ */
+static int
 check_quantizers(const char *isa, const struct quant_traits *fast)
 {
 	float		*x = malloc(N * sizeof *x);
 	uint8_t		*a = malloc(N * 2), *b = malloc(N * 2);
 	enum ggml_type	 t;
 	size_t		 size, k;
-	int		 c, seed, same, bad_case;
-	unsigned	 i;
+	int		 c, seed, same, bad_case, tested = 0;
 
-	for (i = 0; i < N_ACT_TYPES; i++) {
-		t = act_types[i];
+	for (t = 0; t < GGML_TYPE_COUNT; t++) {
+		if (fast[t].from_float == scalar[t].from_float)
+			continue;
+		tested++;
 		size = (size_t)(N / scalar[t].blck) * scalar[t].size;
 		same = 1;
 		bad_case = -1;
@@ -393,27 +421,78 @@ check_quantizers(const char *isa, const struct quant_traits *fast)
 	free(x);
 	free(a);
 	free(b);
+	return tested;
+}
+
+/*
+ * Every to_float of fast that is not the scalar path's gives the scalar
+ * one's bits on random blocks; returns how many there are.
+ */
+static int
+check_to_float(const char *isa, const struct quant_traits *fast)
+{
+	float	*y0 = malloc(N * sizeof *y0), *y1 = malloc(N * sizeof *y1);
+	void	*w;
+	int	 t, seed, same, tested = 0;
+
+	for (t = 0; t < GGML_TYPE_COUNT; t++) {
+		if (fast[t].to_float == scalar[t].to_float)
+			continue;
+		tested++;
+		w = malloc((size_t)(N / scalar[t].blck) * scalar[t].size);
+		for (same = 1, seed = 0; seed < SEEDS && same; seed++) {
+			rng_state = 0x9e3779b97f4a7c15ULL * (seed + 1) + t;
+			random_blocks(t, w, N);
+			scalar[t].to_float(w, y0, N);
+			fast[t].to_float(w, y1, N);
+			same = memcmp(y0, y1, N * sizeof *y0) == 0;
+		}
+		ok(same, "%s %s to_float gives the scalar one's bits", isa,
+		    scalar[t].name);
+		free(w);
+	}
+	free(y0);
+	free(y1);
+	return tested;
+}
+
+/*
+ * Returns how many types of fast (the path isa) lost a kernel their row
+ * has on the path's parent: a dot or quantizer set back to the scalar
+ * one, or the prompt tiles or several-row dots gone; names each.
+ */
+static int
+lost_kernels(const char *isa, const struct quant_traits *fast,
+    const struct quant_traits *parent)
+{
+	int	t, lost = 0;
+
+	for (t = 0; t < GGML_TYPE_COUNT; t++) {
+		if ((parent[t].vec_dot != scalar[t].vec_dot &&
+		    fast[t].vec_dot == scalar[t].vec_dot) ||
+		    (parent[t].from_float != scalar[t].from_float &&
+		    fast[t].from_float == scalar[t].from_float) ||
+		    (parent[t].gemm != NULL && fast[t].gemm == NULL) ||
+		    (parent[t].vec_dot_rows != NULL &&
+		    fast[t].vec_dot_rows == NULL && fast[t].gemm == NULL)) {
+			diag("%s: %s lost a kernel of its parent's", isa,
+			    scalar[t].name);
+			lost++;
+		}
+	}
+	return lost;
 }
 
 int
 main(void)
 {
-	static const struct {
-		const char	*name;
-		enum quant_isa	 isa;
-		int		(*has)(void);
-	} isas[] = {
-		{ "avx2", QUANT_ISA_AVX2, quant_cpu_has_avx2 },
-		{ "avx512", QUANT_ISA_AVX512, quant_cpu_has_avx512vnni },
-		{ "avx512-wide", QUANT_ISA_AVX512_WIDE,
-		    quant_cpu_has_avx512vnni },
-		{ "amx", QUANT_ISA_AMX, quant_cpu_has_amx },
-	};
-	struct quant_traits	 fast[GGML_TYPE_COUNT];
+	static struct quant_traits table[QUANT_ISA_COUNT][GGML_TYPE_COUNT];
+	struct quant_traits	*fast;
 	const struct quant_traits *tr;
+	const char		*name;
 	char			*cause = NULL;
-	unsigned		 i, k;
-	int			 t, replaced;
+	enum quant_isa		 isa, parent;
+	int			 t, dots, own;
 
 	setenv("R1CHAT_ISA", "scalar", 1);
 	if (quant_init(&cause) != 0) {
@@ -424,72 +503,51 @@ main(void)
 		if ((tr = quant_traits(t)) != NULL)
 			scalar[t] = *tr;
 	}
-	diag("kernel path: %s ran", quant_isa_name(QUANT_ISA_SCALAR));
 
-	for (i = 0; i < sizeof isas / sizeof isas[0]; i++) {
-		if (!isas[i].has()) {
-			ok(1, "%s # SKIP this CPU cannot run it", isas[i].name);
-			diag("kernel path: %s skipped: this CPU cannot run it",
-			    isas[i].name);
+	for (isa = 0; isa < QUANT_ISA_COUNT; isa++) {
+		if (!kernel_path_choose(isa))
 			continue;
-		}
-		setenv("R1CHAT_ISA", isas[i].name, 1);
-		if (!ok(quant_init(&cause) == 0 &&
-		    quant_isa() == isas[i].isa, "quant_init %s",
-		    isas[i].name)) {
-			free(cause);
-			cause = NULL;
-			continue;
-		}
-		diag("kernel path: %s ran", isas[i].name);
-		memset(fast, 0, sizeof fast);
+		name = quant_isa_name(isa);
+		parent = quant_isa_parent(isa);
+		fast = table[isa];
 		for (t = 0; t < GGML_TYPE_COUNT; t++) {
 			if ((tr = quant_traits(t)) != NULL)
 				fast[t] = *tr;
 		}
 
-		/* A kernel left scalar would make the comparisons vacuous. */
-		replaced = 0;
-		for (k = 0; k < N_WEIGHT_TYPES; k++) {
-			t = weight_types[k];
-			if (fast[t].vec_dot != scalar[t].vec_dot)
-				replaced++;
-			else
-				diag("%s: %s vec_dot is the scalar one",
-				    isas[i].name, scalar[t].name);
-		}
-		ok(replaced == (int)N_WEIGHT_TYPES, "%s replaces %d of %d "
-		    "vec_dots", isas[i].name, replaced, (int)N_WEIGHT_TYPES);
-		for (k = 0; k < N_ACT_TYPES; k++) {
-			t = act_types[k];
-			ok(fast[t].from_float != scalar[t].from_float,
-			    "%s replaces the %s quantizer", isas[i].name,
-			    scalar[t].name);
-		}
-
-		for (k = 0; k < N_WEIGHT_TYPES; k++) {
-			t = weight_types[k];
-			check_dots(isas[i].name, fast, t, N);
+		dots = 0;
+		for (t = 0; t < GGML_TYPE_COUNT; t++) {
+			if (fast[t].vec_dot == scalar[t].vec_dot) {
+				if (fast[t].vec_dot != NULL &&
+				    isa != parent)
+					diag("%s: %s vec_dot is the scalar "
+					    "one", name, scalar[t].name);
+				continue;
+			}
+			dots++;
+			check_dots(name, fast, t, N);
 			/* Float rows of any length: the vector tails; an
 			 * odd number of blocks: the pair kernels' tail. */
-			check_dots(isas[i].name, fast, t, scalar[t].blck == 1 ?
+			check_dots(name, fast, t, scalar[t].blck == 1 ?
 			    N + 7 : N + scalar[t].blck);
 		}
-		check_quantizers(isas[i].name, fast);
-		if (isas[i].isa >= QUANT_ISA_AVX512)
-			ok(fast[GGML_TYPE_Q8_0].gemm != NULL &&
-			    fast[GGML_TYPE_Q4_K].gemm != NULL &&
-			    fast[GGML_TYPE_Q5_K].gemm != NULL &&
-			    fast[GGML_TYPE_Q6_K].gemm != NULL,
-			    "%s has the Q8_0, Q4_K, Q5_K and Q6_K prompt "
-			    "tiles", isas[i].name);
-		check_x4(isas[i].name, fast);
-		k = check_rows(isas[i].name, fast);
-		if (isas[i].isa >= QUANT_ISA_AVX512)
-			ok(fast[GGML_TYPE_Q4_K].vec_dot_rows != NULL &&
-			    fast[GGML_TYPE_Q6_K].vec_dot_rows != NULL,
-			    "%s has several-row dots (%d types)",
-			    isas[i].name, k);
+		own = dots + check_to_float(name, fast) +
+		    check_quantizers(name, fast) + check_x4(name, fast) +
+		    check_rows(name, fast);
+		if (isa == parent)
+			ok(own == 0, "%s is the reference (no kernels of its "
+			    "own)", name);
+		else {
+			/* a path with nothing of its own would make the
+			 * comparisons vacuous */
+			ok(own > 0, "%s: %d kernels not the scalar ones (%d "
+			    "of them dots), each checked above", name, own,
+			    dots);
+			ok(lost_kernels(name, fast, table[parent]) == 0,
+			    "%s keeps every kernel of its parent's, %s, or "
+			    "replaces it", name, quant_isa_name(parent));
+		}
+		kernel_path_ran(isa);
 	}
 	return done_testing();
 }
