@@ -418,17 +418,6 @@ ds2_scratch_floats(const struct model *m, int n_batch)
 	return ds2_carve(m, n_batch, NULL, &b);
 }
 
-static int
-matmul(struct model_ctx *c, const struct ops_mat *w, const float *x, int n,
-    float *y, int il, const char *what, char **cause)
-{
-	if (ops_matmul(w, x, n, y, &c->scratch) != 0) {
-		*cause = xstrfmt("blk.%d.%s: matmul failed", il, what);
-		return -1;
-	}
-	return 0;
-}
-
 /* Copies n rows of w floats, src_stride apart, to dst_stride apart. */
 static void
 copy_rows(float *dst, size_t dst_stride, const float *src, size_t src_stride,
@@ -464,8 +453,8 @@ absorb_q(struct model_ctx *c, const struct ds2_layer *l, struct ds2_bufs *b,
 		if (l->wk_b.n > 0) {
 			copy_rows(b->gx, d->nope, qn, qs, n, d->nope);
 			kb = moe_expert(&l->wk_b, h);
-			if (matmul(c, &kb, b->gx, n, b->gy, il, "attn_k_b",
-			    cause) != 0)
+			if (model_matmul(c, &kb, b->gx, n, b->gy, il,
+			    "attn_k_b", cause) != 0)
 				return -1;
 			copy_rows(qc, nh * cw, b->gy, d->kv_lora, n,
 			    d->kv_lora);
@@ -511,7 +500,7 @@ expand_v(struct model_ctx *c, const struct ds2_layer *l, struct ds2_bufs *b,
 		}
 		copy_rows(b->gx, d->kv_lora, b->att + (size_t)h * d->kv_lora,
 		    (size_t)nh * d->kv_lora, n, d->kv_lora);
-		if (matmul(c, &vb, b->gx, n, b->gy, il, "attn_v_b",
+		if (model_matmul(c, &vb, b->gx, n, b->gy, il, "attn_v_b",
 		    cause) != 0)
 			return -1;
 		copy_rows(b->hv + (size_t)h * d->dv, (size_t)nh * d->dv, b->gy,
@@ -609,20 +598,20 @@ attention(struct model_ctx *c, int il, float *x, int n, int pos0,
 		ops_rmsnorm(c->xn + (size_t)t * e, x + (size_t)t * e,
 		    l->attn_norm, e, hp->eps);
 	if (d->q_lora > 0) {
-		if (matmul(c, &l->wq_a, c->xn, n, b->qa, il, "attn_q_a",
+		if (model_matmul(c, &l->wq_a, c->xn, n, b->qa, il, "attn_q_a",
 		    cause) != 0)
 			return -1;
 		for (t = 0; t < n; t++)
 			ops_rmsnorm(b->qa + (size_t)t * d->q_lora,
 			    b->qa + (size_t)t * d->q_lora, l->q_a_norm,
 			    d->q_lora, hp->eps);
-		if (matmul(c, &l->wq_b, b->qa, n, b->q, il, "attn_q_b",
+		if (model_matmul(c, &l->wq_b, b->qa, n, b->q, il, "attn_q_b",
 		    cause) != 0)
 			return -1;
-	} else if (matmul(c, &l->wq, c->xn, n, b->q, il, "attn_q",
+	} else if (model_matmul(c, &l->wq, c->xn, n, b->q, il, "attn_q",
 	    cause) != 0)
 		return -1;
-	if (matmul(c, &l->wkv_a, c->xn, n, b->kv, il, "attn_kv_a_mqa",
+	if (model_matmul(c, &l->wkv_a, c->xn, n, b->kv, il, "attn_kv_a_mqa",
 	    cause) != 0)
 		return -1;
 
@@ -646,7 +635,7 @@ attention(struct model_ctx *c, int il, float *x, int n, int pos0,
 	}
 	if (mla_attention(c, il, b, n, pos0, cause) != 0 ||
 	    expand_v(c, l, b, n, il, cause) != 0 ||
-	    matmul(c, &l->wo, b->hv, n, b->delta, il, "attn_output",
+	    model_matmul(c, &l->wo, b->hv, n, b->delta, il, "attn_output",
 	    cause) != 0)
 		return -1;
 	for (t = 0; t < n * e; t++)
@@ -669,20 +658,20 @@ ffn(struct model_ctx *c, int il, float *x, int n, struct ds2_bufs *b,
 		ops_rmsnorm(c->xn + (size_t)t * e, x + (size_t)t * e,
 		    l->ffn_norm, e, hp->eps);
 	if (l->n_ff > 0) {
-		if (matmul(c, &l->w_gate, c->xn, n, b->gate, il, "ffn_gate",
-		    cause) != 0 ||
-		    matmul(c, &l->w_up, c->xn, n, b->up, il, "ffn_up",
+		if (model_matmul(c, &l->w_gate, c->xn, n, b->gate, il,
+		    "ffn_gate", cause) != 0 ||
+		    model_matmul(c, &l->w_up, c->xn, n, b->up, il, "ffn_up",
 		    cause) != 0)
 			return -1;
 		ops_swiglu(b->gate, b->up, n * l->n_ff);
-		if (matmul(c, &l->w_down, b->gate, n, b->delta, il,
+		if (model_matmul(c, &l->w_down, b->gate, n, b->delta, il,
 		    "ffn_down", cause) != 0)
 			return -1;
 	} else
 		memset(b->delta, 0, (size_t)n * e * sizeof *b->delta);
 
 	if (l->moe.n_ff > 0) {
-		if (matmul(c, &l->gate_inp, c->xn, n, b->logits, il,
+		if (model_matmul(c, &l->gate_inp, c->xn, n, b->logits, il,
 		    "ffn_gate_inp", cause) != 0)
 			return -1;
 		for (t = 0; t < n; t++)

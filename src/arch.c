@@ -1,11 +1,12 @@
 /*
  * arch.c - the table of the architectures r1chat runs (each file exports
- * its row), and the rows and the layer of the dense decoder family (llama, qwen2, qwen3): pre-norm attention with
- * grouped key/value heads and rotary positions, then a SwiGLU FFN.  The
- * members of the family differ only in flags: qwen2 adds q/k/v biases,
- * qwen3 RMS-normalises each q and k head, llama pairs rope dimensions
- * 2i, 2i+1 where the Qwens pair i, i + n_rot/2.  Their state is the
- * layers' weights.
+ * its row), and the rows and the layer of the dense decoder family
+ * (llama, qwen2, qwen3): pre-norm attention with grouped key/value heads
+ * and rotary positions, then a SwiGLU FFN.  The members of the family
+ * differ in their flags (struct dense_flags: qwen2 adds q/k/v biases,
+ * qwen3 RMS-normalises each q and k head) and in struct arch's
+ * rope_neox (llama pairs rope dimensions 2i, 2i+1, the Qwens i,
+ * i + n_rot/2).  Their state is the layers' weights.
  */
 #include "config.h"
 
@@ -180,17 +181,6 @@ add_rows(float *x, const float *b, int n_rows, int n)
 	}
 }
 
-static int
-matmul(struct model_ctx *c, const struct ops_mat *w, const float *x, int n,
-    float *y, int il, const char *what, char **cause)
-{
-	if (ops_matmul(w, x, n, y, &c->scratch) != 0) {
-		*cause = xstrfmt("blk.%d.%s: matmul failed", il, what);
-		return -1;
-	}
-	return 0;
-}
-
 /* Two or three matrices (wc NULL: two) on c->xn, in one pass. */
 static int
 matmul3(struct model_ctx *c, const struct ops_mat *wa,
@@ -255,7 +245,7 @@ dense_layer_forward(struct model_ctx *c, int il, float *x, int n, int pos0,
 	kv_store(c->kv, il, pos0, n, b.k, b.v);
 	if (model_attention(c, il, b.q, n, pos0, b.att, cause) != 0)
 		return -1;
-	if (matmul(c, &l->wo, b.att, n, b.delta, il, "attn_output",
+	if (model_matmul(c, &l->wo, b.att, n, b.delta, il, "attn_output",
 	    cause) != 0)
 		return -1;
 	add_rows(x, b.delta, 1, n * e);
@@ -268,7 +258,7 @@ dense_layer_forward(struct model_ctx *c, int il, float *x, int n, int pos0,
 	    "ffn_gate/up", cause) != 0)
 		return -1;
 	ops_swiglu(b.gate, b.up, n * hp->n_ff);
-	if (matmul(c, &l->w_down, b.gate, n, b.delta, il, "ffn_down",
+	if (model_matmul(c, &l->w_down, b.gate, n, b.delta, il, "ffn_down",
 	    cause) != 0)
 		return -1;
 	add_rows(x, b.delta, 1, n * e);

@@ -125,12 +125,6 @@ kv_type(const struct kv *kv)
 	return kv->type;
 }
 
-int
-kv_n_ctx(const struct kv *kv)
-{
-	return kv->n_ctx;
-}
-
 size_t
 kv_bytes(const struct kv *kv)
 {

@@ -39,7 +39,6 @@ const void *kv_keys(const struct kv *kv, int il);
 const void *kv_values(const struct kv *kv, int il);
 
 enum kv_type kv_type(const struct kv *kv);
-int kv_n_ctx(const struct kv *kv);
 
 /* Bytes the full cache takes. */
 size_t kv_bytes(const struct kv *kv);

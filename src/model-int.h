@@ -137,6 +137,13 @@ void model_rope(const struct model *m, float *x, int n_head, int head_dim,
     int pos);
 
 /*
+ * y = w x for n rows of x (ops_matmul with the context's scratch).
+ * Returns 0, or -1 with *cause naming blk.IL.WHAT.
+ */
+int model_matmul(struct model_ctx *c, const struct ops_mat *w, const float *x,
+    int n, float *y, int il, const char *what, char **cause);
+
+/*
  * Attention of n_tok tokens' queries q (n_head heads of head_dim_k each)
  * at pos0.. over the context's cache for layer il (F16 or F32), into out
  * (n_head heads of head_dim_v).  Returns 0, or -1 with *cause set when

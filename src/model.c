@@ -128,6 +128,18 @@ bind_tensor(struct model *m, const void *out, const char *name,
 	return 1;
 }
 
+/* Makes *o the matrix of rows x cols that tensor t (its first rows) holds. */
+static void
+mat_of(struct ops_mat *o, const struct gguf_tensor *t, int64_t cols,
+    int64_t rows)
+{
+	o->type = t->type;
+	o->rows = rows;
+	o->cols = cols;
+	o->row_size = type_row_size(t->type, cols);
+	o->data = t->data;
+}
+
 int
 model_bind_mat(struct model *m, struct ops_mat *out, int required,
     int64_t cols, int64_t rows, char **cause, const char *fmt, ...)
@@ -144,11 +156,7 @@ model_bind_mat(struct model *m, struct ops_mat *out, int required,
 	memset(out, 0, sizeof *out);
 	if ((rc = bind_tensor(m, out, name, required, 2, want, &t,
 	    cause)) == 1) {
-		out->type = t->type;
-		out->rows = rows;
-		out->cols = cols;
-		out->row_size = type_row_size(t->type, cols);
-		out->data = t->data;
+		mat_of(out, t, cols, rows);
 	}
 	free(name);
 	return rc < 0 ? -1 : 0;
@@ -170,11 +178,7 @@ model_bind_experts(struct model *m, struct moe_experts *out, int required,
 	memset(out, 0, sizeof *out);
 	if ((rc = bind_tensor(m, out, name, required, 3, want, &t,
 	    cause)) == 1) {
-		out->m.type = t->type;
-		out->m.rows = rows;
-		out->m.cols = cols;
-		out->m.row_size = type_row_size(t->type, cols);
-		out->m.data = t->data;
+		mat_of(&out->m, t, cols, rows);
 		out->stride = out->m.row_size * (size_t)rows;
 		out->n = (int)n;
 	}
@@ -584,12 +588,6 @@ model_default_ctx(const struct model *m)
 	    MODEL_DEFAULT_CTX;
 }
 
-const char *
-model_arch_list(void)
-{
-	return arch_list();
-}
-
 void
 model_rope(const struct model *m, float *x, int n_head, int head_dim,
     int pos)
@@ -658,6 +656,17 @@ attn_shape(const struct model_hparams *hp, struct ops_attn *a)
 	a->n_head_kv = hp->n_head_kv;
 	a->dim_k = hp->head_dim_k;
 	a->dim_v = hp->head_dim_v;
+}
+
+int
+model_matmul(struct model_ctx *c, const struct ops_mat *w, const float *x,
+    int n, float *y, int il, const char *what, char **cause)
+{
+	if (ops_matmul(w, x, n, y, &c->scratch) != 0) {
+		*cause = xstrfmt("blk.%d.%s: matmul failed", il, what);
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -821,12 +830,6 @@ int
 model_ctx_n_ctx(const struct model_ctx *c)
 {
 	return c->n_ctx;
-}
-
-int
-model_ctx_n_batch(const struct model_ctx *c)
-{
-	return c->n_batch;
 }
 
 size_t

@@ -78,9 +78,6 @@ const struct gguf_file *model_gguf(const struct model *m);
 const struct model_hparams *model_hparams(const struct model *m);
 const char *model_arch_name(const struct model *m);
 
-/* Comma-separated list of the architectures r1chat runs. */
-const char *model_arch_list(void);
-
 struct model_ctx_params {
 	int		 n_ctx;		/* 0: min(context_length, 8192) */
 	int		 n_batch;	/* tokens per forward pass; 0: 512;
@@ -104,7 +101,6 @@ struct model_ctx *model_ctx_new(const struct model *m, int n_ctx,
 void model_ctx_free(struct model_ctx *c);
 
 int model_ctx_n_ctx(const struct model_ctx *c);
-int model_ctx_n_batch(const struct model_ctx *c);
 size_t model_ctx_kv_bytes(const struct model_ctx *c);
 
 /* Positions filled so far (the next token goes there). */

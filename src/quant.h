@@ -2,7 +2,8 @@
  * quant.h - GGML block formats and the kernels over them.
  *
  * Every type is one row of a traits table: dequantize (to_float),
- * reference quantize (from_float), the dot product of a row of it with a
+ * quantize (from_float_ref, the reference; from_float, the fastest, for
+ * activations), the dot product of a row of it with a
  * row of its activation type (vec_dot), and which activation type that is.
  * Where a type has them, several-row dots, prompt tiles (struct
  * quant_gemm) and repacked panels (struct quant_panel) too.  The kernel
