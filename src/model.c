@@ -128,37 +128,45 @@ bind_tensor(struct model *m, const void *out, const char *name,
 	return 1;
 }
 
-/* Makes *o the matrix of rows x cols that tensor t (its first rows) holds. */
-static void
-mat_of(struct ops_mat *o, const struct gguf_tensor *t, int64_t cols,
-    int64_t rows)
+/*
+ * Binds the tensor named by fmt and ap, of n_dims dimensions want, to the
+ * matrix *o (rows x cols, its first rows) and clears *o before: 1 when
+ * bound, 0 when absent and not required, -1 with *cause set (bind_tensor).
+ */
+static int
+bind_mat_fmt(struct model *m, struct ops_mat *o, void *out, int required,
+    int n_dims, const int64_t *want, char **cause, const char *fmt,
+    va_list ap)
 {
-	o->type = t->type;
-	o->rows = rows;
-	o->cols = cols;
-	o->row_size = type_row_size(t->type, cols);
-	o->data = t->data;
+	const struct gguf_tensor	*t;
+	char				*name;
+	int				 rc;
+
+	name = xvstrfmt(fmt, ap);
+	memset(o, 0, sizeof *o);
+	if ((rc = bind_tensor(m, out, name, required, n_dims, want, &t,
+	    cause)) == 1) {
+		o->type = t->type;
+		o->rows = want[1];
+		o->cols = want[0];
+		o->row_size = type_row_size(t->type, want[0]);
+		o->data = t->data;
+	}
+	free(name);
+	return rc;
 }
 
 int
 model_bind_mat(struct model *m, struct ops_mat *out, int required,
     int64_t cols, int64_t rows, char **cause, const char *fmt, ...)
 {
-	const struct gguf_tensor	*t;
-	const int64_t			 want[2] = { cols, rows };
-	va_list				 ap;
-	char				*name;
-	int				 rc;
+	const int64_t	 want[2] = { cols, rows };
+	va_list		 ap;
+	int		 rc;
 
 	va_start(ap, fmt);
-	name = xvstrfmt(fmt, ap);
+	rc = bind_mat_fmt(m, out, out, required, 2, want, cause, fmt, ap);
 	va_end(ap);
-	memset(out, 0, sizeof *out);
-	if ((rc = bind_tensor(m, out, name, required, 2, want, &t,
-	    cause)) == 1) {
-		mat_of(out, t, cols, rows);
-	}
-	free(name);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -166,23 +174,18 @@ int
 model_bind_experts(struct model *m, struct moe_experts *out, int required,
     int64_t cols, int64_t rows, int64_t n, char **cause, const char *fmt, ...)
 {
-	const struct gguf_tensor	*t;
-	const int64_t			 want[3] = { cols, rows, n };
-	va_list				 ap;
-	char				*name;
-	int				 rc;
+	const int64_t	 want[3] = { cols, rows, n };
+	va_list		 ap;
+	int		 rc;
 
-	va_start(ap, fmt);
-	name = xvstrfmt(fmt, ap);
-	va_end(ap);
 	memset(out, 0, sizeof *out);
-	if ((rc = bind_tensor(m, out, name, required, 3, want, &t,
-	    cause)) == 1) {
-		mat_of(&out->m, t, cols, rows);
+	va_start(ap, fmt);
+	rc = bind_mat_fmt(m, &out->m, out, required, 3, want, cause, fmt, ap);
+	va_end(ap);
+	if (rc == 1) {
 		out->stride = out->m.row_size * (size_t)rows;
 		out->n = (int)n;
 	}
-	free(name);
 	return rc < 0 ? -1 : 0;
 }
 
