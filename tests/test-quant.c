@@ -15,6 +15,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -133,6 +134,34 @@ test_blocks(const struct gguf_file *g, const char *isa)
 		ok(same, "%s: dequantize %s.q == %s.f32 bit for bit", isa,
 		    block_types[i], block_types[i]);
 	}
+}
+
+/*
+ * Every type the traits table has weights of (a vec_dot) has its blocks
+ * in blocks.gguf, so that a type added to the table without its fixture
+ * fails here (test_blocks and test-quant-iq check the bits).
+ */
+static void
+test_fixture_covers(const struct gguf_file *g)
+{
+	const struct quant_traits	*tr;
+	char				 name[GGUF_MAX_NAME + 1];
+	size_t				 i;
+	int				 t, missing = 0;
+
+	for (t = 0; t < GGML_TYPE_COUNT; t++) {
+		if ((tr = quant_traits(t)) == NULL || tr->vec_dot == NULL)
+			continue;
+		for (i = 0; tr->name[i] != '\0' && i + 3 < sizeof name; i++)
+			name[i] = (char)tolower((unsigned char)tr->name[i]);
+		memcpy(name + i, ".q", 3);
+		if (gguf_tensor_find(g, name) == NULL) {
+			diag("blocks.gguf has no %s", name);
+			missing++;
+		}
+	}
+	ok(missing == 0, "blocks.gguf has the blocks of every weight type "
+	    "in the traits table");
 }
 
 /* --- (b) round trips ----------------------------------------------------- */
@@ -617,6 +646,8 @@ main(void)
 	free(cause);
 	cause = NULL;
 
+	if (g != NULL)
+		test_fixture_covers(g);
 	test_conversions();
 	for (isa = 0; isa < QUANT_ISA_COUNT; isa++) {
 		name = quant_isa_name(isa);
