@@ -37,6 +37,7 @@ struct sampler {
 	int32_t			 hist_pos;	/* next slot to write */
 
 	uint64_t		 rng[4];	/* xoshiro256** state */
+	int			 fixed;		/* the seed was given */
 };
 
 /* splitmix64: spreads a seed over the generator's state. */
@@ -218,6 +219,7 @@ sampler_set_params(struct sampler *s, const struct sampler_params *p,
 	}
 	s->p = *p;
 	s->p.seed = seed;
+	s->fixed = p->seed != SAMPLER_SEED_RANDOM;
 	return 0;
 }
 
@@ -243,6 +245,8 @@ sampler_reset(struct sampler *s)
 {
 	s->hist_len = 0;
 	s->hist_pos = 0;
+	if (s->fixed)
+		rng_seed(s, s->p.seed);
 }
 
 /* a ranks before b: higher logit, then lower id. */

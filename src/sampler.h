@@ -74,7 +74,11 @@ size_t sampler_dist(struct sampler *s, const float *logits,
 /* Records a token (prompt or generated) for the repeat penalty. */
 void sampler_accept(struct sampler *s, int32_t id);
 
-/* Forgets the recorded tokens (a new conversation). */
+/*
+ * Forgets the recorded tokens, and restarts the random numbers from the
+ * seed when one was given (not SAMPLER_SEED_RANDOM): the chat calls it at
+ * each turn, so the same seed and conversation give the same answer.
+ */
 void sampler_reset(struct sampler *s);
 
 #endif

@@ -97,6 +97,18 @@ ok $? "--remote --think-budget: the server's reasoning stops where the local one
 [ -s "$tmp/rn.out" ] && cmp -s "$tmp/n.out" "$tmp/rn.out" &&
     cmp -s "$tmp/n.err" "$tmp/rn.err"
 ok $? "--remote --nothink: the same answer as the local --nothink"
+"$R1CHAT" --template deepseek-r1 --temp 1 --seed 1 -n 40 --think-budget 8 \
+    "$model" "hello there" >"$tmp/s.out" 2>"$tmp/s.err"
+for k in 1 2; do
+	"$R1CHAT" --remote "$a" --temp 1 --seed 1 -n 40 --think-budget 8 \
+	    "hello there" >"$tmp/rs$k.out" 2>"$tmp/rs$k.err"
+done
+cat "$tmp/s.err" "$tmp/s.out" >"$tmp/s.all"
+cat "$tmp/rs1.err" "$tmp/rs1.out" >"$tmp/rs1.all"
+cat "$tmp/rs2.err" "$tmp/rs2.out" >"$tmp/rs2.all"
+[ -s "$tmp/s.all" ] && cmp -s "$tmp/s.all" "$tmp/rs1.all" &&
+    cmp -s "$tmp/s.all" "$tmp/rs2.all"
+ok $? "--remote --seed 1 --temp 1, twice: the local run's words both times"
 post "$a/chat/completions" "{$user,\"seed\":3,\"max_tokens\":5,\
 \"max_completion_tokens\":6,\"top_k\":5,\"top_p\":0.9,\"min_p\":0.1,\
 \"temperature\":0.5,\"repetition_penalty\":1.1,\"repeat_last_n\":16,\

@@ -177,6 +177,11 @@ test_seed(void)
 	sampler_set_params(s3, &p, &cause);
 	ok(sampler_sample(s3, l) == a[0] && sampler_sample(s3, l) == a[1] &&
 	    sampler_sample(s3, l) == a[2], "new seed: a fresh start");
+	/* A given seed restarts at every reset (each turn of a chat). */
+	sampler_reset(s1);
+	ok(sampler_sample(s1, l) == a[0] && sampler_sample(s1, l) == a[1] &&
+	    sampler_sample(s1, l) == a[2], "reset with a given seed: the same "
+	    "tokens again");
 	sampler_free(s1);
 	sampler_free(s2);
 	sampler_free(s3);
@@ -192,6 +197,12 @@ test_seed(void)
 	for (i = 0; i < 100; i++)
 		same12 &= sampler_sample(s1, l) == sampler_sample(s2, l);
 	ok(same12, "the reported seed replays the draws");
+	for (i = 0; i < 3; i++)
+		a[i] = sampler_sample(s1, l);
+	sampler_reset(s1);
+	ok(sampler_sample(s1, l) != a[0] || sampler_sample(s1, l) != a[1] ||
+	    sampler_sample(s1, l) != a[2], "reset with a random seed: the "
+	    "numbers go on");
 	sampler_free(s1);
 	sampler_free(s2);
 }
