@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +54,9 @@ cmd_error(const char *fmt, ...)
  * GOMP_SPINCOUNT), r1chat spins for some tens of microseconds, about what
  * threads of one matmul wait for each other, then sleeps.  libgomp reads
  * the variable when it loads, hence one re-execution; when that fails
- * (no /proc) libgomp's default stays.
+ * (no /proc) libgomp's default stays.  It executes the binary by its own
+ * path, not /proc/self/exe, for the kernel names a process after the file
+ * it executed: ps and pgrep -x r1chat would see "exe".
  */
 #define OMP_SPINCOUNT "3000"
 
@@ -61,11 +64,18 @@ static void
 omp_wait_tune(char **argv)
 {
 #ifdef _OPENMP
+	char	path[PATH_MAX];
+	ssize_t	n;
+
 	if (getenv("OMP_WAIT_POLICY") != NULL ||
 	    getenv("GOMP_SPINCOUNT") != NULL ||
+	    (n = readlink("/proc/self/exe", path, sizeof path - 1)) <= 0 ||
+	    (size_t)n >= sizeof path - 1 ||
 	    setenv("GOMP_SPINCOUNT", OMP_SPINCOUNT, 1) != 0)
 		return;
-	execv("/proc/self/exe", argv);
+	path[n] = '\0';
+	execv(path, argv);
+	unsetenv("GOMP_SPINCOUNT");	/* not re-executed: as the user had it */
 #else
 	(void)argv;
 #endif

@@ -67,6 +67,9 @@ serve a --max-tokens 64 --max-body 4096
 [ -n "$port" ]
 ok $? "serve says the port it listens on"
 a=$url
+spid=${pids##* }
+[ "$(cat "/proc/$spid/comm" 2>/dev/null)" = r1chat ]
+ok $? "the server's process is called r1chat (ps, pgrep -x r1chat)"
 
 # --- the chat through the server ----------------------------------------------
 
