@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -33,6 +34,29 @@ static const char *quantize_drop[] = {
 	"split.no", "split.count", "split.tensors.count",
 	"general.quantization_version", "general.file_type",
 };
+
+/*
+ * llama-quantize's types that need an importance matrix, which r1chat
+ * does not make: it reads such files but writes none.
+ */
+static const char *quantize_imatrix_types[] = {
+	"IQ1_S", "IQ1_M", "IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ2_M", "IQ3_XXS",
+	"IQ3_XS", "IQ3_S", "IQ3_M",
+};
+
+/* 1 when name is one of quantize_imatrix_types (any case). */
+static int
+quantize_needs_imatrix(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof quantize_imatrix_types /
+	    sizeof quantize_imatrix_types[0]; i++) {
+		if (strcasecmp(name, quantize_imatrix_types[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
 
 struct quantize_job {
 	const struct gguf_tensor	*t;
@@ -278,8 +302,13 @@ cmd_quantize(struct options *o)
 	out = o->args[0];
 	tname = o->args[1];
 	if (quantmix_ftype(tname, &ftype) != 0) {
-		cmd_error("quantize: %s: unknown type (one of %s)", tname,
-		    quantmix_ftype_names());
+		if (quantize_needs_imatrix(tname))
+			cmd_error("quantize: %s: needs an importance matrix, "
+			    "which r1chat does not make (it runs such files; "
+			    "it writes %s)", tname, quantmix_ftype_names());
+		else
+			cmd_error("quantize: %s: unknown type (one of %s)",
+			    tname, quantmix_ftype_names());
 		return 2;
 	}
 	if ((g = gguf_open(in, &cause)) == NULL) {

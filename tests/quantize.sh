@@ -131,6 +131,15 @@ one_error_line() {
 }
 check "unknown type: one line 'r1chat: ...'" one_error_line "$tmp/err"
 check "unknown type: no output file" [ ! -e "$out" ]
+"$R1CHAT" quantize "$in" "$out" iq2_xxs </dev/null 2>"$tmp/err"
+rc=$?
+check "IQ2_XXS: usage error, exit 2 ($rc)" [ $rc -eq 2 ]
+imatrix_line() {
+	one_error_line "$1" && grep -q 'iq2_xxs: needs an importance matrix' "$1"
+}
+check "IQ2_XXS: one line saying it needs an importance matrix" \
+    imatrix_line "$tmp/err"
+check "IQ2_XXS: no output file" [ ! -e "$out" ]
 
 "$R1CHAT" quantize "$in" "$tmp/no/such/dir/out.gguf" Q8_0 </dev/null \
     2>"$tmp/err"
