@@ -90,6 +90,11 @@ message_build(struct options *o, char **out, size_t *len, char **cause)
 	int	 i;
 
 	if (!isatty(STDIN_FILENO) || o->n_args == 0) {
+		/* Not a silent wait on a terminal (r1chat M | cat). */
+		if (isatty(STDIN_FILENO))
+			fputs("r1chat: reading the message from the terminal: "
+			    "end it with Ctrl-D, or give it as arguments\n",
+			    stderr);
 		if (read_stdin(&in, &inlen, cause) != 0)
 			return -1;
 		/* A trailing newline from echo is not part of the question. */

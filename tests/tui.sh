@@ -273,6 +273,14 @@ ok $? "Up recalls the last line from the saved history"
 tm send-keys -t t C-u C-d
 ended eof 0
 
+# --- one-shot from a terminal: a hint, not a silent wait -----------------------
+
+start hint --demo --no-tui --nothink -n 4
+wait_for '^r1chat: reading the message from the terminal: end it with Ctrl-D' 30
+ok $? "one-shot with no message and stdin a terminal: says how to end it"
+tm send-keys -t t 'hello' Enter C-d
+ended hint 0
+
 # --- a fatal signal -------------------------------------------------------------
 
 start sig --demo
