@@ -359,6 +359,11 @@ cmd_show(struct options *o)
 	uint64_t		 v;
 	uint32_t		 ft;
 
+	if (o->n_args > 0) {
+		cmd_error("show: %s: one model only (usage: show MODEL.gguf "
+		    "[--verbose])", o->args[0]);
+		return 2;
+	}
 	if ((g = gguf_open(o->model, &cause)) == NULL) {
 		cmd_error("%s: %s", o->model, cause);
 		free(cause);

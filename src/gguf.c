@@ -616,7 +616,7 @@ shard_parse(struct gguf_shard *s, struct parsed *ps, char **cause)
 		if (s->size < 4 && memcmp(s->map, GGUF_MAGIC, s->size) == 0)
 			*cause = xstrdup("truncated header");
 		else
-			*cause = xstrdup("bad magic");
+			*cause = xstrdup("not a GGUF file");
 		return -1;
 	}
 	r.p += 4;

@@ -92,7 +92,7 @@ struct gguf_file {
  * Opens and validates path.  When path names a shard of a split model
  * (NAME-0000K-of-0000N.gguf) every shard is opened and the tensors of all
  * are presented as one list.  Returns NULL on failure with *cause set to a
- * malloc'd message ("bad magic", "shard 3 of 5 missing: FILE") that the
+ * malloc'd message ("not a GGUF file", "shard 3 of 5 missing: FILE") that the
  * caller frees.
  */
 struct gguf_file *gguf_open(const char *path, char **cause);

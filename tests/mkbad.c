@@ -269,12 +269,12 @@ corpus_header(void)
 	put_u32(&r, 3);
 	put_u64(&r, 0);
 	put_u64(&r, 0);
-	emit("bad-magic.gguf", &r, "bad magic");
+	emit("bad-magic.gguf", &r, "not a GGUF file");
 	put(&r, "GG", 2);
 	emit("short-magic.gguf", &r, "truncated header");
 	emit("empty.gguf", &r, "empty file");
 	put(&r, "<html>\n", 7);
-	emit("html.gguf", &r, "bad magic");
+	emit("html.gguf", &r, "not a GGUF file");
 	hdr(&r, 0, 0, 0);
 	emit("version-0.gguf", &r, "unsupported version 0");
 	hdr(&r, 1, 0, 0);
@@ -596,7 +596,7 @@ corpus_splits(void)
 	    "expected 6\n");
 	split_set("split-badshard", 5);
 	fprintf(cases, "split-badshard-00003-of-00003.gguf\t"
-	    "split-badshard-00002-of-00003.gguf: bad magic\n");
+	    "split-badshard-00002-of-00003.gguf: not a GGUF file\n");
 	split_set("split-dupname", 6);
 	fprintf(cases, "split-dupname-00001-of-00003.gguf\t"
 	    "duplicate tensor 's0_0'\n");

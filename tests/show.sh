@@ -50,6 +50,11 @@ field() {
 check "show exits 0" [ $? -eq 0 ]
 check "show writes nothing on stderr" [ ! -s "$tmp/err" ]
 check "first line is '  Model'" [ "$(sed -n 1p "$tmp/out")" = "  Model" ]
+"$R1CHAT" show "$tmp/good.gguf" extra >"$tmp/x.out" 2>"$tmp/x.err"
+rc=$?
+check "show with an extra argument: usage error, exit 2 ($rc)" [ $rc -eq 2 ]
+check "show with an extra argument: one line naming it, nothing shown" \
+    [ "$(wc -l <"$tmp/x.err")" -eq 1 -a ! -s "$tmp/x.out" ]
 # mkbad's template is the first R1 GGUFs' (the model writes <think>
 # itself): the family the chat uses for it, template.c's deepseek-r1-legacy.
 for kv in "architecture=qwen2" "parameters=3K" "context length=131072" \
