@@ -192,12 +192,25 @@ param_option(struct options *o, const struct param_def *d, int neg,
 	return 0;
 }
 
+/*
+ * The argument that held the option getopt_long just returned: the one
+ * before optind, or the one before that when its value was apart.
+ */
+static const char *
+opt_token(char **argv, int ind, const char *arg)
+{
+	if (arg != NULL && arg == argv[ind - 1] && ind >= 2)
+		return argv[ind - 2];
+	return argv[ind - 1];
+}
+
 int
 options_parse(int argc, char **argv, struct options *o)
 {
 	const struct param_def	*d;
 	struct option		*longs;
 	char			*shorts, **names;
+	const char		*tok;
 	size_t			 i, n = 0, ns = 0, np = 0;
 	int			 c, idx, neg, rc = -1;
 
@@ -227,9 +240,25 @@ options_parse(int argc, char **argv, struct options *o)
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, shorts, longs, &idx)) != -1) {
+		if (c == '?' && optopt != 0 && optopt < VAL_OPT) {
+			fprintf(stderr, "r1chat: -%c: unknown option (text "
+			    "that starts with '-' goes after --)\n", optopt);
+			goto out;
+		}
+		tok = opt_token(argv, optind, optarg);
 		if (c == '?' || c == ':') {
-			fprintf(stderr, "r1chat: %s: %s\n", argv[optind - 1],
+			fprintf(stderr, "r1chat: %.*s: %s\n",
+			    (int)strcspn(tok, "="), tok,
 			    c == '?' ? "unknown option" : "missing argument");
+			goto out;
+		}
+		/* No abbreviations: --api-key must not become --api-key-file. */
+		if (strncmp(tok, "--", 2) == 0 &&
+		    (strncmp(tok + 2, longs[idx].name, strlen(longs[idx].name))
+		    != 0 || strcspn(tok + 2, "=") != strlen(longs[idx].name))) {
+			fprintf(stderr, "r1chat: %.*s: unknown option (did you "
+			    "mean --%s?)\n", (int)strcspn(tok, "="), tok,
+			    longs[idx].name);
 			goto out;
 		}
 		if ((d = param_of(c, &neg)) != NULL) {

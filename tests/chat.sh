@@ -196,6 +196,23 @@ ok $? "an unknown R1CHAT_ISA is refused in one line, exit status 2"
 R1CHAT_ISA=scalar "$R1CHAT" --temp 0 -n 4 "$model" hi >/dev/null 2>&1
 ok $? "R1CHAT_ISA=scalar: the chat runs"
 
+# --- arguments: no abbreviated long options, text that starts with '-' -------
+
+"$R1CHAT" --remote http://127.0.0.1:1/v1 --api-key sk-secret123 hi \
+    >/dev/null 2>"$tmp/err.ak"
+[ $? -eq 2 ] && grep -q 'did you mean --api-key-file' "$tmp/err.ak" &&
+    ! grep -q 'sk-secret123' "$tmp/err.ak"
+ok $? "--api-key KEY: not taken for --api-key-file, and the key not echoed"
+"$R1CHAT" --api-key=sk-secret123 "$model" hi >/dev/null 2>"$tmp/err.ak2"
+[ $? -eq 2 ] && ! grep -q 'sk-secret123' "$tmp/err.ak2"
+ok $? "--api-key=KEY: refused, the key not echoed"
+chat -n 3 "-5 plus 3" >/dev/null 2>"$tmp/err.dash"
+[ $? -eq 2 ] && grep -q "^r1chat: -5: unknown option (text that starts with '-' goes after --)" \
+    "$tmp/err.dash"
+ok $? "a message starting with '-': names it and says to put it after --"
+chat -- "-5 plus 3" >"$tmp/out.dash" 2>/dev/null && [ -s "$tmp/out.dash" ]
+ok $? "after --, a message starting with '-' is answered"
+
 # --- the parameter table's check, from the command line -----------------------------
 
 "$R1CHAT" --think-budget -2 "$model" hi >/dev/null 2>"$tmp/err.tb"
