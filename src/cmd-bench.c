@@ -218,7 +218,7 @@ cmd_bench(struct options *o)
 
 	if (bench_opt(o->n_prompt, BENCH_DEFAULT_PROMPT, 0, "--n-prompt",
 	    &np) != 0 ||
-	    bench_opt(o->n_predict, BENCH_DEFAULT_GEN, 0, "--predict",
+	    bench_opt(o->params.num_predict, BENCH_DEFAULT_GEN, 0, "--predict",
 	    &ng) != 0 ||
 	    bench_opt(o->repetitions, BENCH_DEFAULT_REPS, 1, "--repetitions",
 	    &reps) != 0)

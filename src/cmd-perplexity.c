@@ -116,7 +116,8 @@ cmd_perplexity(struct options *o)
 		cmd_error("--kv-type: %s: not f16 or f32", o->kv_type);
 		return 2;
 	}
-	n_ctx = o->ctx_size != OPT_UNSET ? o->ctx_size : PPL_DEFAULT_CTX;
+	n_ctx = o->params.num_ctx != OPT_UNSET ? o->params.num_ctx :
+	    PPL_DEFAULT_CTX;
 	n_batch = o->batch != OPT_UNSET ? o->batch : n_ctx;
 	if (n_ctx < 4 || n_batch < 1) {
 		cmd_error("perplexity: context %d or batch %d out of range",

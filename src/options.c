@@ -279,8 +279,6 @@ options_parse(int argc, char **argv, struct options *o)
 			}
 		}
 	}
-	o->ctx_size = o->params.num_ctx;
-	o->n_predict = o->params.num_predict;
 	o->args = xcalloc((size_t)(argc - optind) + 1, sizeof *o->args);
 	for (; optind < argc; optind++) {
 		/* With --remote, -m names the server's model: no positional. */

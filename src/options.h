@@ -25,10 +25,6 @@ struct options {
 	 * the others).
 	 */
 	struct chat_params params;
-	int		 ctx_size;	/* params.num_ctx, as perplexity
-					   reads it */
-	int		 n_predict;	/* params.num_predict, as bench
-					   reads it */
 
 	/* The engine and the chat.  A number option not given: OPT_UNSET. */
 	int		 threads;	/* -t, --threads */
