@@ -577,9 +577,8 @@ info_fill(struct chat *c)
 {
 	struct chat_info	*in = &c->info;
 	char			 key[128];
-	uint64_t		 n = 0, ne;
 	uint32_t		 u;
-	size_t			 i, k, j;
+	size_t			 i, j;
 	static const char	*stops[] = {
 		"<\xef\xbd\x9c" "begin\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
 		"<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
@@ -592,13 +591,7 @@ info_fill(struct chat *c)
 	if (gguf_get_str(c->g, "general.architecture", &c->info_arch) != 0)
 		c->info_arch = xstrdup("unknown");
 	in->arch = c->info_arch;
-	for (i = 0; i < c->g->n_tensors; i++) {
-		ne = 1;
-		for (k = 0; k < c->g->tensors[i].n_dims; k++)
-			ne *= (uint64_t)c->g->tensors[i].ne[k];
-		n += ne;
-	}
-	in->n_params = n;
+	in->n_params = gguf_n_elements(c->g);
 	snprintf(key, sizeof key, "%s.context_length", in->arch);
 	if (gguf_get_u32(c->g, key, &u) == 0)
 		in->ctx_train = u;

@@ -149,22 +149,17 @@ bench_describe(const struct model *m, char *name, size_t nlen, char *size,
 {
 	const struct gguf_file	*g = model_gguf(m);
 	const char		*ft = NULL;
-	uint64_t		 i, bytes = 0, n = 0, ne;
+	uint64_t		 i, bytes = 0;
 	uint32_t		 u;
-	int			 d;
 
 	if (gguf_get_u32(g, "general.file_type", &u) == 0)
 		ft = type_ftype_name(u);
-	for (i = 0; i < g->n_tensors; i++) {
+	for (i = 0; i < g->n_tensors; i++)
 		bytes += g->tensors[i].size;
-		for (ne = 1, d = 0; d < GGUF_MAX_DIMS; d++)
-			ne *= (uint64_t)g->tensors[i].ne[d];
-		n += ne;
-	}
 	snprintf(name, nlen, "%s %s", model_arch_name(m),
 	    ft != NULL ? ft : "?");
 	bench_scale(size, slen, (double)bytes, bench_bytes);
-	bench_scale(params, plen, (double)n, bench_counts);
+	bench_scale(params, plen, (double)gguf_n_elements(g), bench_counts);
 }
 
 /* Runs test t r times over n tokens and prints its row. */
