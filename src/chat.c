@@ -507,36 +507,47 @@ has_token(const char *token, void *arg)
 
 /*
  * The template: the one named, else the family of the model's Jinja,
- * else a guess from its vocabulary (with a warning).
+ * else a guess from its vocabulary (with a warning); a warning too when
+ * the vocabulary lacks one of its special tokens.
  */
 static int
 template_choose(struct chat *c, const char *name, char **warning,
     char **cause)
 {
-	char	*jinja = NULL, *names;
+	char		*jinja = NULL, *names, *guess = NULL, *tmp;
+	const char	*missing;
 
 	if (gguf_get_str(c->g, "tokenizer.chat_template", &jinja) != 0)
 		jinja = NULL;
 	c->info_template = jinja;
 	if (name != NULL) {
-		c->tf = template_find(name, cause);
-		return c->tf == NULL ? -1 : 0;
+		if ((c->tf = template_find(name, cause)) == NULL)
+			return -1;
+	} else if (jinja == NULL || (c->tf = template_detect(jinja)) == NULL) {
+		if ((c->tf = template_guess(has_token, c->tok)) == NULL) {
+			names = template_names();
+			*cause = xstrfmt("cannot tell the chat template: use "
+			    "--template NAME (%s)", names);
+			free(names);
+			return -1;
+		}
+		guess = xstrfmt("%s: the model has %s chat template; using %s "
+		    "(--template to choose)", c->info.name, jinja != NULL ?
+		    "an unknown" : "no", c->tf->name);
 	}
-	if (jinja != NULL && (c->tf = template_detect(jinja)) != NULL)
-		return 0;
-	if ((c->tf = template_guess(has_token, c->tok)) != NULL) {
-		if (warning != NULL)
-			*warning = xstrfmt("%s: the model has %s chat "
-			    "template; using %s (--template to choose)",
-			    c->info.name, jinja != NULL ? "an unknown" : "no",
-			    c->tf->name);
-		return 0;
+	if ((missing = template_missing(c->tf, has_token, c->tok)) != NULL) {
+		tmp = xstrfmt("%s%s%s: the vocabulary has no %s token: "
+		    "template %s's markers are tokenized as plain text",
+		    guess != NULL ? guess : "", guess != NULL ? "; " : "",
+		    c->info.name, missing, c->tf->name);
+		free(guess);
+		guess = tmp;
 	}
-	names = template_names();
-	*cause = xstrfmt("cannot tell the chat template: use --template "
-	    "NAME (%s)", names);
-	free(names);
-	return -1;
+	if (warning != NULL)
+		*warning = guess;
+	else
+		free(guess);
+	return 0;
 }
 
 static char *

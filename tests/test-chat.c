@@ -574,6 +574,51 @@ test_repl(const char *model)
 	chat_free(c);
 }
 
+/*
+ * A template whose special tokens the vocabulary lacks (the demo's has
+ * DeepSeek's, not chatml's <|im_start|>) is warned of, once.
+ */
+static void
+test_template_tokens(const char *model)
+{
+	static const struct {
+		const char	*name;
+		const char	*missing;	/* NULL: no warning */
+	} cases[] = {
+		{ "chatml", "<|im_start|>" }, { "llama3", "<|start_header_id|>" },
+		{ "deepseek-r1", NULL },
+	};
+	struct chat_config	 cfg;
+	struct chat		*c;
+	char			*cause = NULL, *warning, *p;
+	size_t			 i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		memset(&cfg, 0, sizeof cfg);
+		chat_params_default(&cfg.params);
+		cfg.model_path = model;
+		cfg.n_threads = 1;
+		cfg.template_name = cases[i].name;
+		if ((c = chat_open(&cfg, &warning, &cause)) == NULL) {
+			ok(0, "chat_open: %s", cause);
+			free(cause);
+			continue;
+		}
+		if (cases[i].missing == NULL)
+			ok(warning == NULL, "--template %s: no warning (%s)",
+			    cases[i].name, warning ? warning : "");
+		else
+			ok(warning != NULL && (p = strstr(warning,
+			    cases[i].missing)) != NULL && strstr(p + 1,
+			    cases[i].missing) == NULL && strchr(warning, '\n') ==
+			    NULL, "--template %s: one warning naming %s: %s",
+			    cases[i].name, cases[i].missing,
+			    warning ? warning : "none");
+		free(warning);
+		chat_free(c);
+	}
+}
+
 /* A backend that only tells its model's facts: fake_params parameters. */
 static uint64_t	fake_params;
 
@@ -904,6 +949,7 @@ main(void)
 	test_save(model, dir);
 	test_repl(model);
 	test_show_info();
+	test_template_tokens(model);
 	test_param_defaults();
 	test_param_save(model, dir);
 	test_param_cli(model);
