@@ -507,36 +507,47 @@ has_token(const char *token, void *arg)
 
 /*
  * The template: the one named, else the family of the model's Jinja,
- * else a guess from its vocabulary (with a warning).
+ * else a guess from its vocabulary (with a warning); a warning too when
+ * the vocabulary lacks one of its special tokens.
  */
 static int
 template_choose(struct chat *c, const char *name, char **warning,
     char **cause)
 {
-	char	*jinja = NULL, *names;
+	char		*jinja = NULL, *names, *guess = NULL, *tmp;
+	const char	*missing;
 
 	if (gguf_get_str(c->g, "tokenizer.chat_template", &jinja) != 0)
 		jinja = NULL;
 	c->info_template = jinja;
 	if (name != NULL) {
-		c->tf = template_find(name, cause);
-		return c->tf == NULL ? -1 : 0;
+		if ((c->tf = template_find(name, cause)) == NULL)
+			return -1;
+	} else if (jinja == NULL || (c->tf = template_detect(jinja)) == NULL) {
+		if ((c->tf = template_guess(has_token, c->tok)) == NULL) {
+			names = template_names();
+			*cause = xstrfmt("cannot tell the chat template: use "
+			    "--template NAME (%s)", names);
+			free(names);
+			return -1;
+		}
+		guess = xstrfmt("%s: the model has %s chat template; using %s "
+		    "(--template to choose)", c->info.name, jinja != NULL ?
+		    "an unknown" : "no", c->tf->name);
 	}
-	if (jinja != NULL && (c->tf = template_detect(jinja)) != NULL)
-		return 0;
-	if ((c->tf = template_guess(has_token, c->tok)) != NULL) {
-		if (warning != NULL)
-			*warning = xstrfmt("%s: the model has %s chat "
-			    "template; using %s (--template to choose)",
-			    c->info.name, jinja != NULL ? "an unknown" : "no",
-			    c->tf->name);
-		return 0;
+	if ((missing = template_missing(c->tf, has_token, c->tok)) != NULL) {
+		tmp = xstrfmt("%s%s%s: the vocabulary has no %s token: "
+		    "template %s's markers are tokenized as plain text",
+		    guess != NULL ? guess : "", guess != NULL ? "; " : "",
+		    c->info.name, missing, c->tf->name);
+		free(guess);
+		guess = tmp;
 	}
-	names = template_names();
-	*cause = xstrfmt("cannot tell the chat template: use --template "
-	    "NAME (%s)", names);
-	free(names);
-	return -1;
+	if (warning != NULL)
+		*warning = guess;
+	else
+		free(guess);
+	return 0;
 }
 
 static char *
@@ -577,9 +588,8 @@ info_fill(struct chat *c)
 {
 	struct chat_info	*in = &c->info;
 	char			 key[128];
-	uint64_t		 n = 0, ne;
 	uint32_t		 u;
-	size_t			 i, k, j;
+	size_t			 i, j;
 	static const char	*stops[] = {
 		"<\xef\xbd\x9c" "begin\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
 		"<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
@@ -592,13 +602,7 @@ info_fill(struct chat *c)
 	if (gguf_get_str(c->g, "general.architecture", &c->info_arch) != 0)
 		c->info_arch = xstrdup("unknown");
 	in->arch = c->info_arch;
-	for (i = 0; i < c->g->n_tensors; i++) {
-		ne = 1;
-		for (k = 0; k < c->g->tensors[i].n_dims; k++)
-			ne *= (uint64_t)c->g->tensors[i].ne[k];
-		n += ne;
-	}
-	in->n_params = n;
+	in->n_params = gguf_n_elements(c->g);
 	snprintf(key, sizeof key, "%s.context_length", in->arch);
 	if (gguf_get_u32(c->g, key, &u) == 0)
 		in->ctx_train = u;

@@ -120,29 +120,46 @@ bench_header(void)
 	bench_row(cells);
 }
 
-/* "ARCH FTYPE", the file's size in GiB and its parameters in billions. */
+/* A quantity's units, largest first; below them all, the last is used. */
+struct bench_unit {
+	double		 scale;
+	const char	*name;
+};
+/* llama-bench's: GiB or MiB, B or M; K for the smallest test models. */
+static const struct bench_unit bench_bytes[] = {
+	{ 1 << 30, "GiB" }, { 1 << 20, "MiB" }, { 0, NULL },
+};
+static const struct bench_unit bench_counts[] = {
+	{ 1e9, "B" }, { 1e6, "M" }, { 1e3, "K" }, { 0, NULL },
+};
+
+/* "12.34 MiB": v in the largest of units it reaches. */
+static void
+bench_scale(char *buf, size_t len, double v, const struct bench_unit *u)
+{
+	while (u[1].name != NULL && v < u->scale)
+		u++;
+	snprintf(buf, len, "%.2f %s", v / u->scale, u->name);
+}
+
+/* "ARCH FTYPE", the size of the tensors and their parameter count. */
 static void
 bench_describe(const struct model *m, char *name, size_t nlen, char *size,
     size_t slen, char *params, size_t plen)
 {
 	const struct gguf_file	*g = model_gguf(m);
 	const char		*ft = NULL;
-	uint64_t		 i, bytes = 0, n = 0, ne;
+	uint64_t		 i, bytes = 0;
 	uint32_t		 u;
-	int			 d;
 
 	if (gguf_get_u32(g, "general.file_type", &u) == 0)
 		ft = type_ftype_name(u);
-	for (i = 0; i < g->n_tensors; i++) {
+	for (i = 0; i < g->n_tensors; i++)
 		bytes += g->tensors[i].size;
-		for (ne = 1, d = 0; d < GGUF_MAX_DIMS; d++)
-			ne *= (uint64_t)g->tensors[i].ne[d];
-		n += ne;
-	}
 	snprintf(name, nlen, "%s %s", model_arch_name(m),
 	    ft != NULL ? ft : "?");
-	snprintf(size, slen, "%.2f GiB", (double)bytes / (1 << 30));
-	snprintf(params, plen, "%.2f B", (double)n / 1e9);
+	bench_scale(size, slen, (double)bytes, bench_bytes);
+	bench_scale(params, plen, (double)gguf_n_elements(g), bench_counts);
 }
 
 /* Runs test t r times over n tokens and prints its row. */

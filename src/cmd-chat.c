@@ -78,44 +78,39 @@ read_stdin(char **out, size_t *len, char **cause)
 	return 0;
 }
 
-/*
- * The one-shot message: stdin (when it is not a terminal), then the
- * arguments, joined by spaces, as ollama joins them.
- */
-static int
-message_build(struct options *o, char **out, size_t *len, char **cause)
+int
+cmd_text(struct options *o, const char *what, int flags, char **out,
+    size_t *len, char **cause)
 {
-	char	*msg = NULL, *in;
-	size_t	 n = 0, k, inlen;
+	char	*text = NULL;
+	size_t	 n = 0, k;
 	int	 i;
 
-	if (!isatty(STDIN_FILENO) || o->n_args == 0) {
+	if (flags & CMD_TEXT_STDIN) {
 		/* Not a silent wait on a terminal (r1chat M | cat). */
 		if (isatty(STDIN_FILENO))
-			fputs("r1chat: reading the message from the terminal: "
-			    "end it with Ctrl-D, or give it as arguments\n",
-			    stderr);
-		if (read_stdin(&in, &inlen, cause) != 0)
+			fprintf(stderr, "r1chat: reading the %s from the "
+			    "terminal: end it with Ctrl-D, or give it as "
+			    "arguments\n", what);
+		if (read_stdin(&text, &n, cause) != 0)
 			return -1;
-		/* A trailing newline from echo is not part of the question. */
-		while (inlen > 0 && (in[inlen - 1] == '\n' ||
-		    in[inlen - 1] == '\r'))
-			inlen--;
-		msg = in;
-		n = inlen;
+		/* A trailing newline from echo is not part of a question. */
+		while ((flags & CMD_TEXT_TRIM) && n > 0 &&
+		    (text[n - 1] == '\n' || text[n - 1] == '\r'))
+			n--;
 	}
 	for (i = 0; i < o->n_args; i++) {
 		k = strlen(o->args[i]);
-		msg = xreallocarray(msg, n + k + 2, 1);
-		if (n > 0)
-			msg[n++] = ' ';
-		memcpy(msg + n, o->args[i], k);
+		text = xreallocarray(text, n + k + 2, 1);
+		if (n > 0 || i > 0)
+			text[n++] = ' ';
+		memcpy(text + n, o->args[i], k);
 		n += k;
 	}
-	if (msg == NULL)
-		msg = xstrdup("");
-	msg[n] = '\0';
-	*out = msg;
+	if (text == NULL)
+		text = xstrdup("");
+	text[n] = '\0';
+	*out = text;
 	*len = n;
 	return 0;
 }
@@ -193,7 +188,11 @@ chat_run(struct options *o, struct chat_config *cfg, const char *banner)
 	interactive = o->n_args == 0 && isatty(STDIN_FILENO) &&
 	    isatty(STDOUT_FILENO) && !o->no_tui;
 	if (!interactive) {
-		if (message_build(o, &msg, &len, &cause) != 0) {
+		/* stdin (when it is not a terminal), then the arguments,
+		 * as ollama joins them */
+		if (cmd_text(o, "message", CMD_TEXT_TRIM |
+		    (!isatty(STDIN_FILENO) || o->n_args == 0 ?
+		    CMD_TEXT_STDIN : 0), &msg, &len, &cause) != 0) {
 			cmd_error("%s", cause);
 			free(cause);
 			return 1;

@@ -288,7 +288,7 @@ cmd_quantize(struct options *o)
 	struct quantize_job	*jobs = NULL;
 	const char		*in = o->model, *out, *tname;
 	char			*cause = NULL;
-	uint32_t		 ftype;
+	uint32_t		 ftype, from;
 	uint64_t		 i, in_bytes = 0, out_bytes = 0;
 	int64_t			 start = util_now_ns();
 	int			 rc = 1, n_fallback;
@@ -335,16 +335,22 @@ cmd_quantize(struct options *o)
 		out_bytes += jobs[i].out != NULL ? jobs[i].size :
 		    jobs[i].t->size;
 	}
-	if (tty || o->verbose) {
-		fprintf(stderr, "%s: %s, %.1f MiB -> %.1f MiB in %.1fs",
-		    out, type_ftype_name(ftype), in_bytes / 1048576.0,
-		    out_bytes / 1048576.0,
-		    (util_now_ns() - start) / 1e9);
-		if (n_fallback > 0)
-			fprintf(stderr, " (%d tensors in another type: rows "
-			    "not whole blocks)", n_fallback);
-		fputc('\n', stderr);
-	}
+	/*
+	 * What was done, as llama-quantize's closing lines say it, on
+	 * stdout as its times are: stderr is for errors and the progress.
+	 */
+	if (gguf_get_u32(g, "general.file_type", &from) != 0 ||
+	    type_ftype_name(from) == NULL)
+		printf("%s -> %s (%s)\n", in, out, type_ftype_name(ftype));
+	else
+		printf("%s (%s) -> %s (%s)\n", in, type_ftype_name(from), out,
+		    type_ftype_name(ftype));
+	printf("model size = %.2f MiB\n", in_bytes / 1048576.0);
+	printf("quant size = %.2f MiB\n", out_bytes / 1048576.0);
+	if (n_fallback > 0)
+		printf("%d tensors in another type: rows not whole blocks\n",
+		    n_fallback);
+	printf("quantize time = %.2f ms\n", (util_now_ns() - start) / 1e6);
 	rc = 0;
 
 out:

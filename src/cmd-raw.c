@@ -1,11 +1,12 @@
 /*
- * cmd-raw.c - `r1chat --raw MODEL PROMPT [-n 32] [--temp T] ...`: a plain
- * completion for scripts and tests.  PROMPT goes in as it is (special
- * tokens parsed, BOS when the model adds one, no template) and the
- * continuation streams to stdout, until -n tokens, an end-of-generation
- * token or a full context.  --ids prints the generated ids instead, one
- * line, for tests.  --verbose then prints ollama's timing summary on
- * stderr, as the one-shot chat does.
+ * cmd-raw.c - `r1chat --raw MODEL [PROMPT] [-n 32] [--temp T] ...`: a plain
+ * completion for scripts and tests.  PROMPT (without it, stdin less the
+ * newlines it ends with) goes in as it is (special tokens parsed, BOS
+ * when the model adds one, no template) and the continuation streams to
+ * stdout, until -n tokens, an end-of-generation token or a full context.
+ * --ids prints the generated ids instead, one line, for tests.  --verbose
+ * then prints ollama's timing summary on stderr, as the one-shot chat
+ * does.
  */
 #include "config.h"
 
@@ -89,28 +90,6 @@ raw_params(struct options *o, struct chat_params *p)
 	return 0;
 }
 
-static char *
-raw_prompt(struct options *o, size_t *len)
-{
-	size_t	n = 0, off = 0, l;
-	int	i;
-	char	*s;
-
-	for (i = 0; i < o->n_args; i++)
-		n += strlen(o->args[i]) + 1;
-	s = xmalloc(n + 1);
-	for (i = 0; i < o->n_args; i++) {
-		if (i > 0)
-			s[off++] = ' ';
-		l = strlen(o->args[i]);
-		memcpy(s + off, o->args[i], l);
-		off += l;
-	}
-	s[off] = '\0';
-	*len = off;
-	return s;
-}
-
 int
 cmd_raw(struct options *o)
 {
@@ -135,12 +114,19 @@ cmd_raw(struct options *o)
 		cmd_error("--raw: no model given");
 		return 2;
 	}
-	if (o->n_args == 0) {
-		cmd_error("--raw: no prompt given");
-		return 2;
-	}
 	if (raw_ctx_params(o, &cp) != 0 || raw_params(o, &p) != 0)
 		return 2;
+	/* no PROMPT: stdin, as llama-cli reads a piped prompt */
+	if (cmd_text(o, "prompt", o->n_args == 0 ? CMD_TEXT_STDIN |
+	    CMD_TEXT_TRIM : 0, &prompt, &len, &cause) != 0) {
+		cmd_error("--raw: %s", cause);
+		goto out;
+	}
+	if (len == 0) {
+		cmd_error("--raw: no prompt given");
+		rc = 2;
+		goto out;
+	}
 	n_predict = p.num_predict;
 
 	if ((g = gguf_open(o->model, &cause)) == NULL ||
@@ -160,7 +146,6 @@ cmd_raw(struct options *o)
 	}
 	memset(&d, 0, sizeof d);
 	d.load_ns = util_now_ns() - t0;
-	prompt = raw_prompt(o, &len);
 	if (tok_encode(t, prompt, len, 1, 1, &ids, &n_ids, &cause) != 0) {
 		cmd_error("prompt: %s", cause);
 		goto out;

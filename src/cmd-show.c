@@ -3,8 +3,9 @@
  * in its Model section, and with --verbose every key and every tensor.
  *
  * The layout follows ollama's (a section title indented by two spaces,
- * rows in left-aligned columns each followed by four spaces) so that
- * scripts written against `ollama show` read ours too.
+ * rows in left-aligned columns each followed by four spaces, though none
+ * end a line here) so that scripts written against `ollama show` read
+ * ours too.
  */
 #include "config.h"
 
@@ -21,7 +22,7 @@
 #include "util.h"
 
 #define SHOW_COLS	5
-#define SHOW_PAD	"    "
+#define SHOW_PAD	4	/* spaces after a cell */
 /* Display widths past which verbose values are cut short. */
 #define SHOW_STR_MAX	60
 #define SHOW_ARR_MAX	48
@@ -63,13 +64,32 @@ text_width(const char *s)
 }
 
 /*
- * Prints and frees t as ollama's tablewriter does: every cell padded to
- * its column's width and followed by the padding.
+ * Prints s after the pad spaces owed and returns the spaces owed then:
+ * those s ends with.  Spaces are written only before text, so that no
+ * line ends with them.
+ */
+static size_t
+table_put(const char *s, size_t pad)
+{
+	size_t	n = strlen(s), k = n;
+
+	while (k > 0 && s[k - 1] == ' ')
+		k--;
+	if (k == 0)
+		return pad + n;
+	printf("%*s%.*s", (int)pad, "", (int)k, s);
+	return n - k;
+}
+
+/*
+ * Prints and frees t as ollama's tablewriter does, every cell padded to
+ * its column's width and followed by the padding, but with no spaces at
+ * the end of a line.
  */
 static void
 table_print(const char *title, struct show_table *t)
 {
-	size_t	w[SHOW_COLS] = { 0 }, i, j, n;
+	size_t	w[SHOW_COLS] = { 0 }, i, j, n, pad;
 
 	if (t->n == 0)
 		return;
@@ -81,10 +101,10 @@ table_print(const char *title, struct show_table *t)
 		}
 	}
 	for (i = 0; i < t->n; i++) {
+		pad = 0;
 		for (j = 0; j < SHOW_COLS && t->rows[i][j] != NULL; j++) {
-			n = text_width(t->rows[i][j]);
-			printf("%s%*s%s", t->rows[i][j], (int)(w[j] - n), "",
-			    SHOW_PAD);
+			pad = table_put(t->rows[i][j], pad);
+			pad += w[j] - text_width(t->rows[i][j]) + SHOW_PAD;
 		}
 		putchar('\n');
 		for (j = 0; j < SHOW_COLS; j++)
@@ -94,25 +114,6 @@ table_print(const char *title, struct show_table *t)
 	free(t->rows);
 	t->rows = NULL;
 	t->n = 0;
-}
-
-/* ollama's format.HumanNumber: 1.8B, 494.03M, 12K. */
-static char *
-human_number(uint64_t n)
-{
-	double	v;
-
-	if (n >= 1000000000) {
-		v = (double)n / 1e9;
-		return xstrfmt(v == (double)(uint64_t)v ? "%.0fB" : "%.1fB", v);
-	}
-	if (n >= 1000000) {
-		v = (double)n / 1e6;
-		return xstrfmt(v == (double)(uint64_t)v ? "%.0fM" : "%.2fM", v);
-	}
-	if (n >= 1000)
-		return xstrfmt("%.0fK", (double)n / 1e3);
-	return xstrfmt("%" PRIu64, n);
 }
 
 /* The chat template's family as the chat tells it (template.c), "none"
@@ -333,21 +334,6 @@ show_type_counts(const struct gguf_file *g)
 	table_print("Tensor types", &t);
 }
 
-static uint64_t
-parameter_count(const struct gguf_file *g)
-{
-	uint64_t	n = 0, e, i;
-	uint32_t	d;
-
-	for (i = 0; i < g->n_tensors; i++) {
-		e = 1;
-		for (d = 0; d < g->tensors[i].n_dims; d++)
-			e *= (uint64_t)g->tensors[i].ne[d];
-		n += e;
-	}
-	return n;
-}
-
 int
 cmd_show(struct options *o)
 {
@@ -372,7 +358,7 @@ cmd_show(struct options *o)
 
 	if (gguf_get_str(g, "general.architecture", &arch) == 0)
 		table_add(&t, "architecture", arch, NULL, NULL);
-	s = human_number(parameter_count(g));
+	s = util_human_number(gguf_n_elements(g));
 	table_add(&t, "parameters", s, NULL, NULL);
 	free(s);
 	if (arch != NULL) {

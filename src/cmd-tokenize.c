@@ -1,6 +1,7 @@
 /*
- * cmd-tokenize.c - `r1chat tokenize MODEL TEXT [--ids] [--no-bos]
- * [--no-special]`: the ids the model's tokenizer makes of TEXT.
+ * cmd-tokenize.c - `r1chat tokenize MODEL [TEXT] [--ids] [--no-bos]
+ * [--no-special]`: the ids the model's tokenizer makes of TEXT, or of
+ * stdin without it.
  *
  * As llama-tokenize does by default: BOS when the model adds one, special
  * tokens parsed.  One line per token, the id right-aligned and the piece
@@ -18,27 +19,6 @@
 #include "options.h"
 #include "tok.h"
 #include "util.h"
-
-/* Several TEXT arguments are one text, joined by spaces as a shell would. */
-static char *
-join_args(struct options *o, size_t *len)
-{
-	size_t	n = 0;
-	int	i;
-	char	*s;
-
-	for (i = 0; i < o->n_args; i++)
-		n += strlen(o->args[i]) + 1;
-	s = xmalloc(n + 1);
-	s[0] = '\0';
-	for (i = 0; i < o->n_args; i++) {
-		if (i > 0)
-			strcat(s, " ");
-		strcat(s, o->args[i]);
-	}
-	*len = strlen(s);
-	return s;
-}
 
 static void
 print_tokens(const struct tok *t, const int32_t *ids, size_t n, int bare)
@@ -79,13 +59,23 @@ cmd_tokenize(struct options *o)
 	size_t			 n, len;
 	int			 rc;
 
-	if (o->n_args < 1) {
+	/* no TEXT: stdin as it is, final newline and all, as llama-tokenize
+	 * --stdin reads it */
+	if (cmd_text(o, "text", o->n_args == 0 ? CMD_TEXT_STDIN : 0, &text,
+	    &len, &cause) != 0) {
+		cmd_error("tokenize: %s", cause);
+		free(cause);
+		return 1;
+	}
+	if (o->n_args == 0 && len == 0) {
 		cmd_error("tokenize: no text given");
+		free(text);
 		return 2;
 	}
 	if ((g = gguf_open(o->model, &cause)) == NULL) {
 		cmd_error("%s: %s", o->model, cause);
 		free(cause);
+		free(text);
 		return 1;
 	}
 	t = tok_open(g, &warning, &cause);
@@ -97,9 +87,9 @@ cmd_tokenize(struct options *o)
 	if (t == NULL) {
 		cmd_error("%s: %s", o->model, cause);
 		free(cause);
+		free(text);
 		return 1;
 	}
-	text = join_args(o, &len);
 	rc = tok_encode(t, text, len, !o->no_bos, !o->no_special, &ids, &n,
 	    &cause);
 	free(text);

@@ -5,6 +5,8 @@
 #ifndef R1_CMD_H
 #define R1_CMD_H
 
+#include <stddef.h>
+
 struct options;
 
 int cmd_show(struct options *o);
@@ -25,6 +27,18 @@ int cmd_chat(struct options *o);
 struct chat_config;
 void cmd_chat_config(struct options *o, const char *model,
     struct chat_config *cfg);
+
+/*
+ * The text a command works on (cmd-chat.c): with CMD_TEXT_STDIN, stdin
+ * read to its end (first saying, when it is a terminal, that the what is
+ * read from it and how to end it), without the newlines it ends with
+ * under CMD_TEXT_TRIM; then the arguments, all joined by spaces.  Returns
+ * 0 with *out malloc'd and NUL-terminated, or -1 with *cause set.
+ */
+#define CMD_TEXT_STDIN	0x1
+#define CMD_TEXT_TRIM	0x2
+int cmd_text(struct options *o, const char *what, int flags, char **out,
+    size_t *len, char **cause);
 
 /* An OpenAI-compatible HTTP server on a model (cmd-serve.c). */
 int cmd_serve(struct options *o);

@@ -1078,6 +1078,21 @@ gguf_tensor_find(const struct gguf_file *g, const char *name)
 	return NULL;
 }
 
+uint64_t
+gguf_n_elements(const struct gguf_file *g)
+{
+	uint64_t	n = 0, e, i;
+	uint32_t	d;
+
+	for (i = 0; i < g->n_tensors; i++) {
+		e = 1;
+		for (d = 0; d < g->tensors[i].n_dims; d++)
+			e *= (uint64_t)g->tensors[i].ne[d];
+		n += e;
+	}
+	return n;
+}
+
 static int
 value_is_uint(const struct gguf_value *v)
 {

@@ -132,6 +132,9 @@ const uint8_t *gguf_arr_decode(const struct gguf_value *v, const uint8_t *p,
     struct gguf_value *out);
 const uint8_t **gguf_arr_index(const struct gguf_value *v);
 
+/* The elements of all its tensors: a model's parameter count. */
+uint64_t gguf_n_elements(const struct gguf_file *g);
+
 /* Returns the tensor named name, or NULL. */
 const struct gguf_tensor *gguf_tensor_find(const struct gguf_file *g,
     const char *name);

@@ -4,7 +4,6 @@
  */
 #include "config.h"
 
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -307,29 +306,6 @@ cmd_set(struct repl *r, const struct args *a)
 
 /* --- /show ------------------------------------------------------------ */
 
-/* A count as ollama shows sizes: 7.6B, 494M. */
-static char *
-human_number(uint64_t v)
-{
-	static const struct {
-		double		 scale;
-		const char	*unit;
-	} units[] = {
-		{ 1e12, "T" }, { 1e9, "B" }, { 1e6, "M" }, { 1e3, "K" },
-	};
-	size_t	i;
-	double	x;
-
-	for (i = 0; i < sizeof units / sizeof units[0]; i++) {
-		if ((double)v >= units[i].scale) {
-			x = (double)v / units[i].scale;
-			return xstrfmt(x < 100 ? "%.1f%s" : "%.0f%s", x,
-			    units[i].unit);
-		}
-	}
-	return xstrfmt("%" PRIu64, v);
-}
-
 static enum repl_action
 show_info(struct repl *r, const struct args *a)
 {
@@ -338,7 +314,7 @@ show_info(struct repl *r, const struct args *a)
 	char			*np;
 	size_t			 i;
 
-	np = human_number(in->n_params);
+	np = util_human_number(in->n_params);
 	repl_printf(r, "  Model\n");
 	repl_printf(r, "    %-19s %s\n", "name", in->name);
 	repl_printf(r, "    %-19s %s\n", "architecture", in->arch);

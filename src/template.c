@@ -54,6 +54,7 @@ static const struct template_family families[] = {
 		.name = "deepseek-r1",
 		.markers = { DS_ASSISTANT, "<think>" },
 		.guess_token = DS_USER,
+		.tokens = { DS_USER, DS_ASSISTANT, DS_EOS, "<think>" },
 		.opens_think = 1,
 		.flags = TEMPLATE_STRIP_THINK,
 		.gen_prompt = DS_ASSISTANT "<think>\n",
@@ -64,6 +65,7 @@ static const struct template_family families[] = {
 	{
 		.name = "deepseek-r1-legacy",
 		.markers = { DS_ASSISTANT, "</think>" },
+		.tokens = { DS_USER, DS_ASSISTANT, DS_EOS },
 		.opens_think = 0,
 		.flags = TEMPLATE_STRIP_THINK,
 		.gen_prompt = DS_ASSISTANT,
@@ -73,6 +75,7 @@ static const struct template_family families[] = {
 	{
 		.name = "deepseek-v3",
 		.markers = { DS_ASSISTANT, NULL },
+		.tokens = { DS_USER, DS_ASSISTANT, DS_EOS },
 		.opens_think = 0,
 		.flags = TEMPLATE_JOIN_SYSTEM,
 		.gen_prompt = DS_ASSISTANT,
@@ -84,6 +87,7 @@ static const struct template_family families[] = {
 		.name = "chatml",
 		.markers = { "<|im_start|>", NULL },
 		.guess_token = "<|im_start|>",
+		.tokens = { "<|im_start|>", "<|im_end|>" },
 		.opens_think = 0,
 		.gen_prompt = "<|im_start|>assistant\n",
 		.nothink = "<think>\n\n</think>\n\n",
@@ -94,6 +98,8 @@ static const struct template_family families[] = {
 		.name = "llama3",
 		.markers = { "<|start_header_id|>", NULL },
 		.guess_token = "<|start_header_id|>",
+		.tokens = { "<|start_header_id|>", "<|end_header_id|>",
+		    "<|eot_id|>" },
 		.opens_think = 0,
 		.gen_prompt = "<|start_header_id|>assistant<|end_header_id|>\n\n",
 		.nothink = "<think>\n\n</think>\n\n",
@@ -148,6 +154,19 @@ template_guess(int (*has)(const char *token, void *arg), void *arg)
 		if (families[i].guess_token != NULL &&
 		    has(families[i].guess_token, arg))
 			return &families[i];
+	}
+	return NULL;
+}
+
+const char *
+template_missing(const struct template_family *f,
+    int (*has)(const char *token, void *arg), void *arg)
+{
+	size_t	i;
+
+	for (i = 0; i < TEMPLATE_TOKENS && f->tokens[i] != NULL; i++) {
+		if (!has(f->tokens[i], arg))
+			return f->tokens[i];
 	}
 	return NULL;
 }

@@ -67,6 +67,9 @@ typedef void (*template_render_fn)(struct template_buf *,
     const struct template_family *, const struct template_msg *, size_t,
     const struct template_opts *);
 
+/* The special tokens a family's text may have, at most. */
+#define TEMPLATE_TOKENS		4
+
 /* Behaviours the DeepSeek templates differ by. */
 #define TEMPLATE_STRIP_THINK	0x1	/* earlier answers: text after the
 					   last </think> only */
@@ -80,6 +83,9 @@ struct template_family {
 						   token and no known Jinja
 						   is taken for the family;
 						   NULL: never guessed */
+	const char		*tokens[TEMPLATE_TOKENS]; /* the special
+						   tokens its text has;
+						   the rest NULL */
 	int			 opens_think;	/* generation prompt ends
 						   inside <think> */
 	int			 flags;
@@ -110,6 +116,15 @@ const struct template_family *template_detect(const char *jinja);
  */
 const struct template_family *template_guess(int (*has)(const char *token,
     void *arg), void *arg);
+
+/*
+ * Returns the first of f's special tokens the vocabulary lacks, as
+ * has(token, arg) says (nonzero: it has), or NULL when it has them all.
+ * A token it lacks is tokenized as plain text: the model never sees the
+ * marker it was trained on.
+ */
+const char *template_missing(const struct template_family *f,
+    int (*has)(const char *token, void *arg), void *arg);
 
 /* The families' names, comma-separated, malloc'd: for messages. */
 char *template_names(void);

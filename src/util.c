@@ -1,8 +1,9 @@
 /*
- * util.c - allocation, messages, clocks.
+ * util.c - allocation, messages, numbers for people, clocks.
  */
 #include "config.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,30 @@ xstrfmt(const char *fmt, ...)
 	p = xvstrfmt(fmt, ap);
 	va_end(ap);
 	return p;
+}
+
+char *
+util_human_number(uint64_t n)
+{
+	/* decimals when not whole; the thousands never have any */
+	static const struct {
+		double		 scale;
+		const char	*unit;
+		int		 decimals;
+	} units[] = {
+		{ 1e9, "B", 1 }, { 1e6, "M", 2 }, { 1e3, "K", 0 },
+	};
+	size_t	i;
+	double	v;
+
+	for (i = 0; i < sizeof units / sizeof units[0]; i++) {
+		if ((double)n < units[i].scale)
+			continue;
+		v = (double)n / units[i].scale;
+		return xstrfmt("%.*f%s", v == (double)(uint64_t)v ? 0 :
+		    units[i].decimals, v, units[i].unit);
+	}
+	return xstrfmt("%" PRIu64, n);
 }
 
 int64_t

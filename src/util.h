@@ -26,6 +26,12 @@ char *xstrfmt(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 char *xvstrfmt(const char *fmt, va_list ap);
 
+/*
+ * A count as ollama's format.HumanNumber writes it (1.8B, 494.03M, 12K,
+ * 999), malloc'd: what `r1chat show` and the REPL's /show info say.
+ */
+char *util_human_number(uint64_t n);
+
 /* Monotonic time in nanoseconds. */
 int64_t util_now_ns(void);
 

@@ -34,6 +34,29 @@ positive() {
 	    END { exit !ok }'
 }
 
+# units FILE UNIT: bench's size and params cells of FILE ($cells) are the
+# tensors' bytes in MiB (within the file's size) and their parameter
+# count, summed from show --verbose's shapes, in UNIT (M: 1e6, K: 1e3)
+units() {
+	"$R1CHAT" bench "$1" -p 1 -n 0 -r 1 >"$T/u.out" 2>&1
+	cells=$(awk -F'|' 'NR == 3 { print $3 "|" $4 }' "$T/u.out")
+	want=$("$R1CHAT" show "$1" --verbose | awk -v u="$2" '
+		/^  [^ ]/ { s = $0; next }
+		s == "  Tensors" && NF >= 3 {
+			e = 1; sh = $0; sub(/^[^[]*\[/, "", sh)
+			sub(/\].*/, "", sh); k = split(sh, d, " ")
+			for (i = 1; i <= k; i++) e *= d[i]
+			n += e
+		}
+		END { printf "%.2f %s", n / (u == "M" ? 1e6 : 1e3), u }')
+	bytes=$(wc -c <"$1")
+	echo "$cells" | awk -F'|' -v want="$want" -v b="$bytes" '
+		{ split($1, s, " "); p = $2; gsub(/^ +| +$/, "", p) }
+		s[2] == "MiB" && s[1] * 1048576 <= b && s[1] * 1048576 > b / 2 &&
+		    p == want { ok = 1 }
+		END { exit !ok }'
+}
+
 "$R1CHAT" bench "$M" -p 16 -n 5 -r 3 -t 2 >"$T/out" 2>"$T/err"
 ok $? "bench -p 16 -n 5 -r 3 -t 2 exits 0"
 head -1 "$T/out" | grep -q '^| model  *| *size | *params | threads | *test | *t/s |$'
@@ -49,9 +72,17 @@ ok $? "tg5 has a positive rate and a deviation: $(row tg5)"
 awk -F'|' 'NR > 2 { g = $5; gsub(/ /, "", g); if (g != "2") bad = 1 }
     END { exit bad }' "$T/out"
 ok $? "the threads column says 2"
-awk -F'|' 'NR > 2 && $2 ~ /^ qwen2 Q8_0 / && $3 ~ / GiB $/ &&
-    $4 ~ /[0-9]\.[0-9][0-9] B $/ { k++ } END { exit k != 2 }' "$T/out"
-ok $? "model, size and params columns"
+awk -F'|' 'NR > 2 && $2 ~ /^ qwen2 Q8_0 / { k++ } END { exit k != 2 }' \
+    "$T/out"
+ok $? "the model column"
+# units: size and params as llama-bench shows them, scaled to the model,
+# never "0.00 GiB | 0.00 B"
+units "$M" M
+ok $? "a model of 1.6M parameters: MiB and M ($cells)"
+"$MKMODEL" --arch qwen2 --type Q8_0 --seed 7 --n-vocab 512 --layers 1 \
+    --embd 64 --ff 128 --heads 2 --kv-heads 1 -o "$T/k.gguf" >"$T/mk" 2>&1
+units "$T/k.gguf" K
+ok $? "a model of 140K parameters: MiB and K ($cells)"
 # every row is as wide as the header (the +- sign is one character)
 [ "$(sed 's/\xc2\xb1/+/' "$T/out" | awk '{ print length($0) }' |
     sort -u | wc -l)" -eq 1 ]

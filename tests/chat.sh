@@ -178,6 +178,13 @@ ok $? "a temperature out of range is refused"
 [ $? -eq 0 ] && grep -q '^r1chat: warning: .*no chat template; using deepseek-r1' \
     "$tmp/err.guess"
 ok $? "no template in the file: deepseek-r1 guessed from its tokens, said"
+"$R1CHAT" --template chatml --temp 0 -n 4 "$model" hi >/dev/null \
+    2>"$tmp/err.chatml"
+[ $? -eq 0 ] && [ "$(grep -c '^r1chat: warning: .*no <|im_start|> token' \
+    "$tmp/err.chatml")" -eq 1 ]
+ok $? "--template chatml on a vocabulary without <|im_start|>: warned, once"
+! grep -q '^r1chat: warning' "$tmp/err"
+ok $? "--template deepseek-r1 on its vocabulary: no warning"
 "$R1CHAT" --template nonesuch "$model" hi >/dev/null 2>"$tmp/err.tpl"
 [ $? -eq 1 ] && grep -q 'nonesuch' "$tmp/err.tpl"
 ok $? "an unknown --template is refused"

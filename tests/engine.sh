@@ -11,7 +11,7 @@
 # continuations of golden/engine-greedy.txt must come out identical with
 # 1 and 2 threads and prompt batches of 1, 7 and 512.  Then the bad
 # input: an unsupported architecture, a missing tensor, a prompt longer
-# than the context.
+# than the context; and --raw's prompt from stdin.
 #
 # By default the types the issue names run (and the i-quant mixtures);
 # R1CHAT_ENGINE_FULL=1 runs every row.
@@ -171,6 +171,28 @@ rc=$?
     grep -q '^eval rate:            [0-9.]* tokens/s$' "$T/err"
 ok $? "--raw --verbose: the summary counts the prompt and what was printed"
 sed 's/^/# /' "$T/err"
+
+# --raw without a prompt reads it from stdin, less the newline echo ends
+# it with; from a terminal, a line says so first (the one-shot chat's).
+want=$("$R1CHAT" --raw "$T/m.gguf" "one two three" -n 5 --temp 0 --ids)
+got=$(echo "one two three" | "$R1CHAT" --raw "$T/m.gguf" -n 5 --temp 0 \
+    --ids 2>"$T/err")
+[ $? -eq 0 ] && [ -n "$want" ] && [ "$got" = "$want" ]
+ok $? "--raw without a prompt: the prompt from stdin ($got)"
+got=$(on_tty "one two three" "$R1CHAT" --raw "$T/m.gguf" -n 5 --temp 0 --ids)
+if [ $? -eq 77 ]; then
+	n=$((n + 1))
+	echo "ok $n - --raw, stdin a terminal # SKIP no util-linux script(1)"
+else
+	printf '%s\n' "$got" | grep -qx 'r1chat: reading the prompt from the terminal: end it with Ctrl-D, or give it as arguments' &&
+	    printf '%s\n' "$got" | grep -qx "$want"
+	ok $? "--raw, stdin a terminal: a line says how to end it, then the ids"
+	printf '%s\n' "$got" | sed 's/^/# /'
+fi
+"$R1CHAT" --raw "$T/m.gguf" </dev/null >"$T/out" 2>"$T/err"
+[ $? -eq 2 ] && one_line "$T/err" '^r1chat: --raw: no prompt given' &&
+    [ ! -s "$T/out" ]
+ok $? "--raw, no prompt and stdin empty: a usage error"
 
 echo "1..$n"
 [ "$failed" -eq 0 ]

@@ -75,6 +75,25 @@ model_field() {
 			sub(/^ +/, "", v); sub(/ +$/, "", v); print v; exit }'
 }
 
+# said FIRST-LINE TYPE: $tmp/said is quantize's summary on stdout: the
+# files and their types, the tensors' sizes in MiB before and after (less
+# after, but for F16 and BF16), perhaps the tensors left in another type,
+# the time taken
+said() {
+	awk -v first="$1" -v ft="$2" '
+		NR == 1 { ok = $0 == first; next }
+		NR == 2 { ok = ok && /^model size = [0-9]+\.[0-9][0-9] MiB$/
+			m = $4; next }
+		NR == 3 { ok = ok && /^quant size = [0-9]+\.[0-9][0-9] MiB$/ &&
+			$4 > 0 && (ft ~ /^B?F16$/ || $4 < m); next }
+		/^[0-9]+ tensors in another type: rows not whole blocks$/ {
+			next }
+		/^quantize time = [0-9]+\.[0-9][0-9] ms$/ { t++; next }
+		{ ok = 0 }
+		END { exit !(ok && t == 1) }' "$tmp/said"
+}
+show() { sed 's/^/# /' "$@"; }
+
 [ -f "$GOLDEN" ] || { echo "Bail out! no $GOLDEN"; exit 99; }
 
 # --- every file type: llama.cpp's tensor types, and its bytes ----------------
@@ -90,11 +109,18 @@ for m in $(awk '$1 == "model" { print $2 }' "$GOLDEN"); do
 	for ft in $(awk -v m="$m" '$1 == m { print $2 }' "$GOLDEN"); do
 		out="$tmp/$m-$ft.gguf"
 		"$R1CHAT" quantize "$in" "$out" "$ft" </dev/null \
-		    2>"$tmp/err"
+		    >"$tmp/said" 2>"$tmp/err"
 		rc=$?
 		check "$m $ft: quantize exits 0 ($rc)" [ $rc -eq 0 ]
 		check "$m $ft: nothing on stderr when it is not a terminal" \
 		    [ ! -s "$tmp/err" ]
+		from=$(golden model "$m" | sed 's/.*--type \([^ ]*\).*/\1/')
+		if said "$in ($from) -> $out ($ft)" "$ft"; then
+			ok "$m $ft: says what it did, as llama-quantize does"
+		else
+			not_ok "$m $ft: says what it did, as llama-quantize does"
+			show "$tmp/said"
+		fi
 		golden "$m" "$ft" | tr ' ' '\n' >"$tmp/types"
 		paste -d' ' "$tmp/names" "$tmp/types" >"$tmp/want"
 		shown "$out" >"$tmp/got"

@@ -66,11 +66,11 @@ for kv in "architecture=qwen2" "parameters=3K" "context length=131072" \
 	check "$name is '$want' (got '$got')" [ "$got" = "$want" ]
 done
 # ollama's tablewriter: four spaces before and after every cell, cells
-# padded to the widest of their column ("embedding length", 16, and
-# "deepseek-r1-legacy", 18).
+# padded to the widest of their column ("embedding length", 16), but no
+# spaces at the end of a line.
 check "rows laid out as ollama's" \
-    [ "$(sed -n 2p "$tmp/out")" = \
-    "    architecture        qwen2                 " ]
+    [ "$(sed -n 2p "$tmp/out")" = "    architecture        qwen2" ]
+check "no line ends with a space" [ -z "$(grep ' $' "$tmp/out")" ]
 check "Model section: 6 rows and an empty line" \
     [ "$(sed -n 8p "$tmp/out")" = "" -a "$(wc -l <"$tmp/out")" -eq 8 ]
 
@@ -78,6 +78,8 @@ check "Model section: 6 rows and an empty line" \
 check "show --verbose exits 0" [ $? -eq 0 ]
 check "--verbose starts with the same Model section" \
     [ "$(head -8 "$tmp/vout")" = "$(cat "$tmp/out")" ]
+check "--verbose: no line ends with a space" \
+    [ -z "$(grep ' $' "$tmp/vout")" ]
 for kv in "general.file_type=u32    15" \
     "qwen2.context_length=u32    131072" \
     "qwen2.rope.freq_base=f32    10000" \

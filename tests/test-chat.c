@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "chat.h"
 #include "demo.h"
 #include "openai.h"
@@ -573,6 +574,122 @@ test_repl(const char *model)
 	chat_free(c);
 }
 
+/*
+ * A template whose special tokens the vocabulary lacks (the demo's has
+ * DeepSeek's, not chatml's <|im_start|>) is warned of, once.
+ */
+static void
+test_template_tokens(const char *model)
+{
+	static const struct {
+		const char	*name;
+		const char	*missing;	/* NULL: no warning */
+	} cases[] = {
+		{ "chatml", "<|im_start|>" }, { "llama3", "<|start_header_id|>" },
+		{ "deepseek-r1", NULL },
+	};
+	struct chat_config	 cfg;
+	struct chat		*c;
+	char			*cause = NULL, *warning, *p;
+	size_t			 i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		memset(&cfg, 0, sizeof cfg);
+		chat_params_default(&cfg.params);
+		cfg.model_path = model;
+		cfg.n_threads = 1;
+		cfg.template_name = cases[i].name;
+		if ((c = chat_open(&cfg, &warning, &cause)) == NULL) {
+			ok(0, "chat_open: %s", cause);
+			free(cause);
+			continue;
+		}
+		if (cases[i].missing == NULL)
+			ok(warning == NULL, "--template %s: no warning (%s)",
+			    cases[i].name, warning ? warning : "");
+		else
+			ok(warning != NULL && (p = strstr(warning,
+			    cases[i].missing)) != NULL && strstr(p + 1,
+			    cases[i].missing) == NULL && strchr(warning, '\n') ==
+			    NULL, "--template %s: one warning naming %s: %s",
+			    cases[i].name, cases[i].missing,
+			    warning ? warning : "none");
+		free(warning);
+		chat_free(c);
+	}
+}
+
+/* A backend that only tells its model's facts: fake_params parameters. */
+static uint64_t	fake_params;
+
+static void *
+fake_open(const struct chat_config *cfg, struct chat_info *in, char **cause)
+{
+	in->name = "fake";
+	in->arch = "qwen2";
+	in->n_params = fake_params;
+	in->template_name = "chatml";
+	return &fake_params;
+}
+
+static int
+fake_turn(void *b, const char *system, const struct chat_message *msgs,
+    size_t n, const struct chat_params *p, backend_cb cb, void *arg,
+    struct backend_counts *counts, char **cause)
+{
+	return 0;
+}
+
+static void
+fake_close(void *b)
+{
+}
+
+static const struct backend_ops backend_fake = {
+	fake_open, fake_turn, fake_close
+};
+
+/*
+ * /show info writes the parameter count as `r1chat show` does: ollama's
+ * format.HumanNumber (show.sh holds its test vectors).
+ */
+static void
+test_show_info(void)
+{
+	static const struct {
+		uint64_t	 n;
+		const char	*want;
+	} cases[] = {
+		{ 494032768, "494.03M" }, { 500500000, "500.50M" },
+		{ 12345, "12K" }, { 1777088000, "1.8B" }, { 999, "999" },
+	};
+	struct chat_config	 cfg;
+	struct chat		*c;
+	struct repl		 r;
+	char			*cause = NULL, *line;
+	size_t			 i;
+
+	memset(&cfg, 0, sizeof cfg);
+	chat_params_default(&cfg.params);
+	cfg.backend = &backend_fake;
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		fake_params = cases[i].n;
+		if ((c = chat_open(&cfg, NULL, &cause)) == NULL) {
+			ok(0, "chat_open: %s", cause);
+			free(cause);
+			return;
+		}
+		repl_init(&r, c, print, NULL);
+		line = xstrfmt("\n    parameters          %s\n", cases[i].want);
+		ok(repl_line(&r, "/show info") == REPL_NONE && said(line),
+		    "/show info: %llu parameters are %s",
+		    (unsigned long long)cases[i].n, cases[i].want);
+		free(line);
+		repl_free(&r);
+		chat_free(c);
+	}
+}
+
 /* A value of d other than its default, in its range (exact in a float). */
 static double
 other_value(const struct param_def *d)
@@ -831,6 +948,8 @@ main(void)
 	test_specials(model);
 	test_save(model, dir);
 	test_repl(model);
+	test_show_info();
+	test_template_tokens(model);
 	test_param_defaults();
 	test_param_save(model, dir);
 	test_param_cli(model);

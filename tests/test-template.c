@@ -350,6 +350,63 @@ test_guess(void)
 }
 
 /*
+ * The special tokens of each family: all in its text (a conversation and
+ * its generation prompt, in template segments), and the first the
+ * vocabulary lacks is named.
+ */
+static void
+test_missing(void)
+{
+	static const struct template_msg msgs[] = {
+		{ TEMPLATE_SYSTEM, "s" }, { TEMPLATE_USER, "u" },
+		{ TEMPLATE_ASSISTANT, "a" }, { TEMPLATE_USER, "v" },
+	};
+	const struct template_family	*f;
+	struct template_opts		 opts;
+	struct template_out		 out;
+	const char			*v[TEMPLATE_TOKENS + 1], *m;
+	char				*cause = NULL, *seg;
+	size_t				 i, j, k, n;
+	int				 in_text;
+
+	memset(&opts, 0, sizeof opts);
+	opts.add_generation_prompt = 1;
+	for (i = 0; (f = template_at(i)) != NULL; i++) {
+		for (n = 0; n < TEMPLATE_TOKENS && f->tokens[n] != NULL; n++)
+			v[n] = f->tokens[n];
+		v[n] = NULL;
+		ok(n > 0 && template_missing(f, vocab_has, v) == NULL,
+		    "%s: %zu special tokens, a vocabulary with them lacks none",
+		    f->name, n);
+		if (template_render(f, msgs, 4, &opts, &out, &cause) != 0) {
+			ok(0, "%s: %s", f->name, cause);
+			free(cause);
+			continue;
+		}
+		for (j = 0; j < n; j++) {
+			for (in_text = 0, k = 0; k < out.n_segs; k++) {
+				if (out.segs[k].kind != TEMPLATE_SEG_TEMPLATE)
+					continue;
+				seg = xstrndup(out.text + out.segs[k].off,
+				    out.segs[k].len);
+				in_text |= strstr(seg, f->tokens[j]) != NULL;
+				free(seg);
+			}
+			ok(in_text, "%s: %s is in its text", f->name,
+			    f->tokens[j]);
+			/* the vocabulary without token j */
+			v[j] = n > 1 ? f->tokens[j == 0 ? 1 : 0] : "x";
+			m = template_missing(f, vocab_has, v);
+			ok(m != NULL && strcmp(m, f->tokens[j]) == 0,
+			    "%s: a vocabulary without %s lacks it", f->name,
+			    f->tokens[j]);
+			v[j] = f->tokens[j];
+		}
+		template_out_free(&out);
+	}
+}
+
+/*
  * Things the goldens do not show: llama3's trim (Unicode spaces) and date,
  * V3's joined system messages, R1's last system message and last
  * </think>.  The expected texts were rendered from the sources/ templates by
@@ -498,6 +555,7 @@ main(int argc, char **argv)
 	json_decref(cases);
 	test_detect(dir);
 	test_guess();
+	test_missing();
 	test_details();
 	free(dir);
 	return done_testing();

@@ -1,6 +1,6 @@
 #!/bin/sh
-# tokenize.sh - `r1chat tokenize MODEL TEXT [--ids] [--no-bos] [--no-special]`
-# on the real vocabularies of $R1CHAT_TESTDATA/vocab.
+# tokenize.sh - `r1chat tokenize MODEL [TEXT] [--ids] [--no-bos] [--no-special]`
+# on the real vocabularies of $R1CHAT_TESTDATA/vocab; without TEXT, stdin.
 #
 # Expected ids are llama.cpp's, from the reference (../shared/oracle):
 #   llref tokenize deepseek-r1-qwen.gguf 'Hello world'
@@ -27,6 +27,8 @@ fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/r1chat-tokenize.XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT
 
+# on_tty; the ok and not_ok below replace tap.sh's
+. "${top_srcdir:-.}/tests/tap.sh"
 n=0
 failed=0
 ok() {
@@ -83,13 +85,34 @@ echo '[128000, 9906, 1917]' >"$tmp/want"
 same "llama-bpe: BOS without add_bos_token (llama3's default)" \
     "$tmp/want" "$tmp/out"
 
-"$R1CHAT" tokenize "$Q" >"$tmp/out" 2>"$tmp/err"
+# No TEXT: stdin, as llama-tokenize --stdin reads it (a final newline
+# is a token too: 198, 'Ċ'); from a terminal, a line says so first.
+printf 'Hello world' | "$R1CHAT" tokenize "$Q" --ids >"$tmp/out" 2>"$tmp/err"
+echo '[151646, 9707, 1879]' >"$tmp/want"
+same "no TEXT: the text from stdin" "$tmp/want" "$tmp/out"
+echo 'Hello world' | "$R1CHAT" tokenize "$Q" --ids >"$tmp/out" 2>"$tmp/err"
+echo '[151646, 9707, 1879, 198]' >"$tmp/want"
+same "no TEXT: stdin as it is, its newline too" "$tmp/want" "$tmp/out"
+on_tty 'Hello world' "$R1CHAT" tokenize "$Q" --ids >"$tmp/out"
+rc=$?
+if [ $rc -eq 77 ]; then
+	n=$((n + 1))
+	echo "ok $n - no TEXT, stdin a terminal # SKIP no util-linux script(1)"
+elif grep -qx 'r1chat: reading the text from the terminal: end it with Ctrl-D, or give it as arguments' "$tmp/out" &&
+    grep -qx '\[151646, 9707, 1879, 198\]' "$tmp/out"; then
+	ok "no TEXT, stdin a terminal: a line says how to end it, then the ids"
+else
+	not_ok "no TEXT, stdin a terminal: a line says how to end it, then the ids"
+	sed 's/^/# /' "$tmp/out"
+fi
+
+"$R1CHAT" tokenize "$Q" </dev/null >"$tmp/out" 2>"$tmp/err"
 rc=$?
 if [ $rc -eq 2 ] && grep -q '^r1chat: tokenize: no text given$' "$tmp/err"
 then
-	ok "no text: usage error, status 2"
+	ok "no text, stdin empty: usage error, status 2"
 else
-	not_ok "no text: usage error, status 2 (got $rc)"
+	not_ok "no text, stdin empty: usage error, status 2 (got $rc)"
 fi
 
 "$R1CHAT" tokenize "$tmp/nonexistent.gguf" hi >"$tmp/out" 2>"$tmp/err"
