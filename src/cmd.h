@@ -26,6 +26,13 @@ struct chat_config;
 void cmd_chat_config(struct options *o, const char *model,
     struct chat_config *cfg);
 
+/*
+ * The key on the first line of the file at path (--api-key-file), without
+ * its line break and the spaces at its end.  Returns 0 with *key malloc'd,
+ * or -1 with *cause set when the file cannot be read or that line is empty.
+ */
+int cmd_key_read(const char *path, char **key, char **cause);
+
 /* An OpenAI-compatible HTTP server on a model (cmd-serve.c). */
 int cmd_serve(struct options *o);
 
