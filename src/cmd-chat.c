@@ -289,27 +289,15 @@ demo_run(struct options *o)
 	return rc;
 }
 
-/*
- * The API key: $OPENAI_API_KEY, or the first line of --api-key-file (never
- * an argument, which ps would show).  Returns 0 with *key (malloc'd, or
- * NULL for none), or -1 with *cause set.
- */
-static int
-api_key(const struct options *o, char **key, char **cause)
+int
+cmd_key_read(const char *path, char **key, char **cause)
 {
 	FILE	*f;
 	char	 line[4096];
 	size_t	 n;
 
-	*key = NULL;
-	if (o->api_key_file == NULL) {
-		if (getenv("OPENAI_API_KEY") != NULL &&
-		    *getenv("OPENAI_API_KEY") != '\0')
-			*key = xstrdup(getenv("OPENAI_API_KEY"));
-		return 0;
-	}
-	if ((f = fopen(o->api_key_file, "r")) == NULL) {
-		*cause = xstrfmt("%s: %s", o->api_key_file, strerror(errno));
+	if ((f = fopen(path, "r")) == NULL) {
+		*cause = xstrfmt("%s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fgets(line, sizeof line, f) == NULL)
@@ -319,11 +307,27 @@ api_key(const struct options *o, char **key, char **cause)
 	while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
 		n--;
 	if (n == 0) {
-		*cause = xstrfmt("%s: no key on its first line",
-		    o->api_key_file);
+		*cause = xstrfmt("%s: no key on its first line", path);
 		return -1;
 	}
 	*key = xstrndup(line, n);
+	return 0;
+}
+
+/*
+ * The API key: $OPENAI_API_KEY, or the first line of --api-key-file (never
+ * an argument, which ps would show).  Returns 0 with *key (malloc'd, or
+ * NULL for none), or -1 with *cause set.
+ */
+static int
+api_key(const struct options *o, char **key, char **cause)
+{
+	*key = NULL;
+	if (o->api_key_file != NULL)
+		return cmd_key_read(o->api_key_file, key, cause);
+	if (getenv("OPENAI_API_KEY") != NULL &&
+	    *getenv("OPENAI_API_KEY") != '\0')
+		*key = xstrdup(getenv("OPENAI_API_KEY"));
 	return 0;
 }
 

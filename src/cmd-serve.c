@@ -1,7 +1,7 @@
 /*
  * cmd-serve.c - `r1chat serve MODEL [--host 127.0.0.1] [--port 11435]`:
- * the chat's options and the server's limits checked, the model loaded,
- * then the OpenAI-compatible server until SIGINT or SIGTERM.
+ * the chat's options, the server's limits and its key checked, the model
+ * loaded, then the OpenAI-compatible server until SIGINT or SIGTERM.
  */
 #include "config.h"
 
@@ -13,6 +13,7 @@
 #include "cmd.h"
 #include "options.h"
 #include "serve.h"
+#include "util.h"
 
 #define DEFAULT_HOST		"127.0.0.1"
 #define DEFAULT_PORT		11435
@@ -46,13 +47,54 @@ limit(const char *name, int v, int def, int lo, int hi, int *out)
 	return 0;
 }
 
+/*
+ * The model's id: --alias, else the file's name without its folder and
+ * .gguf (general.name may have spaces, and says less which file it is).
+ */
+static char *
+model_id(const struct options *o)
+{
+	const char	*name = o->model, *slash;
+	size_t		 n;
+
+	if (o->alias != NULL)
+		return xstrdup(o->alias);
+	if ((slash = strrchr(name, '/')) != NULL)
+		name = slash + 1;
+	n = strlen(name);
+	if (n > 5 && strcmp(name + n - 5, ".gguf") == 0)
+		n -= 5;
+	return xstrndup(name, n);
+}
+
+/*
+ * Whether s is what a browser sends as Origin, * or SCHEME://HOST[:PORT]:
+ * it goes into a header as it is.
+ */
+static int
+origin_valid(const char *s)
+{
+	static const char	alpha[] = "abcdefghijklmnopqrstuvwxyz"
+				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	static const char	host[] = "abcdefghijklmnopqrstuvwxyz"
+				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]";
+	size_t			n;
+
+	if (strcmp(s, "*") == 0)
+		return 1;
+	n = strspn(s, alpha);
+	return n > 0 && strncmp(s + n, "://", 3) == 0 && s[n + 3] != '\0' &&
+	    strspn(s + n + 3, host) == strlen(s + n + 3);
+}
+
 int
 cmd_serve(struct options *o)
 {
 	struct serve_config	 sc;
 	struct chat_config	 cfg;
 	struct chat		*c;
-	char			*cause = NULL, *warning = NULL;
+	char			*cause = NULL, *warning = NULL, *key = NULL;
+	char			*id;
 	size_t			 i;
 	int			 max_body, rc;
 
@@ -82,24 +124,41 @@ cmd_serve(struct options *o)
 		}
 		sc.inline_reasoning = reasoning_formats[i].inline_reasoning;
 	}
+	if (o->cors != NULL && !origin_valid(o->cors)) {
+		cmd_error("--cors: ORIGIN must be * or SCHEME://HOST[:PORT]");
+		return 2;
+	}
+	sc.cors = o->cors;
+	sc.quiet = o->quiet;
 	if (o->n_args > 0) {
 		cmd_error("serve: %s: unexpected argument", o->args[0]);
 		return 2;
 	}
+	if (o->api_key_file != NULL &&
+	    cmd_key_read(o->api_key_file, &key, &cause) != 0) {
+		cmd_error("%s", cause);
+		free(cause);
+		return 1;
+	}
+	sc.api_key = key;
 	cmd_chat_config(o, o->model, &cfg);
 	if ((c = chat_open(&cfg, &warning, &cause)) == NULL) {
 		cmd_error("%s: %s", o->model, cause);
 		free(cause);
+		free(key);
 		return 1;
 	}
 	if (warning != NULL)
 		cmd_error("warning: %s", warning);
 	free(warning);
+	sc.model = id = model_id(o);
 	rc = serve_run(c, &sc, &cause);
 	if (rc != 0) {
 		cmd_error("serve: %s", cause);
 		free(cause);
 	}
 	chat_free(c);
+	free(id);
+	free(key);
 	return rc != 0;
 }

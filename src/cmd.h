@@ -40,6 +40,13 @@ void cmd_chat_config(struct options *o, const char *model,
 int cmd_text(struct options *o, const char *what, int flags, char **out,
     size_t *len, char **cause);
 
+/*
+ * The key on the first line of the file at path (--api-key-file), without
+ * its line break and the spaces at its end.  Returns 0 with *key malloc'd,
+ * or -1 with *cause set when the file cannot be read or that line is empty.
+ */
+int cmd_key_read(const char *path, char **key, char **cause);
+
 /* An OpenAI-compatible HTTP server on a model (cmd-serve.c). */
 int cmd_serve(struct options *o);
 

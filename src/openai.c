@@ -324,6 +324,13 @@ openai_request_parse(const char *body, size_t len, struct openai_request *r,
 		r->model = xstrndup(s, n);
 	if (messages_parse(json_object_get(root, "messages"), r, cause) != 0)
 		goto out;
+	/* One choice is all the worker makes: more is refused, not dropped. */
+	if ((v = json_object_get(root, "n")) != NULL && !json_is_null(v) &&
+	    (!json_is_integer(v) || json_integer_value(v) != 1)) {
+		*cause = xstrdup("n must be 1: r1chat serve gives one choice "
+		    "per request");
+		goto out;
+	}
 	r->stream = json_is_true(json_object_get(root, "stream"));
 	r->include_usage = json_is_true(json_object_get(json_object_get(root,
 	    "stream_options"), "include_usage"));
@@ -465,18 +472,32 @@ openai_error_build(int code, const char *type, const char *message)
 	return dump(root);
 }
 
-char *
-openai_models_build(const char *id, int64_t created, int ctx)
+static json_t *
+model_json(const char *id, int64_t created, int ctx)
 {
-	json_t	*root = json_object(), *list = json_array(), *m = json_object();
+	json_t	*m = json_object();
 
 	json_object_set_new(m, "id", chat_json_text(id));
 	json_object_set_new(m, "object", json_string("model"));
 	json_object_set_new(m, "created", json_integer(created));
 	json_object_set_new(m, "owned_by", json_string("r1chat"));
 	json_object_set_new(m, "max_model_len", json_integer(ctx));
-	json_array_append_new(list, m);
+	return m;
+}
+
+char *
+openai_models_build(const char *id, int64_t created, int ctx)
+{
+	json_t	*root = json_object(), *list = json_array();
+
+	json_array_append_new(list, model_json(id, created, ctx));
 	json_object_set_new(root, "object", json_string("list"));
 	json_object_set_new(root, "data", list);
 	return dump(root);
+}
+
+char *
+openai_model_build(const char *id, int64_t created, int ctx)
+{
+	return dump(model_json(id, created, ctx));
 }

@@ -91,8 +91,8 @@ struct openai_request {
  * Parses a request body into r, and its fields that are chat parameters
  * (params.c's request names) over the parameters in *p.  Returns 0, or -1
  * with *cause set (a sentence for a 400 answer) when the body is
- * malformed, a parameter is out of its range (param_check) or the last
- * message is not the user's.
+ * malformed, a parameter is out of its range (param_check), n is not 1 or
+ * the last message is not the user's.
  */
 int openai_request_parse(const char *body, size_t len,
     struct openai_request *r, struct chat_params *p, char **cause);
@@ -134,5 +134,8 @@ char *openai_error_build(int code, const char *type, const char *message);
 
 /* The /v1/models list of one model, malloc'd. */
 char *openai_models_build(const char *id, int64_t created, int ctx);
+
+/* That model's object alone (/v1/models/ID), malloc'd. */
+char *openai_model_build(const char *id, int64_t created, int ctx);
 
 #endif

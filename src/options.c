@@ -60,6 +60,9 @@ static const struct opt_def opt_table[] = {
 	{ "queue",            0, OPT_INT, F(queue) },
 	{ "max-body",         0, OPT_INT, F(max_body) },
 	{ "max-tokens",       0, OPT_INT, F(max_tokens) },
+	{ "alias",            0, OPT_STR, F(alias) },
+	{ "cors",             0, OPT_STR, F(cors) },
+	{ "quiet",            0, OPT_FLAG, F(quiet) },
 
 	/* the engine's own */
 	{ "raw",            0,  OPT_FLAG,  F(raw) },

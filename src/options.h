@@ -46,6 +46,9 @@ struct options {
 	int		 queue;		/* serve --queue */
 	int		 max_body;	/* serve --max-body BYTES */
 	int		 max_tokens;	/* serve --max-tokens */
+	const char	*alias;		/* serve --alias: the model's id */
+	const char	*cors;		/* serve --cors ORIGIN */
+	int		 quiet;		/* serve --quiet: no access log */
 
 	/* the engine's own: perplexity, --raw */
 	int		 raw;		/* --raw: completion, no template */

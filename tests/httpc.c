@@ -1,10 +1,12 @@
 /*
  * httpc.c - a small HTTP client for the tests, through libcurl:
  *
- *	httpc [-d FILE] [-w FILE] [-j PATH] URL
+ *	httpc [-i] [-X METHOD] [-H HEADER]... [-d FILE] [-w FILE] [-j PATH] URL
  *
  * GETs URL, or POSTs the JSON in FILE (-d), and writes "HTTP STATUS" on a
- * line then the body on stdout as it comes.  -w FILE: creates FILE when
+ * line then the body on stdout as it comes.  -i: the response's headers
+ * follow the status line, one a line.  -X: another method (OPTIONS).  -H:
+ * a header to send ("Authorization: Bearer KEY").  -w FILE: creates FILE when
  * the first bytes of the body arrive (for a test to act while a stream is
  * under way).  -j PATH: writes instead the JSON value at PATH in the body
  * ("choices.0.message.content"; a string raw, anything else as JSON).
@@ -24,32 +26,72 @@ struct state {
 	CURL		*curl;
 	const char	*ready;
 	int		 headed;
+	int		 show_headers;	/* -i */
+	char		*headers;	/* what came, kept for -i */
+	size_t		 headers_len;
 	char		*body;		/* kept for -j */
 	size_t		 len;
 	int		 keep;
 };
 
+/* Appends n bytes at p to *b of *len bytes; 0 when out of memory. */
+static int
+keep(char **b, size_t *len, const char *p, size_t n)
+{
+	char	*nb;
+
+	if ((nb = realloc(*b, *len + n + 1)) == NULL)
+		return 0;
+	*b = nb;
+	memcpy(*b + *len, p, n);
+	*len += n;
+	(*b)[*len] = '\0';
+	return 1;
+}
+
+/* Keeps the final response's header lines for -i (not a 100's). */
+static size_t
+on_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct state	*s = arg;
+
+	if (n >= 5 && strncmp(p, "HTTP/", 5) == 0)
+		s->headers_len = 0;
+	else if (n > 2 && !keep(&s->headers, &s->headers_len, p, n))
+		return 0;
+	return n;
+}
+
+/* Writes the status line, and the headers with -i, once. */
+static void
+head(struct state *s)
+{
+	long	 status = 0;
+	FILE	*f;
+	size_t	 i;
+
+	if (s->headed)
+		return;
+	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+	printf("HTTP %ld\n", status);
+	for (i = 0; s->show_headers && i < s->headers_len; i++) {
+		if (s->headers[i] != '\r')
+			putchar(s->headers[i]);
+	}
+	s->headed = 1;
+	if (s->ready != NULL && (f = fopen(s->ready, "w")) != NULL)
+		fclose(f);
+}
+
 static size_t
 on_data(char *p, size_t size, size_t n, void *arg)
 {
 	struct state	*s = arg;
-	long		 status = 0;
-	FILE		*f;
 
-	if (!s->headed) {
-		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
-		printf("HTTP %ld\n", status);
-		s->headed = 1;
-		if (s->ready != NULL && (f = fopen(s->ready, "w")) != NULL)
-			fclose(f);
-	}
+	head(s);
 	if (s->keep) {
-		s->body = realloc(s->body, s->len + n + 1);
-		if (s->body == NULL)
+		if (!keep(&s->body, &s->len, p, n))
 			return 0;
-		memcpy(s->body + s->len, p, n);
-		s->len += n;
-		s->body[s->len] = '\0';
 	} else
 		fwrite(p, 1, n, stdout);
 	fflush(stdout);
@@ -110,6 +152,13 @@ print_path(const char *body, const char *path)
 	return 0;
 }
 
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: httpc [-i] [-X METHOD] [-H HEADER]... "
+	    "[-d FILE] [-w FILE] [-j PATH] URL\n");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -118,12 +167,21 @@ main(int argc, char **argv)
 	const char		*path = NULL;
 	char			*data = NULL;
 	CURLcode		 cc;
-	long			 status = 0;
+	const char		*method = NULL;
 	int			 c, rc = 0;
 
 	memset(&s, 0, sizeof s);
-	while ((c = getopt(argc, argv, "d:w:j:")) != -1) {
+	while ((c = getopt(argc, argv, "iX:H:d:w:j:")) != -1) {
 		switch (c) {
+		case 'i':
+			s.show_headers = 1;
+			break;
+		case 'X':
+			method = optarg;
+			break;
+		case 'H':
+			h = curl_slist_append(h, optarg);
+			break;
 		case 'd':
 			data = slurp(optarg);
 			break;
@@ -135,14 +193,12 @@ main(int argc, char **argv)
 			s.keep = 1;
 			break;
 		default:
-			fprintf(stderr, "usage: httpc [-d FILE] [-w FILE] "
-			    "[-j PATH] URL\n");
+			usage();
 			return 2;
 		}
 	}
 	if (optind + 1 != argc) {
-		fprintf(stderr, "usage: httpc [-d FILE] [-w FILE] [-j PATH] "
-		    "URL\n");
+		usage();
 		return 2;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -150,23 +206,26 @@ main(int argc, char **argv)
 	curl_easy_setopt(s.curl, CURLOPT_URL, argv[optind]);
 	if (data != NULL) {
 		h = curl_slist_append(h, "Content-Type: application/json");
-		curl_easy_setopt(s.curl, CURLOPT_HTTPHEADER, h);
 		curl_easy_setopt(s.curl, CURLOPT_POSTFIELDS, data);
 	}
+	curl_easy_setopt(s.curl, CURLOPT_HTTPHEADER, h);
+	if (method != NULL)
+		curl_easy_setopt(s.curl, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(s.curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(s.curl, CURLOPT_HEADERDATA, &s);
 	curl_easy_setopt(s.curl, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(s.curl, CURLOPT_WRITEDATA, &s);
 	if ((cc = curl_easy_perform(s.curl)) != CURLE_OK) {
 		fprintf(stderr, "httpc: %s\n", curl_easy_strerror(cc));
 		rc = 1;
-	} else if (!s.headed) {
-		curl_easy_getinfo(s.curl, CURLINFO_RESPONSE_CODE, &status);
-		printf("HTTP %ld\n", status);
-	}
+	} else
+		head(&s);
 	if (rc == 0 && path != NULL)
 		rc = print_path(s.body != NULL ? s.body : "", path);
 	curl_easy_cleanup(s.curl);
 	curl_slist_free_all(h);
 	free(data);
 	free(s.body);
+	free(s.headers);
 	return rc;
 }

@@ -2,10 +2,13 @@
 # serve.sh - `r1chat serve` on a generated model, driven by r1chat --remote
 # and by a small libcurl client (tests/httpc): the same answer as the local
 # chat at temperature 0, the reasoning in reasoning_content or inline,
-# --verbose, /health, /v1/models, answers not streamed, and the limits
-# (413 past --max-body, 503 past --queue, --max-tokens, bad requests),
-# then 50 concurrent streams all answered or refused.  Loopback only; the
-# servers bind port 0 and say which port they got.
+# --verbose, /health, /v1/models, answers not streamed, the routes with
+# and without /v1, the model's id (--alias), the access log (--quiet),
+# --cors, --api-key-file, the limits (413 past --max-body, 503 past
+# --queue, --max-tokens, bad requests, n > 1), then 50 concurrent streams
+# all answered or refused, and SIGTERM during a stream.  The servers bind
+# port 0 and say which port they got; loopback only, but for a moment
+# 0.0.0.0 to see the warning it gives.
 
 : "${R1CHAT:?R1CHAT must name the r1chat binary}"
 : "${MKMODEL:?MKMODEL must name tests/mkmodel}"
@@ -49,13 +52,21 @@ serve() {
 	pids="$pids $!"
 	i=0
 	while [ $i -lt 100 ]; do
-		port=$(sed -n 's|.* on http://127\.0\.0\.1:\([0-9]*\)/v1$|\1|p' \
+		port=$(sed -n 's|.* on http://[0-9.]*:\([0-9]*\)/v1$|\1|p' \
 		    "$tmp/$name.err" 2>/dev/null)
 		[ -n "$port" ] && break
 		sleep 0.1
 		i=$((i + 1))
 	done
 	url="http://127.0.0.1:$port/v1"
+}
+# Waits until FILE has a line matching the grep pattern (10 s at most).
+await() {
+	i=0
+	while ! grep -q "$2" "$1" 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
 }
 post() {
 	printf '%s' "$2" >"$tmp/body.json"
@@ -135,8 +146,8 @@ ok $? "--remote -m NAME: a model the server lacks is one error line"
 [ "$(cat "$tmp/h")" = "$(printf 'HTTP 200\n{"status":"ok"}')" ]
 ok $? "/health"
 "$HTTPC" -j data.0.id "$a/models" >"$tmp/m" 2>&1
-[ "$(sed -n 2p "$tmp/m")" = "mkmodel qwen2 F32 seed 1" ]
-ok $? "/v1/models names the model"
+[ "$(sed -n 2p "$tmp/m")" = m ]
+ok $? "/v1/models names the model by its file's name without .gguf"
 printf '{%s,"temperature":0}' "$user" >"$tmp/body.json"
 "$HTTPC" -d "$tmp/body.json" -j choices.0.message.content \
     "$a/chat/completions" | sed 1d >"$tmp/ns.out"
@@ -151,6 +162,26 @@ ok $? "not streamed: the reasoning in message.reasoning_content"
 grep -q '"completion_tokens":40' "$tmp/u" &&
     grep -q '"prompt_tokens":9,' "$tmp/u"
 ok $? "not streamed: usage counts the whole prompt and the answer"
+"$HTTPC" -d "$tmp/body.json" -j model "$a/chat/completions" >"$tmp/mf"
+[ "$(sed -n 2p "$tmp/mf")" = m ]
+ok $? "a response's model is the id /v1/models lists"
+
+# llama-server's routes: without /v1 too, and one model by its id.
+"$HTTPC" -j data.0.id "${a%/v1}/models" >"$tmp/m" 2>&1
+[ "$(cat "$tmp/m")" = "$(printf 'HTTP 200\nm')" ]
+ok $? "/models without /v1"
+post "${a%/v1}/chat/completions" "{$user,\"max_tokens\":2}" >"$tmp/nov1" 2>&1
+[ "$(head -n 1 "$tmp/nov1")" = "HTTP 200" ] &&
+    grep -q '"object":"chat.completion"' "$tmp/nov1"
+ok $? "/chat/completions without /v1"
+"$HTTPC" -j object "$a/models/m" >"$tmp/mid" 2>&1 &&
+    "$HTTPC" -j id "$a/models/m" >>"$tmp/mid" 2>&1
+[ "$(cat "$tmp/mid")" = "$(printf 'HTTP 200\nmodel\nHTTP 200\nm')" ]
+ok $? "GET /v1/models/ID: the model object"
+"$HTTPC" "$a/models/gpt-4o" >"$tmp/mnf" 2>&1
+[ "$(head -n 1 "$tmp/mnf")" = "HTTP 404" ] &&
+    grep -q '"error":{"message":"the model gpt-4o does not exist"' "$tmp/mnf"
+ok $? "GET /v1/models/ID of another model: 404, an OpenAI error"
 
 # --- limits ---------------------------------------------------------------------
 
@@ -180,12 +211,108 @@ ok $? "no user message last: 400"
 post "$a/chat/completions" "{$user,\"temperature\":-1}" >"$tmp/bad" 2>&1
 [ "$(head -n 1 "$tmp/bad")" = "HTTP 400" ] && grep -q 'temperature' "$tmp/bad"
 ok $? "a parameter out of range: 400"
+post "$a/chat/completions" "{$user,\"n\":2}" >"$tmp/bad" 2>&1
+[ "$(head -n 1 "$tmp/bad")" = "HTTP 400" ] &&
+    grep -q '"error":{"message":"n must be 1' "$tmp/bad"
+ok $? "n: 2 refused with 400, naming n"
+post "$a/chat/completions" "{$user,\"n\":1,\"max_tokens\":2}" >"$tmp/n1" 2>&1
+[ "$(head -n 1 "$tmp/n1")" = "HTTP 200" ]
+ok $? "n: 1 is fine"
 "$HTTPC" "$a/nowhere" >"$tmp/nf" 2>&1
 [ "$(head -n 1 "$tmp/nf")" = "HTTP 404" ]
 ok $? "an unknown path: 404"
 "$HTTPC" "$a/chat/completions" >"$tmp/nf" 2>&1
 [ "$(head -n 1 "$tmp/nf")" = "HTTP 405" ]
 ok $? "GET on /v1/chat/completions: 405"
+"$HTTPC" -i "$a/chat/completions" >"$tmp/nf" 2>&1 &&
+    "$HTTPC" -i -X DELETE "$a/models" >>"$tmp/nf" 2>&1
+grep -q '^Allow: POST, OPTIONS$' "$tmp/nf" &&
+    grep -q '^Allow: GET, OPTIONS$' "$tmp/nf"
+ok $? "a 405 says the methods allowed (Allow)"
+"$HTTPC" -i "$a/models" >"$tmp/nocors" 2>&1 &&
+    "$HTTPC" -i -X OPTIONS -H "Origin: http://app.example" \
+    "$a/chat/completions" >"$tmp/nocors2" 2>&1
+[ "$(head -n 1 "$tmp/nocors")" = "HTTP 200" ] &&
+    [ "$(head -n 1 "$tmp/nocors2")" = "HTTP 204" ] &&
+    grep -q '^Allow: POST, OPTIONS$' "$tmp/nocors2" &&
+    ! grep -qi '^access-control' "$tmp/nocors" "$tmp/nocors2"
+ok $? "without --cors: OPTIONS answered, no CORS header anywhere"
+
+# The access log: a line a request, none with --quiet (below).
+grep -q '^r1chat serve: GET /health 200 - [0-9]*ms$' "$tmp/a.err" &&
+    grep -q '^r1chat serve: GET /v1/nowhere 404 - [0-9]*ms$' "$tmp/a.err" &&
+    grep -q '^r1chat serve: POST /v1/chat/completions 200 9+40 [0-9]*ms$' \
+    "$tmp/a.err"
+ok $? "the access log: method, path, status, tokens, milliseconds"
+! grep -q warning "$tmp/a.err"
+ok $? "on loopback, no warning"
+
+# --- --cors, --api-key-file, --alias, --quiet --------------------------------
+
+printf 'sk-test-secret\n' >"$tmp/key"
+serve c --cors http://app.example --api-key-file "$tmp/key" --alias r1-test \
+    --quiet
+c=$url
+auth="Authorization: Bearer sk-test-secret"
+"$HTTPC" -i "$c/models" >"$tmp/c1" 2>&1
+[ "$(head -n 1 "$tmp/c1")" = "HTTP 401" ] &&
+    grep -q '^{"error":{"message":' "$tmp/c1" &&
+    grep -q '^Access-Control-Allow-Origin: http://app.example$' "$tmp/c1"
+ok $? "--api-key-file: no key, 401 with an OpenAI error (and the CORS header)"
+"$HTTPC" -H "Authorization: Bearer sk-test-secreT" -d "$tmp/body.json" \
+    "$c/chat/completions" >"$tmp/c2" 2>&1
+[ "$(head -n 1 "$tmp/c2")" = "HTTP 401" ] && ! grep -q secret "$tmp/c2"
+ok $? "--api-key-file: a wrong key, 401, the key not echoed"
+"$HTTPC" -i -H "$auth" -j data.0.id "$c/models" >"$tmp/c3" 2>&1
+[ "$(head -n 1 "$tmp/c3")" = "HTTP 200" ] &&
+    [ "$(tail -n 1 "$tmp/c3")" = r1-test ] &&
+    grep -q '^Access-Control-Allow-Origin: http://app.example$' "$tmp/c3"
+ok $? "the right key: 200, the --alias as the id, the CORS header"
+"$HTTPC" "${c%/v1}/health" >"$tmp/c4" 2>&1
+[ "$(head -n 1 "$tmp/c4")" = "HTTP 200" ]
+ok $? "--api-key-file: /health needs no key"
+"$HTTPC" -i -X OPTIONS -H "Origin: http://app.example" \
+    -H "Access-Control-Request-Method: POST" \
+    -H "Access-Control-Request-Headers: authorization, content-type" \
+    "$c/chat/completions" >"$tmp/pre" 2>&1
+[ "$(head -n 1 "$tmp/pre")" = "HTTP 204" ] &&
+    grep -q '^Access-Control-Allow-Origin: http://app.example$' "$tmp/pre" &&
+    grep -q '^Access-Control-Allow-Methods: POST, OPTIONS$' "$tmp/pre" &&
+    grep -q '^Access-Control-Allow-Headers: .*Authorization' "$tmp/pre" &&
+    grep -q '^Access-Control-Allow-Headers: .*Content-Type' "$tmp/pre" &&
+    grep -q '^Access-Control-Max-Age: [0-9]' "$tmp/pre"
+ok $? "--cors: a preflight gets 204 and what the browser asks, without a key"
+"$R1CHAT" --remote "$c" --api-key-file "$tmp/key" --temp 0 "hello there" \
+    >"$tmp/rc.out" 2>/dev/null
+cmp -s "$tmp/local.out" "$tmp/rc.out"
+ok $? "--remote --api-key-file against serve --api-key-file"
+"$HTTPC" -H "$auth" -d "$tmp/body.json" -j model "$c/chat/completions" \
+    >"$tmp/c5" 2>&1
+[ "$(sed -n 2p "$tmp/c5")" = r1-test ]
+ok $? "--alias: the model of a response"
+grep -q " on http://" "$tmp/c.err" && ! grep -q secret "$tmp/c.err" &&
+    ! grep -q " /v1/" "$tmp/c.err"
+ok $? "--quiet: no access log; the key never on stderr"
+"$R1CHAT" serve "$model" --cors 'http://x
+Set-Cookie: a' >/dev/null 2>"$tmp/cbad"
+[ $? -eq 2 ] && grep -q "^r1chat: --cors: ORIGIN must be" "$tmp/cbad"
+ok $? "--cors with a line break: a usage error"
+
+# Not loopback: a warning unless a key is needed (bound a moment only).
+for k in nokey key; do
+	set -- --host 0.0.0.0 --port 0 --queue 0 --template deepseek-r1
+	[ $k = key ] && set -- "$@" --api-key-file "$tmp/key"
+	"$R1CHAT" serve "$model" "$@" 2>"$tmp/w$k.err" &
+	wpid=$!
+	pids="$pids $wpid"
+	await "$tmp/w$k.err" ' on http://'
+	kill $wpid
+	wait $wpid 2>/dev/null
+done
+grep -q '^r1chat serve: warning: 0\.0\.0\.0 is not loopback.*--api-key-file' \
+    "$tmp/wnokey.err" && grep -q ' on http://' "$tmp/wkey.err" &&
+    ! grep -q warning "$tmp/wkey.err"
+ok $? "bound past loopback without a key: a warning; with a key, none"
 
 # 50 streams at once, 1 computed and 8 queued at a time: each answered
 # in full or refused with 503, none lost.
@@ -221,6 +348,7 @@ ok $? "the server is well after the load"
 
 serve b --reasoning-format none --queue 0 --max-tokens 3500
 b=$url
+bpid=${pids##* }
 post "$b/chat/completions" "{$user,\"stream\":true,\"temperature\":0}" \
     >"$tmp/inl" 2>&1
 grep -q '"content":"<think>' "$tmp/inl" && ! grep -q reasoning_content "$tmp/inl"
@@ -257,6 +385,23 @@ while [ $i -lt 100 ]; do
 done
 [ "$(head -n 1 "$tmp/after")" = "HTTP 200" ]
 ok $? "a client that hangs up frees the server"
+
+# SIGTERM during a stream: an error event and [DONE], not a silent end
+# a client would take for a whole answer; then the server exits.
+"$HTTPC" -d "$tmp/long.json" "$b/chat/completions" >"$tmp/term" 2>&1 &
+tpid=$!
+await "$tmp/term" '^data: {'
+kill -TERM $bpid
+wait $tpid
+wait $bpid
+st=$?
+grep -q '^data: {"error":{"message":"the server is stopping' "$tmp/term" &&
+    [ "$(grep -v '^$' "$tmp/term" | tail -n 1)" = "data: [DONE]" ] &&
+    [ "$(grep -v '^$' "$tmp/term" | tail -n 2 | head -n 1 | cut -c1-14)" = \
+    'data: {"error"' ]
+ok $? "SIGTERM during a stream: an error event, then [DONE]"
+[ $st -eq 0 ] && grep -q '^r1chat serve: stopping$' "$tmp/b.err"
+ok $? "after SIGTERM the server exits 0"
 
 echo "1..$n"
 [ $failed -eq 0 ]
