@@ -192,6 +192,7 @@ chat_run(struct options *o, struct chat_config *cfg, const char *banner)
 
 	interactive = o->n_args == 0 && isatty(STDIN_FILENO) &&
 	    isatty(STDOUT_FILENO) && !o->no_tui;
+	cfg->words = interactive ? CHAT_WORDS_SESSION : CHAT_WORDS_COMMAND;
 	if (!interactive) {
 		if (message_build(o, &msg, &len, &cause) != 0) {
 			cmd_error("%s", cause);

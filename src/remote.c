@@ -95,8 +95,13 @@ delta_give(struct xfer *x, const struct openai_delta *d)
 		x->counts->prompt_n = (int)d->prompt_tokens;
 		x->counts->eval_n = (int)d->completion_tokens;
 	}
-	if (d->finish != NULL)
+	if (d->has_usage)
+		x->counts->ctx_used = (int)(d->prompt_tokens +
+		    d->completion_tokens);
+	if (d->finish != NULL) {
 		x->finished = 1;
+		x->counts->cut = strcmp(d->finish, "length") == 0;
+	}
 	if (rc != 0)
 		x->stopped = 1;
 	return rc;
@@ -372,9 +377,10 @@ remote_turn(void *b, const char *system, const struct chat_message *msgs,
 	x.arg = arg;
 	x.counts = counts;
 	x.sse = sse_new(on_event, &x);
-	counts->known = 0;
+	memset(counts, 0, sizeof *counts);
 	counts->source = "counts are the pieces received (the server sent "
 	    "no usage)";
+	counts->ctx_used = -1;
 	body = openai_request_build(r->model.id, system, msgs, n, p);
 	rc = request(&x, "/chat/completions", body, cause);
 	if (rc == 0 && !x.is_stream && !x.stopped && x.body != NULL) {

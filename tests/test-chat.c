@@ -223,6 +223,7 @@ test_think(const char *model)
 	struct chat_params	 p;
 	struct rec		 r;
 	char			*cause = NULL;
+	int			 n;
 
 	c = open_demo(model, -1, 16, 0);
 	if (c == NULL)
@@ -244,9 +245,13 @@ test_think(const char *model)
 	p.think_budget = -1;
 	p.num_predict = 12;
 	chat_set_params(c, &p, &cause);
-	ok(turn(c, "hello there", &r) == 0 && r.alen == 0 && r.rlen > 0 &&
-	    strstr(r.notices, "never closed") != NULL,
-	    "reasoning never closed: all of it reasoning, and a notice");
+	n = turn(c, "hello there", &r);
+	ok(n == 0 && r.alen == 0 && r.rlen > 0 &&
+	    strstr(r.notices, "The answer was cut inside its reasoning: 12 "
+	    "tokens, the limit of num_predict.") != NULL &&
+	    strstr(r.notices, "never closed") == NULL,
+	    "num_predict cuts the reasoning: all of it reasoning, and a notice "
+	    "blaming num_predict, not the model: %s", r.notices);
 	ok(chat_message(c, chat_n_messages(c) - 1)->content[0] == '\0',
 	    "no answer kept for it");
 	rec_free(&r);
@@ -287,7 +292,18 @@ test_context(const char *model)
 	ok(turn(c, long_msg, &r) == 0 && strstr(r.notices, "too long") &&
 	    r.n_stats == 0, "a message longer than the context is refused");
 	ok(chat_n_messages(c) == before, "and the history is as it was");
+	ok(strstr(r.notices, "with the system prompt") != NULL &&
+	    strstr(r.notices, "/set parameter num_ctx") != NULL,
+	    "the refusal counts the system prompt, and gives REPL advice");
 	rec_free(&r);
+	chat_set_system(c, NULL);
+	n = turn(c, long_msg, &r);
+	ok(n == 0 && strstr(r.notices, "too long") &&
+	    strstr(r.notices, "system prompt") == NULL,
+	    "without a system prompt, the refusal does not name one: %s",
+	    r.notices);
+	rec_free(&r);
+	chat_set_system(c, "Be brief.");
 	ok(turn(c, "short again", &r) == 0 && r.n_stats == 1,
 	    "the session goes on");
 	rec_free(&r);
