@@ -172,6 +172,22 @@ ok $? "a stream cut mid-answer: one error line, exit 1 (rc $rc)"
 [ "$(cat "$tmp/out")" = "The answer" ]
 ok $? "a stream cut mid-answer: the partial answer kept on stdout"
 
+fake length
+chat hi
+[ $? -eq 0 ] && [ "$(cat "$tmp/out")" = "The answer" ] &&
+    [ "$(tail -n 1 "$tmp/err")" = \
+    "r1chat: the context is full (32768 tokens): the answer stops here" ]
+ok $? "finish_reason length: a full context's notice, in one-shot words"
+chat -n 5 hi
+[ $? -eq 0 ] && [ "$(cat "$tmp/out")" = "The answer" ] &&
+    ! grep -q '^r1chat: ' "$tmp/err"
+ok $? "finish_reason length under -n: -n's limit, not a full context"
+fake -n length
+chat hi
+[ "$(tail -n 1 "$tmp/err")" = \
+    "r1chat: the context is full: the answer stops here" ]
+ok $? "finish_reason length, the server's context size untold: no size said"
+
 fake error-event
 chat hi
 [ $? -eq 1 ] && one_error "the server says: out of memory" &&
@@ -232,6 +248,8 @@ if command -v tmux >/dev/null 2>&1; then
 	wait_for '^>>> ' && tm send-keys -t t "what is 2+2?" Enter &&
 	    wait_for '^The answer is 4\.$' && wait_for '^Let me think\.$'
 	ok $? "TUI: the answer and the reasoning in their panes"
+	wait_for '^ idle \| ctx 19/32768 \|'
+	ok $? "TUI: ctx is the server's usage (12 + 7) of its max_model_len"
 	tm send-keys -t t "/show info" Enter
 	wait_for '^ +architecture +remote \(fake\)$' &&
 	    wait_for '^ +name +fake-r1$' && wait_for '^ +context length +32768$'
@@ -244,8 +262,19 @@ if command -v tmux >/dev/null 2>&1; then
 	wait_for '^No system message was specified'
 	ok $? "TUI: the session goes on after it"
 	tm kill-server >/dev/null 2>&1
+
+	fake -n length
+	tm new-session -d -s t -x 100 -y 30 \
+	    "'$R1CHAT' --remote '$url'; sleep 600"
+	wait_for '^>>> ' && tm send-keys -t t "hi" Enter &&
+	    wait_for '^The context is full: the answer stops here\.  /clear starts afresh\.$'
+	ok $? "TUI: finish_reason length gives a full context's notice"
+	wait_for '^ idle \| ctx \?/\? \|'
+	ok $? "TUI: no usage and no context length: ctx ?/?"
+	tm kill-server >/dev/null 2>&1
 else
-	for what in "the answer" "/show info" "a fault" "the session goes on"; do
+	for what in "the answer" "usage" "/show info" "a fault" \
+	    "the session goes on" "length" "ctx ?/?"; do
 		n=$((n + 1))
 		echo "ok $n # SKIP tmux is not installed ($what)"
 	done
