@@ -1324,13 +1324,23 @@ chat_load(struct chat *c, const char *path, char **cause)
 	struct chat_params	 p = c->p;
 	struct chat_message	*list = NULL;
 	size_t			 i, n = 0;
-	int			 rc = -1;
+	int			 rc = -1, e;
+	FILE			*f;
 
-	if ((root = json_load_file(path, JSON_REJECT_DUPLICATES, &err)) ==
-	    NULL) {
-		*cause = xstrfmt("%s: line %d: %s", path, err.line, err.text);
+	/* Opened here: jansson's words for it are "line -1" and the path. */
+	if ((f = fopen(path, "r")) == NULL) {
+		*cause = xstrfmt("%s: %s", path, strerror(errno));
 		return -1;
 	}
+	root = json_loadf(f, JSON_REJECT_DUPLICATES, &err);
+	e = ferror(f) ? errno : 0;
+	fclose(f);
+	if (root == NULL && e != 0)
+		*cause = xstrfmt("%s: %s", path, strerror(e));
+	else if (root == NULL)
+		*cause = xstrfmt("%s: line %d: %s", path, err.line, err.text);
+	if (root == NULL)
+		return -1;
 	msgs = json_object_get(root, "messages");
 	sys = json_object_get(root, "system");
 	if (!json_is_object(root) || !json_is_array(msgs) ||

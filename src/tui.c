@@ -1113,7 +1113,7 @@ turn_run(const char *msg, size_t len)
 	draw();
 	if (chat_turn(tui.r->chat, msg, len, on_event, NULL, &cause) != 0) {
 		pane_end(&tui.answer);
-		pane_puts(&tui.answer, ST_NOTICE, "error: ");
+		pane_puts(&tui.answer, ST_NOTICE, "r1chat: ");
 		pane_puts(&tui.answer, ST_NOTICE, cause);
 		free(cause);
 	}

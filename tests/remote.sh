@@ -256,7 +256,7 @@ if command -v tmux >/dev/null 2>&1; then
 	ok $? "TUI: /show info tells what /v1/models says"
 	stop_fake
 	tm send-keys -t t "again" Enter
-	wait_for '^error: .*cannot connect'
+	wait_for '^r1chat: .*cannot connect'
 	ok $? "TUI: a fault is one error line"
 	tm send-keys -t t "/show system" Enter
 	wait_for '^No system message was specified'

@@ -480,23 +480,35 @@ print(void *arg, const char *text, size_t len)
 	cat(&printed, &printed_len, text, len);
 }
 
+/* Whether what was printed holds s (or is s, when whole). */
 static int
-said(const char *s)
+said_as(const char *s, int whole)
 {
-	int	found = printed != NULL && strstr(printed, s) != NULL;
+	int	found = printed != NULL && (whole ? strcmp(printed, s) == 0 :
+		    strstr(printed, s) != NULL);
 
+	if (!found)
+		diag("printed: %s", printed != NULL ? printed : "nothing");
 	free(printed);
 	printed = NULL;
 	printed_len = 0;
 	return found;
 }
 
+static int
+said(const char *s)
+{
+	return said_as(s, 0);
+}
+
 static void
-test_repl(const char *model)
+test_repl(const char *model, const char *dir)
 {
 	struct chat	*c;
 	struct repl	 r;
 	size_t		 len;
+	char		*line, *want, *path;
+	FILE		*f;
 
 	if ((c = open_demo(model, 2, 4, 0)) == NULL)
 		return;
@@ -583,7 +595,31 @@ test_repl(const char *model)
 	ok(repl_line(&r, "/clear") == REPL_RESET &&
 	    said("Cleared session context"), "/clear");
 	ok(repl_line(&r, "/load /nonexistent/file.json") == REPL_NONE &&
-	    said("error"), "/load of a missing file says so");
+	    said_as("r1chat: /load: /nonexistent/file.json: No such file or "
+	    "directory\n", 1), "/load of a missing file: one line, the path "
+	    "once, strerror's words");
+	line = xstrfmt("/load %s", dir);
+	want = xstrfmt("r1chat: /load: %s: Is a directory\n", dir);
+	ok(repl_line(&r, line) == REPL_NONE && said_as(want, 1),
+	    "/load of a directory: one line, strerror's words");
+	free(line);
+	free(want);
+	path = xstrfmt("%s/broken.json", dir);
+	if ((f = fopen(path, "w")) != NULL) {
+		fputs("{\"messages\": [", f);
+		fclose(f);
+	}
+	line = xstrfmt("/load %s", path);
+	want = xstrfmt("r1chat: /load: %s: line 1: ", path);
+	ok(repl_line(&r, line) == REPL_NONE && said(want),
+	    "/load of broken JSON: the line jansson stopped at");
+	unlink(path);
+	free(path);
+	free(line);
+	free(want);
+	ok(repl_line(&r, "/save /nonexistent/dir/x.json") == REPL_NONE &&
+	    said_as("r1chat: /save: /nonexistent/dir/x.json: No such file or "
+	    "directory\n", 1), "/save into a missing directory: one line");
 	ok(repl_line(&r, "/bye") == REPL_QUIT, "/bye");
 	repl_free(&r);
 	chat_free(c);
@@ -846,7 +882,7 @@ main(void)
 	test_context(model);
 	test_specials(model);
 	test_save(model, dir);
-	test_repl(model);
+	test_repl(model, dir);
 	test_param_defaults();
 	test_param_save(model, dir);
 	test_param_cli(model);
