@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -329,6 +330,22 @@ api_key(const struct options *o, char **key, char **cause)
 	return 0;
 }
 
+/* Whether url is one to fetch: http(s), or no scheme (curl's http). */
+static int
+url_ok(const char *url)
+{
+	static const char	*schemes[] = { "http://", "https://" };
+	size_t			 i;
+
+	if (strstr(url, "://") == NULL)
+		return 1;
+	for (i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
+		if (strncasecmp(url, schemes[i], strlen(schemes[i])) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* `r1chat --remote URL [-m NAME]`: the chat on an OpenAI-compatible server. */
 static int
 remote_run(struct options *o)
@@ -337,6 +354,11 @@ remote_run(struct options *o)
 	char			*key, *cause = NULL;
 	int			 rc;
 
+	if (!url_ok(o->remote)) {
+		cmd_error("--remote: %s: only http:// and https:// URLs",
+		    o->remote);
+		return 2;
+	}
 	if (o->demo) {
 		cmd_error("--remote and --demo: choose one");
 		return 2;

@@ -5,7 +5,8 @@
 # one recorded stream (Workers AI),
 # the API key sent, and the faults (a stream cut mid-answer, an error in
 # the stream, HTTP 500 and 401 with error bodies, connection refused, a
-# silent server) each one clear line, the partial answer kept, exit 1.
+# host not resolved, a silent server) each one clear line, the partial
+# answer kept, exit 1; a URL not http(s) is a usage error.
 # Loopback only; the fake server binds port 0 and says which it got.
 
 : "${R1CHAT:?R1CHAT must name the r1chat binary}"
@@ -209,6 +210,20 @@ stop_fake
 chat hi
 [ $? -eq 1 ] && one_error "cannot connect"
 ok $? "connection refused: one error line, exit 1"
+
+# A URL of another scheme is refused before any connection; a host that
+# does not resolve is said so.  A label of 64 letters is no DNS name: the
+# resolver refuses it without asking a server (and .invalid never
+# resolves: RFC 6761).
+"$R1CHAT" --remote ftp://x hi >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 2 ] && [ "$(cat "$tmp/err")" = \
+    "r1chat: --remote: ftp://x: only http:// and https:// URLs" ]
+ok $? "--remote ftp://x: only http(s), one line, exit 2"
+host=$(printf '%064d' 0 | tr 0 a).invalid
+"$R1CHAT" --remote "$host" --timeout 10 hi >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 1 ] && one_error "cannot connect: Could not resolve host: $host\$" &&
+    ! grep -q 'stream was cut' "$tmp/err"
+ok $? "--remote HOST that does not resolve: curl's words, not 'the stream was cut'"
 
 fake slow
 chat --timeout 1 hi
