@@ -38,8 +38,6 @@
 #define DEFAULT_BATCH	512
 #define SAVE_FORMAT	1
 
-static int	ctx_size(const struct chat *);
-
 /* A notice's words: the REPL's, or one-shot's. */
 #define WORDS(c, session, command)					\
 	((c)->words == CHAT_WORDS_COMMAND ? (command) : (session))
@@ -186,6 +184,15 @@ notice(struct chat *c, const char *fmt, ...)
 	free(s);
 }
 
+/* The context's size; a server's is what its model list says, if it does. */
+static int
+ctx_size(const struct chat *c)
+{
+	if (c->be != NULL)
+		return c->info.ctx_train > 0 ? (int)c->info.ctx_train : -1;
+	return c->p.num_ctx;
+}
+
 /* The context filled up during the answer; a server's is not ours to grow. */
 static void
 notice_full(struct chat *c)
@@ -325,15 +332,6 @@ chat_clear(struct chat *c)
 {
 	msgs_drop(c, c->n_msgs);
 	c->ctx_used = 0;
-}
-
-/* The context's size; a server's is what its model list says, if it does. */
-static int
-ctx_size(const struct chat *c)
-{
-	if (c->be != NULL)
-		return c->info.ctx_train > 0 ? (int)c->info.ctx_train : -1;
-	return c->p.num_ctx;
 }
 
 void
@@ -1333,7 +1331,7 @@ chat_load(struct chat *c, const char *path, char **cause)
 		return -1;
 	}
 	root = json_loadf(f, JSON_REJECT_DUPLICATES, &err);
-	e = ferror(f) ? errno : 0;
+	e = ferror(f) ? (errno != 0 ? errno : EIO) : 0;
 	fclose(f);
 	if (root == NULL && e != 0)
 		*cause = xstrfmt("%s: %s", path, strerror(e));
