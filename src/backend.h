@@ -32,6 +32,10 @@ struct backend_counts {
 	const char	*source;	/* where they came from, for --verbose */
 	int		 prompt_n;
 	int		 eval_n;
+	int		 ctx_used;	/* usage's prompt + completion tokens;
+					   -1: no usage came */
+	int		 cut;		/* finish_reason "length": a limit
+					   (max_tokens, the context) cut it */
 };
 
 struct backend_ops {

@@ -38,6 +38,13 @@
 #define DEFAULT_BATCH	512
 #define SAVE_FORMAT	1
 
+/* A notice's words: the REPL's, or one-shot's. */
+#define WORDS(c, session, command)					\
+	((c)->words == CHAT_WORDS_COMMAND ? (command) : (session))
+
+/* What ended an answer before the model did. */
+enum limit { LIMIT_NONE, LIMIT_PREDICT, LIMIT_CTX };
+
 struct text {
 	char	*s;
 	size_t	 len;
@@ -54,6 +61,8 @@ struct chat {
 	char			*path;
 	struct chat_params	 p;
 	char			*system;
+	enum chat_words		 words;
+	int			 ctx_used;	/* chat_context's; -1: unknown */
 	const struct backend_ops *be;		/* NULL: the local engine */
 	void			*be_data;
 	int			 n_threads;
@@ -96,6 +105,7 @@ struct chat {
 	int64_t			 t0;
 	int64_t			 eval_t0;
 	int			 stopped;
+	enum limit		 limit;
 	struct text		 reasoning;
 };
 
@@ -172,6 +182,30 @@ notice(struct chat *c, const char *fmt, ...)
 	va_end(ap);
 	emit(c, CHAT_EVENT_NOTICE, s, strlen(s));
 	free(s);
+}
+
+/* The context's size; a server's is what its model list says, if it does. */
+static int
+ctx_size(const struct chat *c)
+{
+	if (c->be != NULL)
+		return c->info.ctx_train > 0 ? (int)c->info.ctx_train : -1;
+	return c->p.num_ctx;
+}
+
+/* The context filled up during the answer; a server's is not ours to grow. */
+static void
+notice_full(struct chat *c)
+{
+	char	*size = ctx_size(c) > 0 ? xstrfmt(" (%d tokens)", ctx_size(c)) :
+		    xstrdup("");
+
+	notice(c, WORDS(c, "The context is full%s: the answer stops here.  "
+	    "/clear starts afresh%s.", "the context is full%s: the answer "
+	    "stops here%s"), size, c->be != NULL ? "" : WORDS(c,
+	    "; /set parameter num_ctx makes it larger",
+	    " (raise -c/--ctx-size)"));
+	free(size);
 }
 
 /* The <think> parser's output: kept for the history, then shown. */
@@ -297,6 +331,14 @@ void
 chat_clear(struct chat *c)
 {
 	msgs_drop(c, c->n_msgs);
+	c->ctx_used = 0;
+}
+
+void
+chat_context(const struct chat *c, int *used, int *size)
+{
+	*used = c->ctx_used;
+	*size = ctx_size(c);
 }
 
 void
@@ -309,6 +351,8 @@ chat_set_messages(struct chat *c, const struct chat_message *msgs, size_t n)
 		msgs_push(c, msgs[i].role, xstrdup(msgs[i].content),
 		    msgs[i].reasoning != NULL ? xstrdup(msgs[i].reasoning) :
 		    NULL);
+	/* Counting would tokenize each serve request twice: the turn will. */
+	c->ctx_used = n > 0 ? -1 : 0;
 }
 
 size_t
@@ -482,6 +526,26 @@ prompt_build(struct chat *c, size_t first, struct ids *out, char **cause)
 	return rc;
 }
 
+/*
+ * The tokens the conversation takes as the next turn renders it: 0 when
+ * empty, -1 when it cannot be told (a server's tokenizer, an error).
+ */
+static int
+ctx_count(struct chat *c)
+{
+	struct ids	 prompt = { 0 };
+	char		*why = NULL;
+	int		 n = -1;
+
+	if (c->n_msgs == 0)
+		return 0;
+	if (c->be == NULL && prompt_build(c, 0, &prompt, &why) == 0)
+		n = (int)prompt.n;
+	free(why);
+	free(prompt.v);
+	return n;
+}
+
 /* --- opening ------------------------------------------------------------------------ */
 
 /* The model's file name without directories and ".gguf". */
@@ -629,6 +693,7 @@ chat_open_backend(const struct chat_config *cfg,
 	c = xcalloc(1, sizeof *c);
 	c->path = xstrdup(cfg->remote_url != NULL ? cfg->remote_url : "");
 	c->p = cfg->params;
+	c->words = cfg->words;
 	chat_set_system(c, cfg->system);
 	if ((c->be_data = be->open(cfg, &c->info, cause)) == NULL)
 		goto fail;
@@ -666,6 +731,7 @@ chat_open(const struct chat_config *cfg, char **warning, char **cause)
 	c = xcalloc(1, sizeof *c);
 	c->path = xstrdup(cfg->model_path);
 	c->p = cfg->params;
+	c->words = cfg->words;
 	c->n_threads = cfg->n_threads;
 	c->n_batch = cfg->n_batch > 0 ? cfg->n_batch : DEFAULT_BATCH;
 	c->kv_type = KV_F16;
@@ -876,12 +942,13 @@ generate(struct chat *c, const float *logits, char **cause)
 	c->eval_t0 = util_now_ns();
 
 	while (!c->stopped) {
-		if (c->p.num_predict >= 0 && n_gen >= c->p.num_predict)
+		if (c->p.num_predict >= 0 && n_gen >= c->p.num_predict) {
+			c->limit = LIMIT_PREDICT;
 			break;
+		}
 		if (c->cache.n >= (size_t)c->p.num_ctx) {
-			notice(c, "The context is full (%d tokens): the answer "
-			    "stops here.  /clear starts afresh; /set parameter "
-			    "num_ctx makes it larger.", c->p.num_ctx);
+			c->limit = LIMIT_CTX;
+			notice_full(c);
 			break;
 		}
 		if (c->p.think_budget >= 0 && !closed &&
@@ -938,9 +1005,18 @@ answer_keep(struct chat *c, char **cause)
 	}
 	if ((open = think_finish(c->think, cause)) < 0)
 		return -1;
-	if (open && !c->stopped)
-		notice(c, "The model never closed its reasoning: there is no "
-		    "answer apart from it.");
+	/* -n 0 asked for nothing, and a full context was told already. */
+	if (open && !c->stopped && c->limit == LIMIT_NONE)
+		notice(c, WORDS(c, "The model never closed its reasoning: "
+		    "there is no answer apart from it.", "the model never "
+		    "closed its reasoning: there is no answer apart from it"));
+	else if (open && !c->stopped && c->limit == LIMIT_PREDICT &&
+	    c->p.num_predict > 0)
+		notice(c, WORDS(c, "The answer was cut inside its reasoning: "
+		    "%d token%s, the limit of num_predict.  /set parameter "
+		    "num_predict -1 lifts it.", "the answer was cut inside its "
+		    "reasoning: %d token%s, the limit of -n/--predict"),
+		    c->p.num_predict, c->p.num_predict == 1 ? "" : "s");
 	s = think_answer(c->think, &n);
 	msgs_push(c, CHAT_ASSISTANT, xstrndup(s, n),
 	    c->reasoning.len > 0 ? xstrndup(c->reasoning.s, c->reasoning.len) :
@@ -998,6 +1074,13 @@ backend_turn(struct chat *c, char **cause)
 		c->st.eval_n = k.eval_n;
 	}
 	c->st.source = k.source;
+	c->ctx_used = c->st.ctx_used = k.ctx_used;
+	/* "length": max_tokens when it was sent and reached, else the context. */
+	if (k.cut)
+		c->limit = c->p.num_predict >= 0 && (!k.known ||
+		    k.eval_n >= c->p.num_predict) ? LIMIT_PREDICT : LIMIT_CTX;
+	if (rc == 0 && c->limit == LIMIT_CTX)
+		notice_full(c);
 	if (rc != 0) {
 		if (c->eval_t0 == 0)
 			msg_free(&c->msgs[--c->n_msgs]);
@@ -1027,11 +1110,12 @@ chat_turn(struct chat *c, const char *msg, size_t len, chat_event_cb cb,
 	c->t0 = util_now_ns();
 	c->eval_t0 = 0;
 	c->stopped = 0;
+	c->limit = LIMIT_NONE;
 	c->reasoning.len = 0;
 	memset(&c->st, 0, sizeof c->st);
 	c->st.phase = CHAT_PHASE_READING;
-	c->st.ctx_size = c->p.num_ctx;
-	c->st.ctx_used = (int)c->cache.n;
+	c->st.ctx_size = ctx_size(c);
+	c->st.ctx_used = c->ctx_used;
 	if (!c->load_told) {
 		c->st.load_ns = c->load_ns;
 		c->load_told = 1;
@@ -1043,10 +1127,13 @@ chat_turn(struct chat *c, const char *msg, size_t len, chat_event_cb cb,
 	if ((fit = prompt_fit(c, &prompt, &first, cause)) != 0) {
 		msg_free(&c->msgs[--c->n_msgs]);
 		if (fit > 0) {
-			notice(c, "This message is too long: with the system "
-			    "prompt it takes %zu tokens and the context holds "
-			    "%d.  /set parameter num_ctx makes it larger.",
-			    prompt.n, c->p.num_ctx);
+			notice(c, WORDS(c, "This message is too long: it takes "
+			    "%zu tokens%s, and the context holds %d.  /set "
+			    "parameter num_ctx makes it larger.", "the message "
+			    "is too long: %zu tokens%s, the context holds %d "
+			    "(raise -c/--ctx-size)"), prompt.n,
+			    c->system != NULL ? " with the system prompt" : "",
+			    c->p.num_ctx);
 			rc = 0;
 		}
 		goto out;
@@ -1089,6 +1176,7 @@ chat_turn(struct chat *c, const char *msg, size_t len, chat_event_cb cb,
 	emit(c, CHAT_EVENT_STATS, NULL, 0);
 	rc = 0;
 out:
+	c->ctx_used = c->st.ctx_used;
 	free(prompt.v);
 	return rc;
 }
@@ -1238,13 +1326,23 @@ chat_load(struct chat *c, const char *path, char **cause)
 	struct chat_params	 p = c->p;
 	struct chat_message	*list = NULL;
 	size_t			 i, n = 0;
-	int			 rc = -1;
+	int			 rc = -1, e;
+	FILE			*f;
 
-	if ((root = json_load_file(path, JSON_REJECT_DUPLICATES, &err)) ==
-	    NULL) {
-		*cause = xstrfmt("%s: line %d: %s", path, err.line, err.text);
+	/* Opened here: jansson's words for it are "line -1" and the path. */
+	if ((f = fopen(path, "r")) == NULL) {
+		*cause = xstrfmt("%s: %s", path, strerror(errno));
 		return -1;
 	}
+	root = json_loadf(f, JSON_REJECT_DUPLICATES, &err);
+	e = ferror(f) ? (errno != 0 ? errno : EIO) : 0;
+	fclose(f);
+	if (root == NULL && e != 0)
+		*cause = xstrfmt("%s: %s", path, strerror(e));
+	else if (root == NULL)
+		*cause = xstrfmt("%s: line %d: %s", path, err.line, err.text);
+	if (root == NULL)
+		return -1;
 	msgs = json_object_get(root, "messages");
 	sys = json_object_get(root, "system");
 	if (!json_is_object(root) || !json_is_array(msgs) ||
@@ -1282,6 +1380,7 @@ chat_load(struct chat *c, const char *path, char **cause)
 		msgs_push(c, list[i].role, list[i].content, list[i].reasoning);
 	n = 0;
 	chat_set_system(c, json_is_string(sys) ? json_string_value(sys) : NULL);
+	c->ctx_used = ctx_count(c);
 	rc = 0;
 	goto out;
 fail_named:

@@ -35,6 +35,13 @@ struct chat_params {
 					   forced; -1: no budget */
 };
 
+/* How notices word their advice: the same facts either way. */
+enum chat_words {
+	CHAT_WORDS_SESSION,	/* sentences naming /commands (the REPL) */
+	CHAT_WORDS_COMMAND	/* one clause for "r1chat: ", naming options
+				   (one-shot) */
+};
+
 struct chat_config {
 	const char		*model_path;
 	const char		*template_name;	/* NULL: from the model */
@@ -44,6 +51,7 @@ struct chat_config {
 	int			 mlock;		/* lock the weights in memory */
 	const char		*kv_type;	/* "f16" or "f32"; NULL: f16 */
 	struct chat_params	 params;
+	enum chat_words		 words;
 
 	/*
 	 * What computes the answers (backend.h): NULL for the model at
@@ -85,8 +93,8 @@ struct chat_stats {
 	int64_t		 eval_ns;	/* since the first generated token */
 	int		 prompt_n;	/* prompt tokens evaluated this turn */
 	int		 eval_n;	/* tokens generated this turn */
-	int		 ctx_used;
-	int		 ctx_size;
+	int		 ctx_used;	/* -1: unknown (a server's, untold) */
+	int		 ctx_size;	/* -1: unknown (a server's, untold) */
 	const char	*source;	/* NULL: all measured here; else where
 					   the counts came from */
 };
@@ -144,6 +152,13 @@ void chat_set_system(struct chat *c, const char *system);
 
 /* Forgets the conversation (the system prompt stays). */
 void chat_clear(struct chat *c);
+
+/*
+ * The context as a status line tells it: the tokens the conversation
+ * takes in it and the context's size, each -1 when unknown (a server that
+ * sent no usage, or does not say its context length).
+ */
+void chat_context(const struct chat *c, int *used, int *size);
 
 enum chat_role { CHAT_USER, CHAT_ASSISTANT };
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -187,6 +188,7 @@ chat_run(struct options *o, struct chat_config *cfg, const char *banner)
 
 	interactive = o->n_args == 0 && isatty(STDIN_FILENO) &&
 	    isatty(STDOUT_FILENO) && !o->no_tui;
+	cfg->words = interactive ? CHAT_WORDS_SESSION : CHAT_WORDS_COMMAND;
 	if (!interactive) {
 		/* stdin (when it is not a terminal), then the arguments,
 		 * as ollama joins them */
@@ -331,6 +333,22 @@ api_key(const struct options *o, char **key, char **cause)
 	return 0;
 }
 
+/* Whether url is one to fetch: http(s), or no scheme (curl's http). */
+static int
+url_ok(const char *url)
+{
+	static const char	*schemes[] = { "http://", "https://" };
+	size_t			 i;
+
+	if (strstr(url, "://") == NULL)
+		return 1;
+	for (i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
+		if (strncasecmp(url, schemes[i], strlen(schemes[i])) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* `r1chat --remote URL [-m NAME]`: the chat on an OpenAI-compatible server. */
 static int
 remote_run(struct options *o)
@@ -339,6 +357,11 @@ remote_run(struct options *o)
 	char			*key, *cause = NULL;
 	int			 rc;
 
+	if (!url_ok(o->remote)) {
+		cmd_error("--remote: %s: only http:// and https:// URLs",
+		    o->remote);
+		return 2;
+	}
 	if (o->demo) {
 		cmd_error("--remote and --demo: choose one");
 		return 2;

@@ -269,16 +269,6 @@ parsed_free(struct parsed *p)
 	memset(p, 0, sizeof *p);
 }
 
-/* Returns strerror(e) starting lowercase, as our messages do. */
-static char *
-errno_msg(int e)
-{
-	char	*s = xstrdup(strerror(e));
-
-	s[0] = (char)tolower((unsigned char)s[0]);
-	return s;
-}
-
 /* Copies a name from the file for a message, control bytes made '?'. */
 static char *
 name_for_msg(const char *p, uint64_t len)
@@ -699,11 +689,11 @@ shard_map(struct gguf_shard *s, const char *path, char **cause)
 	s->fd = -1;
 	s->path = xstrdup(path);
 	if ((s->fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		*cause = errno_msg(errno);
+		*cause = xstrdup(strerror(errno));
 		return -1;
 	}
 	if (fstat(s->fd, &sb) != 0) {
-		*cause = errno_msg(errno);
+		*cause = xstrdup(strerror(errno));
 		return -1;
 	}
 	if (!S_ISREG(sb.st_mode)) {
@@ -721,7 +711,7 @@ shard_map(struct gguf_shard *s, const char *path, char **cause)
 	s->size = (size_t)sb.st_size;
 	m = mmap(NULL, s->size, PROT_READ, MAP_PRIVATE, s->fd, 0);
 	if (m == MAP_FAILED) {
-		*cause = errno_msg(errno);
+		*cause = xstrdup(strerror(errno));
 		s->size = 0;
 		return -1;
 	}
@@ -1638,7 +1628,7 @@ gguf_writer_write(struct gguf_writer *w, const char *path, char **cause)
 		e = errno;
 		if (fd != -1)
 			close(fd);
-		*cause = errno_msg(e);
+		*cause = xstrdup(strerror(e));
 		goto fail;
 	}
 	e = write_all(f, h.p, h.len);
@@ -1661,10 +1651,7 @@ gguf_writer_write(struct gguf_writer *w, const char *path, char **cause)
 	if (e == 0 && rename(tmp, path) != 0)
 		e = errno;
 	if (e != 0) {
-		char	*m = errno_msg(e);
-
-		*cause = xstrfmt("%s", m);
-		free(m);
+		*cause = xstrdup(strerror(e));
 		unlink(tmp);
 		goto fail;
 	}

@@ -83,8 +83,7 @@ on_event(const struct chat_event *ev, void *arg)
 			put(p, stdout, "\n", 1);
 			p->answer_nl = 1;
 		}
-		put(p, stderr, ev->text, ev->len);
-		put(p, stderr, "\n", 1);
+		fprintf(stderr, "r1chat: %.*s\n", (int)ev->len, ev->text);
 		break;
 	case CHAT_EVENT_STATS:
 		p->ended = 1;

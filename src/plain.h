@@ -12,8 +12,9 @@ struct chat;
 /*
  * Sends the message msg (len bytes) as one turn of c and writes what
  * comes back: the reasoning to stderr (nothing when hidethinking), the
- * answer to stdout, and when verbose ollama's summary to stderr.  Ctrl-C
- * stops the answer where it is.  Returns the exit status.
+ * answer to stdout, the notices (worded CHAT_WORDS_COMMAND) to stderr as
+ * "r1chat: " lines, and when verbose ollama's summary.  Ctrl-C stops the
+ * answer where it is.  Returns the exit status.
  */
 int plain_run(struct chat *c, const char *msg, size_t len, int hidethinking,
     int verbose);

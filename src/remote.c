@@ -4,7 +4,8 @@
  * streamed POST to /chat/completions read as Server-Sent Events, and
  * /models for what /show info tells.
  *
- * Every failure becomes one sentence: the connection refused, the server
+ * Every failure becomes one sentence: the host not resolved or the
+ * connection refused (in curl's words, as strerror's are kept), the server
  * silent for longer than the timeout, an HTTP error with the message of
  * its body, a stream that stops before its end.  Whatever text came
  * before the failure has been handed on already.
@@ -68,6 +69,25 @@ body_add(struct xfer *x, const char *p, size_t n)
 
 static const char timings_source[] = "counts from llama-server's timings";
 
+/* Failures before the server had the request: curl's words say which. */
+static const CURLcode connect_errors[] = {
+	CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_RESOLVE_HOST,
+	CURLE_COULDNT_CONNECT, CURLE_SSL_CONNECT_ERROR,
+	CURLE_PEER_FAILED_VERIFICATION,
+};
+
+static int
+is_connect_error(CURLcode cc)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof connect_errors / sizeof connect_errors[0]; i++) {
+		if (connect_errors[i] == cc)
+			return 1;
+	}
+	return 0;
+}
+
 /* Hands one chunk's text on, and the counts it has. */
 static int
 delta_give(struct xfer *x, const struct openai_delta *d)
@@ -95,8 +115,13 @@ delta_give(struct xfer *x, const struct openai_delta *d)
 		x->counts->prompt_n = (int)d->prompt_tokens;
 		x->counts->eval_n = (int)d->completion_tokens;
 	}
-	if (d->finish != NULL)
+	if (d->has_usage)
+		x->counts->ctx_used = (int)(d->prompt_tokens +
+		    d->completion_tokens);
+	if (d->finish != NULL) {
 		x->finished = 1;
+		x->counts->cut = strcmp(d->finish, "length") == 0;
+	}
 	if (rc != 0)
 		x->stopped = 1;
 	return rc;
@@ -259,7 +284,7 @@ request(struct xfer *x, const char *path, const char *body, char **cause)
 	else if (cc == CURLE_OPERATION_TIMEDOUT)
 		*cause = xstrfmt("%s: the server sent nothing for %ld seconds",
 		    url, x->r->timeout);
-	else if (cc == CURLE_COULDNT_CONNECT)
+	else if (is_connect_error(cc))
 		*cause = xstrfmt("%s: cannot connect: %s", url,
 		    *err != '\0' ? err : curl_easy_strerror(cc));
 	else if (x->status >= 300) {
@@ -372,9 +397,10 @@ remote_turn(void *b, const char *system, const struct chat_message *msgs,
 	x.arg = arg;
 	x.counts = counts;
 	x.sse = sse_new(on_event, &x);
-	counts->known = 0;
+	memset(counts, 0, sizeof *counts);
 	counts->source = "counts are the pieces received (the server sent "
 	    "no usage)";
+	counts->ctx_used = -1;
 	body = openai_request_build(r->model.id, system, msgs, n, p);
 	rc = request(&x, "/chat/completions", body, cause);
 	if (rc == 0 && !x.is_stream && !x.stopped && x.body != NULL) {

@@ -429,7 +429,8 @@ cmd_file(struct repl *r, const struct args *a, int save)
 	else
 		rc = chat_load(r->chat, path, &cause);
 	if (rc != 0) {
-		repl_printf(r, "error: %s\n", cause);
+		repl_printf(r, "r1chat: /%s: %s\n", save ? "save" : "load",
+		    cause);
 		free(cause);
 		free(path);
 		return REPL_NONE;

@@ -109,8 +109,7 @@ static struct tui {
 	int			 hscroll;	/* input line, in columns */
 
 	int			 generating;
-	struct chat_stats	 st;
-	int			 ctx_size;
+	struct chat_stats	 st;		/* the turn's, or the last one's */
 
 	int			 inq[INQ_SIZE];	/* bytes and KEY_ codes read */
 	int			 inq_n;
@@ -541,23 +540,36 @@ rate(int n, int64_t ns)
 	return ns > 0 ? (double)n * 1e9 / (double)ns : 0.0;
 }
 
+/* A count for the status line: '?' when unknown (-1). */
+static const char *
+count_text(char *buf, size_t len, int n)
+{
+	if (n < 0)
+		return "?";
+	snprintf(buf, len, "%d", n);
+	return buf;
+}
+
 static void
 status_draw(void)
 {
 	const struct chat_info	*in = chat_info(tui.r->chat);
 	const struct chat_stats	*st = &tui.st;
-	char			 buf[512];
+	char			 buf[512], u[16], z[16];
 	double			 tps;
+	int			 used = st->ctx_used, size = st->ctx_size;
 
 	if (tui.status_y == tui.input_y)
 		return;
+	/* At rest, the chat's: /clear, /load and num_ctx change it. */
+	if (!tui.generating)
+		chat_context(tui.r->chat, &used, &size);
 	tps = st->phase == CHAT_PHASE_READING ?
 	    rate(st->prompt_n, st->prompt_ns) : rate(st->eval_n, st->eval_ns);
 	/* What changes first: a narrow terminal cuts the model's name. */
-	snprintf(buf, sizeof buf, " %s | ctx %d/%d | %.1f tok/s |%s %s",
+	snprintf(buf, sizeof buf, " %s | ctx %s/%s | %.1f tok/s |%s %s",
 	    phase_name[tui.generating ? st->phase : CHAT_PHASE_IDLE],
-	    st->ctx_used, st->ctx_size > 0 ? st->ctx_size :
-	    chat_get_params(tui.r->chat)->num_ctx, tps,
+	    count_text(u, sizeof u, used), count_text(z, sizeof z, size), tps,
 	    tui.r->hidethinking ? " reasoning hidden |" : "", in->name);
 	attrset(A_REVERSE);
 	mvhline(tui.status_y, 0, ' ', COLS);
@@ -1101,7 +1113,7 @@ turn_run(const char *msg, size_t len)
 	draw();
 	if (chat_turn(tui.r->chat, msg, len, on_event, NULL, &cause) != 0) {
 		pane_end(&tui.answer);
-		pane_puts(&tui.answer, ST_NOTICE, "error: ");
+		pane_puts(&tui.answer, ST_NOTICE, "r1chat: ");
 		pane_puts(&tui.answer, ST_NOTICE, cause);
 		free(cause);
 	}
@@ -1162,8 +1174,11 @@ line_process(char *line)
 	tui.hscroll = 0;
 
 	a = repl_line(tui.r, line);
-	if (a == REPL_RESET)
+	if (a == REPL_RESET) {
+		/* The last answer's rate is not this conversation's. */
+		memset(&tui.st, 0, sizeof tui.st);
 		replay();
+	}
 	repl_out_flush();
 	layout();
 	switch (a) {

@@ -81,7 +81,7 @@ rendered=$(printf '<\357\275\234User\357\275\234>hello there<\357\275\234Assista
     >"$tmp/raw" 2>"$tmp/raw.err"
 ok $? "--raw on the rendered prompt"
 strip() { sed -e '1{/^Thinking\.\.\.$/d;}' -e '/^\.\.\.done thinking\.$/d' \
-    -e '/never closed its reasoning/d' "$@" | tr -d ' \n\t'; }
+    -e '/^r1chat: the answer was cut inside its reasoning/d' "$@" | tr -d ' \n\t'; }
 [ -n "$(strip "$tmp/err.free")" ] &&
     [ "$(strip "$tmp/err.free")$(tr -d ' \n\t' <"$tmp/out.free")" = \
     "$(sed 's,</think>,,' "$tmp/raw" | tr -d ' \n\t')" ]
@@ -158,16 +158,39 @@ head -c 3000 /dev/zero | tr '\0' 'a' | sed 's/aaaa/word /g' >"$tmp/long"
     >"$tmp/out.long" 2>"$tmp/err.long"
 [ $? -eq 1 ]
 ok $? "a message longer than the context: exit status 1"
-grep -q 'too long' "$tmp/err.long" && [ ! -s "$tmp/out.long" ]
-ok $? "a message longer than the context is refused with a message"
+[ "$(wc -l <"$tmp/err.long")" -eq 1 ] && [ ! -s "$tmp/out.long" ] &&
+    grep -Eq '^r1chat: the message is too long: [0-9]+ tokens, the context holds 64 \(raise -c/--ctx-size\)$' \
+    "$tmp/err.long"
+ok $? "a message longer than the context: one r1chat: line naming -c, no system prompt"
+"$R1CHAT" --template deepseek-r1 -c 64 --system-prompt "Be brief." "$model" \
+    <"$tmp/long" >/dev/null 2>"$tmp/err.long2"
+[ $? -eq 1 ] && grep -Eq '^r1chat: the message is too long: [0-9]+ tokens with the system prompt, the context holds 64 ' \
+    "$tmp/err.long2"
+ok $? "with a system prompt, the refusal says it counts"
+"$R1CHAT" --template deepseek-r1 --temp 0 -c 64 "$model" hi \
+    >"$tmp/out.full" 2>"$tmp/err.full"
+[ $? -eq 0 ] && [ "$(tail -n 1 "$tmp/err.full")" = \
+    "r1chat: the context is full (64 tokens): the answer stops here (raise -c/--ctx-size)" ] &&
+    ! grep -q -e '/set' -e 'never closed' "$tmp/err.full"
+ok $? "a full context: one r1chat: line naming -c, no REPL advice"
+
+# -n cuts the answer: said as -n's doing, not the model's failure.
+chat -n 1 hi >/dev/null 2>"$tmp/err.n1"
+[ $? -eq 0 ] && [ "$(tail -n 1 "$tmp/err.n1")" = \
+    "r1chat: the answer was cut inside its reasoning: 1 token, the limit of -n/--predict" ] &&
+    ! grep -q 'never closed' "$tmp/err.n1"
+ok $? "-n 1 inside the reasoning: says -n cut it, not that the model failed"
+chat -n 0 hi >"$tmp/out.n0" 2>"$tmp/err.n0"
+[ $? -eq 0 ] && [ ! -s "$tmp/out.n0" ] && [ ! -s "$tmp/err.n0" ]
+ok $? "-n 0: nothing generated and nothing said, exit status 0"
 
 "$R1CHAT" "$model" </dev/null >/dev/null 2>"$tmp/err.empty"
 [ $? -eq 2 ] && grep -q '^r1chat: no prompt' "$tmp/err.empty"
 ok $? "no prompt: a usage error"
 "$R1CHAT" "$tmp/missing.gguf" hi >/dev/null 2>"$tmp/err.miss"
-[ $? -eq 1 ] && [ "$(wc -l <"$tmp/err.miss")" -eq 1 ] &&
-    grep -q "^r1chat: $tmp/missing.gguf: " "$tmp/err.miss"
-ok $? "a missing model: one line, exit status 1"
+[ $? -eq 1 ] && [ "$(cat "$tmp/err.miss")" = \
+    "r1chat: $tmp/missing.gguf: No such file or directory" ]
+ok $? "a missing model: one line in strerror's words, exit status 1"
 "$R1CHAT" --temp warm "$model" hi >/dev/null 2>"$tmp/err.num"
 [ $? -eq 2 ] && grep -q '^r1chat: --temp: not a number' "$tmp/err.num"
 ok $? "a bad number: a usage error"

@@ -2,7 +2,7 @@
  * fakeserver.c - an OpenAI-compatible server that misbehaves on purpose,
  * for remote.sh: plain sockets, one connection at a time.
  *
- *	fakeserver [-l LOG] MODE [FILE]
+ *	fakeserver [-l LOG] [-n] MODE [FILE]
  *
  * Listens on a free loopback port and writes it on stdout.  GET
  * /v1/models lists one model, "fake-r1"; POST /v1/chat/completions
@@ -13,13 +13,15 @@
  *	timings		the reasoning stream with llama-server's timings
  *	json		one whole response, not a stream
  *	cut		a stream that stops mid-answer (the connection closed)
+ *	length		the reasoning stream ended by finish_reason "length"
  *	error-event	a stream whose second chunk is an error object
  *	http500		500 with an error body
  *	http401		401 with an error body
  *	slow		the headers, then silence for 60 s
  *	replay		FILE's bytes as the stream, as recorded
  *
- * -l LOG: appends each request (head and body) to LOG.
+ * -l LOG: appends each request (head and body) to LOG.  -n: the model
+ * list says no context length.
  */
 #define _GNU_SOURCE	/* strcasestr */
 #include "config.h"
@@ -34,8 +36,10 @@
 #include <strings.h>
 #include <unistd.h>
 
-#define MODELS "{\"object\":\"list\",\"data\":[{\"id\":\"fake-r1\"," \
-	"\"object\":\"model\",\"owned_by\":\"fake\",\"max_model_len\":32768}]}"
+#define MODELS_HEAD "{\"object\":\"list\",\"data\":[{\"id\":\"fake-r1\"," \
+	"\"object\":\"model\",\"owned_by\":\"fake\""
+#define MODELS		MODELS_HEAD ",\"max_model_len\":32768}]}"
+#define MODELS_NO_CTX	MODELS_HEAD "}]}"
 
 #define CHUNK(delta, finish) "data: {\"id\":\"c1\",\"object\":" \
 	"\"chat.completion.chunk\",\"created\":1,\"model\":\"fake-r1\"," \
@@ -76,6 +80,14 @@ static const char *stream_timings[] = {
 	"\"object\":\"chat.completion.chunk\",\"usage\":{\"completion_tokens\":"
 	"9,\"prompt_tokens\":30,\"total_tokens\":39},\"timings\":{\"prompt_n\":"
 	"5,\"prompt_ms\":12.5,\"predicted_n\":9,\"predicted_ms\":80.1}}\n\n",
+	"data: [DONE]\n\n",
+	NULL
+};
+
+static const char *stream_length[] = {
+	CHUNK("\"reasoning_content\":\"Let me think.\"", "null"),
+	CHUNK("\"content\":\"The answer\"", "null"),
+	CHUNK("", "\"length\""),
 	"data: [DONE]\n\n",
 	NULL
 };
@@ -211,6 +223,12 @@ do_cut(int fd, const char *file)
 }
 
 static void
+do_length(int fd, const char *file)
+{
+	stream(fd, stream_length);
+}
+
+static void
 do_error_event(int fd, const char *file)
 {
 	stream(fd, stream_error);
@@ -254,6 +272,7 @@ static const struct {
 	{ "inline", do_inline },
 	{ "timings", do_timings },
 	{ "cut", do_cut },
+	{ "length", do_length },
 	{ "error-event", do_error_event },
 	{ "json", do_json },
 	{ "http500", do_http500 },
@@ -263,13 +282,15 @@ static const struct {
 };
 #define N_MODES (sizeof modes / sizeof modes[0])
 
+static int	no_ctx;		/* -n */
+
 /* Answers one request. */
 static void
 answer(int fd, const char *req, size_t m, const char *file)
 {
 	if (strncmp(req, "GET /v1/models ", 15) == 0) {
 		head(fd, 200, "OK", "application/json");
-		puts_fd(fd, MODELS);
+		puts_fd(fd, no_ctx ? MODELS_NO_CTX : MODELS);
 	} else if (strncmp(req, "POST /v1/chat/completions ", 26) == 0)
 		modes[m].fn(fd, file);
 	else {
@@ -289,17 +310,20 @@ main(int argc, char **argv)
 	FILE			*lf;
 	int			 s, fd, c, one = 1;
 
-	while ((c = getopt(argc, argv, "l:")) != -1) {
-		if (c != 'l')
+	while ((c = getopt(argc, argv, "l:n")) != -1) {
+		if (c == 'n')
+			no_ctx = 1;
+		else if (c == 'l')
+			log = optarg;
+		else
 			return 2;
-		log = optarg;
 	}
 	for (m = 0; optind < argc && m < N_MODES; m++) {
 		if (strcmp(argv[optind], modes[m].name) == 0)
 			break;
 	}
 	if (optind >= argc || m == N_MODES) {
-		fprintf(stderr, "usage: fakeserver [-l LOG] MODE [FILE]\n");
+		fprintf(stderr, "usage: fakeserver [-l LOG] [-n] MODE [FILE]\n");
 		return 2;
 	}
 	file = optind + 1 < argc ? argv[optind + 1] : "/dev/null";

@@ -29,7 +29,7 @@ fi
 tab=$(printf '\t')
 {
 	cat "$dir/cases"
-	printf 'no-such-file.gguf\tno such file or directory\n'
+	printf 'no-such-file.gguf\tNo such file or directory\n'
 	printf '.\tnot a regular file\n'
 } >"$tmp/cases"
 

@@ -5,7 +5,8 @@
 # one recorded stream (Workers AI),
 # the API key sent, and the faults (a stream cut mid-answer, an error in
 # the stream, HTTP 500 and 401 with error bodies, connection refused, a
-# silent server) each one clear line, the partial answer kept, exit 1.
+# host not resolved, a silent server) each one clear line, the partial
+# answer kept, exit 1; a URL not http(s) is a usage error.
 # Loopback only; the fake server binds port 0 and says which it got.
 
 : "${R1CHAT:?R1CHAT must name the r1chat binary}"
@@ -172,6 +173,22 @@ ok $? "a stream cut mid-answer: one error line, exit 1 (rc $rc)"
 [ "$(cat "$tmp/out")" = "The answer" ]
 ok $? "a stream cut mid-answer: the partial answer kept on stdout"
 
+fake length
+chat hi
+[ $? -eq 0 ] && [ "$(cat "$tmp/out")" = "The answer" ] &&
+    [ "$(tail -n 1 "$tmp/err")" = \
+    "r1chat: the context is full (32768 tokens): the answer stops here" ]
+ok $? "finish_reason length: a full context's notice, in one-shot words"
+chat -n 5 hi
+[ $? -eq 0 ] && [ "$(cat "$tmp/out")" = "The answer" ] &&
+    ! grep -q '^r1chat: ' "$tmp/err"
+ok $? "finish_reason length under -n: -n's limit, not a full context"
+fake -n length
+chat hi
+[ "$(tail -n 1 "$tmp/err")" = \
+    "r1chat: the context is full: the answer stops here" ]
+ok $? "finish_reason length, the server's context size untold: no size said"
+
 fake error-event
 chat hi
 [ $? -eq 1 ] && one_error "the server says: out of memory" &&
@@ -193,6 +210,20 @@ stop_fake
 chat hi
 [ $? -eq 1 ] && one_error "cannot connect"
 ok $? "connection refused: one error line, exit 1"
+
+# A URL of another scheme is refused before any connection; a host that
+# does not resolve is said so.  A label of 64 letters is no DNS name: the
+# resolver refuses it without asking a server (and .invalid never
+# resolves: RFC 6761).
+"$R1CHAT" --remote ftp://x hi >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 2 ] && [ "$(cat "$tmp/err")" = \
+    "r1chat: --remote: ftp://x: only http:// and https:// URLs" ]
+ok $? "--remote ftp://x: only http(s), one line, exit 2"
+host=$(printf '%064d' 0 | tr 0 a).invalid
+"$R1CHAT" --remote "$host" --timeout 10 hi >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 1 ] && one_error "cannot connect: Could not resolve host: $host\$" &&
+    ! grep -q 'stream was cut' "$tmp/err"
+ok $? "--remote HOST that does not resolve: curl's words, not 'the stream was cut'"
 
 fake slow
 chat --timeout 1 hi
@@ -232,20 +263,33 @@ if command -v tmux >/dev/null 2>&1; then
 	wait_for '^>>> ' && tm send-keys -t t "what is 2+2?" Enter &&
 	    wait_for '^The answer is 4\.$' && wait_for '^Let me think\.$'
 	ok $? "TUI: the answer and the reasoning in their panes"
+	wait_for '^ idle \| ctx 19/32768 \|'
+	ok $? "TUI: ctx is the server's usage (12 + 7) of its max_model_len"
 	tm send-keys -t t "/show info" Enter
 	wait_for '^ +architecture +remote \(fake\)$' &&
 	    wait_for '^ +name +fake-r1$' && wait_for '^ +context length +32768$'
 	ok $? "TUI: /show info tells what /v1/models says"
 	stop_fake
 	tm send-keys -t t "again" Enter
-	wait_for '^error: .*cannot connect'
+	wait_for '^r1chat: .*cannot connect'
 	ok $? "TUI: a fault is one error line"
 	tm send-keys -t t "/show system" Enter
 	wait_for '^No system message was specified'
 	ok $? "TUI: the session goes on after it"
 	tm kill-server >/dev/null 2>&1
+
+	fake -n length
+	tm new-session -d -s t -x 100 -y 30 \
+	    "'$R1CHAT' --remote '$url'; sleep 600"
+	wait_for '^>>> ' && tm send-keys -t t "hi" Enter &&
+	    wait_for '^The context is full: the answer stops here\.  /clear starts afresh\.$'
+	ok $? "TUI: finish_reason length gives a full context's notice"
+	wait_for '^ idle \| ctx \?/\? \|'
+	ok $? "TUI: no usage and no context length: ctx ?/?"
+	tm kill-server >/dev/null 2>&1
 else
-	for what in "the answer" "/show info" "a fault" "the session goes on"; do
+	for what in "the answer" "usage" "/show info" "a fault" \
+	    "the session goes on" "length" "ctx ?/?"; do
 		n=$((n + 1))
 		echo "ok $n # SKIP tmux is not installed ($what)"
 	done

@@ -152,7 +152,7 @@ check "other templates: 'unknown'" \
 rc=$?
 check "missing file: exit 1, one line naming it" \
     [ $rc -eq 1 -a ! -s "$tmp/out" -a "$(cat "$tmp/err")" = \
-    "r1chat: $tmp/missing.gguf: no such file or directory" ]
+    "r1chat: $tmp/missing.gguf: No such file or directory" ]
 "$R1CHAT" show >"$tmp/out" 2>"$tmp/err"
 rc=$?
 check "no model: exit 2, nothing on stdout" [ $rc -eq 2 -a ! -s "$tmp/out" ]

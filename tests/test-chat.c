@@ -224,6 +224,7 @@ test_think(const char *model)
 	struct chat_params	 p;
 	struct rec		 r;
 	char			*cause = NULL;
+	int			 n;
 
 	c = open_demo(model, -1, 16, 0);
 	if (c == NULL)
@@ -245,9 +246,13 @@ test_think(const char *model)
 	p.think_budget = -1;
 	p.num_predict = 12;
 	chat_set_params(c, &p, &cause);
-	ok(turn(c, "hello there", &r) == 0 && r.alen == 0 && r.rlen > 0 &&
-	    strstr(r.notices, "never closed") != NULL,
-	    "reasoning never closed: all of it reasoning, and a notice");
+	n = turn(c, "hello there", &r);
+	ok(n == 0 && r.alen == 0 && r.rlen > 0 &&
+	    strstr(r.notices, "The answer was cut inside its reasoning: 12 "
+	    "tokens, the limit of num_predict.") != NULL &&
+	    strstr(r.notices, "never closed") == NULL,
+	    "num_predict cuts the reasoning: all of it reasoning, and a notice "
+	    "blaming num_predict, not the model: %s", r.notices);
 	ok(chat_message(c, chat_n_messages(c) - 1)->content[0] == '\0',
 	    "no answer kept for it");
 	rec_free(&r);
@@ -288,7 +293,18 @@ test_context(const char *model)
 	ok(turn(c, long_msg, &r) == 0 && strstr(r.notices, "too long") &&
 	    r.n_stats == 0, "a message longer than the context is refused");
 	ok(chat_n_messages(c) == before, "and the history is as it was");
+	ok(strstr(r.notices, "with the system prompt") != NULL &&
+	    strstr(r.notices, "/set parameter num_ctx") != NULL,
+	    "the refusal counts the system prompt, and gives REPL advice");
 	rec_free(&r);
+	chat_set_system(c, NULL);
+	n = turn(c, long_msg, &r);
+	ok(n == 0 && strstr(r.notices, "too long") &&
+	    strstr(r.notices, "system prompt") == NULL,
+	    "without a system prompt, the refusal does not name one: %s",
+	    r.notices);
+	rec_free(&r);
+	chat_set_system(c, "Be brief.");
 	ok(turn(c, "short again", &r) == 0 && r.n_stats == 1,
 	    "the session goes on");
 	rec_free(&r);
@@ -465,23 +481,35 @@ print(void *arg, const char *text, size_t len)
 	cat(&printed, &printed_len, text, len);
 }
 
+/* Whether what was printed holds s (or is s, when whole). */
 static int
-said(const char *s)
+said_as(const char *s, int whole)
 {
-	int	found = printed != NULL && strstr(printed, s) != NULL;
+	int	found = printed != NULL && (whole ? strcmp(printed, s) == 0 :
+		    strstr(printed, s) != NULL);
 
+	if (!found)
+		diag("printed: %s", printed != NULL ? printed : "nothing");
 	free(printed);
 	printed = NULL;
 	printed_len = 0;
 	return found;
 }
 
+static int
+said(const char *s)
+{
+	return said_as(s, 0);
+}
+
 static void
-test_repl(const char *model)
+test_repl(const char *model, const char *dir)
 {
 	struct chat	*c;
 	struct repl	 r;
 	size_t		 len;
+	char		*line, *want, *path;
+	FILE		*f;
 
 	if ((c = open_demo(model, 2, 4, 0)) == NULL)
 		return;
@@ -568,7 +596,31 @@ test_repl(const char *model)
 	ok(repl_line(&r, "/clear") == REPL_RESET &&
 	    said("Cleared session context"), "/clear");
 	ok(repl_line(&r, "/load /nonexistent/file.json") == REPL_NONE &&
-	    said("error"), "/load of a missing file says so");
+	    said_as("r1chat: /load: /nonexistent/file.json: No such file or "
+	    "directory\n", 1), "/load of a missing file: one line, the path "
+	    "once, strerror's words");
+	line = xstrfmt("/load %s", dir);
+	want = xstrfmt("r1chat: /load: %s: Is a directory\n", dir);
+	ok(repl_line(&r, line) == REPL_NONE && said_as(want, 1),
+	    "/load of a directory: one line, strerror's words");
+	free(line);
+	free(want);
+	path = xstrfmt("%s/broken.json", dir);
+	if ((f = fopen(path, "w")) != NULL) {
+		fputs("{\"messages\": [", f);
+		fclose(f);
+	}
+	line = xstrfmt("/load %s", path);
+	want = xstrfmt("r1chat: /load: %s: line 1: ", path);
+	ok(repl_line(&r, line) == REPL_NONE && said(want),
+	    "/load of broken JSON: the line jansson stopped at");
+	unlink(path);
+	free(path);
+	free(line);
+	free(want);
+	ok(repl_line(&r, "/save /nonexistent/dir/x.json") == REPL_NONE &&
+	    said_as("r1chat: /save: /nonexistent/dir/x.json: No such file or "
+	    "directory\n", 1), "/save into a missing directory: one line");
 	ok(repl_line(&r, "/bye") == REPL_QUIT, "/bye");
 	repl_free(&r);
 	chat_free(c);
@@ -947,7 +999,7 @@ main(void)
 	test_context(model);
 	test_specials(model);
 	test_save(model, dir);
-	test_repl(model);
+	test_repl(model, dir);
 	test_show_info();
 	test_template_tokens(model);
 	test_param_defaults();

@@ -445,7 +445,7 @@ test_writer_refuses(void)
 	path = xstrfmt("%s/no/such/dir/x.gguf", tmpdir);
 	cause = NULL;
 	ok(gguf_writer_write(w, path, &cause) == -1 && cause != NULL &&
-	    strstr(cause, "no such file") != NULL,
+	    strstr(cause, "No such file") != NULL,
 	    "writer into a missing directory fails (%s)",
 	    cause ? cause : "no cause");
 	free(cause);

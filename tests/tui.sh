@@ -133,6 +133,8 @@ ok $? "/set parameter temperature"
 tm send-keys -t t '/show parameters' Enter
 wait_for '^temperature +0\.25$' 5
 ok $? "/show parameters shows the new temperature"
+wait_for '^think_budget +48$' 1
+ok $? "/show parameters lists think_budget too"
 tm send-keys -t t '/set parameter top_k many' Enter
 wait_for "Couldn't set parameter 'top_k'" 5
 ok $? "/set parameter refuses a bad value"
@@ -187,6 +189,9 @@ ok $? '""" asks for more with the continuation prompt'
 tm send-keys -t t 'second line"""' Enter
 wait_for '^\.\.\. second line"""' 5 && wait_for "$idle" 60
 ok $? '""" closes the message and it is answered'
+tm send-keys -t t '/set parameter num_ctx 3000' Enter
+wait_for '^ idle \| ctx [1-9][0-9]*/3000 \|' 5
+ok $? "/set parameter num_ctx: the status line shows the new size"
 tm send-keys -t t "/save $tmp/conv.json" Enter
 wait_for "Saved the conversation to" 5
 ok $? "/save"
@@ -198,9 +203,16 @@ ok $? "/save holds the system prompt"
 tm send-keys -t t '/clear' Enter
 wait_for '^Cleared session context$' 5 && ! screen | grep -q '^>>> hello there'
 ok $? "/clear empties the panes"
+wait_for '^ idle \| ctx 0/3000 \| 0\.0 tok/s \|' 1
+ok $? "/clear: the status line counts no context used and no rate"
+tm send-keys -t t '/set parameter num_ctx 1024' Enter
+wait_for '^ idle \| ctx 0/1024 \|' 5
+ok $? "/set parameter num_ctx 1024: the status line says so"
 tm send-keys -t t "/load $tmp/conv.json" Enter
 wait_for 'Loaded the conversation from' 5 && wait_for '^>>> first line$' 1
 ok $? "/load shows the saved conversation again"
+wait_for '^ idle \| ctx [1-9][0-9]*/3000 \| 0\.0 tok/s \|' 1
+ok $? "/load: the status line counts the loaded conversation, in its size"
 
 # Wide characters take two columns: 12 of them wrap after 10 in 20 columns.
 tm resize-window -t t -x 20 -y 30
@@ -270,7 +282,10 @@ ok $? "--hidethinking starts without the reasoning pane"
 tm send-keys -t t Up
 wait_for '^>>> /bye' 5
 ok $? "Up recalls the last line from the saved history"
-tm send-keys -t t C-u C-d
+tm send-keys -t t C-u "/load $tmp/conv.json" Enter
+wait_for '^ idle \| ctx [1-9][0-9]*/3000 \|' 5
+ok $? "/load first thing: the status line counts the loaded conversation"
+tm send-keys -t t C-d
 ended eof 0
 
 # --- one-shot from a terminal: a hint, not a silent wait -----------------------
