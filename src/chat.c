@@ -1075,10 +1075,15 @@ backend_turn(struct chat *c, char **cause)
 	}
 	c->st.source = k.source;
 	c->ctx_used = c->st.ctx_used = k.ctx_used;
-	/* "length": max_tokens when it was sent and reached, else the context. */
+	/*
+	 * "length": max_tokens when it was sent and reached, or the server's
+	 * own limit when its usage says the context had room; else the
+	 * context.
+	 */
 	if (k.cut)
-		c->limit = c->p.num_predict >= 0 && (!k.known ||
-		    k.eval_n >= c->p.num_predict) ? LIMIT_PREDICT : LIMIT_CTX;
+		c->limit = (c->p.num_predict >= 0 && (!k.known ||
+		    k.eval_n >= c->p.num_predict)) || (k.ctx_used > 0 &&
+		    ctx_size(c) > k.ctx_used) ? LIMIT_PREDICT : LIMIT_CTX;
 	if (rc == 0 && c->limit == LIMIT_CTX)
 		notice_full(c);
 	if (rc != 0) {
