@@ -643,6 +643,34 @@ attention(struct model_ctx *c, int il, float *x, int n, int pos0,
 	return 0;
 }
 
+/* A MoE layer's FFN for one token (xn normed): experts and shared at once. */
+static int
+ffn_token(struct model_ctx *c, int il, float *x, struct ds2_bufs *b,
+    char **cause)
+{
+	const struct model		*m = c->m;
+	const struct ds2_model		*d = m->arch_state;
+	const struct ds2_layer		*l = &d->layers[il];
+	const struct moe_router		*r = &d->router;
+	struct moe_shared		 sh = { &l->w_gate, &l->w_up,
+					    &l->w_down, l->n_ff, b->gate,
+					    b->up };
+	int				 t;
+
+	if (model_matmul(c, &l->gate_inp, c->xn, 1, b->logits, il,
+	    "ffn_gate_inp", cause) != 0)
+		return -1;
+	moe_route(r, b->logits, l->exp_probs_b, b->rtmp, b->sel, b->w);
+	if (moe_ffn_token(&l->moe, &sh, c->xn, b->sel, b->w, r->n_used,
+	    b->delta, b->moe, &c->scratch) != 0) {
+		*cause = xstrfmt("blk.%d.ffn_*: matmul failed", il);
+		return -1;
+	}
+	for (t = 0; t < m->hp.n_embd; t++)
+		x[t] += b->delta[t];
+	return 0;
+}
+
 static int
 ffn(struct model_ctx *c, int il, float *x, int n, struct ds2_bufs *b,
     char **cause)
@@ -657,6 +685,8 @@ ffn(struct model_ctx *c, int il, float *x, int n, struct ds2_bufs *b,
 	for (t = 0; t < n; t++)
 		ops_rmsnorm(c->xn + (size_t)t * e, x + (size_t)t * e,
 		    l->ffn_norm, e, hp->eps);
+	if (n == 1 && l->moe.n_ff > 0)
+		return ffn_token(c, il, x, b, cause);
 	if (l->n_ff > 0) {
 		if (model_matmul(c, &l->w_gate, c->xn, n, b->gate, il,
 		    "ffn_gate", cause) != 0 ||

@@ -33,28 +33,33 @@
 /* Tokens per forward pass when p is larger (llama.cpp's micro-batch). */
 #define BENCH_MAX_BATCH		512
 
-/* A test: its name's prefix and how one run of n tokens goes. */
+/*
+ * A test: its name's prefix and how one run of n tokens goes after the
+ * first depth tokens of the cache.
+ */
 struct bench_test {
 	const char	*prefix;
-	int		(*run)(struct model_ctx *, const int32_t *, int,
+	int		(*run)(struct model_ctx *, int, const int32_t *, int,
 			    char **);
 };
 
 /* pp: the n tokens as one prompt. */
 static int
-bench_pp(struct model_ctx *c, const int32_t *ids, int n, char **cause)
+bench_pp(struct model_ctx *c, int depth, const int32_t *ids, int n,
+    char **cause)
 {
-	model_ctx_rewind(c, 0);
+	model_ctx_rewind(c, depth);
 	return model_decode(c, ids, n, NULL, cause);
 }
 
 /* tg: the n tokens one at a time, as generation feeds them. */
 static int
-bench_tg(struct model_ctx *c, const int32_t *ids, int n, char **cause)
+bench_tg(struct model_ctx *c, int depth, const int32_t *ids, int n,
+    char **cause)
 {
 	int	i;
 
-	model_ctx_rewind(c, 0);
+	model_ctx_rewind(c, depth);
 	for (i = 0; i < n; i++) {
 		if (model_decode(c, ids + i, 1, NULL, cause) != 0)
 			return -1;
@@ -78,7 +83,7 @@ static const struct {
 	{ "size", 10, 1 },
 	{ "params", 10, 1 },
 	{ "threads", 7, 1 },
-	{ "test", 15, 1 },
+	{ "test", 17, 1 },
 	{ "t/s", 20, 1 },
 };
 #define N_COLS (sizeof bench_cols / sizeof bench_cols[0])
@@ -162,10 +167,10 @@ bench_describe(const struct model *m, char *name, size_t nlen, char *size,
 	bench_scale(params, plen, (double)gguf_n_elements(g), bench_counts);
 }
 
-/* Runs test t r times over n tokens and prints its row. */
+/* Runs test t r times over n tokens after depth and prints its row. */
 static int
-bench_one(struct model_ctx *c, const struct bench_test *t, const int32_t *ids,
-    int n, int reps, const char *const desc[3])
+bench_one(struct model_ctx *c, const struct bench_test *t, int depth,
+    const int32_t *ids, int n, int reps, const char *const desc[3])
 {
 	const char	*cells[N_COLS];
 	char		 test[32], ts[64], th[16], *cause = NULL;
@@ -176,7 +181,7 @@ bench_one(struct model_ctx *c, const struct bench_test *t, const int32_t *ids,
 	tps = xcalloc((size_t)reps, sizeof *tps);
 	for (r = 0; r < reps; r++) {
 		t0 = util_now_ns();
-		if (t->run(c, ids, n, &cause) != 0) {
+		if (t->run(c, depth, ids, n, &cause) != 0) {
 			cmd_error("bench: %s%d: %s", t->prefix, n, cause);
 			free(cause);
 			free(tps);
@@ -192,7 +197,10 @@ bench_one(struct model_ctx *c, const struct bench_test *t, const int32_t *ids,
 		sd = sqrt(var / (reps - 1));
 	free(tps);
 
-	snprintf(test, sizeof test, "%s%d", t->prefix, n);
+	if (depth > 0)
+		snprintf(test, sizeof test, "%s%d @ d%d", t->prefix, n, depth);
+	else
+		snprintf(test, sizeof test, "%s%d", t->prefix, n);
 	snprintf(ts, sizeof ts, "%.2f \xc2\xb1 %.2f", mean, sd);
 	cells[0] = desc[0];
 	cells[1] = desc[1];
@@ -220,6 +228,22 @@ bench_opt(int v, int def, int lo, const char *name, int *out)
 	return 0;
 }
 
+/* Decodes the first depth ids into the cache, n_batch at a time. */
+static int
+bench_fill(struct model_ctx *c, const int32_t *ids, int depth, int n_batch,
+    char **cause)
+{
+	int	i, k;
+
+	model_ctx_rewind(c, 0);
+	for (i = 0; i < depth; i += k) {
+		k = depth - i < n_batch ? depth - i : n_batch;
+		if (model_decode(c, ids + i, k, NULL, cause) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 int
 cmd_bench(struct options *o)
 {
@@ -229,7 +253,7 @@ cmd_bench(struct options *o)
 	char			*cause = NULL, name[128], size[32], params[32];
 	const char		*desc[3] = { name, size, params };
 	int32_t			*ids = NULL;
-	int			 np, ng, reps, n, n_vocab, i, rc = 1;
+	int			 np, ng, reps, depth, n, n_vocab, i, rc = 1;
 	int			 ns[N_TESTS];
 	size_t			 k;
 
@@ -238,7 +262,8 @@ cmd_bench(struct options *o)
 	    bench_opt(o->params.num_predict, BENCH_DEFAULT_GEN, 0, "--predict",
 	    &ng) != 0 ||
 	    bench_opt(o->repetitions, BENCH_DEFAULT_REPS, 1, "--repetitions",
-	    &reps) != 0)
+	    &reps) != 0 ||
+	    bench_opt(o->n_depth, 0, 0, "--n-depth", &depth) != 0)
 		return 2;
 	if (reps > BENCH_MAX_REPS) {
 		cmd_error("bench: --repetitions: %d: out of range", reps);
@@ -264,9 +289,11 @@ cmd_bench(struct options *o)
 	}
 	memset(&cp, 0, sizeof cp);
 	cp.kv_type = KV_F16;
-	cp.n_ctx = np > ng ? np : ng;
+	cp.n_ctx = depth + (np > ng ? np : ng);
 	cp.n_batch = np < BENCH_MAX_BATCH ? (np > 0 ? np : 1) :
 	    BENCH_MAX_BATCH;
+	if (depth > cp.n_batch)
+		cp.n_batch = depth < BENCH_MAX_BATCH ? depth : BENCH_MAX_BATCH;
 	if ((c = model_ctx_new_ext(m, &cp, &cause)) == NULL) {
 		cmd_error("%s: %s", o->model, cause);
 		goto out;
@@ -279,18 +306,22 @@ cmd_bench(struct options *o)
 	bench_describe(m, name, sizeof name, size, sizeof size, params,
 	    sizeof params);
 
-	/* warm-up: the weights come into memory, the threads start */
+	/* the depth, untimed; then the warm-up: weights in, threads started */
+	if (bench_fill(c, ids, depth, cp.n_batch, &cause) != 0) {
+		cmd_error("bench: -d %d: %s", depth, cause);
+		goto out;
+	}
 	for (k = 0; k < N_TESTS; k++) {
-		if (ns[k] > 0 && bench_tests[k].run(c, ids, k == 0 ? ns[k] : 1,
-		    &cause) != 0) {
+		if (ns[k] > 0 && bench_tests[k].run(c, depth, ids + depth,
+		    k == 0 ? ns[k] : 1, &cause) != 0) {
 			cmd_error("bench: warm-up: %s", cause);
 			goto out;
 		}
 	}
 	bench_header();
 	for (k = 0; k < N_TESTS; k++) {
-		if (ns[k] > 0 && bench_one(c, &bench_tests[k], ids, ns[k], reps,
-		    desc) != 0)
+		if (ns[k] > 0 && bench_one(c, &bench_tests[k], depth,
+		    ids + depth, ns[k], reps, desc) != 0)
 			goto out;
 	}
 	rc = 0;

@@ -121,17 +121,23 @@ struct moe_bufs {
 	float	*x, *g, *u, *y;
 };
 
+/*
+ * Carves b from base (NULL: only counts).  A batch's activations take
+ * n_tok rows; one token's n_used + 1 (moe_ffn_token: an expert a row,
+ * then the shared experts' output).
+ */
 static size_t
 moe_carve(const struct moe_ffn *f, int n_tok, int n_used, float *base,
     struct moe_bufs *b)
 {
-	size_t	nt = (size_t)n_tok, off = 0, sz[6];
+	size_t	nt = (size_t)(n_tok > n_used ? n_tok : n_used + 1), off = 0;
+	size_t	sz[6];
 	void	*p[6];
 	int	 i;
 
 	sz[0] = (size_t)f->gate.n + 1;
-	sz[1] = nt * (size_t)n_used;
-	sz[2] = nt * (size_t)f->n_embd;
+	sz[1] = (size_t)n_tok * (size_t)n_used;
+	sz[2] = (size_t)n_tok * (size_t)f->n_embd;
 	sz[3] = nt * (size_t)f->n_ff;
 	sz[4] = nt * (size_t)f->n_ff;
 	sz[5] = nt * (size_t)f->n_embd;
@@ -204,5 +210,105 @@ moe_ffn_forward(const struct moe_ffn *f, const float *xn, int n_tok,
 				o[k] += a * y[k];
 		}
 	}
+	return 0;
+}
+
+/* A list of matrices for ops_matmul_each. */
+struct moe_pass {
+	const struct ops_mat	*w[OPS_MATMUL_MAX];
+	const float		*x[OPS_MATMUL_MAX];
+	float			*y[OPS_MATMUL_MAX];
+	int			 n;
+};
+
+/* Adds y = w x to p, running p first when it is full. */
+static int
+moe_pass_add(struct moe_pass *p, const struct ops_mat *w, const float *x,
+    float *y, struct ops_scratch *scratch)
+{
+	if (p->n == OPS_MATMUL_MAX) {
+		if (ops_matmul_each(p->w, p->n, p->x, p->y, scratch) != 0)
+			return -1;
+		p->n = 0;
+	}
+	p->w[p->n] = w;
+	p->x[p->n] = x;
+	p->y[p->n++] = y;
+	return 0;
+}
+
+/* Runs what p holds. */
+static int
+moe_pass_run(struct moe_pass *p, struct ops_scratch *scratch)
+{
+	int	n = p->n;
+
+	p->n = 0;
+	return n == 0 ? 0 : ops_matmul_each(p->w, n, p->x, p->y, scratch);
+}
+
+int
+moe_ffn_token(const struct moe_ffn *f, const struct moe_shared *sh,
+    const float *xn, const int *sel, const float *w, int n_used, float *out,
+    float *buf, struct ops_scratch *scratch)
+{
+	struct moe_bufs	 b;
+	struct moe_pass	 p;
+	struct ops_mat	 m[3 * OPS_MATMUL_MAX];
+	size_t		 ff = (size_t)f->n_ff, e_sz = (size_t)f->n_embd;
+	int		 k, i, n, k0;
+
+	moe_carve(f, 1, n_used, buf, &b);
+	if (sh != NULL && sh->n_ff == 0)
+		sh = NULL;
+	p.n = 0;
+	if (sh != NULL && (moe_pass_add(&p, sh->gate, xn, sh->g, scratch) != 0 ||
+	    moe_pass_add(&p, sh->up, xn, sh->u, scratch) != 0))
+		return -1;
+	/* the experts' matrices go in m, OPS_MATMUL_MAX experts at a time */
+	for (k0 = 0; k0 < n_used; k0 += OPS_MATMUL_MAX) {
+		n = n_used - k0 < OPS_MATMUL_MAX ? n_used - k0 : OPS_MATMUL_MAX;
+		for (i = 0; i < n; i++) {
+			k = k0 + i;
+			m[3 * i] = moe_expert(&f->gate, sel[k]);
+			m[3 * i + 1] = moe_expert(&f->up, sel[k]);
+			if (moe_pass_add(&p, &m[3 * i], xn, b.g + k * ff,
+			    scratch) != 0 ||
+			    moe_pass_add(&p, &m[3 * i + 1], xn, b.u + k * ff,
+			    scratch) != 0)
+				return -1;
+		}
+		if (moe_pass_run(&p, scratch) != 0)
+			return -1;
+	}
+	if (moe_pass_run(&p, scratch) != 0)
+		return -1;
+	if (sh != NULL)
+		ops_swiglu(sh->g, sh->u, sh->n_ff);
+	ops_swiglu(b.g, b.u, n_used * f->n_ff);
+
+	if (sh != NULL && moe_pass_add(&p, sh->down, sh->g,
+	    b.y + n_used * e_sz, scratch) != 0)
+		return -1;
+	for (k0 = 0; k0 < n_used; k0 += OPS_MATMUL_MAX) {
+		n = n_used - k0 < OPS_MATMUL_MAX ? n_used - k0 : OPS_MATMUL_MAX;
+		for (i = 0; i < n; i++) {
+			k = k0 + i;
+			m[3 * i + 2] = moe_expert(&f->down, sel[k]);
+			if (moe_pass_add(&p, &m[3 * i + 2], b.g + k * ff,
+			    b.y + k * e_sz, scratch) != 0)
+				return -1;
+		}
+		if (moe_pass_run(&p, scratch) != 0)
+			return -1;
+	}
+	/* llama.cpp's order: the experts' in turn, then the shared */
+	memset(out, 0, e_sz * sizeof *out);
+	for (k = 0; k < n_used; k++) {
+		for (i = 0; i < f->n_embd; i++)
+			out[i] += w[k] * b.y[k * e_sz + i];
+	}
+	for (i = 0; sh != NULL && i < f->n_embd; i++)
+		out[i] += b.y[n_used * e_sz + i];
 	return 0;
 }

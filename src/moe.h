@@ -73,4 +73,29 @@ int moe_ffn_forward(const struct moe_ffn *f, const float *xn, int n_tok,
     const int *sel, const float *w, int n_used, float *out, float *buf,
     struct ops_scratch *scratch);
 
+/*
+ * The shared experts of a layer, one SwiGLU FFN of n_ff that every token
+ * runs (n_ff 0: none), and room for its gate and up outputs (n_ff floats
+ * each).
+ */
+struct moe_shared {
+	const struct ops_mat	*gate, *up, *down;
+	int			 n_ff;
+	float			*g, *u;
+};
+
+/*
+ * One token's FFN: out (n_embd) = the shared experts' output for xn (sh
+ * may be NULL) + the weighted sum of the chosen experts' sel[0 .. n_used)
+ * with weights w (summed as llama.cpp does: the experts', then the
+ * shared).  Every gate and up, the shared ones with them, run in
+ * one parallel pass over xn quantized once, then every down in a second:
+ * two forks a layer where running the experts one by one took three an
+ * expert.  buf holds moe_scratch_floats(f, 1, n_used) floats.  Returns 0,
+ * or -1 when a matmul fails.
+ */
+int moe_ffn_token(const struct moe_ffn *f, const struct moe_shared *sh,
+    const float *xn, const int *sel, const float *w, int n_used, float *out,
+    float *buf, struct ops_scratch *scratch);
+
 #endif

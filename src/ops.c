@@ -413,62 +413,70 @@ ops_matmul(const struct ops_mat *w, const float *x, int n_tok, float *y,
 }
 
 /*
- * Whether ops_matmul_n can run w[0 .. nw) as one pass: one token, the
- * same row length, the same activation type (quantized once: all
- * repacked alike or none), and a vec_dot for each.
+ * Whether ops_matmul_each can run w[0 .. nw) as one pass: a vec_dot for
+ * each and at most OPS_MATMUL_MAX of them.
  */
 static int
-matmul_fusable(const struct ops_mat *const *w, int nw, int n_tok)
+matmul_fusable(const struct ops_mat *const *w, int nw)
 {
-	const struct quant_traits	*t0, *t;
+	const struct quant_traits	*t;
 	int				 i;
 
-	if (n_tok != 1 || nw < 1 || nw > OPS_MATMUL_MAX ||
-	    (t0 = quant_traits(w[0]->type)) == NULL)
+	if (nw < 1 || nw > OPS_MATMUL_MAX)
 		return 0;
 	for (i = 0; i < nw; i++) {
 		t = quant_traits(w[i]->type);
-		if (t == NULL || t->vec_dot == NULL ||
-		    t->vec_dot_type != t0->vec_dot_type ||
-		    w[i]->panel != w[0]->panel ||
-		    w[i]->cols != w[0]->cols || w[i]->rows <= 0)
+		if (t == NULL || t->vec_dot == NULL || w[i]->rows <= 0)
 			return 0;
 	}
 	return 1;
 }
 
-int
-ops_matmul_n(const struct ops_mat *const *w, int nw, const float *x,
-    int n_tok, float *const *y, struct ops_scratch *scratch)
+/* Whether b's activations are a's: the same row in the same form. */
+static int
+matmul_same_act(const struct matmul_job *a, const struct matmul_job *b)
 {
-	struct matmul_job	 j[OPS_MATMUL_MAX];
-	int64_t			 end[OPS_MATMUL_MAX], r, total = 0, rows = 0;
-	int			 i, m, nth, chunk;
+	return a->x == b->x && a->cols == b->cols && a->at == b->at &&
+	    (a->panel == NULL) == (b->panel == NULL) &&
+	    (a->panel == NULL || a->panel->quantize == b->panel->quantize);
+}
 
-	if (!matmul_fusable(w, nw, n_tok)) {
-		for (i = 0; i < nw; i++) {
-			if (ops_matmul(w[i], x, n_tok, y[i], scratch) != 0)
-				return -1;
-		}
-		return 0;
-	}
+/*
+ * The jobs j[0 .. nw) of one token each in one parallel pass: each
+ * distinct activation row is quantized once, here, so that the region
+ * has no barrier but its end.
+ */
+static int
+matmul_pass(struct matmul_job *j, int nw, struct ops_scratch *scratch)
+{
+	int64_t	 end[OPS_MATMUL_MAX], r, total = 0;
+	size_t	 need = 0, at[OPS_MATMUL_MAX];
+	double	 work = 0;
+	char	*buf = NULL;
+	int	 i, k, m, nth, chunk, from[OPS_MATMUL_MAX];
+
 	for (i = 0; i < nw; i++) {
-		if (matmul_setup(&j[i], w[i], x, 1, y[i]) != 0)
-			return -1;
+		for (k = 0; k < i && !matmul_same_act(&j[k], &j[i]); k++)
+			;
+		from[i] = k;
+		at[i] = need;
+		if (k == i && j[i].act == NULL)
+			need += (j[i].arow + 63) & ~(size_t)63;
 		total += matmul_units(&j[i]);
 		end[i] = total;
-		rows += w[i]->rows;
+		work += (double)j[i].rows * j[i].cols;
 	}
-	if (j[0].act == NULL &&
-	    (j[0].act = scratch_get(scratch, j[0].arow)) == NULL)
+	if (need > 0 && (buf = scratch_get(scratch, need)) == NULL)
 		return -1;
-	nth = ops_threads();
-	if ((double)rows * (double)w[0]->cols < OPS_PAR_MIN)
-		nth = 1;
-
-	/* quantized here, as in ops_matmul */
-	if (j[0].at != NULL || j[0].panel != NULL)
-		matmul_quantize(&j[0], 0, 1);
+	for (i = 0; i < nw; i++) {
+		if (from[i] != i)
+			j[i].act = j[from[i]].act;
+		else if (j[i].act == NULL) {
+			j[i].act = buf + at[i];
+			matmul_quantize(&j[i], 0, 1);
+		}
+	}
+	nth = work < OPS_PAR_MIN ? 1 : ops_threads();
 	chunk = matmul_chunk(&j[0]);
 #pragma omp parallel num_threads(nth) if (nth > 1) private(r, m)
 	{
@@ -480,11 +488,51 @@ ops_matmul_n(const struct ops_mat *const *w, int nw, const float *x,
 			while (r >= end[m])
 				m++;
 			/* unit r - (units before w[m]) of w[m] */
-			matmul_unit(&j[m], j[0].act,
+			matmul_unit(&j[m], j[m].act,
 			    r - (m > 0 ? end[m - 1] : 0));
 		}
 	}
 	return 0;
+}
+
+int
+ops_matmul_each(const struct ops_mat *const *w, int nw,
+    const float *const *x, float *const *y, struct ops_scratch *scratch)
+{
+	struct matmul_job	 j[OPS_MATMUL_MAX];
+	int			 i;
+
+	if (!matmul_fusable(w, nw)) {
+		for (i = 0; i < nw; i++) {
+			if (ops_matmul(w[i], x[i], 1, y[i], scratch) != 0)
+				return -1;
+		}
+		return 0;
+	}
+	for (i = 0; i < nw; i++) {
+		if (matmul_setup(&j[i], w[i], x[i], 1, y[i]) != 0)
+			return -1;
+	}
+	return matmul_pass(j, nw, scratch);
+}
+
+int
+ops_matmul_n(const struct ops_mat *const *w, int nw, const float *x,
+    int n_tok, float *const *y, struct ops_scratch *scratch)
+{
+	const float	*xs[OPS_MATMUL_MAX];
+	int		 i;
+
+	if (n_tok != 1 || nw > OPS_MATMUL_MAX) {
+		for (i = 0; i < nw; i++) {
+			if (ops_matmul(w[i], x, n_tok, y[i], scratch) != 0)
+				return -1;
+		}
+		return 0;
+	}
+	for (i = 0; i < nw; i++)
+		xs[i] = x;
+	return ops_matmul_each(w, nw, xs, y, scratch);
 }
 
 size_t

@@ -65,14 +65,25 @@ int ops_matmul(const struct ops_mat *w, const float *x, int n_tok, float *y,
     struct ops_scratch *scratch);
 
 /*
- * ops_matmul of the nw (at most OPS_MATMUL_MAX) matrices w[i] on the same
- * x, into y[i]: for a single token whose matrices share a row length and
- * an activation type, in one parallel pass that quantizes x once, with
- * the bits separate calls would give.  Returns as ops_matmul.
+ * ops_matmul of the nw matrices w[i] on the same x, into y[i]: for a
+ * single token and at most OPS_MATMUL_MAX matrices, as ops_matmul_each.
+ * Returns as ops_matmul.
  */
-#define OPS_MATMUL_MAX 4
+#define OPS_MATMUL_MAX 32
 int ops_matmul_n(const struct ops_mat *const *w, int nw, const float *x,
     int n_tok, float *const *y, struct ops_scratch *scratch);
+
+/*
+ * y[i] = w[i] x[i] for i in [0, nw), one token each (x[i] is w[i]->cols
+ * floats): at most OPS_MATMUL_MAX matrices in one parallel pass with no
+ * barrier inside, each distinct activation row (the same x pointer, row
+ * length and activation form) quantized once, with the bits separate
+ * ops_matmul calls would give; more run one by one.  A mixture of
+ * experts runs all its chosen experts' gates and ups in one pass, then
+ * their downs in another.  Returns as ops_matmul.
+ */
+int ops_matmul_each(const struct ops_mat *const *w, int nw,
+    const float *const *x, float *const *y, struct ops_scratch *scratch);
 
 /* Sets the number of threads ops uses (OpenMP); n <= 0 means all cores. */
 void ops_set_threads(int n);

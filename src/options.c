@@ -73,6 +73,7 @@ static const struct opt_def opt_table[] = {
 	/* bench: llama-bench's names */
 	{ "n-prompt",      'p', OPT_INT,   F(n_prompt) },
 	{ "repetitions",   'r', OPT_INT,   F(repetitions) },
+	{ "n-depth",       'd', OPT_INT,   F(n_depth) },
 };
 #define N_OPTS (sizeof opt_table / sizeof opt_table[0])
 

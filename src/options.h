@@ -58,6 +58,7 @@ struct options {
 	/* bench */
 	int		 n_prompt;	/* -p, --n-prompt */
 	int		 repetitions;	/* -r, --repetitions */
+	int		 n_depth;	/* -d, --n-depth: tokens in the cache */
 };
 
 /* What an int option not given holds. */

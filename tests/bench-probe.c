@@ -10,7 +10,9 @@
  *   bench-probe weights MODEL.gguf
  *	bytes of weights a decoded token reads: every tensor but the token
  *	embedding, of which one row is read (the output matrix is read in
- *	full; when the embedding is tied it is the output, read in full).
+ *	full; when the embedding is tied it is the output, read in full),
+ *	and but the routed experts (ffn_*_exps), of which a token reads
+ *	expert_used_count of expert_count.
  */
 #include "config.h"
 
@@ -121,7 +123,8 @@ probe_weights(const char *path)
 	struct gguf_file		*g;
 	const struct gguf_tensor	*t;
 	uint64_t			 bytes = 0, i;
-	char				*cause;
+	uint32_t			 used = 1, count = 1;
+	char				*cause, *arch, key[128];
 	int				 tied;
 
 	if ((g = gguf_open(path, &cause)) == NULL) {
@@ -130,10 +133,21 @@ probe_weights(const char *path)
 		return 1;
 	}
 	tied = gguf_tensor_find(g, "output.weight") == NULL;
+	if (gguf_get_str(g, "general.architecture", &arch) == 0) {
+		snprintf(key, sizeof key, "%s.expert_used_count", arch);
+		if (gguf_get_u32(g, key, &used) == 0) {
+			snprintf(key, sizeof key, "%s.expert_count", arch);
+			if (gguf_get_u32(g, key, &count) != 0 || count == 0)
+				count = used = 1;
+		}
+		free(arch);
+	}
 	for (i = 0; i < g->n_tensors; i++) {
 		t = &g->tensors[i];
 		if (strcmp(t->name, "token_embd.weight") == 0 && !tied)
 			bytes += type_row_size(t->type, t->ne[0]);
+		else if (strstr(t->name, "_exps.") != NULL)
+			bytes += t->size / count * used;
 		else
 			bytes += t->size;
 	}

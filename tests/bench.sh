@@ -95,6 +95,13 @@ ok $? "-p 0 measures generation only"
 "$R1CHAT" bench "$M" -p 4 -n 0 -r 1 >"$T/out" 2>"$T/err"
 [ "$(wc -l <"$T/out")" -eq 3 ] && [ -n "$(row pp4)" ]
 ok $? "-n 0 measures the prompt only"
+# -d N: the tests run after N tokens in the cache, rows named as
+# llama-bench names them
+"$R1CHAT" bench "$M" -p 8 -n 3 -r 1 -d 40 >"$T/out" 2>"$T/err"
+ok $? "bench -d 40 exits 0"
+positive "$(row pp8@d40)" && positive "$(row tg3@d40)" &&
+    [ "$(wc -l <"$T/out")" -eq 4 ]
+ok $? "-d 40: rows pp8 @ d40 and tg3 @ d40"
 
 # bad input: usage errors exit 2, a bad file 1, one line each
 bad() {
@@ -111,6 +118,8 @@ bad 2 "$M" -p -1
 ok $? "-p -1 is a usage error: $(cat "$T/err")"
 bad 2 "$M" -p 0 -n 0
 ok $? "nothing to measure is a usage error: $(cat "$T/err")"
+bad 2 "$M" -d -1
+ok $? "-d -1 is a usage error: $(cat "$T/err")"
 bad 2 "$M" -t 0
 ok $? "-t 0 is a usage error: $(cat "$T/err")"
 bad 1 "$T/missing.gguf"

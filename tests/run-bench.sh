@@ -1,10 +1,14 @@
 #!/bin/sh
 # run-bench.sh - `make bench`: r1chat against llama.cpp and against the
-# machine, on models of DeepSeek-R1-Distill-Qwen-1.5B's exact shapes.
+# machine, on the models people run: DeepSeek-R1-Distill-Qwen-1.5B's exact
+# shapes (BENCH_TYPES: Q4_K_M, Q8_0, IQ2_XXS) and a V3/R1-shaped MoE
+# (BENCH_MOE_TYPES: Q4_K_M; MLA, 128 experts of which 8 are used, a
+# shared expert, ~2 GB), each from an empty cache and after 4096 tokens
+# in it (BENCH_DEPTHS: `bench -d`), as R1 reasons for thousands of tokens
+# before it answers.
 #
-# The models (Q4_K_M and Q8_0, mkmodel --preset r1-qwen-1.5b, seed 1)
-# are generated once and cached in $BENCH_DIR (default
-# $XDG_CACHE_HOME/r1chat/bench).  bench-probe measures the memory read
+# The models (mkmodel, seed 1) are generated once and cached in
+# $BENCH_DIR (default $XDG_CACHE_HOME/r1chat/bench).  bench-probe measures the memory read
 # bandwidth (all threads) and the bytes of weights a token reads; their
 # ratio is the roofline of generation.  Then, BENCH_ROUNDS times,
 # `r1chat bench -r 1` and `llref bench -r 1` (each warms up, then measures
@@ -29,10 +33,14 @@
 # cache holds p tokens more), r1chat's starts from an empty cache as
 # llama-bench's does; at p = 128 that is under 1 % of a token's reads.
 #
+# The roofline (and the shares of it) is given at depth 0 only: deeper,
+# a token reads the cache too, which the weights' bytes leave out.
+#
 # Environment: R1CHAT, MKMODEL, PROBE (set by make), LLREF (default
 # /tmp/ref/llref; when absent only r1chat's figures are printed),
 # BENCH_THREADS (2), BENCH_ROUNDS (5), BENCH_P (128), BENCH_N (64),
-# BENCH_TYPES ("Q4_K_M Q8_0"), BENCH_PAUSE (2), BENCH_DIR.
+# BENCH_TYPES ("Q4_K_M Q8_0 IQ2_XXS"), BENCH_MOE_TYPES ("Q4_K_M"; empty:
+# no MoE), BENCH_DEPTHS ("0 4096"), BENCH_PAUSE (2), BENCH_DIR.
 set -u
 
 : "${R1CHAT:?}" "${MKMODEL:?}" "${PROBE:?}"
@@ -42,7 +50,9 @@ ROUNDS=${BENCH_ROUNDS:-5}
 P=${BENCH_P:-128}
 N=${BENCH_N:-64}
 PAUSE=${BENCH_PAUSE:-2}
-TYPES=${BENCH_TYPES:-Q4_K_M Q8_0}
+TYPES=${BENCH_TYPES-Q4_K_M Q8_0 IQ2_XXS}
+MOE_TYPES=${BENCH_MOE_TYPES-Q4_K_M}
+DEPTHS=${BENCH_DEPTHS:-0 4096}
 DIR=${BENCH_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/r1chat/bench}
 TIME=/usr/bin/time
 
@@ -82,14 +92,24 @@ timed() {
 	fi || die "$* failed: $(cat "$T/err")"
 }
 
+# the models, a line each: LABEL FILE MKMODEL-ARGUMENTS...
 for ty in $TYPES; do
-	f=$DIR/r1-qwen-1.5b-$ty.gguf
+	echo "1.5B-$ty r1-qwen-1.5b-$ty --arch qwen2 --preset r1-qwen-1.5b" \
+	    "--type $ty"
+done >"$T/models"
+for ty in $MOE_TYPES; do
+	echo "V3-MoE-$ty v3-moe-$ty --arch ds2-v3 --layers 9 --embd 2048" \
+	    "--heads 16 --experts 128 --experts-used 8 --ff-exp 512 --type $ty"
+done >>"$T/models"
+while read -r label f args; do
+	f=$DIR/$f.gguf
 	[ -f "$f" ] && continue
-	echo "generating $f (once; a few minutes)"
-	"$MKMODEL" --arch qwen2 --preset r1-qwen-1.5b --type "$ty" --seed 1 \
-	    -o "$f.tmp" >"$T/err" 2>&1 || die "mkmodel: $(cat "$T/err")"
+	echo "generating $f (once; minutes)"
+	# shellcheck disable=SC2086 # args is a list
+	"$MKMODEL" $args --seed 1 -o "$f.tmp" </dev/null >"$T/err" 2>&1 ||
+	    die "mkmodel: $(cat "$T/err")"
 	mv "$f.tmp" "$f" || exit 1
-done
+done <"$T/models"
 
 # other work on the machine skews everything: say how much there was
 loadavg() {
@@ -122,86 +142,101 @@ echo "threads: $THREADS, rounds: $ROUNDS (median quoted)," \
     "$("$R1CHAT" --version)"
 echo
 
-printf '| %-14s | %-6s | %10s | %10s | %6s | %9s | %9s | %9s |\n' model \
-    test "r1chat t/s" "llama t/s" ratio roofline "r1chat %" "llama %"
-echo "| -------------- | ------ | ---------: | ---------: | -----: |" \
-    "--------: | --------: | --------: |"
-for ty in $TYPES; do
-	f=$DIR/r1-qwen-1.5b-$ty.gguf
-	bytes=$("$PROBE" weights "$f") || die "bench-probe weights failed"
-	bytes=${bytes%% *}
-	recache "$f"
-	: >"$T/r1"; : >"$T/ll"; : >"$T/r1.rss"; : >"$T/ll.rss"
-	: >"$T/bw.$ty"
+# run1 WHO FILE DEPTH: one run of r1chat's or llref's bench, its
+# "pp RATE" and "tg RATE" lines to $T/run
+run1() {
+	if [ "$1" = r1 ]; then
+		timed "$T/out" "$T/rss" "$R1CHAT" bench "$2" -p "$P" -n "$N" \
+		    -r 1 -d "$3" -t "$THREADS" </dev/null
+		awk -F'|' '{ t = $6; gsub(/ /, "", t) }
+		    t ~ /^(pp|tg)[0-9]+(@d[0-9]+)?$/ { split($7, v, " ")
+			print substr(t, 1, 2), v[1] }' "$T/out" >"$T/run"
+	else
+		timed "$T/out" "$T/rss" "$LLREF" bench "$2" -p "$P" -n "$N" \
+		    -r 1 -d "$3" -t "$THREADS" </dev/null
+		for k in pp tg; do
+			sed -n "s/.*\"${k}_tps\":\([0-9.]*\).*/$k \1/p" "$T/out"
+		done >"$T/run"
+	fi
+}
+
+# rows LABEL FILE BYTES DEPTH: ROUNDS alternating runs of both programs,
+# then a row per test with the medians
+rows() {
+	: >"$T/r1"; : >"$T/ll"
 	i=0
 	while [ "$i" -lt "$ROUNDS" ]; do
 		order="r1 ll"
 		[ $((i % 2)) -eq 1 ] && order="ll r1"
 		for who in $order; do
 			[ "$who" = ll ] && [ "$have_ref" -eq 0 ] && continue
-			probe "$T/bw.$ty"
+			probe "$T/bw.$1"
 			sleep "$PAUSE"
-			if [ "$who" = r1 ]; then
-				timed "$T/out" "$T/rss" "$R1CHAT" bench "$f" \
-				    -p "$P" -n "$N" -r 1 -t "$THREADS"
-				# "pp RATE" and "tg RATE" from the table
-				awk -F'|' '{ t = $6; gsub(/ /, "", t) }
-				    t ~ /^(pp|tg)[0-9]+$/ { split($7, v, " ")
-					print substr(t, 1, 2), v[1] }' \
-				    "$T/out" >"$T/run"
-			else
-				timed "$T/out" "$T/rss" "$LLREF" bench "$f" \
-				    -p "$P" -n "$N" -r 1 -t "$THREADS"
-				for k in pp tg; do
-					sed -n "s/.*\"${k}_tps\":\([0-9.]*\).*/$k \1/p" \
-					    "$T/out"
-				done >"$T/run"
-			fi
-			probe "$T/bw.$ty"
+			run1 "$who" "$2" "$4"
+			probe "$T/bw.$1"
 			cat "$T/run" >>"$T/$who"
 			cat "$T/rss" >>"$T/$who.rss"
 		done
 		i=$((i + 1))
 	done
-	bw=$(median <"$T/bw.$ty")
-	roof=$(awk -v b="$bw" -v n="$bytes" 'BEGIN { print b * 1e9 / n }')
+	bw=$(median <"$T/bw.$1")
+	roof=$(awk -v b="$bw" -v n="$3" 'BEGIN { print b * 1e9 / n }')
 	for test in pp tg; do
 		r=$(awk -v t="$test" '$1 == t { print $2 }' "$T/r1" | median)
 		l=$(awk -v t="$test" '$1 == t { print $2 }' "$T/ll" | median)
-		awk -v ty="$ty" -v t="$test" -v p="$P" -v n="$N" -v r="$r" \
-		    -v l="$l" -v roof="$roof" 'BEGIN {
+		awk -v m="$1" -v t="$test" -v p="$P" -v n="$N" -v r="$r" \
+		    -v l="$l" -v roof="$roof" -v d="$4" 'BEGIN {
 			name = t == "pp" ? t p : t n
+			if (d > 0)
+				name = name " @ d" d
 			rat = l == "nan" ? "-" : sprintf("%.2f", r / l)
 			ls = l == "nan" ? "-" : sprintf("%.2f", l)
-			if (t == "tg") {
+			if (t == "tg" && d == 0) {
 				rf = sprintf("%.2f", roof)
 				rp = sprintf("%.0f %%", 100 * r / roof)
 				lp = l == "nan" ? "-" : \
 				    sprintf("%.0f %%", 100 * l / roof)
 			} else
 				rf = rp = lp = ""
-			printf "| %-14s | %-6s | %10.2f | %10s | %6s | %9s " \
-			    "| %9s | %9s |\n", "1.5B " ty, name, r, ls, rat, rf, rp, lp
+			printf "| %-15s | %-13s | %10.2f | %10s | %6s | %9s " \
+			    "| %9s | %9s |\n", m, name, r, ls, rat, rf, rp, lp
 		}'
+	done
+}
+
+printf '| %-15s | %-13s | %10s | %10s | %6s | %9s | %9s | %9s |\n' \
+    model test "r1chat t/s" "llama t/s" ratio roofline "r1chat %" "llama %"
+echo "| --------------- | ------------- | ---------: | ---------: | -----: |" \
+    "--------: | --------: | --------: |"
+while read -r label f args; do
+	f=$DIR/$f.gguf
+	bytes=$("$PROBE" weights "$f") || die "bench-probe weights failed"
+	bytes=${bytes%% *}
+	recache "$f"
+	: >"$T/r1.rss"; : >"$T/ll.rss"; : >"$T/bw.$label"
+	for d in $DEPTHS; do
+		rows "$label" "$f" "$bytes" "$d"
 	done
 	r=$(sort -n "$T/r1.rss" | tail -1)
 	l=$(sort -n "$T/ll.rss" | tail -1)
-	echo "$ty $bytes $r ${l:-0} $bw $(wc -l <"$T/bw.$ty") $(sort -g \
-	    "$T/bw.$ty" | sed -n '1p;$p' | tr '\n' ' ')" >>"$T/summary"
-done
+	echo "$label $f $bytes $r ${l:-0} $(median <"$T/bw.$label")" \
+	    "$(wc -l <"$T/bw.$label")" \
+	    "$(sort -g "$T/bw.$label" | sed -n '1p;$p' | tr '\n' ' ')" \
+	    >>"$T/summary"
+done <"$T/models"
 echo
 
-while read -r ty bytes r l bw np lo hi; do
+while read -r ty f bytes r l bw np lo hi; do
 	best= cpu=
 	for k in 1 2 3; do
 		t0=$(date +%s%N)
-		timed /dev/null "$T/rss" "$R1CHAT" --raw \
-		    "$DIR/r1-qwen-1.5b-$ty.gguf" Hello -n 1 -t "$THREADS"
+		timed /dev/null "$T/rss" "$R1CHAT" --raw "$f" Hello -n 1 \
+		    -t "$THREADS"
 		t1=$(date +%s%N)
 		best=$(awk -v a="${best:-1e30}" -v d=$(((t1 - t0) / 1000)) \
 		    'BEGIN { print (d < a ? d : a) }')
 		[ -n "$TIME" ] && "$TIME" -f '%U %S' -o "$T/cpu" "$R1CHAT" \
-		    --raw "$DIR/r1-qwen-1.5b-$ty.gguf" Hello -n 1 \
+		    --raw "$f" Hello -n 1 \
 		    -t "$THREADS" >/dev/null 2>&1 &&
 		    cpu=$(awk -v a="${cpu:-1e30}" '{ c = $1 + $2 }
 			END { print (c < a ? c : a) }' "$T/cpu")

@@ -501,6 +501,76 @@ check_matmul_n(const char *isa)
 	ops_scratch_free(&scratch);
 }
 
+/*
+ * ops_matmul_each, as a mixture of experts calls it: Q4_K and Q6_K on one
+ * x (quantized once), Q8_0 on another, Q4_K twice as wide on a third, in
+ * one pass: every output bit-identical to ops_matmul of each matrix
+ * alone, on 1 and 2 threads.
+ */
+static void
+check_matmul_each(const char *isa)
+{
+	static const enum ggml_type types[4] = { GGML_TYPE_Q4_K,
+	    GGML_TYPE_Q6_K, GGML_TYPE_Q8_0, GGML_TYPE_Q4_K };
+	static const int	 rows[4] = { ROWS, 13, 29, 7 };
+	static const int	 xi[4] = { 0, 0, 1, 2 };
+	struct ops_scratch	 scratch = { NULL, 0 };
+	struct ops_mat		 m[4];
+	const struct ops_mat	*mp[4] = { &m[0], &m[1], &m[2], &m[3] };
+	const float		*xs[4];
+	float			*x[3], *wf, *ys[4], *yn[4];
+	int			 i, r, c, th, cols, same = 1, rc_ok = 1;
+
+	for (i = 0; i < 3; i++) {
+		x[i] = malloc(2 * COLS * sizeof *x[i]);
+		for (c = 0; c < 2 * COLS; c++)
+			x[i][c] = gauss();
+	}
+	wf = malloc(2 * COLS * sizeof *wf);
+	for (i = 0; i < 4; i++) {
+		cols = i == 3 ? 2 * COLS : COLS;
+		memset(&m[i], 0, sizeof m[i]);
+		m[i].type = types[i];
+		m[i].rows = rows[i];
+		m[i].cols = cols;
+		m[i].row_size = type_row_size(m[i].type, cols);
+		m[i].data = malloc(rows[i] * m[i].row_size);
+		for (r = 0; r < rows[i]; r++) {
+			for (c = 0; c < cols; c++)
+				wf[c] = gauss() * 0.05f;
+			quant_traits(m[i].type)->from_float_ref(wf,
+			    (char *)m[i].data + r * m[i].row_size, cols);
+		}
+		xs[i] = x[xi[i]];
+		ys[i] = malloc(rows[i] * sizeof *ys[i]);
+		yn[i] = malloc(rows[i] * sizeof *yn[i]);
+	}
+	for (th = 1; th <= 2; th++) {
+		ops_set_threads(th);
+		for (i = 0; i < 4; i++) {
+			if (ops_matmul(&m[i], xs[i], 1, ys[i], &scratch) != 0)
+				rc_ok = 0;
+		}
+		if (ops_matmul_each(mp, 4, xs, yn, &scratch) != 0)
+			rc_ok = 0;
+		for (i = 0; i < 4; i++) {
+			if (memcmp(ys[i], yn[i], rows[i] * sizeof *ys[i]) != 0)
+				same = 0;
+		}
+	}
+	ok(rc_ok && same, "%s matmul_each (three inputs, two widths, one "
+	    "pass) gives each matrix's bits", isa);
+	for (i = 0; i < 4; i++) {
+		free((void *)m[i].data);
+		free(ys[i]);
+		free(yn[i]);
+	}
+	for (i = 0; i < 3; i++)
+		free(x[i]);
+	free(wf);
+	ops_scratch_free(&scratch);
+}
+
 static void
 check_matmul_errors(void)
 {
@@ -962,6 +1032,7 @@ main(void)
 				check_panels(name, t);
 		}
 		check_matmul_n(name);
+		check_matmul_each(name);
 		check_f16_vectors(name);
 		check_attention(name);
 		check_exp(name);
