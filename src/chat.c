@@ -43,7 +43,12 @@
 	((c)->words == CHAT_WORDS_COMMAND ? (command) : (session))
 
 /* What ended an answer before the model did. */
-enum limit { LIMIT_NONE, LIMIT_PREDICT, LIMIT_CTX };
+enum limit {
+	LIMIT_NONE,
+	LIMIT_PREDICT,		/* num_predict */
+	LIMIT_CTX,		/* the context, told when it filled */
+	LIMIT_SERVER		/* a server's own, unnamed ("length") */
+};
 
 struct text {
 	char	*s;
@@ -206,6 +211,37 @@ notice_full(struct chat *c)
 	    "; /set parameter num_ctx makes it larger",
 	    " (raise -c/--ctx-size)"));
 	free(size);
+}
+
+/*
+ * The answer ended inside its reasoning: whose doing it was.  A full
+ * context was told already.
+ */
+static void
+notice_open(struct chat *c)
+{
+	switch (c->limit) {
+	case LIMIT_NONE:
+		notice(c, WORDS(c, "The model never closed its reasoning: "
+		    "there is no answer apart from it.", "the model never "
+		    "closed its reasoning: there is no answer apart from it"));
+		break;
+	case LIMIT_PREDICT:
+		notice(c, WORDS(c, "The answer was cut inside its reasoning: "
+		    "%d token%s, the limit of num_predict.  /set parameter "
+		    "num_predict -1 lifts it.", "the answer was cut inside its "
+		    "reasoning: %d token%s, the limit of -n/--predict"),
+		    c->p.num_predict, c->p.num_predict == 1 ? "" : "s");
+		break;
+	case LIMIT_SERVER:
+		notice(c, WORDS(c, "The server cut the answer inside its "
+		    "reasoning: a limit of its own (finish_reason \"length\").",
+		    "the server cut the answer inside its reasoning: a limit "
+		    "of its own (finish_reason \"length\")"));
+		break;
+	case LIMIT_CTX:
+		break;
+	}
 }
 
 /* The <think> parser's output: kept for the history, then shown. */
@@ -1005,19 +1041,11 @@ answer_keep(struct chat *c, char **cause)
 	}
 	if ((open = think_finish(c->think, cause)) < 0)
 		return -1;
-	/* -n 0 asked for nothing, and a full context was told already. */
-	if (open && !c->stopped && c->limit == LIMIT_NONE)
-		notice(c, WORDS(c, "The model never closed its reasoning: "
-		    "there is no answer apart from it.", "the model never "
-		    "closed its reasoning: there is no answer apart from it"));
-	else if (open && !c->stopped && c->limit == LIMIT_PREDICT &&
-	    c->p.num_predict > 0)
-		notice(c, WORDS(c, "The answer was cut inside its reasoning: "
-		    "%d token%s, the limit of num_predict.  /set parameter "
-		    "num_predict -1 lifts it.", "the answer was cut inside its "
-		    "reasoning: %d token%s, the limit of -n/--predict"),
-		    c->p.num_predict, c->p.num_predict == 1 ? "" : "s");
 	s = think_answer(c->think, &n);
+	/* A limit's cut: reasoning and no answer (a server's came apart). */
+	if (!c->stopped && (c->limit == LIMIT_NONE ? open :
+	    n == 0 && c->reasoning.len > 0))
+		notice_open(c);
 	msgs_push(c, CHAT_ASSISTANT, xstrndup(s, n),
 	    c->reasoning.len > 0 ? xstrndup(c->reasoning.s, c->reasoning.len) :
 	    NULL);
@@ -1076,14 +1104,16 @@ backend_turn(struct chat *c, char **cause)
 	c->st.source = k.source;
 	c->ctx_used = c->st.ctx_used = k.ctx_used;
 	/*
-	 * "length": max_tokens when it was sent and reached, or the server's
-	 * own limit when its usage says the context had room; else the
-	 * context.
+	 * "length": max_tokens when it was sent and reached; the context when
+	 * the usage fills the length the server told; else the server's own
+	 * limit (its default max_tokens, or a context it does not tell).
 	 */
-	if (k.cut)
-		c->limit = (c->p.num_predict >= 0 && (!k.known ||
-		    k.eval_n >= c->p.num_predict)) || (k.ctx_used > 0 &&
-		    ctx_size(c) > k.ctx_used) ? LIMIT_PREDICT : LIMIT_CTX;
+	if (k.cut && c->p.num_predict >= 0 && (!k.known ||
+	    k.eval_n >= c->p.num_predict))
+		c->limit = LIMIT_PREDICT;
+	else if (k.cut)
+		c->limit = k.ctx_used >= 0 && ctx_size(c) > 0 &&
+		    k.ctx_used >= ctx_size(c) ? LIMIT_CTX : LIMIT_SERVER;
 	if (rc == 0 && c->limit == LIMIT_CTX)
 		notice_full(c);
 	if (rc != 0) {

@@ -13,7 +13,8 @@
  *	timings		the reasoning stream with llama-server's timings
  *	json		one whole response, not a stream
  *	cut		a stream that stops mid-answer (the connection closed)
- *	length		the reasoning stream ended by finish_reason "length"
+ *	length		a stream ended by finish_reason "length", its usage
+ *			filling max_model_len
  *	error-event	a stream whose second chunk is an error object
  *	http500		500 with an error body
  *	http401		401 with an error body
@@ -88,6 +89,10 @@ static const char *stream_length[] = {
 	CHUNK("\"reasoning_content\":\"Let me think.\"", "null"),
 	CHUNK("\"content\":\"The answer\"", "null"),
 	CHUNK("", "\"length\""),
+	"data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\","
+	"\"created\":1,\"model\":\"fake-r1\",\"choices\":[],\"usage\":"
+	"{\"prompt_tokens\":32000,\"completion_tokens\":768,"
+	"\"total_tokens\":32768}}\n\n",
 	"data: [DONE]\n\n",
 	NULL
 };

@@ -173,21 +173,38 @@ ok $? "a stream cut mid-answer: one error line, exit 1 (rc $rc)"
 [ "$(cat "$tmp/out")" = "The answer" ]
 ok $? "a stream cut mid-answer: the partial answer kept on stdout"
 
+# "length" is a full context when the usage fills max_model_len; else a
+# limit (-n's, or the server's own) that cut the answer, said as -n's is.
 fake length
 chat hi
 [ $? -eq 0 ] && [ "$(cat "$tmp/out")" = "The answer" ] &&
     [ "$(tail -n 1 "$tmp/err")" = \
     "r1chat: the context is full (32768 tokens): the answer stops here" ]
-ok $? "finish_reason length: a full context's notice, in one-shot words"
+ok $? "finish_reason length, the usage filling the context: a full context's notice"
 chat -n 5 hi
 [ $? -eq 0 ] && [ "$(cat "$tmp/out")" = "The answer" ] &&
     ! grep -q '^r1chat: ' "$tmp/err"
 ok $? "finish_reason length under -n: -n's limit, not a full context"
 fake -n length
 chat hi
+[ $? -eq 0 ] && [ "$(cat "$tmp/out")" = "The answer" ] &&
+    ! grep -q '^r1chat: ' "$tmp/err"
+ok $? "finish_reason length, the context length untold: not claimed full"
+# Cut inside the reasoning: whose limit it was is said.
+{
+	printf 'data: {"choices":[{"index":0,"delta":{"reasoning_content":"Let me"},"finish_reason":null}]}\n\n'
+	printf 'data: {"choices":[{"index":0,"delta":{},"finish_reason":"length"}]}\n\n'
+	printf 'data: [DONE]\n\n'
+} >"$tmp/think-length.sse"
+fake replay "$tmp/think-length.sse"
+chat hi
+[ $? -eq 0 ] && [ ! -s "$tmp/out" ] && [ "$(tail -n 1 "$tmp/err")" = \
+    'r1chat: the server cut the answer inside its reasoning: a limit of its own (finish_reason "length")' ]
+ok $? "finish_reason length inside the reasoning: the server's limit, said so"
+chat -n 3 hi
 [ "$(tail -n 1 "$tmp/err")" = \
-    "r1chat: the context is full: the answer stops here" ]
-ok $? "finish_reason length, the server's context size untold: no size said"
+    "r1chat: the answer was cut inside its reasoning: 3 tokens, the limit of -n/--predict" ]
+ok $? "finish_reason length inside the reasoning under -n: -n's limit, said so"
 
 fake error-event
 chat hi
@@ -278,18 +295,26 @@ if command -v tmux >/dev/null 2>&1; then
 	ok $? "TUI: the session goes on after it"
 	tm kill-server >/dev/null 2>&1
 
-	fake -n length
+	fake length
 	tm new-session -d -s t -x 100 -y 30 \
 	    "'$R1CHAT' --remote '$url'; sleep 600"
 	wait_for '^>>> ' && tm send-keys -t t "hi" Enter &&
-	    wait_for '^The context is full: the answer stops here\.  /clear starts afresh\.$'
-	ok $? "TUI: finish_reason length gives a full context's notice"
-	wait_for '^ idle \| ctx \?/\? \|'
+	    wait_for '^The context is full \(32768 tokens\): the answer stops here\.  /clear starts afresh\.$'
+	ok $? "TUI: finish_reason length, the context filled: a full context's notice"
+	wait_for '^ idle \| ctx 32768/32768 \|'
+	ok $? "TUI: ctx 32768/32768"
+	tm kill-server >/dev/null 2>&1
+
+	fake -n inline
+	tm new-session -d -s t -x 100 -y 30 \
+	    "'$R1CHAT' --remote '$url'; sleep 600"
+	wait_for '^>>> ' && tm send-keys -t t "hi" Enter &&
+	    wait_for '^ idle \| ctx \?/\? \|'
 	ok $? "TUI: no usage and no context length: ctx ?/?"
 	tm kill-server >/dev/null 2>&1
 else
 	for what in "the answer" "usage" "/show info" "a fault" \
-	    "the session goes on" "length" "ctx ?/?"; do
+	    "the session goes on" "length" "ctx full" "ctx ?/?"; do
 		n=$((n + 1))
 		echo "ok $n # SKIP tmux is not installed ($what)"
 	done
