@@ -29,7 +29,6 @@
 #define BENCH_DEFAULT_GEN	64
 #define BENCH_DEFAULT_REPS	3
 #define BENCH_MAX_TOKENS	(1 << 20)
-#define BENCH_MAX_REPS		1000
 /* Tokens per forward pass when p is larger (llama.cpp's micro-batch). */
 #define BENCH_MAX_BATCH		512
 
@@ -214,20 +213,6 @@ bench_one(struct model_ctx *c, const struct bench_test *t, int depth,
 	return 0;
 }
 
-/* Checks an option in [lo, hi], def when not given. */
-static int
-bench_opt(int v, int def, int lo, const char *name, int *out)
-{
-	if (v == OPT_UNSET)
-		v = def;
-	if (v < lo || v > BENCH_MAX_TOKENS) {
-		cmd_error("bench: %s: %d: out of range", name, v);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 /* Decodes the first depth ids into the cache, n_batch at a time. */
 static int
 bench_fill(struct model_ctx *c, const int32_t *ids, int depth, int n_batch,
@@ -257,29 +242,22 @@ cmd_bench(struct options *o)
 	int			 ns[N_TESTS];
 	size_t			 k;
 
-	if (bench_opt(o->n_prompt, BENCH_DEFAULT_PROMPT, 0, "--n-prompt",
-	    &np) != 0 ||
-	    bench_opt(o->params.num_predict, BENCH_DEFAULT_GEN, 0, "--predict",
-	    &ng) != 0 ||
-	    bench_opt(o->repetitions, BENCH_DEFAULT_REPS, 1, "--repetitions",
-	    &reps) != 0 ||
-	    bench_opt(o->n_depth, 0, 0, "--n-depth", &depth) != 0)
-		return 2;
-	if (reps > BENCH_MAX_REPS) {
-		cmd_error("bench: --repetitions: %d: out of range", reps);
+	np = OPT_OR(o->n_prompt, BENCH_DEFAULT_PROMPT);
+	ng = OPT_OR(o->params.num_predict, BENCH_DEFAULT_GEN);
+	reps = OPT_OR(o->repetitions, BENCH_DEFAULT_REPS);
+	depth = OPT_OR(o->n_depth, 0);
+	/* -n is the chat's, where -1 is no limit: here a count of tokens */
+	if (ng < 0 || ng > BENCH_MAX_TOKENS) {
+		cmd_error("--predict: %d: must be between 0 and %d", ng,
+		    BENCH_MAX_TOKENS);
 		return 2;
 	}
 	if (np + ng == 0) {
 		cmd_error("bench: nothing to measure (-p 0 -n 0)");
 		return 2;
 	}
-	if (o->threads != OPT_UNSET) {
-		if (o->threads < 1) {
-			cmd_error("--threads: %d: out of range", o->threads);
-			return 2;
-		}
+	if (o->threads != OPT_UNSET)
 		ops_set_threads(o->threads);
-	}
 	ns[0] = np;
 	ns[1] = ng;
 

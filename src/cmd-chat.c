@@ -127,8 +127,8 @@ cmd_chat_config(struct options *o, const char *model,
 	cfg->model_path = model;
 	cfg->template_name = o->template_name;
 	cfg->system = o->system_prompt;
-	cfg->n_threads = o->threads != OPT_UNSET ? o->threads : 0;
-	cfg->n_batch = o->batch != OPT_UNSET ? o->batch : 0;
+	cfg->n_threads = OPT_OR(o->threads, 0);
+	cfg->n_batch = OPT_OR(o->batch, 0);
 	cfg->mlock = o->mlock;
 	cfg->kv_type = o->kv_type;
 	params_merge(p, &o->params);
@@ -156,15 +156,14 @@ memory_notes(const char *path, char **summary, char **warning)
 	*warning = residency_warning(&r);
 }
 
-/* Joins the lines that are not NULL; NULL when all are. */
+/* Joins the n lines of v that are not NULL; NULL when all are. */
 static char *
-lines_join(const char *a, const char *b, const char *c)
+lines_join(const char *const *v, int n)
 {
-	const char	*v[3] = { a, b, c };
-	char		*all = NULL, *t;
-	int		 i;
+	char	*all = NULL, *t;
+	int	 i;
 
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < n; i++) {
 		if (v[i] == NULL)
 			continue;
 		t = all == NULL ? xstrdup(v[i]) : xstrfmt("%s\n%s", all, v[i]);
@@ -181,7 +180,7 @@ chat_run(struct options *o, struct chat_config *cfg, const char *banner)
 	struct chat	*c;
 	struct repl	 r;
 	char		*msg = NULL, *cause = NULL, *warning = NULL, *all;
-	char		*mem = NULL, *mem_warning = NULL;
+	char		*mem = NULL, *mem_warning = NULL, *ctx_warning;
 	uint64_t	 faults;
 	size_t		 len = 0;
 	int		 rc, interactive;
@@ -220,6 +219,7 @@ chat_run(struct options *o, struct chat_config *cfg, const char *banner)
 		free(msg);
 		return 1;
 	}
+	ctx_warning = options_ctx_warning(o, chat_info(c)->ctx_train);
 	/* a remote model's memory is the server's business */
 	if (cfg->remote_url == NULL)
 		memory_notes(cfg->model_path, &mem, &mem_warning);
@@ -228,6 +228,8 @@ chat_run(struct options *o, struct chat_config *cfg, const char *banner)
 			fprintf(stderr, "%s\n\n", banner);
 		if (warning != NULL)
 			cmd_error("warning: %s", warning);
+		if (ctx_warning != NULL)
+			cmd_error("warning: %s", ctx_warning);
 		if (mem != NULL && o->verbose)
 			cmd_error("%s: %s", cfg->model_path, mem);
 		if (mem_warning != NULL)
@@ -243,13 +245,14 @@ chat_run(struct options *o, struct chat_config *cfg, const char *banner)
 		repl_init(&r, c, NULL, NULL);
 		r.verbose = o->verbose;
 		r.hidethinking = o->hidethinking;
-		all = lines_join(banner, warning, mem_warning != NULL ?
-		    mem_warning : mem);
+		all = lines_join((const char *[]){ banner, warning,
+		    ctx_warning, mem_warning != NULL ? mem_warning : mem }, 4);
 		rc = tui_run(&r, all);
 		free(all);
 		repl_free(&r);
 	}
 	free(warning);
+	free(ctx_warning);
 	free(mem);
 	free(mem_warning);
 	free(msg);
@@ -366,10 +369,6 @@ remote_run(struct options *o)
 		cmd_error("--remote and --demo: choose one");
 		return 2;
 	}
-	if (o->timeout != OPT_UNSET && o->timeout <= 0) {
-		cmd_error("--timeout: must be 1 second or more");
-		return 2;
-	}
 	if (api_key(o, &key, &cause) != 0) {
 		cmd_error("%s", cause);
 		free(cause);
@@ -380,7 +379,7 @@ remote_run(struct options *o)
 	cfg.remote_url = o->remote;
 	cfg.remote_model = o->model;
 	cfg.api_key = key;
-	cfg.timeout = o->timeout != OPT_UNSET ? o->timeout : 0;
+	cfg.timeout = OPT_OR(o->timeout, 0);
 	rc = chat_run(o, &cfg, NULL);
 	free(key);
 	return rc;

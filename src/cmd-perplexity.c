@@ -107,27 +107,17 @@ cmd_perplexity(struct options *o)
 	int			 rc = 1, n_ctx, n_batch, n_chunks, n_vocab;
 	int			 k, b, nb, i, first;
 
-	memset(&cp, 0, sizeof cp);
 	if (o->file == NULL) {
 		cmd_error("perplexity: no text given (-f FILE)");
 		return 2;
 	}
-	if (o->kv_type != NULL && kv_type_parse(o->kv_type, &cp.kv_type) != 0) {
-		cmd_error("--kv-type: %s: not f16 or f32", o->kv_type);
-		return 2;
-	}
-	n_ctx = o->params.num_ctx != OPT_UNSET ? o->params.num_ctx :
-	    PPL_DEFAULT_CTX;
-	n_batch = o->batch != OPT_UNSET ? o->batch : n_ctx;
-	if (n_ctx < 4 || n_batch < 1) {
-		cmd_error("perplexity: context %d or batch %d out of range",
-		    n_ctx, n_batch);
-		return 2;
-	}
-	if (n_batch > n_ctx)
-		n_batch = n_ctx;
-	if (o->threads != OPT_UNSET && o->threads > 0)
-		ops_set_threads(o->threads);
+	cmd_engine_params(o, &cp);
+	if (cp.n_ctx == 0)
+		cp.n_ctx = PPL_DEFAULT_CTX;
+	if (cp.n_batch == 0 || cp.n_batch > cp.n_ctx)
+		cp.n_batch = cp.n_ctx;
+	n_ctx = cp.n_ctx;
+	n_batch = cp.n_batch;
 
 	if ((text = read_file(o->file, &len, &cause)) == NULL) {
 		cmd_error("%s: %s", o->file, cause);
@@ -139,8 +129,7 @@ cmd_perplexity(struct options *o)
 		cmd_error("%s: %s", o->model, cause);
 		goto out;
 	}
-	cp.n_ctx = n_ctx;
-	cp.n_batch = n_batch;
+	cmd_ctx_warn(o, model_hparams(m)->n_ctx_train);
 	if ((c = model_ctx_new_ext(m, &cp, &cause)) == NULL) {
 		cmd_error("%s: %s", o->model, cause);
 		goto out;

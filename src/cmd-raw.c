@@ -28,66 +28,19 @@
 
 #define RAW_DEFAULT_PREDICT 32
 
-/* What --raw shares with perplexity: threads, context, cache type. */
-static int
-raw_ctx_params(struct options *o, struct model_ctx_params *p)
+void
+cmd_engine_params(const struct options *o, struct model_ctx_params *p)
 {
 	memset(p, 0, sizeof *p);
 	p->kv_type = KV_F16;
-	if (o->kv_type != NULL && kv_type_parse(o->kv_type, &p->kv_type) != 0) {
-		cmd_error("--kv-type: %s: not f16 or f32", o->kv_type);
-		return -1;
-	}
-	/* the engine's context, not the chat's: any size the model takes */
-	if (o->params.num_ctx != PARAM_UNSET) {
-		if (o->params.num_ctx < 0) {
-			cmd_error("--ctx-size: %d: out of range",
-			    o->params.num_ctx);
-			return -1;
-		}
-		p->n_ctx = o->params.num_ctx;
-	}
-	if (o->batch != OPT_UNSET) {
-		if (o->batch < 1) {
-			cmd_error("--batch-size: %d: out of range", o->batch);
-			return -1;
-		}
-		p->n_batch = o->batch;
-	}
-	if (o->threads != OPT_UNSET) {
-		if (o->threads < 1) {
-			cmd_error("--threads: %d: out of range", o->threads);
-			return -1;
-		}
+	/* options_check let only the names kv_type_parse knows through */
+	if (o->kv_type != NULL)
+		(void)kv_type_parse(o->kv_type, &p->kv_type);
+	/* the engine's context, not the chat's: 0 is the model's default */
+	p->n_ctx = OPT_OR(o->params.num_ctx, 0);
+	p->n_batch = OPT_OR(o->batch, 0);
+	if (o->threads != OPT_UNSET)
 		ops_set_threads(o->threads);
-	}
-	return 0;
-}
-
-/*
- * The chat parameters --raw takes: the sampler's, and num_predict (its
- * own default), each checked as the chat checks it.  Returns 0, or -1
- * after an error.
- */
-static int
-raw_params(struct options *o, struct chat_params *p)
-{
-	const struct param_def	*d;
-	char			*cause = NULL;
-	size_t			 i;
-
-	chat_params_default(p);
-	p->num_predict = RAW_DEFAULT_PREDICT;
-	params_merge(p, &o->params);
-	for (i = 0; (d = param_at(i)) != NULL; i++) {
-		if ((d->flags & PARAM_SAMPLER) != 0 &&
-		    param_check(d, p, &cause) != 0) {
-			cmd_error("%s", cause);
-			free(cause);
-			return -1;
-		}
-	}
-	return 0;
 }
 
 int
@@ -114,8 +67,11 @@ cmd_raw(struct options *o)
 		cmd_error("--raw: no model given");
 		return 2;
 	}
-	if (raw_ctx_params(o, &cp) != 0 || raw_params(o, &p) != 0)
-		return 2;
+	cmd_engine_params(o, &cp);
+	/* the chat parameters --raw takes: the sampler's, and -n */
+	chat_params_default(&p);
+	p.num_predict = RAW_DEFAULT_PREDICT;
+	params_merge(&p, &o->params);
 	/* no PROMPT: stdin, as llama-cli reads a piped prompt */
 	if (cmd_text(o, "prompt", o->n_args == 0 ? CMD_TEXT_STDIN |
 	    CMD_TEXT_TRIM : 0, &prompt, &len, &cause) != 0) {
@@ -135,6 +91,7 @@ cmd_raw(struct options *o)
 		cmd_error("%s: %s", o->model, cause);
 		goto out;
 	}
+	cmd_ctx_warn(o, model_hparams(m)->n_ctx_train);
 	if ((c = model_ctx_new_ext(m, &cp, &cause)) == NULL) {
 		cmd_error("%s: %s", o->model, cause);
 		goto out;

@@ -1,7 +1,8 @@
 /*
  * cmd-serve.c - `r1chat serve MODEL [--host 127.0.0.1] [--port 11435]`:
- * the chat's options, the server's limits and its key checked, the model
- * loaded, then the OpenAI-compatible server until SIGINT or SIGTERM.
+ * the server's settings from the options (options.c checked their ranges),
+ * its key read, the model loaded, then the OpenAI-compatible server until
+ * SIGINT or SIGTERM.
  */
 #include "config.h"
 
@@ -15,37 +16,12 @@
 #include "serve.h"
 #include "util.h"
 
+/* The options' defaults; options.c's table holds their ranges. */
 #define DEFAULT_HOST		"127.0.0.1"
 #define DEFAULT_PORT		11435
 #define DEFAULT_QUEUE		8
 #define DEFAULT_MAX_BODY	(1 << 20)
 #define DEFAULT_MAX_TOKENS	8192
-#define MAX_QUEUE		1024
-
-/* --reasoning-format: llama-server's names. */
-static const struct {
-	const char	*name;
-	int		 inline_reasoning;
-} reasoning_formats[] = {
-	{ "deepseek", 0 },
-	{ "none", 1 },
-};
-
-/* An int option within [lo, hi], or def when not given; -1 if out. */
-static int
-limit(const char *name, int v, int def, int lo, int hi, int *out)
-{
-	if (v == OPT_UNSET) {
-		*out = def;
-		return 0;
-	}
-	if (v < lo || v > hi) {
-		cmd_error("--%s: must be between %d and %d", name, lo, hi);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
 
 /*
  * The model's id: --alias, else the file's name without its folder and
@@ -95,35 +71,16 @@ cmd_serve(struct options *o)
 	struct chat		*c;
 	char			*cause = NULL, *warning = NULL, *key = NULL;
 	char			*id;
-	size_t			 i;
-	int			 max_body, rc;
+	int			 rc;
 
 	memset(&sc, 0, sizeof sc);
 	sc.host = o->host != NULL ? o->host : DEFAULT_HOST;
-	if (limit("port", o->port, DEFAULT_PORT, 0, 65535, &sc.port) != 0 ||
-	    limit("queue", o->queue, DEFAULT_QUEUE, 0, MAX_QUEUE,
-	    &sc.queue) != 0 ||
-	    limit("max-body", o->max_body, DEFAULT_MAX_BODY, 1024, 1 << 30,
-	    &max_body) != 0 ||
-	    limit("max-tokens", o->max_tokens, DEFAULT_MAX_TOKENS, 1,
-	    1 << 20, &sc.max_tokens) != 0)
-		return 2;
-	sc.max_body = (size_t)max_body;
-	if (o->reasoning_format != NULL) {
-		for (i = 0; i < sizeof reasoning_formats /
-		    sizeof reasoning_formats[0]; i++) {
-			if (strcmp(o->reasoning_format,
-			    reasoning_formats[i].name) == 0)
-				break;
-		}
-		if (i == sizeof reasoning_formats /
-		    sizeof reasoning_formats[0]) {
-			cmd_error("--reasoning-format: %s: not deepseek or none",
-			    o->reasoning_format);
-			return 2;
-		}
-		sc.inline_reasoning = reasoning_formats[i].inline_reasoning;
-	}
+	sc.port = OPT_OR(o->port, DEFAULT_PORT);
+	sc.queue = OPT_OR(o->queue, DEFAULT_QUEUE);
+	sc.max_body = (size_t)OPT_OR(o->max_body, DEFAULT_MAX_BODY);
+	sc.max_tokens = OPT_OR(o->max_tokens, DEFAULT_MAX_TOKENS);
+	sc.inline_reasoning = o->reasoning_format != NULL &&
+	    strcmp(o->reasoning_format, "none") == 0;
 	if (o->cors != NULL && !origin_valid(o->cors)) {
 		cmd_error("--cors: ORIGIN must be * or SCHEME://HOST[:PORT]");
 		return 2;
@@ -151,6 +108,7 @@ cmd_serve(struct options *o)
 	if (warning != NULL)
 		cmd_error("warning: %s", warning);
 	free(warning);
+	cmd_ctx_warn(o, chat_info(c)->ctx_train);
 	sc.model = id = model_id(o);
 	rc = serve_run(c, &sc, &cause);
 	if (rc != 0) {

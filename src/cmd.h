@@ -9,6 +9,20 @@
 
 struct options;
 
+/*
+ * The commands as bits: options.c's and params.c's rows say which take
+ * each option, and --help lists a command's by them.
+ */
+#define CMD_CHAT	0x01	/* no command: the chat, --demo, --remote */
+#define CMD_RAW		0x02	/* --raw */
+#define CMD_SERVE	0x04
+#define CMD_SHOW	0x08
+#define CMD_TOKENIZE	0x10
+#define CMD_PERPLEXITY	0x20
+#define CMD_BENCH	0x40
+#define CMD_QUANTIZE	0x80
+#define CMD_ALL		0xff
+
 int cmd_show(struct options *o);
 int cmd_quantize(struct options *o);
 int cmd_tokenize(struct options *o);
@@ -16,6 +30,13 @@ int cmd_tokenize(struct options *o);
 /* The engine's: llama-perplexity's measure, and --raw completion. */
 int cmd_perplexity(struct options *o);
 int cmd_raw(struct options *o);
+
+/*
+ * The engine's settings the options give (cache type, context, batch; 0:
+ * the model's default), and the thread count set (cmd-raw.c).
+ */
+struct model_ctx_params;
+void cmd_engine_params(const struct options *o, struct model_ctx_params *p);
 
 /* llama-bench's measure: prompt and generation tokens/s (cmd-bench.c). */
 int cmd_bench(struct options *o);
@@ -52,5 +73,8 @@ int cmd_serve(struct options *o);
 
 /* Prints "r1chat: " and the formatted message on stderr, one line. */
 void cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Warns when -c is above the model's trained context, n_train tokens. */
+void cmd_ctx_warn(const struct options *o, long n_train);
 
 #endif

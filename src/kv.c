@@ -131,21 +131,30 @@ kv_bytes(const struct kv *kv)
 	return kv->bytes;
 }
 
+/* The cache's element types by name, as llama.cpp's -ctk spells them. */
+static const struct {
+	const char	*name;
+	enum kv_type	 type;
+} kv_types[] = {
+	{ "f16", KV_F16 },
+	{ "f32", KV_F32 },
+};
+
+const char *
+kv_type_at(size_t i)
+{
+	return i < sizeof kv_types / sizeof kv_types[0] ? kv_types[i].name :
+	    NULL;
+}
+
 int
 kv_type_parse(const char *s, enum kv_type *out)
 {
-	static const struct {
-		const char	*name;
-		enum kv_type	 type;
-	} names[] = {
-		{ "f16", KV_F16 },
-		{ "f32", KV_F32 },
-	};
 	size_t	i;
 
-	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
-		if (strcasecmp(s, names[i].name) == 0) {
-			*out = names[i].type;
+	for (i = 0; i < sizeof kv_types / sizeof kv_types[0]; i++) {
+		if (strcasecmp(s, kv_types[i].name) == 0) {
+			*out = kv_types[i].type;
 			return 0;
 		}
 	}

@@ -46,4 +46,7 @@ size_t kv_bytes(const struct kv *kv);
 /* Parses "f16" or "f32"; returns -1 for anything else. */
 int kv_type_parse(const char *s, enum kv_type *out);
 
+/* The name of the i-th element type ("f16", "f32"), NULL past the last. */
+const char *kv_type_at(size_t i);
+
 #endif

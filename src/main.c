@@ -15,23 +15,44 @@
 #include "quant.h"
 
 struct cmd_entry {
-	const char	*name;
+	const char	*name;		/* argv[1]; the chat's: NULL */
 	int		(*fn)(struct options *);
-	const char	*usage;
+	unsigned	 bit;		/* CMD_*: its options (options.c) */
+	const char	*usage;		/* after "r1chat ", lines */
+	const char	*help;		/* in the chat's --help */
 };
 
 static const struct cmd_entry cmd_table[] = {
-	{ "show", cmd_show, "show MODEL.gguf [--verbose]" },
-	{ "quantize", cmd_quantize, "quantize IN.gguf OUT.gguf TYPE" },
-	{ "perplexity", cmd_perplexity,
-	    "perplexity MODEL.gguf -f FILE [-c 512] [-b N] [-t N]" },
-	{ "bench", cmd_bench, "bench MODEL.gguf [-p 128] [-n 64] [-r 3] [-t N]" },
-	{ "serve", cmd_serve,
-	  "serve MODEL.gguf [--host 127.0.0.1] [--port 11435]" },
-	{ "tokenize", cmd_tokenize,
-	  "tokenize MODEL.gguf TEXT [--ids] [--no-bos] [--no-special]" },
+	{ "show", cmd_show, CMD_SHOW, "show MODEL.gguf [--verbose]",
+	  "what the model is, as ollama show says it" },
+	{ "quantize", cmd_quantize, CMD_QUANTIZE,
+	  "quantize IN.gguf OUT.gguf TYPE",
+	  "an F32, F16 or BF16 model converted to TYPE" },
+	{ "perplexity", cmd_perplexity, CMD_PERPLEXITY,
+	  "perplexity MODEL.gguf -f FILE [-c 512] [-b N] [-t N]",
+	  "llama-perplexity's measure of the model on a text" },
+	{ "bench", cmd_bench, CMD_BENCH,
+	  "bench MODEL.gguf [-p 128] [-n 64] [-r 3] [-d 0] [-t N]",
+	  "prompt and generation speed, as llama-bench measures them" },
+	{ "serve", cmd_serve, CMD_SERVE,
+	  "serve MODEL.gguf [--host 127.0.0.1] [--port 11435] [OPTIONS]",
+	  "an OpenAI-compatible HTTP server on the model" },
+	{ "tokenize", cmd_tokenize, CMD_TOKENIZE,
+	  "tokenize MODEL.gguf TEXT [--ids] [--no-bos] [--no-special]",
+	  "the token ids of TEXT" },
 };
 #define N_CMDS (sizeof cmd_table / sizeof cmd_table[0])
+
+/* No command: the chat, or --raw's completion. */
+static const struct cmd_entry chat_entry = {
+	NULL, cmd_chat, CMD_CHAT,
+	"[OPTIONS] MODEL.gguf [PROMPT...]\n"
+	"--demo [OPTIONS] [PROMPT...]\n"
+	"--remote URL [-m NAME] [OPTIONS] [PROMPT...]", NULL
+};
+static const struct cmd_entry raw_entry = {
+	"--raw", cmd_raw, CMD_RAW, "--raw [OPTIONS] MODEL.gguf PROMPT", NULL
+};
 
 void
 cmd_error(const char *fmt, ...)
@@ -43,6 +64,16 @@ cmd_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+void
+cmd_ctx_warn(const struct options *o, long n_train)
+{
+	char	*warning;
+
+	if ((warning = options_ctx_warning(o, n_train)) != NULL)
+		cmd_error("warning: %s", warning);
+	free(warning);
 }
 
 /*
@@ -81,17 +112,74 @@ omp_wait_tune(char **argv)
 #endif
 }
 
+/* Prints e's usage lines, the first after "usage: ". */
+static void
+usage_lines(FILE *f, const struct cmd_entry *e, int first)
+{
+	const char	*p, *nl;
+
+	for (p = e->usage; *p != '\0'; p = *nl != '\0' ? nl + 1 : nl) {
+		nl = p + strcspn(p, "\n");
+		fprintf(f, "%s r1chat %.*s\n", first ? "usage:" : "      ",
+		    (int)(nl - p), p);
+		first = 0;
+	}
+}
+
+/* The usage error: every command's usage lines. */
 static void
 usage(FILE *f)
 {
 	size_t	i;
 
-	fprintf(f, "usage: r1chat [OPTIONS] MODEL.gguf [PROMPT...]\n");
-	fprintf(f, "       r1chat --demo\n");
-	fprintf(f, "       r1chat --remote URL [-m NAME] [PROMPT...]\n");
+	usage_lines(f, &chat_entry, 1);
+	usage_lines(f, &raw_entry, 0);
 	for (i = 0; i < N_CMDS; i++)
-		fprintf(f, "       r1chat %s\n", cmd_table[i].usage);
-	fprintf(f, "See r1chat(1) for the options.\n");
+		usage_lines(f, &cmd_table[i], 0);
+	fprintf(f, "r1chat --help, r1chat help COMMAND: the options\n");
+}
+
+/*
+ * --help: e's usage and options; for the chat's, the commands too.
+ * Returns the exit status, 0.
+ */
+static int
+help(const struct cmd_entry *e)
+{
+	size_t	i;
+
+	usage_lines(stdout, e, 1);
+	if (e == &chat_entry)
+		usage_lines(stdout, &raw_entry, 0);
+	options_help(stdout, e->bit);
+	if (e == &chat_entry) {
+		printf("\nCommands (r1chat help COMMAND: its options):\n");
+		for (i = 0; i < N_CMDS; i++)
+			printf("  %-12s %s\n", cmd_table[i].name,
+			    cmd_table[i].help);
+	}
+	printf("\nSee r1chat(1).\n");
+	return 0;
+}
+
+/* `r1chat help [COMMAND]`: COMMAND --help.  Returns the exit status. */
+static int
+help_command(int argc, char **argv)
+{
+	size_t	i;
+
+	if (argc == 2)
+		return help(&chat_entry);
+	for (i = 0; argc == 3 && i < N_CMDS; i++) {
+		if (strcmp(argv[2], cmd_table[i].name) == 0)
+			return help(&cmd_table[i]);
+	}
+	if (argc == 3)
+		cmd_error("help: %s: not a command (r1chat --help lists them)",
+		    argv[2]);
+	else
+		cmd_error("help: one command at most");
+	return 2;
 }
 
 int
@@ -100,49 +188,50 @@ main(int argc, char **argv)
 	const struct cmd_entry	*c = NULL;
 	struct options		 o;
 	size_t			 i;
-	int			 rc;
-	char			*cause;
+	int			 rc = 2, skip;
+	char			*cause = NULL, *warning = NULL;
 
 	omp_wait_tune(argv);
-	if (argc > 1 && (strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0)) {
-		usage(stdout);
-		return 0;
-	}
-	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-		printf("%s\n", PACKAGE_STRING);
-		return 0;
-	}
-	/* R1CHAT_ISA is checked here, once, for every command. */
-	if (quant_init(&cause) != 0) {
-		cmd_error("%s", cause);
-		free(cause);
-		return 2;
-	}
+	if (argc > 1 && strcmp(argv[1], "help") == 0)
+		return help_command(argc, argv);
 	for (i = 0; argc > 1 && i < N_CMDS; i++) {
 		if (strcmp(argv[1], cmd_table[i].name) == 0)
 			c = &cmd_table[i];
 	}
-	if (c == NULL) {
-		/* No subcommand: the chat, which finds its model itself. */
-		if (argc < 2) {
-			usage(stderr);
-			return 2;
-		}
-		if (options_parse(argc, argv, &o) != 0)
-			return 2;
-		rc = o.raw ? cmd_raw(&o) : cmd_chat(&o);
-		options_free(&o);
-		return rc;
-	}
-	if (options_parse(argc - 1, argv + 1, &o) != 0)
+	if (c == NULL && argc < 2) {
+		usage(stderr);
 		return 2;
-	if (o.model == NULL) {
+	}
+	/* a command's options start after its name */
+	skip = c != NULL;
+	if (options_parse(argc - skip, argv + skip, &o, &cause) != 0)
+		goto out;
+	if (c == NULL)
+		c = o.raw ? &raw_entry : &chat_entry;
+	if (o.help) {
+		rc = help(c);
+		goto out;
+	}
+	if (o.version) {
+		printf("%s\n", PACKAGE_STRING);
+		rc = 0;
+		goto out;
+	}
+	/* R1CHAT_ISA and the options are checked here, once, for all. */
+	if (quant_init(&cause) != 0 ||
+	    options_check(&o, c->bit, c->name, &warning, &cause) != 0)
+		goto out;
+	if (warning != NULL)
+		cmd_error("warning: %s", warning);
+	if (skip && o.model == NULL)
 		cmd_error("%s: no model given", c->name);
-		options_free(&o);
-		return 2;
-	}
-	rc = c->fn(&o);
+	else
+		rc = c->fn(&o);
+out:
+	if (cause != NULL)
+		cmd_error("%s", cause);
+	free(cause);
+	free(warning);
 	options_free(&o);
 	return rc;
 }

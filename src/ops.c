@@ -62,6 +62,16 @@ ops_set_threads(int n)
 }
 
 int
+ops_procs(void)
+{
+#ifdef _OPENMP
+	return omp_get_num_procs();
+#else
+	return 1;
+#endif
+}
+
+int
 ops_threads(void)
 {
 #ifdef _OPENMP

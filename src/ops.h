@@ -89,6 +89,9 @@ int ops_matmul_each(const struct ops_mat *const *w, int nw,
 void ops_set_threads(int n);
 int ops_threads(void);
 
+/* The processors OpenMP may run on: the thread count by default. */
+int ops_procs(void);
+
 /*
  * out = x / sqrt(mean(x^2) + eps) * w (w may be NULL: no weight).  out
  * may be x.

@@ -1,20 +1,27 @@
 /*
  * options.h - the command line, parsed from one table shared by every
  * subcommand (llama.cpp's names where one exists, ollama's where it fits)
- * and, for the chat parameters, from params.c's table.
+ * and, for the chat parameters, from params.c's table.  Each row says
+ * which commands take it, the range or the set of values it must lie
+ * in, and its line of --help.
  */
 #ifndef R1_OPTIONS_H
 #define R1_OPTIONS_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "params.h"
+
+struct opt_given;
 
 struct options {
 	const char	*model;		/* -m or the first positional */
 	char		**args;		/* the other positionals */
 	int		 n_args;
 	int		 verbose;	/* --verbose */
+	int		 help;		/* -h, --help */
+	int		 version;	/* --version */
 	int		 ids;		/* tokenize --ids */
 	int		 no_bos;	/* tokenize --no-bos */
 	int		 no_special;	/* tokenize --no-special */
@@ -59,16 +66,45 @@ struct options {
 	int		 n_prompt;	/* -p, --n-prompt */
 	int		 repetitions;	/* -r, --repetitions */
 	int		 n_depth;	/* -d, --n-depth: tokens in the cache */
+
+	/* The options as options_parse found them, for options_check. */
+	struct opt_given *given;
+	int		 n_given;
 };
 
 /* What an int option not given holds. */
 #define OPT_UNSET PARAM_UNSET
 
+/* v, or def when it was not given. */
+#define OPT_OR(v, def)	((v) != OPT_UNSET ? (v) : (def))
+
 /*
- * Parses argv (argv[0] is the subcommand or program name) into o.  Returns
- * 0, or -1 after printing a usage error on stderr (exit status 2).
+ * Parses argv (argv[0] is the subcommand or program name) into o: the
+ * options' names and the positionals; the flags and the text options are
+ * set, the numbers and the check of every value left to options_check.
+ * Returns 0, or -1 with *cause set (a usage error: exit status 2).
  */
-int options_parse(int argc, char **argv, struct options *o);
+int options_parse(int argc, char **argv, struct options *o, char **cause);
+
+/*
+ * Checks the options options_parse found against the command cmd (a
+ * CMD_* bit, cmd.h; name is what messages call it, NULL for the chat)
+ * and stores their values: each must be one of cmd's, a number in its
+ * row's range, or one of its row's names.  Returns 0, with *warning set
+ * to a sentence or NULL (more threads than processors), or -1 with
+ * *cause set (a usage error), naming the option as its long name.
+ */
+int options_check(struct options *o, unsigned cmd, const char *name,
+    char **warning, char **cause);
+
+/* Prints the options cmd takes, one line each, grouped as r1chat(1). */
+void options_help(FILE *f, unsigned cmd);
+
+/*
+ * The warning for a -c larger than the model's trained context (n_train,
+ * 0 when unknown), malloc'd, or NULL when there is none.
+ */
+char *options_ctx_warning(const struct options *o, long n_train);
 
 /* Frees what options_parse allocated. */
 void options_free(struct options *o);

@@ -12,12 +12,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd.h"
 #include "params.h"
 #include "sampler.h"
 #include "util.h"
 
 #define P(f)	offsetof(struct chat_params, f)
 #define NONE	HUGE_VAL
+
+/*
+ * Whose command lines take a row's option: the chat's and serve's (their
+ * requests' defaults), and --raw's too for the sampler and the context.
+ */
+#define CHAT	(CMD_CHAT | CMD_SERVE)
+#define SAMPLER	(CHAT | CMD_RAW)
 
 /*
  * The order is /set parameter's and /show parameters' (ollama's, then
@@ -30,62 +38,64 @@
  */
 static const struct param_def table[] = {
 	{ .name = "seed", .save_key = "seed", .option = "seed",
-	  .short_option = 's', .request = "seed", .request_off = -1,
+	  .short_option = 's', .commands = SAMPLER,
+	  .request = "seed", .request_off = -1,
 	  .kind = PARAM_INT64, .field = P(seed), .min = -NONE, .max = NONE,
-	  .flags = PARAM_SAMPLER, .def = -1,
+	  .def = -1,
 	  .help = "seed of the random numbers (-1: a new one)" },
 	{ .name = "num_predict", .save_key = "num_predict", .option = "predict",
-	  .short_option = 'n', .request = "max_tokens",
-	  .request_alias = "max_completion_tokens", .request_off = -1,
+	  .short_option = 'n', .commands = SAMPLER | CMD_BENCH,
+	  .request = "max_tokens", .request_alias = "max_completion_tokens",
+	  .request_off = -1,
 	  .kind = PARAM_INT, .field = P(num_predict), .min = -1, .max = NONE,
-	  .def = -1, .help = "most tokens in an answer (-1: no limit)" },
+	  .def = -1, .help = "most tokens to generate (-1: no limit)" },
 	{ .name = "top_k", .save_key = "top_k", .option = "top-k",
-	  .request = "top_k", .request_off = 0,
+	  .commands = SAMPLER, .request = "top_k", .request_off = 0,
 	  .kind = PARAM_INT, .field = P(top_k), .min = 0, .max = NONE,
-	  .flags = PARAM_SAMPLER, .def = 40,
+	  .def = 40,
 	  .help = "sample among the k likeliest tokens (0: all)" },
 	{ .name = "top_p", .save_key = "top_p", .option = "top-p",
-	  .request = "top_p", .request_off = 1,
+	  .commands = SAMPLER, .request = "top_p", .request_off = 1,
 	  .kind = PARAM_FLOAT, .field = P(top_p), .min = 0, .max = 1,
-	  .flags = PARAM_SAMPLER, .def = 0.95,
+	  .def = 0.95,
 	  .help = "sample among the likeliest tokens summing to p" },
 	{ .name = "min_p", .save_key = "min_p", .option = "min-p",
-	  .request = "min_p", .request_off = 0,
+	  .commands = SAMPLER, .request = "min_p", .request_off = 0,
 	  .kind = PARAM_FLOAT, .field = P(min_p), .min = 0, .max = 1,
-	  .flags = PARAM_SAMPLER, .def = 0.05,
-	  .help = "drop tokens under min_p times the likeliest's probability" },
+	  .def = 0.05,
+	  .help = "drop tokens less likely than p times the likeliest" },
 	{ .name = "num_ctx", .save_key = "num_ctx", .option = "ctx-size",
-	  .short_option = 'c',
+	  .short_option = 'c', .commands = SAMPLER | CMD_PERPLEXITY,
 	  .kind = PARAM_INT, .field = P(num_ctx), .min = PARAMS_MIN_CTX,
 	  .max = PARAMS_MAX_CTX, .def = 0,
 	  .help = "context size in tokens" },
 	{ .name = "temperature", .save_key = "temperature", .option = "temp",
-	  .request = "temperature", .request_off = -1,
+	  .commands = SAMPLER, .request = "temperature", .request_off = -1,
 	  .kind = PARAM_FLOAT, .field = P(temperature), .min = 0, .max = NONE,
-	  .flags = PARAM_SAMPLER, .def = 0.6,
+	  .def = 0.6,
 	  .help = "higher is more random, 0 always takes the likeliest" },
 	{ .name = "repeat_penalty", .save_key = "repeat_penalty",
-	  .option = "repeat-penalty", .request = "repetition_penalty",
-	  .request_off = 1,
+	  .option = "repeat-penalty", .commands = SAMPLER,
+	  .request = "repetition_penalty", .request_off = 1,
 	  .kind = PARAM_FLOAT, .field = P(repeat_penalty), .min = 0,
-	  .max = NONE, .flags = PARAM_SAMPLER | PARAM_ABOVE_MIN, .def = 1,
+	  .max = NONE, .flags = PARAM_ABOVE_MIN, .def = 1,
 	  .help = "how much to penalize repeated tokens (1: not at all)" },
 	{ .name = "repeat_last_n", .save_key = "repeat_last_n",
-	  .option = "repeat-last-n", .request = "repeat_last_n",
-	  .request_off = 64,
+	  .option = "repeat-last-n", .commands = SAMPLER,
+	  .request = "repeat_last_n", .request_off = 64,
 	  .kind = PARAM_INT, .field = P(repeat_last_n), .min = -1, .max = NONE,
-	  .flags = PARAM_SAMPLER, .def = 64,
+	  .def = 64,
 	  .help = "how many tokens back to look for repeats (-1: all)" },
 	{ .name = "think", .save_key = "think", .option = "think",
-	  .request = "think", .request_off = 1,
+	  .commands = CHAT, .request = "think", .request_off = 1,
 	  .kind = PARAM_BOOL, .field = P(think), .min = 0, .max = 1, .def = 1,
 	  .help = "reason before answering (false: answer at once)" },
 	{ .name = "think_budget", .save_key = "think_budget",
-	  .option = "think-budget", .request = "think_budget",
-	  .request_off = -1,
+	  .option = "think-budget", .commands = CHAT,
+	  .request = "think_budget", .request_off = -1,
 	  .kind = PARAM_INT, .field = P(think_budget), .min = -1, .max = NONE,
 	  .def = -1,
-	  .help = "reasoning tokens before </think> is forced (-1: no limit)" },
+	  .help = "close the reasoning after N tokens (-1: never)" },
 };
 #define N_PARAMS (sizeof table / sizeof table[0])
 
@@ -145,25 +155,36 @@ param_set(const struct param_def *d, struct chat_params *p, double v)
 }
 
 int
+param_range(double v, double min, double max, int flags, char **cause)
+{
+	int	above = (flags & PARAM_ABOVE_MIN) != 0;
+
+	if ((above ? v > min : v >= min) && v <= max)
+		return 0;
+	if (max != NONE)
+		*cause = xstrfmt("must be between %.15g and %.15g", min, max);
+	else if (above)
+		*cause = xstrfmt("must be more than %.15g", min);
+	else
+		*cause = xstrfmt("must be %.15g or more", min);
+	return -1;
+}
+
+int
 param_check(const struct param_def *d, const struct chat_params *p,
     char **cause)
 {
-	double	v = param_get(d, p);
-	int	above = (d->flags & PARAM_ABOVE_MIN) != 0;
+	double	 v = param_get(d, p);
+	char	*why;
 
 	if (d->kind == PARAM_FLOAT && !isfinite(v)) {
 		*cause = xstrfmt("%s must be a number", d->name);
 		return -1;
 	}
-	if ((above ? v > d->min : v >= d->min) && v <= d->max)
+	if (param_range(v, d->min, d->max, d->flags, &why) == 0)
 		return 0;
-	if (d->max != NONE)
-		*cause = xstrfmt("%s must be between %.15g and %.15g", d->name,
-		    d->min, d->max);
-	else if (above)
-		*cause = xstrfmt("%s must be more than %.15g", d->name, d->min);
-	else
-		*cause = xstrfmt("%s must be %.15g or more", d->name, d->min);
+	*cause = xstrfmt("%s %s", d->name, why);
+	free(why);
 	return -1;
 }
 

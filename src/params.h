@@ -35,7 +35,6 @@ enum param_kind {
 
 /* Row flags. */
 #define PARAM_ABOVE_MIN	0x1	/* the range excludes min itself */
-#define PARAM_SAMPLER	0x2	/* the sampler's: --raw takes it too */
 
 struct param_def {
 	const char	*name;		/* /set parameter, /show */
@@ -43,6 +42,8 @@ struct param_def {
 	const char	*option;	/* --OPTION (a bool: --OPTION and
 					   --noOPTION); NULL: none */
 	int		 short_option;	/* -X; 0: none */
+	unsigned	 commands;	/* CMD_* bits (cmd.h): whose command
+					   line takes the option */
 	const char	*request;	/* in a request; NULL: none */
 	const char	*request_alias;	/* also read, never written */
 	double		 request_off;	/* a value not sent */
@@ -51,7 +52,7 @@ struct param_def {
 	double		 min, max;	/* the range (HUGE_VAL: none) */
 	int		 flags;
 	double		 def;		/* the default */
-	const char	*help;
+	const char	*help;		/* /show, --help */
 };
 
 /* Row i of the table, NULL past its end. */
@@ -72,6 +73,13 @@ void param_set(const struct param_def *d, struct chat_params *p, double v);
  */
 int param_check(const struct param_def *d, const struct chat_params *p,
     char **cause);
+
+/*
+ * Whether v lies in [min, max] (above min with PARAM_ABOVE_MIN in flags;
+ * HUGE_VAL: no bound): 0, or -1 with *cause set to the range's words,
+ * "must be between 0 and 1", "must be -1 or more", "must be more than 0".
+ */
+int param_range(double v, double min, double max, int flags, char **cause);
 
 /* param_check over every row: 0, or -1 with *cause for the first bad one. */
 int params_check(const struct chat_params *p, char **cause);

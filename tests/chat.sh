@@ -192,11 +192,11 @@ ok $? "no prompt: a usage error"
     "r1chat: $tmp/missing.gguf: No such file or directory" ]
 ok $? "a missing model: one line in strerror's words, exit status 1"
 "$R1CHAT" --temp warm "$model" hi >/dev/null 2>"$tmp/err.num"
-[ $? -eq 2 ] && grep -q '^r1chat: --temp: not a number' "$tmp/err.num"
-ok $? "a bad number: a usage error"
+[ $? -eq 2 ] && grep -qx 'r1chat: --temp: warm: not a number' "$tmp/err.num"
+ok $? "a bad number: a usage error naming the option and the value"
 "$R1CHAT" --temp -1 "$model" hi >/dev/null 2>"$tmp/err.neg"
-[ $? -eq 1 ] && grep -q 'temperature must be' "$tmp/err.neg"
-ok $? "a temperature out of range is refused"
+[ $? -eq 2 ] && grep -qx 'r1chat: --temp: -1: must be 0 or more' "$tmp/err.neg"
+ok $? "a temperature out of range is a usage error naming the option"
 "$R1CHAT" --temp 0 -n 4 "$model" hi >/dev/null 2>"$tmp/err.guess"
 [ $? -eq 0 ] && grep -q '^r1chat: warning: .*no chat template; using deepseek-r1' \
     "$tmp/err.guess"
@@ -209,11 +209,11 @@ ok $? "--template chatml on a vocabulary without <|im_start|>: warned, once"
 ! grep -q '^r1chat: warning' "$tmp/err"
 ok $? "--template deepseek-r1 on its vocabulary: no warning"
 "$R1CHAT" --template nonesuch "$model" hi >/dev/null 2>"$tmp/err.tpl"
-[ $? -eq 1 ] && grep -q 'nonesuch' "$tmp/err.tpl"
-ok $? "an unknown --template is refused"
+[ $? -eq 2 ] && grep -q '^r1chat: --template: nonesuch: must be deepseek-r1, .* or llama3$' "$tmp/err.tpl"
+ok $? "an unknown --template is a usage error listing the names"
 "$R1CHAT" --kv-type f8 "$model" hi >/dev/null 2>"$tmp/err.kv"
-[ $? -eq 1 ] && [ "$(wc -l <"$tmp/err.kv")" -eq 1 ] &&
-    grep -q 'kv-type: f8: not f16 or f32' "$tmp/err.kv"
+[ $? -eq 2 ] && [ "$(wc -l <"$tmp/err.kv")" -eq 1 ] &&
+    grep -qx 'r1chat: --kv-type: f8: must be f16 or f32' "$tmp/err.kv"
 ok $? "an unknown --kv-type is refused in one line"
 "$R1CHAT" --kv-type f32 --nothink --temp 0 -n 8 "$model" hi >"$tmp/out.kv32" 2>/dev/null &&
     [ -s "$tmp/out.kv32" ]
@@ -246,11 +246,11 @@ ok $? "after --, a message starting with '-' is answered"
 # --- the parameter table's check, from the command line -----------------------------
 
 "$R1CHAT" --think-budget -2 "$model" hi >/dev/null 2>"$tmp/err.tb"
-[ $? -eq 1 ] && [ "$(wc -l <"$tmp/err.tb")" -eq 1 ] &&
-    grep -q 'think_budget must be -1 or more' "$tmp/err.tb"
-ok $? "--think-budget -2: refused in one line, in /set's words"
+[ $? -eq 2 ] && [ "$(wc -l <"$tmp/err.tb")" -eq 1 ] &&
+    grep -qx 'r1chat: --think-budget: -2: must be -1 or more' "$tmp/err.tb"
+ok $? "--think-budget -2: refused in one line, in the table's words"
 "$R1CHAT" --raw --top-p 2 "$model" hi >/dev/null 2>"$tmp/err.tp"
-[ $? -eq 2 ] && grep -q 'top_p must be between 0 and 1' "$tmp/err.tp"
+[ $? -eq 2 ] && grep -qx 'r1chat: --top-p: 2: must be between 0 and 1' "$tmp/err.tp"
 ok $? "--raw --top-p 2: refused by the same check"
 "$R1CHAT" --think --nothink "$model" hi >/dev/null 2>"$tmp/err.tn"
 [ $? -eq 2 ] && grep -q 'choose one' "$tmp/err.tn"

@@ -148,15 +148,15 @@ rc=$?
 ok $? "perplexity on too short a text: a clear error"
 
 # Generation stops at a full context instead of failing: the prompt's
-# n_p positions, then 16 - n_p generated tokens decoded, and one more
+# n_p positions, then 64 - n_p generated tokens decoded, and one more
 # sampled from the last position's logits.
 n_p=$("$R1CHAT" tokenize "$T/m.gguf" "one two three" --ids | tr -cd ',' |
     wc -c)
 n_p=$((n_p + 1))
-got=$("$R1CHAT" --raw "$T/m.gguf" "one two three" -c 16 -n 100 --temp 0 \
+got=$("$R1CHAT" --raw "$T/m.gguf" "one two three" -c 64 -n 100 --temp 0 \
     --ids 2>"$T/err")
 rc=$?
-[ $rc -eq 0 ] && [ "$(echo $got | wc -w)" -eq $((16 - n_p + 1)) ]
+[ $rc -eq 0 ] && [ "$(echo $got | wc -w)" -eq $((64 - n_p + 1)) ]
 ok $? "generation stops when the context is full ($n_p prompt tokens)"
 
 # --raw --verbose: ollama's summary on stderr, counting this run's prompt

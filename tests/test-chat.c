@@ -18,6 +18,7 @@
 
 #include "backend.h"
 #include "chat.h"
+#include "cmd.h"
 #include "demo.h"
 #include "openai.h"
 #include "options.h"
@@ -833,10 +834,24 @@ test_param_save(const char *model, const char *dir)
 	chat_free(c);
 }
 
+/* The chat's command line argv read and checked: 0, or -1 with *cause. */
+static int
+cli(int argc, char **argv, struct options *o, char **cause)
+{
+	char	*warning = NULL;
+	int	 rc;
+
+	rc = options_parse(argc, argv, o, cause) == 0 &&
+	    options_check(o, CMD_CHAT, NULL, &warning, cause) == 0 ? 0 : -1;
+	free(warning);
+	return rc;
+}
+
 /*
  * Every row with an option on the command line and with /set (and shown
- * by /show parameters); a value out of range refused by param_check's
- * words both on the command line (chat_open) and by /set.
+ * by /show parameters); a value out of range refused on the command line
+ * naming the option, and in param_check's words by the chat (chat_open,
+ * for values from elsewhere) and by /set.
  */
 static void
 test_param_cli(const char *model)
@@ -866,13 +881,15 @@ test_param_cli(const char *model)
 		argv[1] = opt;
 		argv[2] = d->kind == PARAM_BOOL ? NULL : val;
 		argv[3] = NULL;
-		given = options_parse(d->kind == PARAM_BOOL ? 2 : 3, argv,
-		    &o) == 0 && param_get(d, &o.params) == other_value(d);
+		cause = NULL;
+		given = cli(d->kind == PARAM_BOOL ? 2 : 3, argv, &o,
+		    &cause) == 0 && param_get(d, &o.params) == other_value(d);
 		for (j = 0; (e = param_at(j)) != NULL; j++)
 			given = given && (e == d) == param_given(e, &o.params);
 		ok(given, "%s%s%s sets %s alone", opt, argv[2] ? " " : "",
 		    argv[2] ? val : "", d->name);
 		options_free(&o);
+		free(cause);
 		free(opt);
 		line = xstrfmt("/set parameter %s %s", d->name, val);
 		opt = xstrfmt("%-30s %s", d->name, val);
@@ -893,22 +910,27 @@ test_param_cli(const char *model)
 		val = param_format(d, &p);
 		want = NULL;
 		param_check(d, &p, &want);
-		opt = xstrfmt("--%s", d->option);
-		argv[1] = opt;
+		opt = xstrfmt("--%s: %s: %s", d->option, val,
+		    want + strlen(d->name) + 1);
+		argv[1] = xstrfmt("--%s", d->option);
 		argv[2] = val;
 		cause = NULL;
+		given = cli(3, argv, &o, &cause);
+		ok(given != 0 && cause != NULL && strcmp(cause, opt) == 0,
+		    "%s %s refused: %s", argv[1], val, cause ? cause : "");
+		options_free(&o);
+		free(cause);
+		free(argv[1]);
+		cause = NULL;
 		memset(&cfg, 0, sizeof cfg);
-		chat_params_default(&cfg.params);
+		cfg.params = p;
 		cfg.model_path = model;
 		cfg.n_threads = 1;
-		if (options_parse(3, argv, &o) == 0) {
-			params_merge(&cfg.params, &o.params);
-			x = chat_open(&cfg, NULL, &cause);
-			chat_free(x);
-		}
-		options_free(&o);
+		x = chat_open(&cfg, NULL, &cause);
+		chat_free(x);
 		ok(want != NULL && cause != NULL && strcmp(cause, want) == 0,
-		    "%s %s refused: %s", opt, val, cause ? cause : "");
+		    "chat_open refuses %s %s: %s", d->name, val,
+		    cause ? cause : "");
 		free(cause);
 		line = xstrfmt("/set parameter %s %s", d->name, val);
 		cause = xstrfmt("Couldn't set parameter '%s': %s", d->name,
@@ -923,8 +945,10 @@ test_param_cli(const char *model)
 	}
 	argv[1] = "--think";
 	argv[2] = "--nothink";
-	ok(options_parse(3, argv, &o) != 0, "--think and --nothink: refused");
+	cause = NULL;
+	ok(cli(3, argv, &o, &cause) != 0, "--think and --nothink: refused");
 	options_free(&o);
+	free(cause);
 	repl_free(&r);
 	chat_free(c);
 }
