@@ -3,7 +3,8 @@
 # machine, on the models people run: DeepSeek-R1-Distill-Qwen-1.5B's exact
 # shapes (BENCH_TYPES: Q4_K_M, Q8_0, IQ2_XXS) and a V3/R1-shaped MoE
 # (BENCH_MOE_TYPES: Q4_K_M; MLA, 128 experts of which 8 are used, a
-# shared expert, ~2 GB), each from an empty cache and after 4096 tokens
+# shared expert, ~2 GB; 32768 tokens, as llref's bench ids reach 21000),
+# each from an empty cache and after 4096 tokens
 # in it (BENCH_DEPTHS: `bench -d`), as R1 reasons for thousands of tokens
 # before it answers.
 #
@@ -99,7 +100,8 @@ for ty in $TYPES; do
 done >"$T/models"
 for ty in $MOE_TYPES; do
 	echo "V3-MoE-$ty v3-moe-$ty --arch ds2-v3 --layers 9 --embd 2048" \
-	    "--heads 16 --experts 128 --experts-used 8 --ff-exp 512 --type $ty"
+	    "--heads 16 --experts 128 --experts-used 8 --ff-exp 512" \
+	    "--n-vocab 32768 --type $ty"
 done >>"$T/models"
 while read -r label f args; do
 	f=$DIR/$f.gguf
