@@ -427,6 +427,30 @@ check_panels(const char *isa, enum ggml_type type)
 }
 
 /*
+ * m: a rows x cols matrix of type, quantized from small Gaussian weights;
+ * wf is room for a row of floats.  The caller frees m->data.
+ */
+static void
+mat_random(struct ops_mat *m, enum ggml_type type, int rows, int cols,
+    float *wf)
+{
+	int	r, c;
+
+	memset(m, 0, sizeof *m);
+	m->type = type;
+	m->rows = rows;
+	m->cols = cols;
+	m->row_size = type_row_size(type, cols);
+	m->data = malloc(rows * m->row_size);
+	for (r = 0; r < rows; r++) {
+		for (c = 0; c < cols; c++)
+			wf[c] = gauss() * 0.05f;
+		quant_traits(type)->from_float_ref(wf,
+		    (char *)m->data + r * m->row_size, cols);
+	}
+}
+
+/*
  * ops_matmul_n on Q4_K, Q6_K and Q4_K matrices of 67, 13 and 5 rows (one
  * activation type, so one pass for a single token), and on Q4_K with Q8_0
  * (two activation types) and on 5 tokens (separate calls): every output
@@ -444,7 +468,7 @@ check_matmul_n(const char *isa)
 	struct ops_mat		 m[3];
 	const struct ops_mat	*mp[3] = { &m[0], &m[1], &m[2] };
 	float			*x, *wf, *ys[3], *yn[3];
-	int			 set, i, r, c, th, ntok, same = 1, rc_ok = 1;
+	int			 set, i, c, th, ntok, same = 1, rc_ok = 1;
 
 	x = malloc(5 * COLS * sizeof *x);
 	wf = malloc(COLS * sizeof *wf);
@@ -455,20 +479,8 @@ check_matmul_n(const char *isa)
 		yn[i] = malloc(5 * ROWS * sizeof *yn[i]);
 	}
 	for (set = 0; set < 2; set++) {
-		for (i = 0; i < 3; i++) {
-			memset(&m[i], 0, sizeof m[i]);
-			m[i].type = types[set][i];
-			m[i].rows = rows[i];
-			m[i].cols = COLS;
-			m[i].row_size = type_row_size(m[i].type, COLS);
-			m[i].data = malloc(rows[i] * m[i].row_size);
-			for (r = 0; r < rows[i]; r++) {
-				for (c = 0; c < COLS; c++)
-					wf[c] = gauss() * 0.05f;
-				quant_traits(m[i].type)->from_float_ref(wf,
-				    (char *)m[i].data + r * m[i].row_size, COLS);
-			}
-		}
+		for (i = 0; i < 3; i++)
+			mat_random(&m[i], types[set][i], rows[i], COLS, wf);
 		for (ntok = 1; ntok <= 5; ntok += 4) {
 			for (th = 1; th <= 2; th++) {
 				ops_set_threads(th);
@@ -519,7 +531,7 @@ check_matmul_each(const char *isa)
 	const struct ops_mat	*mp[4] = { &m[0], &m[1], &m[2], &m[3] };
 	const float		*xs[4];
 	float			*x[3], *wf, *ys[4], *yn[4];
-	int			 i, r, c, th, cols, same = 1, rc_ok = 1;
+	int			 i, c, th, same = 1, rc_ok = 1;
 
 	for (i = 0; i < 3; i++) {
 		x[i] = malloc(2 * COLS * sizeof *x[i]);
@@ -528,19 +540,8 @@ check_matmul_each(const char *isa)
 	}
 	wf = malloc(2 * COLS * sizeof *wf);
 	for (i = 0; i < 4; i++) {
-		cols = i == 3 ? 2 * COLS : COLS;
-		memset(&m[i], 0, sizeof m[i]);
-		m[i].type = types[i];
-		m[i].rows = rows[i];
-		m[i].cols = cols;
-		m[i].row_size = type_row_size(m[i].type, cols);
-		m[i].data = malloc(rows[i] * m[i].row_size);
-		for (r = 0; r < rows[i]; r++) {
-			for (c = 0; c < cols; c++)
-				wf[c] = gauss() * 0.05f;
-			quant_traits(m[i].type)->from_float_ref(wf,
-			    (char *)m[i].data + r * m[i].row_size, cols);
-		}
+		mat_random(&m[i], types[i], rows[i], i == 3 ? 2 * COLS : COLS,
+		    wf);
 		xs[i] = x[xi[i]];
 		ys[i] = malloc(rows[i] * sizeof *ys[i]);
 		yn[i] = malloc(rows[i] * sizeof *yn[i]);
