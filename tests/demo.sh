@@ -3,7 +3,7 @@
 # tools/train-demo) reasons right: held-out problems the training never saw
 # (tests/data/demo/heldout.txt), one-shot at temperature 0, each answer
 # exact on stdout and its working on stderr between the markers.  All 200
-# on the committed file; a share of them (every 5th: DEMO_EVERY) on its F32
+# on the committed file; a share of them (every 10th: DEMO_EVERY) on its F32
 # weights (`r1chat quantize ... F32`) and their Q8_0, Q6_K and Q4_K_M, on
 # every kernel path this CPU runs, with -t 1 and -t 2, and through serve
 # and --remote.  Each configuration must get 95 % right.
@@ -18,7 +18,7 @@ for f in "$model" "$problems"; do
 		exit 99
 	fi
 done
-every=${DEMO_EVERY:-5}
+every=${DEMO_EVERY:-10}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/r1chat-demo.XXXXXX") || exit 1
 pids=
@@ -86,7 +86,7 @@ ask() {
 }
 
 ask "committed file, default path, -t 2" 1 \
-    "$R1CHAT" "$model" --temp 0 -t 2
+    "$R1CHAT" "$model" --temp 0 -n 600 -t 2
 
 # The demo's own defaults are these.
 "$R1CHAT" --demo "What is 238 + 475?" </dev/null >"$tmp/out" 2>"$tmp/err"
@@ -96,7 +96,7 @@ ok $? "--demo answers 238 + 475 on stdout"
 [ "$(sed -n 1p "$tmp/err")" = "Thinking..." ]
 ok $? "--demo without a terminal: no greeting, no hints, the working first"
 
-ask "committed file, -t 1" "$every" "$R1CHAT" "$model" --temp 0 -t 1
+ask "committed file, -t 1" "$every" "$R1CHAT" "$model" --temp 0 -n 600 -t 1
 
 # Every kernel path this CPU runs, on the committed file.
 for isa in scalar avx2 avx512 avx512-wide amx; do
@@ -106,7 +106,7 @@ for isa in scalar avx2 avx512 avx512-wide amx; do
 		continue
 	fi
 	ask "committed file, path $isa" "$every" env R1CHAT_ISA=$isa \
-	    "$R1CHAT" "$model" --temp 0 -t 2
+	    "$R1CHAT" "$model" --temp 0 -n 600 -t 2
 	echo "# kernel path: $isa ran"
 done
 
@@ -114,17 +114,17 @@ done
 "$R1CHAT" quantize "$model" "$tmp/f32.gguf" F32 </dev/null 2>"$tmp/q.err"
 ok $? "quantize to F32 (the weights dequantized)"
 show "$tmp/q.err"
-ask "F32" "$every" "$R1CHAT" "$tmp/f32.gguf" --temp 0 -t 2
+ask "F32" "$every" "$R1CHAT" "$tmp/f32.gguf" --temp 0 -n 600 -t 2
 for type in Q8_0 Q6_K Q4_K_M; do
 	"$R1CHAT" quantize "$tmp/f32.gguf" "$tmp/$type.gguf" "$type" \
 	    </dev/null 2>"$tmp/q.err"
 	ok $? "quantize F32 to $type"
-	ask "$type" "$every" "$R1CHAT" "$tmp/$type.gguf" --temp 0 -t 2
+	ask "$type" "$every" "$R1CHAT" "$tmp/$type.gguf" --temp 0 -n 600 -t 2
 	rm -f "$tmp/$type.gguf"
 done
 
 # serve, and --remote against it: one server for every question.
-"$R1CHAT" serve "$model" --port 0 --temp 0 -t 2 2>"$tmp/serve.err" &
+"$R1CHAT" serve "$model" --port 0 --temp 0 -n 600 -t 2 2>"$tmp/serve.err" &
 pids="$pids $!"
 i=0
 port=
