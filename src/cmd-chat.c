@@ -17,7 +17,6 @@
 #include "backend.h"
 #include "chat.h"
 #include "cmd.h"
-#include "demo.h"
 #include "gguf.h"
 #include "options.h"
 #include "params.h"
@@ -30,11 +29,26 @@
 /* More than any context holds: past this, stdin is refused unread. */
 #define STDIN_MAX	(64u << 20)
 
-/* The demo's settings, unless the options say otherwise. */
-#define DEMO_THINK_BUDGET	48
-#define DEMO_PREDICT		160
-#define DEMO_TEMP		1.0f
-#define DEMO_PROMPT		"Hello! Who are you, and how do you think?"
+/*
+ * The demo's settings, unless the options say otherwise: its longest
+ * working is some 450 tokens, and at temperature 0 its
+ * answers are the ones tests/demo.sh checks.
+ */
+#define DEMO_PREDICT		1024
+#define DEMO_TEMP		0.0f
+#define DEMO_PROMPT		"What is 238 + 475?"
+#define DEMO_FILE		"r1chat-demo.gguf"
+
+/* What the demo says first on a terminal: what it can do. */
+#define DEMO_GREETING							\
+	"This is r1chat's demo model, a tiny model trained by "		\
+	"tools/train-demo to reason as DeepSeek-R1 does, on sums only: "	\
+	"addition and subtraction of whole numbers up to 9999, "		\
+	"multiplication of up to 3 digits by 1 or of up to 2 digits by 2, "	\
+	"and word problems of them, in English or Chinese.  Try: What is "	\
+	"4738 - 956?  or: "						\
+	"小明有 23 个苹果，又得到了 48 个。小明现在有多少个苹果？"
+#define DEMO_HINTS	"/? for the commands; /bye to leave."
 
 /* Reads all of stdin into *out.  Returns 0, or -1 with *cause set. */
 static int
@@ -173,9 +187,13 @@ lines_join(const char *const *v, int n)
 	return all;
 }
 
-/* Opens the chat on model and runs it; banner is said first (the demo). */
+/*
+ * Opens the chat on model and runs it; banner, when not NULL, is said
+ * first, and deflt is the message when none is given (the demo's).
+ */
 static int
-chat_run(struct options *o, struct chat_config *cfg, const char *banner)
+chat_run(struct options *o, struct chat_config *cfg, const char *banner,
+    const char *deflt)
 {
 	struct chat	*c;
 	struct repl	 r;
@@ -198,9 +216,9 @@ chat_run(struct options *o, struct chat_config *cfg, const char *banner)
 			free(cause);
 			return 1;
 		}
-		if (len == 0 && banner != NULL) {
+		if (len == 0 && deflt != NULL) {
 			free(msg);
-			msg = xstrdup(DEMO_PROMPT);
+			msg = xstrdup(deflt);
 			len = strlen(msg);
 		}
 		if (len == 0) {
@@ -260,11 +278,34 @@ chat_run(struct options *o, struct chat_config *cfg, const char *banner)
 	return rc;
 }
 
+/*
+ * The demo model: the source tree's share/ (a build tree, where a
+ * retrained model is tried at once), else the installed one.  Returns it
+ * (malloc'd), or NULL with *cause set.
+ */
+static char *
+demo_path(char **cause)
+{
+	const char	*dirs[] = { R1CHAT_SRCDIR "/share", R1CHAT_PKGDATADIR };
+	char		*path;
+	size_t		 i;
+
+	for (i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		path = xstrfmt("%s/%s", dirs[i], DEMO_FILE);
+		if (access(path, R_OK) == 0)
+			return path;
+		free(path);
+	}
+	*cause = xstrfmt("no %s in %s/share or %s", DEMO_FILE, R1CHAT_SRCDIR,
+	    R1CHAT_PKGDATADIR);
+	return NULL;
+}
+
 static int
 demo_run(struct options *o)
 {
 	struct chat_config	 cfg;
-	char			*path, *cause = NULL;
+	char			*path, *cause = NULL, *banner = NULL;
 	int			 rc;
 
 	if (o->model != NULL) {
@@ -277,19 +318,25 @@ demo_run(struct options *o)
 		o->n_args++;
 		o->model = NULL;
 	}
-	if ((path = demo_model(&cause)) == NULL) {
+	if ((path = demo_path(&cause)) == NULL) {
 		cmd_error("demo: %s", cause);
 		free(cause);
 		return 1;
 	}
 	cmd_chat_config(o, path, &cfg);
-	if (o->params.think_budget == PARAM_UNSET)
-		cfg.params.think_budget = DEMO_THINK_BUDGET;
 	if (o->params.num_predict == PARAM_UNSET)
 		cfg.params.num_predict = DEMO_PREDICT;
 	if (isnan(o->params.temperature))
 		cfg.params.temperature = DEMO_TEMP;
-	rc = chat_run(o, &cfg, DEMO_BANNER);
+	/* Whoever types is greeted; a script gets the answer alone. */
+	if (isatty(STDIN_FILENO)) {
+		if (o->n_args == 0 && isatty(STDOUT_FILENO) && !o->no_tui)
+			banner = xstrdup(DEMO_GREETING "\n" DEMO_HINTS);
+		else
+			banner = xstrdup(DEMO_GREETING);
+	}
+	rc = chat_run(o, &cfg, banner, DEMO_PROMPT);
+	free(banner);
 	free(path);
 	return rc;
 }
@@ -380,7 +427,7 @@ remote_run(struct options *o)
 	cfg.remote_model = o->model;
 	cfg.api_key = key;
 	cfg.timeout = OPT_OR(o->timeout, 0);
-	rc = chat_run(o, &cfg, NULL);
+	rc = chat_run(o, &cfg, NULL, NULL);
 	free(key);
 	return rc;
 }
@@ -400,5 +447,5 @@ cmd_chat(struct options *o)
 		return 2;
 	}
 	cmd_chat_config(o, o->model, &cfg);
-	return chat_run(o, &cfg, NULL);
+	return chat_run(o, &cfg, NULL, NULL);
 }

@@ -234,7 +234,8 @@ quantize_cmp(const void *a, const void *b)
 
 /*
  * Plans each tensor's type; refuses to requantize (a quantized tensor
- * to another type loses twice, and llama.cpp refuses it too by default).
+ * to another type loses twice, and llama.cpp refuses it too by default),
+ * but writes F32 from any type.
  */
 static int
 quantize_plan(const struct gguf_file *g, uint32_t ftype,
@@ -264,9 +265,12 @@ quantize_plan(const struct gguf_file *g, uint32_t ftype,
 		    t->type);
 		if (jobs[i].type == t->type)
 			continue;
-		if (type_info(t->type)->blck > 1) {
+		/* To F32 is dequantizing, which loses nothing. */
+		if (type_info(t->type)->blck > 1 &&
+		    jobs[i].type != GGML_TYPE_F32) {
 			*cause = xstrfmt("%s is %s: requantizing is not "
-			    "supported, start from F32, F16 or BF16", t->name,
+			    "supported, start from F32, F16 or BF16 (F32 "
+			    "can be written from any type)", t->name,
 			    type_info(t->type)->name);
 			rc = -1;
 		} else if (quant_traits(t->type) == NULL) {

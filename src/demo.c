@@ -1,5 +1,5 @@
 /*
- * demo.c - writes the demo model: a qwen2-shaped network with random
+ * demo.c - writes test-chat's model: a qwen2-shaped network with random
  * weights, the R1 distills' chat template and special tokens, and a
  * byte-level BPE vocabulary learned here, at generation time, from a text
  * of our own.  Everything comes from a fixed seed, so the file is the same

@@ -1,16 +1,11 @@
 /*
- * demo.h - the model behind `r1chat --demo`: DeepSeek-R1-Distill-Qwen's
- * shape and template, a small vocabulary built in, random weights.
+ * demo.h - a model for the tests (test-chat): DeepSeek-R1-Distill-Qwen's
+ * shape and template, a small vocabulary built in, random weights.  It was
+ * `r1chat --demo`'s until the trained share/r1chat-demo.gguf; the chat
+ * layer's tests keep it for its exact, small shapes.
  */
 #ifndef R1_DEMO_H
 #define R1_DEMO_H
-
-/* What the demo says first, and plainly. */
-#define DEMO_BANNER							\
-	"This is r1chat's demo model: its weights are random numbers, so "	\
-	"its words are noise.  It shows how a chat looks: reasoning above, "	\
-	"the answer below (its reasoning is cut short by a think budget).  "	\
-	"Try /? for the commands; /bye to leave."
 
 /*
  * Returns the path (malloc'd) of the demo model, writing it first when

@@ -90,7 +90,7 @@ static const struct opt_def opt_table[] = {
 	{ "no-tui", 0, OPT_FLAG, F(no_tui), CMD_CHAT, G_CHAT,
 	  .help = "answer one message, even on a terminal" },
 	{ "demo", 0, OPT_FLAG, F(demo), CMD_CHAT, G_CHAT,
-	  .help = "the chat on a small model made on the spot" },
+	  .help = "the chat on the small trained demo model" },
 	{ "raw", 0, OPT_FLAG, F(raw), CMD_CHAT | CMD_RAW, G_CHAT,
 	  .help = "continue PROMPT as it is, no template" },
 

@@ -178,6 +178,14 @@ check "unwritable output: no file" [ ! -e "$tmp/no" ]
 rc=$?
 check "requantizing is refused: exit 1 ($rc)" [ $rc -eq 1 ]
 check "requantizing: no output file" [ ! -e "$out" ]
+"$R1CHAT" quantize "$tmp/q.gguf" "$out" F32 </dev/null 2>"$tmp/err"
+rc=$?
+check "a quantized model to F32 (dequantized): exit 0 ($rc)" [ $rc -eq 0 ]
+"$R1CHAT" show --verbose "$out" 2>/dev/null |
+    sed -n '/^  Tensor types/,/^$/p' | sed '1d;/^$/d' >"$tmp/types"
+check "a quantized model to F32: every tensor F32" \
+    [ "$(awk '{ print $1 }' "$tmp/types")" = F32 ]
+rm -f "$out"
 
 printf 'not a gguf file' >"$tmp/bad.gguf"
 "$R1CHAT" quantize "$tmp/bad.gguf" "$out" Q8_0 </dev/null 2>"$tmp/err"

@@ -105,13 +105,13 @@ tm new-session -d -s keep "sleep 3600"
 start main --demo
 wait_for 'Send a message \(/\? for help\)' 60
 ok $? "the prompt and its placeholder are shown"
-wait_for 'weights are random' 1
-ok $? "the demo says its weights are random"
-wait_for "$idle r1chat demo \(random weights\)\$" 1
+wait_for "^This is r1chat's demo model" 1
+ok $? "the demo greets, saying what it can do"
+wait_for "$idle r1chat demo\$" 1
 ok $? "the status line: model, context, tokens/s, idle"
 
-tm send-keys -t t 'hello there' Enter
-wait_for '^>>> hello there' 10
+tm send-keys -t t 'Add 12 and 30.' Enter
+wait_for '^>>> Add 12 and 30\.' 10
 ok $? "the message is echoed in the answer pane"
 wait_for "$idle" 60
 ok $? "the answer ends and the status is idle again"
@@ -120,7 +120,7 @@ think=$(printf '%s\n' "$scr" | sed -n '/── reasoning/,/── answer/p' |
     sed '1d;$d' | grep -c '[^ ]')
 [ "$think" -ge 1 ]
 ok $? "the reasoning pane holds text ($think lines)"
-answer=$(printf '%s\n' "$scr" | sed -n '/^>>> hello there/,/^ [a-z]* | ctx /p' |
+answer=$(printf '%s\n' "$scr" | sed -n '/^>>> Add 12 and 30\./,/^ [a-z]* | ctx /p' |
     sed '1d;$d' | grep -c '[^ ]')
 [ "$answer" -ge 1 ]
 ok $? "the answer pane holds text after the question ($answer lines)"
@@ -201,7 +201,7 @@ grep -q '"system": "You are terse."' "$tmp/conv.json"
 ok $? "/save holds the system prompt"
 
 tm send-keys -t t '/clear' Enter
-wait_for '^Cleared session context$' 5 && ! screen | grep -q '^>>> hello there'
+wait_for '^Cleared session context$' 5 && ! screen | grep -q '^>>> Add 12'
 ok $? "/clear empties the panes"
 wait_for '^ idle \| ctx 0/3000 \| 0\.0 tok/s \|' 1
 ok $? "/clear: the status line counts no context used and no rate"
@@ -270,7 +270,7 @@ tm resize-window -t t -x 100 -y 30
 wait_for '^── answer ─{90}' 10
 tm send-keys -t t '/bye' Enter
 ended main 0
-grep -q '^hello there$' "$tmp/state/r1chat/history"
+grep -q '^Add 12 and 30\.$' "$tmp/state/r1chat/history"
 ok $? "the input history is kept in \$XDG_STATE_HOME/r1chat/history"
 
 # --- Ctrl-D, and history recalled --------------------------------------------

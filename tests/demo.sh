@@ -1,0 +1,144 @@
+#!/bin/sh
+# demo.sh - the trained demo model (share/r1chat-demo.gguf, made by
+# tools/train-demo) reasons right: held-out problems the training never saw
+# (tests/data/demo/heldout.txt), one-shot at temperature 0, each answer
+# exact on stdout and its working on stderr between the markers.  All 200
+# on the committed file; a share of them (every 10th: DEMO_EVERY) on its F32
+# weights (`r1chat quantize ... F32`) and their Q8_0, Q6_K and Q4_K_M, on
+# every kernel path this CPU runs, with -t 1 and -t 2, and through serve
+# and --remote.  Each configuration must get 95 % right.
+
+: "${R1CHAT:?R1CHAT must name the r1chat binary}"
+top=${top_srcdir:-.}
+model="$top/share/r1chat-demo.gguf"
+problems="${R1CHAT_TESTDATA:-$top/tests/data}/demo/heldout.txt"
+for f in "$model" "$problems"; do
+	if [ ! -f "$f" ]; then
+		echo "Bail out! missing $f"
+		exit 99
+	fi
+done
+every=${DEMO_EVERY:-10}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/r1chat-demo.XXXXXX") || exit 1
+pids=
+cleanup() {
+	for p in $pids; do
+		kill "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+LC_ALL=C.UTF-8
+export LC_ALL
+unset OPENAI_API_KEY R1CHAT_ISA
+
+. "$top/tests/tap.sh"
+
+# The problems as files: q.N the question, a.N the result.
+grep -v '^#' "$problems" | awk -F '\t' -v dir="$tmp" '{
+	n++; printf "%s", $1 > (dir "/q." n); print $2 > (dir "/a." n)
+	close(dir "/q." n); close(dir "/a." n)
+} END { print n > (dir "/count") }'
+count=$(cat "$tmp/count")
+
+# Checks the answer of problem i in $tmp/out, $tmp/err: the result is the
+# last number of stdout, the working is on stderr between the markers and
+# ends saying the result.  Counts in $right, $total; the first wrong ones
+# are kept in $tmp/wrong.
+check() {
+	total=$((total + 1))
+	want=$(cat "$tmp/a.$1")
+	got=$(grep -o -- '-\{0,1\}[0-9][0-9]*' "$tmp/out" | tail -n 1)
+	working=$(sed -n '/^Thinking\.\.\.$/,/^\.\.\.done thinking\.$/p' \
+	    "$tmp/err")
+	if [ "$got" = "$want" ] &&
+	    [ "$(sed -n 1p "$tmp/err")" = "Thinking..." ] &&
+	    printf '%s\n' "$working" | tail -n 1 | grep -qx '\.\.\.done thinking\.' &&
+	    printf '%s\n' "$working" | grep -q -- "= $want[。.]"; then
+		right=$((right + 1))
+	elif [ "$(wc -l <"$tmp/wrong")" -lt 20 ]; then
+		printf '%s: %s, wanted %s\n' "$(cat "$tmp/q.$1")" "$got" \
+		    "$want" >>"$tmp/wrong"
+	fi
+}
+
+# ask NAME STEP COMMAND...: runs COMMAND QUESTION on every STEP-th problem
+# and checks the answers; one test line, 95 % right or more.
+ask() {
+	name=$1
+	step=$2
+	shift 2
+	right=0
+	total=0
+	: >"$tmp/wrong"
+	i=1
+	while [ "$i" -le "$count" ]; do
+		"$@" "$(cat "$tmp/q.$i")" </dev/null >"$tmp/out" 2>"$tmp/err"
+		check "$i"
+		i=$((i + step))
+	done
+	[ $((right * 100)) -ge $((total * 95)) ]
+	ok $? "$name: $right/$total right"
+	show "$tmp/wrong"
+	echo "# accuracy: $name: $right/$total"
+}
+
+ask "committed file, default path, -t 2" 1 \
+    "$R1CHAT" "$model" --temp 0 -n 600 -t 2
+
+# The demo's own defaults are these.
+"$R1CHAT" --demo "What is 238 + 475?" </dev/null >"$tmp/out" 2>"$tmp/err"
+ok $? "--demo: exit status 0"
+grep -qx '238 + 475 = 713' "$tmp/out"
+ok $? "--demo answers 238 + 475 on stdout"
+[ "$(sed -n 1p "$tmp/err")" = "Thinking..." ]
+ok $? "--demo without a terminal: no greeting, no hints, the working first"
+
+ask "committed file, -t 1" "$every" "$R1CHAT" "$model" --temp 0 -n 600 -t 1
+
+# Every kernel path this CPU runs, on the committed file.
+for isa in scalar avx2 avx512 avx512-wide amx; do
+	if ! R1CHAT_ISA=$isa "$R1CHAT" show "$model" >/dev/null 2>&1; then
+		echo "# kernel path: $isa skipped: this CPU lacks it"
+		ok 0 "$isa # SKIP this CPU lacks it"
+		continue
+	fi
+	ask "committed file, path $isa" "$every" env R1CHAT_ISA=$isa \
+	    "$R1CHAT" "$model" --temp 0 -n 600 -t 2
+	echo "# kernel path: $isa ran"
+done
+
+# The F32 weights, and llama.cpp's mixtures of them.
+"$R1CHAT" quantize "$model" "$tmp/f32.gguf" F32 </dev/null 2>"$tmp/q.err"
+ok $? "quantize to F32 (the weights dequantized)"
+show "$tmp/q.err"
+ask "F32" "$every" "$R1CHAT" "$tmp/f32.gguf" --temp 0 -n 600 -t 2
+for type in Q8_0 Q6_K Q4_K_M; do
+	"$R1CHAT" quantize "$tmp/f32.gguf" "$tmp/$type.gguf" "$type" \
+	    </dev/null 2>"$tmp/q.err"
+	ok $? "quantize F32 to $type"
+	ask "$type" "$every" "$R1CHAT" "$tmp/$type.gguf" --temp 0 -n 600 -t 2
+	rm -f "$tmp/$type.gguf"
+done
+
+# serve, and --remote against it: one server for every question.
+"$R1CHAT" serve "$model" --port 0 --temp 0 -n 600 -t 2 2>"$tmp/serve.err" &
+pids="$pids $!"
+i=0
+port=
+while [ $i -lt 300 ]; do
+	port=$(sed -n 's|.* on http://127\.0\.0\.1:\([0-9]*\)/v1$|\1|p' \
+	    "$tmp/serve.err" 2>/dev/null)
+	[ -n "$port" ] && break
+	sleep 0.1
+	i=$((i + 1))
+done
+[ -n "$port" ]
+ok $? "serve says the port it listens on"
+ask "serve + --remote" "$every" "$R1CHAT" --remote \
+    "http://127.0.0.1:$port/v1" --temp 0
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
