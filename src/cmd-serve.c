@@ -12,6 +12,7 @@
 
 #include "chat.h"
 #include "cmd.h"
+#include "gguf.h"
 #include "options.h"
 #include "serve.h"
 #include "util.h"
@@ -25,20 +26,24 @@
 
 /*
  * The model's id: --alias, else the file's name without its folder and
- * .gguf (general.name may have spaces, and says less which file it is).
+ * .gguf, or a split model's without -0000K-of-0000N.gguf (general.name may
+ * have spaces, and says less which file it is).
  */
 static char *
 model_id(const struct options *o)
 {
 	const char	*name = o->model, *slash;
 	size_t		 n;
+	int		 stem, k, of;
 
 	if (o->alias != NULL)
 		return xstrdup(o->alias);
 	if ((slash = strrchr(name, '/')) != NULL)
 		name = slash + 1;
 	n = strlen(name);
-	if (n > 5 && strcmp(name + n - 5, ".gguf") == 0)
+	if ((stem = gguf_split_name(name, &k, &of)) > 0)
+		n = (size_t)stem;
+	else if (n > 5 && strcmp(name + n - 5, ".gguf") == 0)
 		n -= 5;
 	return xstrndup(name, n);
 }
@@ -99,6 +104,7 @@ cmd_serve(struct options *o)
 	}
 	sc.api_key = key;
 	cmd_chat_config(o, o->model, &cfg);
+	cfg.words = CHAT_WORDS_COMMAND;	/* a client's refusal names options */
 	if ((c = chat_open(&cfg, &warning, &cause)) == NULL) {
 		cmd_error("%s: %s", o->model, cause);
 		free(cause);

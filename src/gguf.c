@@ -732,12 +732,8 @@ shard_map(struct gguf_shard *s, const char *path, char **cause)
 
 #define SPLIT_SUFFIX_LEN 20	/* "-00001-of-00005.gguf" */
 
-/*
- * Parses NAME-0000K-of-0000N.gguf: returns the length of NAME and stores
- * K and N, or returns -1 when path is not named like a shard.
- */
-static int
-split_name(const char *path, int *k, int *n)
+int
+gguf_split_name(const char *path, int *k, int *n)
 {
 	size_t		 len = strlen(path), i;
 	const char	*s;
@@ -942,7 +938,7 @@ gguf_open(const char *path, char **cause)
 	ps[no] = p0;
 
 	if (count > 1) {
-		plen = split_name(path, &k, &n);
+		plen = gguf_split_name(path, &k, &n);
 		if (plen < 0) {
 			*cause = xstrfmt("shard %d of %d: name not "
 			    "NAME-%05d-of-%05d.gguf", no + 1, count, no + 1,

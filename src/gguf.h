@@ -97,6 +97,12 @@ struct gguf_file {
  */
 struct gguf_file *gguf_open(const char *path, char **cause);
 
+/*
+ * Parses NAME-0000K-of-0000N.gguf: returns the length of NAME and stores
+ * K and N, or returns -1 when path is not named like a shard.
+ */
+int gguf_split_name(const char *path, int *k, int *n);
+
 /* Unmaps and frees everything gguf_open returned; NULL is ignored. */
 void gguf_close(struct gguf_file *g);
 

@@ -247,6 +247,18 @@ ok $? "the access log: method, path, status, tokens, milliseconds"
 ! grep -q warning "$tmp/a.err"
 ok $? "on loopback, no warning"
 
+# A message longer than the context: 400, worded for a server's client
+# (the option to raise), not the REPL's /set advice.
+serve d -c 64 --quiet
+long=$(printf 'word %.0s' $(seq 100))
+post "$url/chat/completions" \
+    "{\"messages\":[{\"role\":\"user\",\"content\":\"$long\"}]}" \
+    >"$tmp/long" 2>&1
+[ "$(head -n 1 "$tmp/long")" = "HTTP 400" ] &&
+    grep -q 'the message is too long: [0-9]* tokens, the context holds 64 (raise -c/--ctx-size)' \
+    "$tmp/long" && ! grep -q '/set' "$tmp/long"
+ok $? "a message longer than the context: 400, naming -c, not /set"
+
 # --- --cors, --api-key-file, --alias, --quiet --------------------------------
 
 printf 'sk-test-secret\n' >"$tmp/key"

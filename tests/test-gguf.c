@@ -574,6 +574,36 @@ write_shard_as(const char *prefix, int file_count, int no, int count,
 	return r;
 }
 
+/* Which names are a split model's shards, and their stem. */
+static void
+test_split_names(void)
+{
+	static const struct {
+		const char	*path;
+		int		 stem, k, n;
+	} cases[] = {
+		{ "R1-Q4_K_M-00001-of-00009.gguf", 9, 1, 9 },
+		{ "/m/x-00003-of-00003.gguf", 4, 3, 3 },
+		{ "x-00004-of-00003.gguf", -1, 0, 0 },
+		{ "x-00000-of-00003.gguf", -1, 0, 0 },
+		{ "x-0001-of-00003.gguf", -1, 0, 0 },
+		{ "x-00001-of-00003.bin", -1, 0, 0 },
+		{ "x-0a001-of-00003.gguf", -1, 0, 0 },
+		{ "model.gguf", -1, 0, 0 },
+	};
+	size_t	i;
+	int	stem, k, n;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		k = n = 0;
+		stem = gguf_split_name(cases[i].path, &k, &n);
+		ok(stem == cases[i].stem && (stem < 0 ||
+		    (k == cases[i].k && n == cases[i].n)),
+		    "split name %s: stem %d, shard %d of %d", cases[i].path,
+		    stem, k, n);
+	}
+}
+
 static void
 test_splits(void)
 {
@@ -707,6 +737,7 @@ main(void)
 	test_writer_refuses();
 	test_copy_kv();
 	test_versions();
+	test_split_names();
 	test_splits();
 	test_real_vocab();
 	rc = done_testing();
