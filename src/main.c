@@ -170,6 +170,9 @@ help_command(int argc, char **argv)
 
 	if (argc == 2)
 		return help(&chat_entry);
+	if (argc == 3 && (strcmp(argv[2], raw_entry.name) == 0 ||
+	    strcmp(argv[2], raw_entry.name + 2) == 0))
+		return help(&raw_entry);	/* --raw, or raw */
 	for (i = 0; argc == 3 && i < N_CMDS; i++) {
 		if (strcmp(argv[2], cmd_table[i].name) == 0)
 			return help(&cmd_table[i]);

@@ -64,6 +64,12 @@ for c in "" show quantize perplexity bench serve tokenize; do
 	    cmp -s "$tmp/a" "$tmp/b" || miss=1
 done
 ok $miss "r1chat help COMMAND is r1chat COMMAND --help, help alone --help"
+miss=0
+for c in --raw raw; do
+	"$R1CHAT" help $c >"$tmp/a" 2>&1 && "$R1CHAT" --raw --help >"$tmp/b" &&
+	    cmp -s "$tmp/a" "$tmp/b" || miss=1
+done
+ok $miss "r1chat help --raw (or raw) is r1chat --raw --help"
 "$R1CHAT" help nosuch >"$tmp/out" 2>"$tmp/err"
 [ $? -eq 2 ] && [ ! -s "$tmp/out" ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
     grep -q '^r1chat: help: nosuch: not a command' "$tmp/err"
