@@ -14,6 +14,7 @@
 #include "cmd.h"
 #include "options.h"
 #include "serve.h"
+#include "store.h"
 #include "util.h"
 
 /* The options' defaults; options.c's table holds their ranges. */
@@ -24,7 +25,8 @@
 #define DEFAULT_MAX_TOKENS	8192
 
 /*
- * The model's id: --alias, else the file's name without its folder and
+ * The model's id: --alias, else the name it was found by (store.c), else
+ * the file's name without its folder and
  * .gguf (general.name may have spaces, and says less which file it is).
  */
 static char *
@@ -35,6 +37,8 @@ model_id(const struct options *o)
 
 	if (o->alias != NULL)
 		return xstrdup(o->alias);
+	if (o->found != NULL && o->found->name != NULL)
+		return xstrdup(o->found->name);
 	if ((slash = strrchr(name, '/')) != NULL)
 		name = slash + 1;
 	n = strlen(name);

@@ -14,10 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cmd.h"
 #include "gguf.h"
 #include "options.h"
 #include "residency.h"
+#include "store.h"
 #include "template.h"
 #include "util.h"
 
@@ -334,6 +337,55 @@ show_type_counts(const struct gguf_file *g)
 	table_print("Tensor types", &t);
 }
 
+/* A text under its section title, each line indented as ollama's. */
+static void
+text_print(const char *title, const char *text)
+{
+	const char	*p, *nl;
+
+	printf("  %s\n", title);
+	for (p = text; *p != '\0'; p = *nl != '\0' ? nl + 1 : nl) {
+		nl = p + strcspn(p, "\n");
+		printf("    %.*s\n", (int)(nl - p), p);
+	}
+	putchar('\n');
+}
+
+/*
+ * The manifest's layers of a model found by name (store.c): its params
+ * as ollama shows them (a row a value, an array's one per element), its
+ * system prompt, and with --verbose its template.
+ */
+static void
+show_layers(const struct store_model *m, int verbose)
+{
+	struct show_table	 t = { NULL, 0 };
+	json_t			*j, *v, *e;
+	const char		*key;
+	char			*s;
+	size_t			 i;
+
+	if (m->params != NULL &&
+	    (j = json_loads(m->params, 0, NULL)) != NULL) {
+		json_object_foreach(j, key, v) {
+			for (i = 0; i < (json_is_array(v) ?
+			    json_array_size(v) : 1); i++) {
+				e = json_is_array(v) ? json_array_get(v, i) : v;
+				s = json_dumps(e, JSON_ENCODE_ANY |
+				    JSON_REAL_PRECISION(6));
+				table_add(&t, key, s, NULL, NULL);
+				free(s);
+			}
+		}
+		json_decref(j);
+		table_print("Parameters", &t);
+	}
+	if (m->system != NULL)
+		text_print("System", m->system);
+	if (verbose && m->template != NULL)
+		text_print("Template", m->template);
+}
+
 int
 cmd_show(struct options *o)
 {
@@ -346,7 +398,7 @@ cmd_show(struct options *o)
 	uint32_t		 ft;
 
 	if (o->n_args > 0) {
-		cmd_error("show: %s: one model only (usage: show MODEL.gguf "
+		cmd_error("show: %s: one model only (usage: show MODEL "
 		    "[--verbose])", o->args[0]);
 		return 2;
 	}
@@ -393,6 +445,8 @@ cmd_show(struct options *o)
 		free(s);
 	}
 	table_print("Model", &t);
+	if (o->found != NULL && o->found->name != NULL)
+		show_layers(o->found, o->verbose);
 	if ((s = residency_warning(&mem)) != NULL) {
 		cmd_error("warning: %s", s);
 		free(s);

@@ -63,7 +63,7 @@ static const char *reasoning_choice(size_t);
 
 static const struct opt_def opt_table[] = {
 	/* the engine: llama.cpp's names */
-	{ "model", 'm', OPT_STR, F(model), CMD_ALL, G_ENGINE,
+	{ "model", 'm', OPT_STR, F(model), CMD_ALL & ~CMD_LIST, G_ENGINE,
 	  .arg = "MODEL", .help = "the model (--remote: the server's model)" },
 	{ "threads", 't', OPT_INT, F(threads), ENGINE | CMD_BENCH, G_ENGINE,
 	  1, 1024, .arg = "N",

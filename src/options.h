@@ -14,9 +14,11 @@
 #include "params.h"
 
 struct opt_given;
+struct store_model;
 
 struct options {
 	const char	*model;		/* -m or the first positional */
+	const struct store_model *found; /* the model named, when one was */
 	char		**args;		/* the other positionals */
 	int		 n_args;
 	int		 verbose;	/* --verbose */
