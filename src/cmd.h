@@ -24,7 +24,8 @@ struct options;
 #define CMD_QUANTIZE	0x80
 #define CMD_LIST	0x100
 #define CMD_RM		0x200
-#define CMD_ALL		0x3ff
+#define CMD_PULL	0x400
+#define CMD_ALL		0x7ff
 
 int cmd_show(struct options *o);
 int cmd_quantize(struct options *o);
@@ -33,6 +34,9 @@ int cmd_tokenize(struct options *o);
 /* The stores (cmd-store.c): `list`, `rm NAME...`. */
 int cmd_list(struct options *o);
 int cmd_rm(struct options *o);
+
+/* `pull NAME`: a model fetched into r1chat's store (cmd-pull.c). */
+int cmd_pull(struct options *o);
 
 /* n bytes as ollama's format.HumanBytes writes them ("4.7 GB"), malloc'd. */
 char *cmd_bytes(uint64_t n);

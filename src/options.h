@@ -69,6 +69,10 @@ struct options {
 	int		 repetitions;	/* -r, --repetitions */
 	int		 n_depth;	/* -d, --n-depth: tokens in the cache */
 
+	/* pull */
+	const char	*registry;	/* --registry URL */
+	int		 connections;	/* --connections N */
+
 	/* The options as options_parse found them, for options_check. */
 	struct opt_given *given;
 	int		 n_given;
