@@ -84,6 +84,28 @@ on_progress(const struct pull_progress *p, void *arg)
 	free(left);
 }
 
+/* A repository named without a quant: the models it offers, a line each. */
+static void
+offers_print(const struct pull_plan *plan, const char *text)
+{
+	size_t	 i, w = 4;
+	char	*size;
+
+	for (i = 0; i < plan->n_offers; i++) {
+		if (strlen(plan->offers[i].name) > w)
+			w = strlen(plan->offers[i].name);
+	}
+	printf("%-*s    %-8s    %s\n", (int)w, "FILE", "SIZE", "SHARDS");
+	for (i = 0; i < plan->n_offers; i++) {
+		size = cmd_bytes(plan->offers[i].size);
+		printf("%-*s    %-8s    %zu\n", (int)w, plan->offers[i].name,
+		    size, plan->offers[i].n_files);
+		free(size);
+	}
+	fprintf(stderr, "pick one: r1chat pull %s:QUANT (or %s/FILE.gguf)\n",
+	    text, text);
+}
+
 int
 cmd_pull(struct options *o)
 {
@@ -98,18 +120,23 @@ cmd_pull(struct options *o)
 		cmd_error("pull: %s: one model at a time", o->args[0]);
 		return 2;
 	}
-	if (pull_plan_ollama(o->model, o->registry, &plan, &cause) != 0) {
+	if (pull_plan(o->model, o->registry, &plan, &cause) != 0) {
 		cmd_error("pull: %s", cause);
 		free(cause);
 		return 1;
+	}
+	if (plan.n_offers > 0) {
+		offers_print(&plan, o->model);
+		rc = 0;
+		goto out;
 	}
 	for (i = 0; i < plan.n_files; i++)
 		total += plan.files[i].size;
 	need = pull_plan_remaining(&plan);
 	a = cmd_bytes(total);
 	b = cmd_bytes(total - need);
-	fprintf(stderr, "pulling %s: %zu files, %s%s%s%s\n", plan.name,
-	    plan.n_files, a, need < total ? " (" : "", need < total ? b : "",
+	fprintf(stderr, "pulling %s: %zu file%s, %s%s%s%s\n", plan.name,
+	    plan.n_files, plan.n_files == 1 ? "" : "s", a, need < total ? " (" : "", need < total ? b : "",
 	    need < total ? " already here)" : "");
 	free(a);
 	free(b);

@@ -42,12 +42,14 @@
 #include <jansson.h>
 
 #include "pull.h"
+#include "pull-int.h"
 #include "sha256.h"
 #include "store.h"
 #include "util.h"
 
 #define MANIFEST_ACCEPT	"application/vnd.docker.distribution.manifest.v2+json"
-#define MANIFEST_MAX	(1 << 20)
+/* The most of a manifest or a listing read into memory. */
+#define MANIFEST_MAX	(4 << 20)
 #define PARTS_MAGIC	"r1part1\n"
 /*
  * A part: at least 1 MiB (a smaller file is one request), at most 64 MiB
@@ -175,9 +177,8 @@ text_write(char *p, size_t size, size_t n, void *arg)
 	return n * size;
 }
 
-/* GETs url into *out (malloc'd, NUL-terminated).  Returns 0 or -1. */
-static int
-text_get(const char *url, const char *accept, const char *token,
+int
+pull_text_get(const char *url, const char *accept, const char *token,
     const char *what, char **out, char **cause)
 {
 	struct curl_slist	*headers;
@@ -201,24 +202,6 @@ text_get(const char *url, const char *accept, const char *token,
 	curl_slist_free_all(headers);
 	*out = t.p != NULL ? t.p : NULL;
 	return t.p != NULL ? 0 : -1;
-}
-
-/* Creates the folders of path up to its last '/'; 0 or -1 with errno. */
-static int
-dirs_make(const char *path)
-{
-	char	*p = xstrdup(path), *s;
-	int	 rc = 0;
-
-	for (s = strchr(p + 1, '/'); s != NULL && rc == 0;
-	    s = strchr(s + 1, '/')) {
-		*s = '\0';
-		if (mkdir(p, 0755) != 0 && errno != EEXIST)
-			rc = -1;
-		*s = '/';
-	}
-	free(p);
-	return rc;
 }
 
 /* The header of PATH-partial.parts. */
@@ -289,9 +272,9 @@ static int
 plan_blob(struct pull_plan *plan, const char *base, json_t *l,
     char **cause)
 {
-	struct pull_file	*f;
 	const char		*d = json_string_value(json_object_get(l,
 				    "digest"));
+	char			*url, *label;
 	json_int_t		 size = json_integer_value(json_object_get(l,
 				    "size"));
 	size_t			 i;
@@ -305,16 +288,29 @@ plan_blob(struct pull_plan *plan, const char *base, json_t *l,
 		if (strcmp(plan->files[i].hex, d + 7) == 0)
 			return 0;
 	}
+	url = xstrfmt("%s/blobs/%s", base, d);
+	label = xstrndup(d + 7, 12);
+	pull_plan_add(plan, d + 7, (uint64_t)size, label, url);
+	free(label);
+	free(url);
+	return 0;
+}
+
+void
+pull_plan_add(struct pull_plan *plan, const char *hex, uint64_t size,
+    const char *label, const char *url)
+{
+	struct pull_file	*f;
+
 	plan->files = xreallocarray(plan->files, plan->n_files + 1,
 	    sizeof *plan->files);
 	f = &plan->files[plan->n_files++];
 	memset(f, 0, sizeof *f);
-	memcpy(f->hex, d + 7, 65);
-	f->size = (uint64_t)size;
-	f->label = xstrndup(d + 7, 12);
-	f->url = xstrfmt("%s/blobs/%s", base, d);
+	snprintf(f->hex, sizeof f->hex, "%s", hex);
+	f->size = size;
+	f->label = xstrdup(label);
+	f->url = xstrdup(url);
 	file_state(plan->root, f);
-	return 0;
 }
 
 int
@@ -346,8 +342,8 @@ pull_plan_ollama(const char *text, const char *registry,
 	    xstrfmt("https://%s", n.host);
 	base = xstrfmt("%s/v2/%s/%s", reg, n.ns, n.model);
 	url = xstrfmt("%s/manifests/%s", base, n.tag);
-	if (text_get(url, MANIFEST_ACCEPT, NULL, plan->name, &plan->manifest,
-	    cause) != 0)
+	if (pull_text_get(url, MANIFEST_ACCEPT, NULL, plan->name,
+	    &plan->manifest, cause) != 0)
 		goto out;
 	j = json_loads(plan->manifest, 0, NULL);
 	layers = json_object_get(j, "layers");
@@ -383,6 +379,25 @@ out:
 	return rc;
 }
 
+int
+pull_plan(const char *text, const char *registry, struct pull_plan *plan,
+    char **cause)
+{
+	struct store_name	n;
+	int			hf;
+
+	if (store_name_parse(text, &n) != 0) {
+		memset(plan, 0, sizeof *plan);
+		*cause = xstrfmt("%s: not a model name", text);
+		return -1;
+	}
+	hf = strcmp(n.host, STORE_HF_HOST) == 0;
+	store_name_free(&n);
+	if (hf)
+		return pull_plan_hf(text, plan, cause);
+	return pull_plan_ollama(text, registry, plan, cause);
+}
+
 uint64_t
 pull_plan_remaining(const struct pull_plan *plan)
 {
@@ -401,7 +416,7 @@ pull_free_bytes(const struct pull_plan *plan)
 	char		*blobs = xstrfmt("%s/blobs/", plan->root);
 	int		 rc;
 
-	rc = dirs_make(blobs) == 0 && statvfs(blobs, &v) == 0;
+	rc = store_mkdirs(blobs) == 0 && statvfs(blobs, &v) == 0;
 	free(blobs);
 	return rc ? (uint64_t)v.f_bavail * v.f_frsize : UINT64_MAX;
 }
@@ -679,7 +694,7 @@ fetch_file(struct pull_plan *plan, size_t index, int connections,
 	f.file = &plan->files[index];
 	f.token = plan->token;
 	f.data = f.parts = -1;
-	if (dirs_make(final) != 0 || fetch_open(&f, connections, cause) != 0) {
+	if (store_mkdirs(final) != 0 || fetch_open(&f, connections, cause) != 0) {
 		if (*cause == NULL)
 			*cause = xstrfmt("%s: %s", final, strerror(errno));
 		fetch_close(&f);
@@ -755,7 +770,7 @@ manifest_write(const struct pull_plan *plan, char **cause)
 	FILE	*f;
 	int	 rc = -1;
 
-	if (dirs_make(tmp) == 0 && (f = fopen(tmp, "wb")) != NULL) {
+	if (store_mkdirs(tmp) == 0 && (f = fopen(tmp, "wb")) != NULL) {
 		rc = fputs(plan->manifest, f) >= 0 ? 0 : -1;
 		if (fclose(f) != 0)
 			rc = -1;
@@ -800,6 +815,9 @@ pull_plan_free(struct pull_plan *plan)
 		free(plan->files[i].path);
 	}
 	free(plan->files);
+	for (i = 0; i < plan->n_offers; i++)
+		free(plan->offers[i].name);
+	free(plan->offers);
 	free(plan->name);
 	free(plan->root);
 	free(plan->manifest);

@@ -21,6 +21,13 @@ struct pull_file {
 	int		 done;		/* already under its final name */
 };
 
+/* A model a repository offers (a repository named without a quant). */
+struct pull_offer {
+	char		*name;		/* the file's path, or a split's stem */
+	uint64_t	 size;
+	size_t		 n_files;
+};
+
 /* What a pull will fetch and write. */
 struct pull_plan {
 	char		*name;		/* the model's short name */
@@ -30,6 +37,8 @@ struct pull_plan {
 	char		*manifest;	/* the manifest's text to write */
 	char		*manifest_path;
 	char		*token;		/* a bearer token, or NULL */
+	struct pull_offer *offers;	/* no file chosen: what there is */
+	size_t		 n_offers;
 };
 
 /* Where a pull is, for the progress shown. */
@@ -41,6 +50,25 @@ struct pull_progress {
 };
 
 typedef void (*pull_progress_fn)(const struct pull_progress *, void *);
+
+/*
+ * Plans the pull of text: pull_plan_hf's for an hf.co/ name, else
+ * pull_plan_ollama's.
+ */
+int pull_plan(const char *text, const char *registry,
+    struct pull_plan *plan, char **cause);
+
+/*
+ * Plans the pull of hf.co/OWNER/REPO:QUANT (the GGUF files whose path
+ * has QUANT, case aside, between non-alphanumerics: all the shards of one
+ * model, in a folder or not) or hf.co/OWNER/REPO/PATH.gguf (that file, or
+ * all the shards of its model) from Hugging Face ($HF_ENDPOINT, e.g. a
+ * mirror, else https://huggingface.co; $HF_TOKEN as a bearer token).
+ * hf.co/OWNER/REPO alone fills plan->offers instead of the files.
+ * Returns 0, or -1 with *cause set: no file or several models match, the
+ * hub's refusal, a listing without sizes or SHA-256s.
+ */
+int pull_plan_hf(const char *text, struct pull_plan *plan, char **cause);
 
 /*
  * Plans the pull of text, an ollama name ([[HOST/]NS/]NAME[:TAG]) from

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -58,6 +59,72 @@ part_valid(const char *s, size_t n, int host)
 	return 1;
 }
 
+size_t
+store_gguf_stem(const char *path)
+{
+	size_t	n = strlen(path), i;
+
+	if (n < 5 || strcasecmp(path + n - 5, ".gguf") != 0)
+		return n;
+	n -= 5;
+	/* -NNNNN-of-NNNNN */
+	if (n >= 15 && path[n - 15] == '-' && strncmp(path + n - 9, "-of-", 4)
+	    == 0) {
+		for (i = n - 14; i < n; i++) {
+			if ((i < n - 9 || i >= n - 5) &&
+			    (path[i] < '0' || path[i] > '9'))
+				return n;
+		}
+		return n - 15;
+	}
+	return n;
+}
+
+/* Hugging Face's names: hf.co/OWNER/REPO[:QUANT], hf.co/OWNER/REPO/FILE. */
+static int
+hf_parse(const char *text, struct store_name *n)
+{
+	static const char *const hosts[] = { "hf.co/", "huggingface.co/" };
+	const char	*p = NULL, *repo, *end;
+	size_t		 i, stem;
+
+	for (i = 0; i < sizeof hosts / sizeof hosts[0] && p == NULL; i++) {
+		if (strncmp(text, hosts[i], strlen(hosts[i])) == 0)
+			p = text + strlen(hosts[i]);
+	}
+	if (p == NULL || (repo = strchr(p, '/')) == NULL ||
+	    !part_valid(p, (size_t)(repo - p), 0))
+		return -1;
+	repo++;
+	end = repo + strcspn(repo, "/:");
+	if (!part_valid(repo, (size_t)(end - repo), 0))
+		return -1;
+	n->host = xstrdup(STORE_HF_HOST);
+	n->ns = xstrndup(p, (size_t)(repo - 1 - p));
+	n->model = xstrndup(repo, (size_t)(end - repo));
+	if (*end == '/') {
+		n->file = xstrdup(end + 1);
+		stem = store_gguf_stem(n->file);
+		p = strrchr(n->file, '/') != NULL ? strrchr(n->file, '/') + 1 :
+		    n->file;
+		n->tag = xstrndup(p, stem - (size_t)(p - n->file));
+		n->tag_given = 1;
+		if (stem == strlen(n->file) || strstr(n->file, "..") != NULL ||
+		    !part_valid(n->tag, strlen(n->tag), 0))
+			goto bad;
+	} else if (*end == ':') {
+		n->tag = xstrdup(end + 1);
+		n->tag_given = 1;
+		if (!part_valid(n->tag, strlen(n->tag), 0))
+			goto bad;
+	} else
+		n->tag = xstrdup(DEFAULT_TAG);
+	return 0;
+bad:
+	store_name_free(n);
+	return -1;
+}
+
 int
 store_name_parse(const char *text, struct store_name *n)
 {
@@ -66,6 +133,9 @@ store_name_parse(const char *text, struct store_name *n)
 	const char	*p = text;
 
 	memset(n, 0, sizeof *n);
+	if (strncmp(text, "hf.co/", 6) == 0 ||
+	    strncmp(text, "huggingface.co/", 15) == 0)
+		return hf_parse(text, n);
 	slash = strrchr(text, '/');
 	colon = strchr(slash != NULL ? slash : text, ':');
 	end = colon != NULL ? colon : text + strlen(text);
@@ -100,6 +170,7 @@ store_name_parse(const char *text, struct store_name *n)
 	    xstrdup(DEFAULT_NS);
 	n->model = xstrndup(parts[k - 1], len[k - 1]);
 	n->tag = tag != NULL ? xstrndup(tag, tlen) : xstrdup(DEFAULT_TAG);
+	n->tag_given = tag != NULL;
 	return 0;
 }
 
@@ -110,6 +181,7 @@ store_name_free(struct store_name *n)
 	free(n->ns);
 	free(n->model);
 	free(n->tag);
+	free(n->file);
 	memset(n, 0, sizeof *n);
 }
 
@@ -205,6 +277,70 @@ static const struct {
 	{ "system", offsetof(struct store_model, system) },
 };
 
+int
+store_mkdirs(const char *path)
+{
+	char	*p = xstrdup(path), *s;
+	int	 rc = 0;
+
+	for (s = strchr(p + 1, '/'); s != NULL && rc == 0;
+	    s = strchr(s + 1, '/')) {
+		*s = '\0';
+		if (mkdir(p, 0755) != 0 && errno != EEXIST)
+			rc = -1;
+		*s = '/';
+	}
+	free(p);
+	return rc;
+}
+
+/*
+ * The first of the names a split model's shards (blobs, in order) have
+ * for gguf_open to find them all: links r1chat's store keeps in
+ * shards/HEX/ (HEX: the first blob's), made when missing, as
+ * model-0000K-of-0000N.gguf.  Returns it malloc'd, or NULL with *cause.
+ */
+static char *
+shards_link(char **blobs, size_t n, char **cause)
+{
+	char	*root, *dir, *link, *first = NULL, target[4096];
+	size_t	 i;
+	ssize_t	 k;
+
+	if ((root = store_root(STORE_OWN)) == NULL) {
+		*cause = xstrdup("no store for a split model's links: neither "
+		    "XDG_DATA_HOME nor HOME is set");
+		return NULL;
+	}
+	dir = xstrfmt("%s/shards/%s", root, strrchr(blobs[0], '/') + 8);
+	for (i = 0; i < n; i++) {
+		link = xstrfmt("%s/model-%05zu-of-%05zu.gguf", dir, i + 1, n);
+		k = readlink(link, target, sizeof target - 1);
+		if (k < 0 || (size_t)k != strlen(blobs[i]) ||
+		    memcmp(target, blobs[i], (size_t)k) != 0) {
+			unlink(link);
+			if (store_mkdirs(link) != 0 ||
+			    symlink(blobs[i], link) != 0) {
+				*cause = xstrfmt("%s: %s", link,
+				    strerror(errno));
+				free(link);
+				break;
+			}
+		}
+		if (i == 0)
+			first = link;
+		else
+			free(link);
+	}
+	if (i < n) {
+		free(first);
+		first = NULL;
+	}
+	free(dir);
+	free(root);
+	return first;
+}
+
 /*
  * Reads the manifest at path in the store at root into *m: the GGUF
  * layer's blob, the text layers, the size.  Returns 0, or -1 with *cause.
@@ -216,9 +352,10 @@ manifest_read(const char *root, const char *path, struct store_model *m,
 	json_t		*j, *layers, *l, *config;
 	json_error_t	 err;
 	const char	*type, *digest;
-	char		*blob, *text;
+	char		*blob, *text, **shards = NULL;
 	struct stat	 st;
-	size_t		 i, k;
+	size_t		 i, k, n_shards = 0;
+	int		 rc = -1;
 
 	if (stat(path, &st) != 0) {
 		*cause = xstrfmt("%s: %s", path, strerror(errno));
@@ -248,8 +385,10 @@ manifest_read(const char *root, const char *path, struct store_model *m,
 			continue;
 		m->size += (uint64_t)json_integer_value(json_object_get(l,
 		    "size"));
-		if (strcmp(type, STORE_MEDIA_MODEL) == 0 && m->path == NULL) {
-			m->path = blob;
+		if (strcmp(type, STORE_MEDIA_MODEL) == 0) {
+			shards = xreallocarray(shards, n_shards + 1,
+			    sizeof *shards);
+			shards[n_shards++] = blob;
 			continue;
 		}
 		for (k = 0; k < sizeof text_layers / sizeof text_layers[0];
@@ -265,16 +404,25 @@ manifest_read(const char *root, const char *path, struct store_model *m,
 		free(blob);
 	}
 	json_decref(j);
-	if (m->path == NULL) {
+	for (i = 0; i < n_shards; i++) {
+		if (access(shards[i], R_OK) != 0) {
+			*cause = xstrfmt("%s: %s", shards[i], strerror(errno));
+			goto out;
+		}
+	}
+	if (n_shards == 0)
 		*cause = xstrfmt("%s: no GGUF layer (%s)", path,
 		    STORE_MEDIA_MODEL);
-		return -1;
-	}
-	if (access(m->path, R_OK) != 0) {
-		*cause = xstrfmt("%s: %s", m->path, strerror(errno));
-		return -1;
-	}
-	return 0;
+	else if (n_shards == 1)
+		m->path = xstrdup(shards[0]);
+	else
+		m->path = shards_link(shards, n_shards, cause);
+	rc = m->path != NULL ? 0 : -1;
+out:
+	for (i = 0; i < n_shards; i++)
+		free(shards[i]);
+	free(shards);
+	return rc;
 }
 
 /* The manifest of n in the store at root, malloc'd. */
@@ -479,7 +627,20 @@ manifest_digests(const char *path)
 	return out;
 }
 
-/* Removes the blobs of digests no manifest under root names any more. */
+static int
+unlink_entry(const char *dir, const char *name, void *arg)
+{
+	char	*path = xstrfmt("%s/%s", dir, name);
+
+	unlink(path);
+	free(path);
+	return 0;
+}
+
+/*
+ * Removes the blobs of digests no manifest under root names any more,
+ * and the links to the shards of a split model whose first they were.
+ */
 static void
 blobs_unused_remove(const char *root, json_t *digests)
 {
@@ -507,6 +668,11 @@ blobs_unused_remove(const char *root, json_t *digests)
 		if (!keep && json_is_string(d) &&
 		    (blob = blob_path(root, json_string_value(d))) != NULL) {
 			unlink(blob);
+			free(blob);
+			blob = xstrfmt("%s/shards/%s", root,
+			    json_string_value(d) + 7);
+			dir_each(blob, unlink_entry, NULL);
+			rmdir(blob);
 			free(blob);
 		}
 	}

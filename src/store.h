@@ -26,7 +26,12 @@ struct store_name {
 	char	*ns;
 	char	*model;
 	char	*tag;
+	int	 tag_given;	/* 0: the default, latest */
+	char	*file;		/* hf.co/OWNER/REPO/FILE.gguf's FILE, or NULL */
 };
+
+/* Hugging Face's host in names (huggingface.co is read as it). */
+#define STORE_HF_HOST	"hf.co"
 
 /* The stores, in the order names are looked up in. */
 enum store_kind { STORE_OLLAMA, STORE_OWN, STORE_COUNT };
@@ -51,10 +56,18 @@ struct store_model {
  * Parses text as a model name into *n (free with store_name_free).
  * Returns 0, or -1 when text is no name (then it can only be a path): a
  * name has one to three parts of [A-Za-z0-9._-] (the host also ':'),
- * then an optional :TAG, and does not end in .gguf.
+ * then an optional :TAG, and does not end in .gguf; or it is Hugging
+ * Face's hf.co/OWNER/REPO[:QUANT] or hf.co/OWNER/REPO/PATH.gguf, whose
+ * tag is QUANT, or PATH's file name without .gguf and shard number.
  */
 int store_name_parse(const char *text, struct store_name *n);
 void store_name_free(struct store_name *n);
+
+/*
+ * The length of path without its shard suffix (-00001-of-00003.gguf) or,
+ * for one file, its .gguf.
+ */
+size_t store_gguf_stem(const char *path);
 
 /* The short name of n as ollama lists it (deepseek-r1:7b), malloc'd. */
 char *store_name_format(const struct store_name *n);
@@ -64,6 +77,9 @@ char *store_name_format(const struct store_name *n);
  * names none), malloc'd, or NULL when neither it nor $HOME is set.
  */
 char *store_root(enum store_kind k);
+
+/* Creates the folders of path up to its last '/'; 0, or -1 with errno. */
+int store_mkdirs(const char *path);
 
 /*
  * What MODEL the user gave: a file that exists is always that file (a

@@ -17,6 +17,16 @@
  *	GET /cdn/FILE			DIR/blobs/FILE, whole (200) or the
  *		Range "bytes=A-B" or "bytes=A-" asked (206)
  *
+ * and Hugging Face's (huggingface_hub's list_repo_tree, hf_hub_download)
+ * over DIR/hf/OWNER/REPO/:
+ *
+ *	GET /api/models/OWNER/REPO/tree/main?recursive=true  its tree.json
+ *	GET /OWNER/REPO/resolve/main/PATH  302 to /cdn-hf/OWNER/REPO/files/PATH
+ *	GET /cdn-hf/...			DIR/hf/..., byte ranges as /cdn/
+ *
+ * both 401 without "Authorization: Bearer TOKEN" when DIR/hf/OWNER/REPO/
+ * token holds TOKEN.
+ *
  * A missing file is a 404 with the registry's error body ({"errors":
  * [{"code": "MANIFEST_UNKNOWN", ...}]}, Docker's registry API spec).
  * -r sends bodies at that rate per connection; -l appends a line a request
@@ -160,10 +170,70 @@ header(char *req, const char *name)
 	return NULL;
 }
 
+/* Whether auth (the Authorization header, or NULL) opens repo. */
+static int
+authorized(const char *repo, const char *auth)
+{
+	char	path[8192], token[256];
+	FILE	*f;
+	int	 ok;
+
+	snprintf(path, sizeof path, "%s/hf/%s/token", dir, repo);
+	if ((f = fopen(path, "r")) == NULL)
+		return 1;
+	ok = fgets(token, sizeof token, f) != NULL;
+	fclose(f);
+	token[strcspn(token, "\n")] = '\0';
+	return ok && auth != NULL && strncmp(auth, "Bearer ", 7) == 0 &&
+	    strcmp(auth + 7, token) == 0;
+}
+
+/* Hugging Face's routes; 0 when target is none of them. */
+static int
+serve_hf(int fd, char *target, const char *range, const char *auth)
+{
+	char	path[8192], head[8192], *p;
+	int	n;
+
+	if (strncmp(target, "/api/models/", 12) == 0) {
+		target[strcspn(target, "?")] = '\0';
+		if ((p = strstr(target, "/tree/main")) == NULL)
+			return 0;
+		*p = '\0';
+		snprintf(path, sizeof path, "%s/hf/%s/tree.json", dir,
+		    target + 12);
+		if (!authorized(target + 12, auth))
+			status(fd, 401, "unauthorized", "UNAUTHORIZED");
+		else if (access(path, R_OK) != 0)
+			status(fd, 404, "repository not found", "NOT_FOUND");
+		else
+			file(fd, path, "application/json", NULL);
+		return 1;
+	}
+	if (strncmp(target, "/cdn-hf/", 8) == 0) {
+		snprintf(path, sizeof path, "%s/hf/%s", dir, target + 8);
+		file(fd, path, "application/octet-stream", range);
+		return 1;
+	}
+	if ((p = strstr(target, "/resolve/main/")) == NULL)
+		return 0;
+	*p = '\0';
+	if (!authorized(target + 1, auth)) {
+		status(fd, 401, "unauthorized", "UNAUTHORIZED");
+		return 1;
+	}
+	n = snprintf(head, sizeof head, "HTTP/1.1 302 Found\r\nLocation: "
+	    "/cdn-hf/%s/files/%s\r\nContent-Length: 0\r\nConnection: close"
+	    "\r\n\r\n", target + 1, p + 14);
+	put(fd, head, (size_t)n);
+	return 1;
+}
+
 static void
 serve(int fd)
 {
-	char	req[8192], target[4096], path[8192], *range, *accept, *p;
+	char	req[8192], target[4096], path[8192], *range, *accept, *auth;
+	char	*p;
 	char	head[512];
 	size_t	len = 0;
 	ssize_t	k;
@@ -183,6 +253,7 @@ serve(int fd)
 	}
 	range = header(req, "Range");
 	accept = header(req, "Accept");
+	auth = header(req, "Authorization");
 	if (log_path != NULL &&
 	    (lf = open(log_path, O_WRONLY | O_APPEND | O_CREAT, 0644)) >= 0) {
 		dprintf(lf, "GET %s %s\n", target, range != NULL ? range : "-");
@@ -194,6 +265,8 @@ serve(int fd)
 		status(fd, 401, "authentication required", "UNAUTHORIZED");
 	else if (strstr(target, "/http-429/") != NULL)
 		status(fd, 429, "too many requests", "TOOMANYREQUESTS");
+	else if (serve_hf(fd, target, range, auth))
+		;
 	else if (strncmp(target, "/v2/", 4) == 0 &&
 	    strstr(target, "/manifests/") != NULL) {
 		if (accept == NULL || strstr(accept, MANIFEST_TYPE) == NULL)
@@ -220,6 +293,7 @@ serve(int fd)
 		status(fd, 404, "not found", "NOT_FOUND");
 	free(range);
 	free(accept);
+	free(auth);
 }
 
 static void

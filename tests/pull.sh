@@ -5,11 +5,14 @@
 # a pull in parallel ranges, then the model used by name; a pull killed
 # with SIGKILL resumes without asking a byte twice; a corrupted blob is
 # refused and nothing takes its name; 404, 401, 429 and a disk too small
-# are one line each.
+# are one line each.  Hugging Face's protocol (the tree listing, resolve/)
+# through HF_ENDPOINT: a quant, a split model in a folder, a file, a
+# repository's offers, HF_TOKEN.
 
 : "${R1CHAT:?R1CHAT not set}"
 : "${MKMODEL:?MKMODEL must name tests/mkmodel}"
 FAKEHUB=${FAKEHUB:-$(dirname "$R1CHAT")/tests/fakehub}
+MKBAD=${MKBAD:-$(dirname "$R1CHAT")/tests/mkbad}
 vocab="${R1CHAT_TESTDATA:-${top_srcdir:-.}/tests/data}/vocab/deepseek-r1-qwen.gguf"
 [ -f "$vocab" ] || { echo "Bail out! no test data ($vocab)"; exit 99; }
 
@@ -162,6 +165,88 @@ ok $? "a disk too small: refused before any byte: $(tail -n 1 "$tmp/err")"
 "$R1CHAT" pull --registry "http://127.0.0.1:1" deepseek-r1:7b >"$tmp/out" 2>"$tmp/err"
 [ $? -eq 1 ] && [ "$(grep -c . "$tmp/err")" -eq 1 ]
 ok $? "no registry there: one line: $(cat "$tmp/err")"
+
+# --- Hugging Face, through HF_ENDPOINT ----------------------------------------
+
+# The repository's files and the listing huggingface.co's tree API gives
+# (/api/models/OWNER/REPO/tree/main?recursive=true: type, oid, size, path,
+# and lfs {oid: the SHA-256, size, pointerSize} for files in LFS).
+REPO="$HUB/hf/someone/R1-GGUF"
+mkdir -p "$REPO/files/UD-IQ1_S" "$HUB/hf/someone/private/files"
+"$MKBAD" split "$REPO/files/UD-IQ1_S" R1-UD-IQ1_S
+"$MKMODEL" --arch qwen2 --type Q8_0 --seed 2 --vocab "$vocab" \
+    -o "$REPO/files/R1-Q8_0.gguf" >"$tmp/mk.err" 2>&1 || {
+	show "$tmp/mk.err"; echo "Bail out! mkmodel failed"; exit 99; }
+cp "$tmp/params" "$REPO/files/R1-Q4_K_M.gguf"
+cp "$tmp/config" "$REPO/files/mmproj-R1-F16.gguf"
+printf '# R1\n' >"$REPO/files/README.md"
+# tree DIR: tree.json of DIR/files
+tree() {
+	(cd "$1/files" && find . -type f | sed 's|^\./||' | sort) | {
+		sep=
+		printf '['
+		while read -r f; do
+			sz=$(wc -c <"$1/files/$f")
+			case $f in
+			*.gguf) printf '%s{"type":"file","oid":"0","size":%s,"path":"%s","lfs":{"oid":"%s","size":%s,"pointerSize":134}}' \
+			    "$sep" "$sz" "$f" "$(sha256sum "$1/files/$f" | cut -c1-64)" "$sz" ;;
+			*) printf '%s{"type":"file","oid":"0","size":%s,"path":"%s"}' \
+			    "$sep" "$sz" "$f" ;;
+			esac
+			sep=,
+		done
+		printf ',{"type":"directory","oid":"0","size":0,"path":"UD-IQ1_S"}]'
+	} >"$1/tree.json"
+}
+tree "$REPO"
+cp "$tmp/m.gguf" "$HUB/hf/someone/private/files/P-Q8_0.gguf"
+tree "$HUB/hf/someone/private"
+printf 'sesame\n' >"$HUB/hf/someone/private/token"
+
+: >"$tmp/log"
+HF_ENDPOINT="$url" "$R1CHAT" pull hf.co/someone/R1-GGUF:q8_0 >"$tmp/out" 2>"$tmp/err"
+ok $? "pull hf.co/OWNER/REPO:QUANT (HF_ENDPOINT): exit 0 $(tail -n 1 "$tmp/err")"
+show "$tmp/err"
+grep -q '^GET /api/models/someone/R1-GGUF/tree/main?recursive=true ' "$tmp/log" &&
+    grep -q '^GET /someone/R1-GGUF/resolve/main/R1-Q8_0.gguf bytes=' "$tmp/log" &&
+    grep -q '^GET /cdn-hf/someone/R1-GGUF/files/R1-Q8_0.gguf bytes=' "$tmp/log"
+ok $? "the listing and the file asked of HF_ENDPOINT, the redirect followed"
+"$R1CHAT" show hf.co/someone/R1-GGUF:q8_0 >"$tmp/out" 2>&1 &&
+    grep -q '^    quantization  *Q8_0$' "$tmp/out"
+ok $? "the quant matched case aside; show by the name pulled"
+HF_ENDPOINT="$url" "$R1CHAT" pull hf.co/someone/R1-GGUF:UD-IQ1_S >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 0 ] && [ "$(grep -c 'R1-UD-IQ1_S-0000[123]-of-00003.gguf: .*sha256 checked' "$tmp/err")" -eq 3 ]
+ok $? "a split model in a folder: its three shards $(tail -n 1 "$tmp/err")"
+"$R1CHAT" show hf.co/someone/R1-GGUF:UD-IQ1_S >"$tmp/out" 2>&1 &&
+    grep -q '^    parameters  *48$' "$tmp/out"
+ok $? "the split model opens by name, every shard: $(grep parameters "$tmp/out")"
+: >"$tmp/log"
+HF_ENDPOINT="$url" "$R1CHAT" pull \
+    hf.co/someone/R1-GGUF/UD-IQ1_S/R1-UD-IQ1_S-00002-of-00003.gguf >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 0 ] && ! grep -q cdn-hf "$tmp/log" &&
+    "$R1CHAT" show hf.co/someone/R1-GGUF/UD-IQ1_S/R1-UD-IQ1_S-00001-of-00003.gguf >/dev/null 2>&1
+ok $? "hf.co/OWNER/REPO/FILE.gguf: a shard names its model, nothing fetched twice"
+HF_ENDPOINT="$url" "$R1CHAT" pull hf.co/someone/R1-GGUF >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 0 ] && [ "$(grep -c . "$tmp/out")" -eq 4 ] &&
+    grep -q '^UD-IQ1_S/R1-UD-IQ1_S  .*  3$' "$tmp/out" &&
+    grep -q '^R1-Q8_0  .*3.8 MB  .*  1$' "$tmp/out" && ! grep -q mmproj "$tmp/out"
+ok $? "a repository without a quant: the models it offers, no download"
+show "$tmp/out"
+HF_ENDPOINT="$url" "$R1CHAT" pull hf.co/someone/R1-GGUF:Q5_K_M >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 1 ] && [ "$(cat "$tmp/err")" = "r1chat: pull: hf.co/someone/R1-GGUF:Q5_K_M: no GGUF file has that quant in the repository" ]
+ok $? "a quant the repository lacks: one line: $(cat "$tmp/err")"
+HF_ENDPOINT="$url" "$R1CHAT" pull hf.co/someone/R1-GGUF:R1 >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 1 ] && [ "$(grep -c . "$tmp/err")" -eq 1 ] && grep -q '3 models match' "$tmp/err"
+ok $? "several models match: one line: $(cat "$tmp/err")"
+HF_ENDPOINT="$url" "$R1CHAT" pull hf.co/someone/private:Q8_0 >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 1 ] && [ "$(cat "$tmp/err")" = "r1chat: pull: hf.co/someone/private:Q8_0: unauthorized: the registry wants a login (HTTP 401)" ]
+ok $? "a private repository without HF_TOKEN: one line"
+HF_ENDPOINT="$url" HF_TOKEN=sesame "$R1CHAT" pull hf.co/someone/private:Q8_0 \
+    >"$tmp/out" 2>"$tmp/err"
+ok $? "HF_TOKEN sent as a bearer token: $(tail -n 1 "$tmp/err")"
+"$R1CHAT" rm hf.co/someone/R1-GGUF:UD-IQ1_S hf.co/someone/R1-GGUF:R1-UD-IQ1_S >"$tmp/out" 2>"$tmp/err" &&
+    [ -z "$(ls "$OWN/shards")" ]
+ok $? "rm of a split model: its shards' links go with its blobs"
 hub_stop
 
 # --- killed, then resumed -----------------------------------------------------
