@@ -19,6 +19,8 @@
 #include "cmd.h"
 #include "gguf.h"
 #include "options.h"
+#include "params.h"
+#include "fit.h"
 #include "residency.h"
 #include "store.h"
 #include "template.h"
@@ -386,6 +388,69 @@ show_layers(const struct store_model *m, int verbose)
 		text_print("Template", m->template);
 }
 
+/*
+ * The Fit section: the memory the weights and a context need against
+ * what there is (a mixture's dense part apart: its experts can be paged
+ * in), and the generation rate to expect, said as an estimate.
+ */
+static void
+show_fit(const struct gguf_file *g, const struct options *o)
+{
+	struct show_table	 t = { NULL, 0 };
+	struct fit		 f;
+	char			*cause = NULL, *a, *b, *c, *s;
+	const char		*verdict;
+	uint64_t		 need;
+
+	if (fit_estimate(g, o->params.num_ctx != PARAM_UNSET ?
+	    o->params.num_ctx : 0, &f, &cause) != 0) {
+		free(cause);	/* show says what the file is, runnable or not */
+		return;
+	}
+	need = f.dense + f.experts + f.kv;
+	a = cmd_bytes(f.dense + f.experts);
+	b = cmd_bytes(f.dense);
+	c = cmd_bytes(f.experts);
+	s = f.experts > 0 ? xstrfmt("%s (dense %s, experts %s)", a, b, c) :
+	    xstrdup(a);
+	table_add(&t, "weights", s, NULL, NULL);
+	free(a);
+	free(b);
+	free(c);
+	free(s);
+	a = cmd_bytes(f.kv);
+	s = xstrfmt("%s (%d tokens, F16 cache)", a, f.n_ctx);
+	table_add(&t, "context", s, NULL, NULL);
+	free(a);
+	free(s);
+	a = cmd_bytes(need);
+	table_add(&t, "needs", a, NULL, NULL);
+	free(a);
+	if (f.ram > 0) {
+		a = cmd_bytes(f.ram);
+		table_add(&t, "available", a, NULL, NULL);
+		free(a);
+		if (need <= f.ram)
+			verdict = "yes";
+		else if (f.experts > 0 && f.dense + f.kv <= f.ram)
+			verdict = "the dense part; experts paged in from disk";
+		else
+			verdict = "no";
+		table_add(&t, "fits", verdict, NULL, NULL);
+	}
+	if (f.tps > 0) {
+		a = cmd_bytes((uint64_t)f.bandwidth);
+		b = cmd_bytes(f.per_token);
+		s = xstrfmt("%.1f tokens/s, an estimate (%s/s read x %.2f / %s "
+		    "a token)", f.tps, a, FIT_EFFICIENCY, b);
+		table_add(&t, "generation", s, NULL, NULL);
+		free(a);
+		free(b);
+		free(s);
+	}
+	table_print("Fit", &t);
+}
+
 int
 cmd_show(struct options *o)
 {
@@ -445,6 +510,7 @@ cmd_show(struct options *o)
 		free(s);
 	}
 	table_print("Model", &t);
+	show_fit(g, o);
 	if (o->found != NULL && o->found->name != NULL)
 		show_layers(o->found, o->verbose);
 	if ((s = residency_warning(&mem)) != NULL) {

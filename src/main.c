@@ -32,7 +32,7 @@ enum {
 };
 
 static const struct cmd_entry cmd_table[] = {
-	{ "show", cmd_show, CMD_SHOW, "show MODEL [--verbose]",
+	{ "show", cmd_show, CMD_SHOW, "show MODEL [-c N] [--verbose]",
 	  "what the model is, as ollama show says it", ARG_MODEL },
 	{ "quantize", cmd_quantize, CMD_QUANTIZE,
 	  "quantize MODEL OUT.gguf TYPE",
