@@ -25,9 +25,13 @@ struct fit {
 	double		tps;		/* tokens/s expected; 0: unknown */
 };
 
-/* The share of the read bandwidth generation reaches (calibrated on
- * `r1chat bench`'s measures: doc/performance.md). */
-#define FIT_EFFICIENCY	0.70
+/*
+ * The share of the read bandwidth generation reaches: tg32 of `r1chat
+ * bench` over the probe's estimate at 1.0 gave 0.28 to 1.0 on the 1.5B
+ * Q4_K_M and Q8_0 and the V3-shaped MoE bench models (Zen 3, 2 threads,
+ * a loaded machine); 0.45 sits among them.
+ */
+#define FIT_EFFICIENCY	0.45
 
 /*
  * Estimates for model file g with a context of n_ctx tokens (<= 0: the
