@@ -13,8 +13,10 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "fit.h"
 #include "options.h"
 #include "pull.h"
+#include "residency.h"
 #include "util.h"
 
 #define BAR_WIDTH	25
@@ -84,26 +86,44 @@ on_progress(const struct pull_progress *p, void *arg)
 	free(left);
 }
 
-/* A repository named without a quant: the models it offers, a line each. */
+/*
+ * A repository named without a quant: the models it offers, a line each,
+ * with whether the file fits the memory there is and the generation rate
+ * to expect, as if every byte were read a token (a mixture of experts
+ * reads less): before any download, so the user picks.
+ */
 static void
 offers_print(const struct pull_plan *plan, const char *text)
 {
-	size_t	 i, w = 4;
-	char	*size;
+	uint64_t	 ram = residency_ram();
+	double		 bw = fit_bandwidth();
+	size_t		 i, w = 4;
+	char		*size, *tps, *mem;
 
 	for (i = 0; i < plan->n_offers; i++) {
 		if (strlen(plan->offers[i].name) > w)
 			w = strlen(plan->offers[i].name);
 	}
-	printf("%-*s    %-8s    %s\n", (int)w, "FILE", "SIZE", "SHARDS");
+	printf("%-*s    %-8s    %-6s    %-4s    %s\n", (int)w, "FILE", "SIZE",
+	    "SHARDS", "FITS", "TOKENS/S");
 	for (i = 0; i < plan->n_offers; i++) {
 		size = cmd_bytes(plan->offers[i].size);
-		printf("%-*s    %-8s    %zu\n", (int)w, plan->offers[i].name,
-		    size, plan->offers[i].n_files);
+		tps = bw > 0 && plan->offers[i].size > 0 ? xstrfmt("%.1f",
+		    bw * FIT_EFFICIENCY / (double)plan->offers[i].size) :
+		    xstrdup("?");
+		printf("%-*s    %-8s    %-6zu    %-4s    %s\n", (int)w,
+		    plan->offers[i].name, size, plan->offers[i].n_files,
+		    ram == 0 ? "?" : plan->offers[i].size <= ram ? "yes" : "no",
+		    tps);
 		free(size);
+		free(tps);
 	}
-	fprintf(stderr, "pick one: r1chat pull %s:QUANT (or %s/FILE.gguf)\n",
-	    text, text);
+	mem = cmd_bytes(ram);
+	fprintf(stderr, "fits: the file in the %s of memory there is; "
+	    "tokens/s: an estimate, as if a token read the whole file\n"
+	    "pick one: r1chat pull %s:QUANT (or %s/FILE.gguf)\n", mem, text,
+	    text);
+	free(mem);
 }
 
 int

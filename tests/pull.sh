@@ -228,9 +228,11 @@ HF_ENDPOINT="$url" "$R1CHAT" pull \
 ok $? "hf.co/OWNER/REPO/FILE.gguf: a shard names its model, nothing fetched twice"
 HF_ENDPOINT="$url" "$R1CHAT" pull hf.co/someone/R1-GGUF >"$tmp/out" 2>"$tmp/err"
 [ $? -eq 0 ] && [ "$(grep -c . "$tmp/out")" -eq 4 ] &&
-    grep -q '^UD-IQ1_S/R1-UD-IQ1_S  .*  3$' "$tmp/out" &&
-    grep -q '^R1-Q8_0  .*3.8 MB  .*  1$' "$tmp/out" && ! grep -q mmproj "$tmp/out"
-ok $? "a repository without a quant: the models it offers, no download"
+    grep -q '^FILE  *SIZE  *SHARDS  *FITS  *TOKENS/S$' "$tmp/out" &&
+    grep -q '^UD-IQ1_S/R1-UD-IQ1_S  .*  3  *yes  *[0-9.]*$' "$tmp/out" &&
+    grep -q '^R1-Q8_0  .*3.8 MB  .*  1  *yes  *[0-9.]*$' "$tmp/out" &&
+    ! grep -q mmproj "$tmp/out"
+ok $? "a repository without a quant: the models it offers (size, fits, t/s), no download"
 show "$tmp/out"
 HF_ENDPOINT="$url" "$R1CHAT" pull hf.co/someone/R1-GGUF:Q5_K_M >"$tmp/out" 2>"$tmp/err"
 [ $? -eq 1 ] && [ "$(cat "$tmp/err")" = "r1chat: pull: hf.co/someone/R1-GGUF:Q5_K_M: no GGUF file has that quant in the repository" ]
