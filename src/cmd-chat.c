@@ -14,6 +14,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "backend.h"
 #include "chat.h"
 #include "cmd.h"
@@ -22,6 +24,7 @@
 #include "params.h"
 #include "plain.h"
 #include "repl.h"
+#include "store.h"
 #include "residency.h"
 #include "tui.h"
 #include "util.h"
@@ -130,6 +133,35 @@ cmd_text(struct options *o, const char *what, int flags, char **out,
 	return 0;
 }
 
+/*
+ * The defaults a model found by name brings (store.c), as ollama takes
+ * them: its params layer's values of the parameters r1chat has (a value
+ * out of range is refused when the chat opens), its system layer as the
+ * system prompt.  The options given override both.
+ */
+static void
+found_defaults(const struct store_model *m, struct chat_config *cfg)
+{
+	const struct param_def	*d;
+	json_t			*j, *v;
+	const char		*key;
+	char			*cause = NULL;
+
+	if (m == NULL)
+		return;
+	cfg->system = m->system;
+	if (m->params == NULL || (j = json_loads(m->params, 0, NULL)) == NULL)
+		return;
+	json_object_foreach(j, key, v) {
+		if ((d = param_find(key, strlen(key))) != NULL &&
+		    param_from_json(d, key, v, &cfg->params, &cause) != 0) {
+			free(cause);
+			cause = NULL;
+		}
+	}
+	json_decref(j);
+}
+
 void
 cmd_chat_config(struct options *o, const char *model,
     struct chat_config *cfg)
@@ -140,7 +172,10 @@ cmd_chat_config(struct options *o, const char *model,
 	chat_params_default(p);
 	cfg->model_path = model;
 	cfg->template_name = o->template_name;
-	cfg->system = o->system_prompt;
+	if (model == o->model)
+		found_defaults(o->found, cfg);
+	if (o->system_prompt != NULL)
+		cfg->system = o->system_prompt;
 	cfg->n_threads = OPT_OR(o->threads, 0);
 	cfg->n_batch = OPT_OR(o->batch, 0);
 	cfg->mlock = o->mlock;
@@ -442,7 +477,7 @@ cmd_chat(struct options *o)
 	if (o->demo)
 		return demo_run(o);
 	if (o->model == NULL) {
-		cmd_error("no model given: r1chat [OPTIONS] MODEL.gguf "
+		cmd_error("no model given: r1chat [OPTIONS] MODEL "
 		    "[PROMPT...], or r1chat --demo");
 		return 2;
 	}

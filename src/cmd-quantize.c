@@ -299,7 +299,7 @@ cmd_quantize(struct options *o)
 	int			 tty = isatty(STDERR_FILENO);
 
 	if (o->n_args != 2) {
-		cmd_error("quantize: usage: r1chat quantize IN.gguf OUT.gguf "
+		cmd_error("quantize: usage: r1chat quantize MODEL OUT.gguf "
 		    "TYPE");
 		return 2;
 	}

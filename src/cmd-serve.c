@@ -12,9 +12,9 @@
 
 #include "chat.h"
 #include "cmd.h"
-#include "gguf.h"
 #include "options.h"
 #include "serve.h"
+#include "store.h"
 #include "util.h"
 
 /* The options' defaults; options.c's table holds their ranges. */
@@ -25,27 +25,23 @@
 #define DEFAULT_MAX_TOKENS	8192
 
 /*
- * The model's id: --alias, else the file's name without its folder and
- * .gguf, or a split model's without -0000K-of-0000N.gguf (general.name may
- * have spaces, and says less which file it is).
+ * The model's id: --alias, else the name it was found by (store.c), else
+ * the file's name without its folder and .gguf or a split model's
+ * -0000K-of-0000N.gguf (general.name may have spaces, and says less which
+ * file it is).
  */
 static char *
 model_id(const struct options *o)
 {
 	const char	*name = o->model, *slash;
-	size_t		 n;
-	int		 stem, k, of;
 
 	if (o->alias != NULL)
 		return xstrdup(o->alias);
+	if (o->found != NULL && o->found->name != NULL)
+		return xstrdup(o->found->name);
 	if ((slash = strrchr(name, '/')) != NULL)
 		name = slash + 1;
-	n = strlen(name);
-	if ((stem = gguf_split_name(name, &k, &of)) > 0)
-		n = (size_t)stem;
-	else if (n > 5 && strcmp(name + n - 5, ".gguf") == 0)
-		n -= 5;
-	return xstrndup(name, n);
+	return xstrndup(name, store_gguf_stem(name));
 }
 
 /*

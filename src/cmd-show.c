@@ -14,10 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cmd.h"
 #include "gguf.h"
 #include "options.h"
+#include "params.h"
+#include "fit.h"
 #include "residency.h"
+#include "store.h"
 #include "template.h"
 #include "util.h"
 
@@ -334,6 +339,118 @@ show_type_counts(const struct gguf_file *g)
 	table_print("Tensor types", &t);
 }
 
+/* A text under its section title, each line indented as ollama's. */
+static void
+text_print(const char *title, const char *text)
+{
+	const char	*p, *nl;
+
+	printf("  %s\n", title);
+	for (p = text; *p != '\0'; p = *nl != '\0' ? nl + 1 : nl) {
+		nl = p + strcspn(p, "\n");
+		printf("    %.*s\n", (int)(nl - p), p);
+	}
+	putchar('\n');
+}
+
+/*
+ * The manifest's layers of a model found by name (store.c): its params
+ * as ollama shows them (a row a value, an array's one per element), its
+ * system prompt, and with --verbose its template.
+ */
+static void
+show_layers(const struct store_model *m, int verbose)
+{
+	struct show_table	 t = { NULL, 0 };
+	json_t			*j, *v, *e;
+	const char		*key;
+	char			*s;
+	size_t			 i;
+
+	if (m->params != NULL &&
+	    (j = json_loads(m->params, 0, NULL)) != NULL) {
+		json_object_foreach(j, key, v) {
+			for (i = 0; i < (json_is_array(v) ?
+			    json_array_size(v) : 1); i++) {
+				e = json_is_array(v) ? json_array_get(v, i) : v;
+				s = json_dumps(e, JSON_ENCODE_ANY |
+				    JSON_REAL_PRECISION(6));
+				table_add(&t, key, s, NULL, NULL);
+				free(s);
+			}
+		}
+		json_decref(j);
+		table_print("Parameters", &t);
+	}
+	if (m->system != NULL)
+		text_print("System", m->system);
+	if (verbose && m->template != NULL)
+		text_print("Template", m->template);
+}
+
+/*
+ * The Fit section: the memory the weights and a context need against
+ * what there is (a mixture's dense part apart: its experts can be paged
+ * in), and the generation rate to expect, said as an estimate.
+ */
+static void
+show_fit(const struct gguf_file *g, const struct options *o)
+{
+	struct show_table	 t = { NULL, 0 };
+	struct fit		 f;
+	char			*cause = NULL, *a, *b, *c, *s;
+	const char		*verdict;
+	uint64_t		 need;
+
+	if (fit_estimate(g, o->params.num_ctx != PARAM_UNSET ?
+	    o->params.num_ctx : 0, &f, &cause) != 0) {
+		free(cause);	/* show says what the file is, runnable or not */
+		return;
+	}
+	need = f.dense + f.experts + f.kv;
+	a = cmd_bytes(f.dense + f.experts);
+	b = cmd_bytes(f.dense);
+	c = cmd_bytes(f.experts);
+	s = f.experts > 0 ? xstrfmt("%s (dense %s, experts %s)", a, b, c) :
+	    xstrdup(a);
+	table_add(&t, "weights", s, NULL, NULL);
+	free(a);
+	free(b);
+	free(c);
+	free(s);
+	a = cmd_bytes(f.kv);
+	s = xstrfmt("%s (%d tokens, F16 cache)", a, f.n_ctx);
+	table_add(&t, "context", s, NULL, NULL);
+	free(a);
+	free(s);
+	a = cmd_bytes(need);
+	table_add(&t, "needs", a, NULL, NULL);
+	free(a);
+	if (f.ram > 0) {
+		a = cmd_bytes(f.ram);
+		table_add(&t, "available", a, NULL, NULL);
+		free(a);
+		if (need <= f.ram)
+			verdict = "yes";
+		else if (f.experts > 0 && f.dense + f.kv <= f.ram)
+			verdict = "the dense part; experts paged in from disk";
+		else
+			verdict = "no";
+		table_add(&t, "fits", verdict, NULL, NULL);
+	}
+	if (f.tps > 0) {
+		a = cmd_bytes((uint64_t)f.bandwidth);
+		b = cmd_bytes(f.per_token);
+		s = xstrfmt("%.1f tokens/s, an estimate (%s/s read x %.2f / %s "
+		    "a token)", f.tps, a, FIT_EFFICIENCY, b);
+		table_add(&t, "generation", s, NULL, NULL);
+		free(a);
+		free(b);
+		free(s);
+	}
+	table_print("Fit", &t);
+}
+
 int
 cmd_show(struct options *o)
 {
@@ -346,7 +463,7 @@ cmd_show(struct options *o)
 	uint32_t		 ft;
 
 	if (o->n_args > 0) {
-		cmd_error("show: %s: one model only (usage: show MODEL.gguf "
+		cmd_error("show: %s: one model only (usage: show MODEL "
 		    "[--verbose])", o->args[0]);
 		return 2;
 	}
@@ -393,6 +510,9 @@ cmd_show(struct options *o)
 		free(s);
 	}
 	table_print("Model", &t);
+	show_fit(g, o);
+	if (o->found != NULL && o->found->name != NULL)
+		show_layers(o->found, o->verbose);
 	if ((s = residency_warning(&mem)) != NULL) {
 		cmd_error("warning: %s", s);
 		free(s);

@@ -6,6 +6,7 @@
 #define R1_CMD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct options;
 
@@ -21,11 +22,24 @@ struct options;
 #define CMD_PERPLEXITY	0x20
 #define CMD_BENCH	0x40
 #define CMD_QUANTIZE	0x80
-#define CMD_ALL		0xff
+#define CMD_LIST	0x100
+#define CMD_RM		0x200
+#define CMD_PULL	0x400
+#define CMD_ALL		0x7ff
 
 int cmd_show(struct options *o);
 int cmd_quantize(struct options *o);
 int cmd_tokenize(struct options *o);
+
+/* The stores (cmd-store.c): `list`, `rm NAME...`. */
+int cmd_list(struct options *o);
+int cmd_rm(struct options *o);
+
+/* `pull NAME`: a model fetched into r1chat's store (cmd-pull.c). */
+int cmd_pull(struct options *o);
+
+/* n bytes as ollama's format.HumanBytes writes them ("4.7 GB"), malloc'd. */
+char *cmd_bytes(uint64_t n);
 
 /* The engine's: llama-perplexity's measure, and --raw completion. */
 int cmd_perplexity(struct options *o);

@@ -13,6 +13,7 @@
 #include "cmd.h"
 #include "options.h"
 #include "quant.h"
+#include "store.h"
 
 struct cmd_entry {
 	const char	*name;		/* argv[1]; the chat's: NULL */
@@ -20,38 +21,55 @@ struct cmd_entry {
 	unsigned	 bit;		/* CMD_*: its options (options.c) */
 	const char	*usage;		/* after "r1chat ", lines */
 	const char	*help;		/* in the chat's --help */
+	int		 arg;		/* its first positional: an ARG_* */
+};
+
+/* What a command's first positional is. */
+enum {
+	ARG_MODEL,	/* a MODEL: a path or a name (store.c) */
+	ARG_NAME,	/* a model's name, as the user wrote it */
+	ARG_NONE,	/* nothing required */
 };
 
 static const struct cmd_entry cmd_table[] = {
-	{ "show", cmd_show, CMD_SHOW, "show MODEL.gguf [--verbose]",
-	  "what the model is, as ollama show says it" },
+	{ "show", cmd_show, CMD_SHOW, "show MODEL [-c N] [--verbose]",
+	  "what the model is, as ollama show says it", ARG_MODEL },
 	{ "quantize", cmd_quantize, CMD_QUANTIZE,
-	  "quantize IN.gguf OUT.gguf TYPE",
-	  "an F32, F16 or BF16 model converted to TYPE" },
+	  "quantize MODEL OUT.gguf TYPE",
+	  "an F32, F16 or BF16 model converted to TYPE", ARG_MODEL },
 	{ "perplexity", cmd_perplexity, CMD_PERPLEXITY,
-	  "perplexity MODEL.gguf -f FILE [-c 512] [-b N] [-t N]",
-	  "llama-perplexity's measure of the model on a text" },
+	  "perplexity MODEL -f FILE [-c 512] [-b N] [-t N]",
+	  "llama-perplexity's measure of the model on a text", ARG_MODEL },
 	{ "bench", cmd_bench, CMD_BENCH,
-	  "bench MODEL.gguf [-p 128] [-n 64] [-r 3] [-d 0] [-t N]",
-	  "prompt and generation speed, as llama-bench measures them" },
+	  "bench MODEL [-p 128] [-n 64] [-r 3] [-d 0] [-t N]",
+	  "prompt and generation speed, as llama-bench measures them",
+	  ARG_MODEL },
 	{ "serve", cmd_serve, CMD_SERVE,
-	  "serve MODEL.gguf [--host 127.0.0.1] [--port 11435] [OPTIONS]",
-	  "an OpenAI-compatible HTTP server on the model" },
+	  "serve MODEL [--host 127.0.0.1] [--port 11435] [OPTIONS]",
+	  "an OpenAI-compatible HTTP server on the model", ARG_MODEL },
 	{ "tokenize", cmd_tokenize, CMD_TOKENIZE,
-	  "tokenize MODEL.gguf TEXT [--ids] [--no-bos] [--no-special]",
-	  "the token ids of TEXT" },
+	  "tokenize MODEL TEXT [--ids] [--no-bos] [--no-special]",
+	  "the token ids of TEXT", ARG_MODEL },
+	{ "pull", cmd_pull, CMD_PULL,
+	  "pull NAME [--registry URL] [--connections N]",
+	  "a model fetched into r1chat's store", ARG_NAME },
+	{ "list", cmd_list, CMD_LIST, "list",
+	  "the models of ollama's store and r1chat's", ARG_NONE },
+	{ "rm", cmd_rm, CMD_RM, "rm NAME...",
+	  "models removed from r1chat's store", ARG_NAME },
 };
 #define N_CMDS (sizeof cmd_table / sizeof cmd_table[0])
 
 /* No command: the chat, or --raw's completion. */
 static const struct cmd_entry chat_entry = {
 	NULL, cmd_chat, CMD_CHAT,
-	"[OPTIONS] MODEL.gguf [PROMPT...]\n"
+	"[OPTIONS] MODEL [PROMPT...]\n"
 	"--demo [OPTIONS] [PROMPT...]\n"
-	"--remote URL [-m NAME] [OPTIONS] [PROMPT...]", NULL
+	"--remote URL [-m NAME] [OPTIONS] [PROMPT...]", NULL, ARG_MODEL
 };
 static const struct cmd_entry raw_entry = {
-	"--raw", cmd_raw, CMD_RAW, "--raw [OPTIONS] MODEL.gguf PROMPT", NULL
+	"--raw", cmd_raw, CMD_RAW, "--raw [OPTIONS] MODEL PROMPT", NULL,
+	ARG_MODEL
 };
 
 void
@@ -185,11 +203,35 @@ help_command(int argc, char **argv)
 	return 2;
 }
 
+/*
+ * A command's MODEL, a path or a name (the chat's with neither --remote,
+ * whose -m names the server's model, nor --demo, whose words are the
+ * prompt): o->model becomes the file to open, o->found what was found.
+ * Returns 0, or -1 with *rc and *cause set.
+ */
+static int
+model_resolve(const struct cmd_entry *c, struct options *o,
+    struct store_model *found, int *rc, char **cause)
+{
+	memset(found, 0, sizeof *found);
+	if (c->arg != ARG_MODEL || o->model == NULL || o->remote != NULL ||
+	    o->demo)
+		return 0;
+	if (store_resolve(o->model, found, cause) != 0) {
+		*rc = 1;
+		return -1;
+	}
+	o->model = found->path;
+	o->found = found;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	const struct cmd_entry	*c = NULL;
 	struct options		 o;
+	struct store_model	 found;
 	size_t			 i;
 	int			 rc = 2, skip;
 	char			*cause = NULL, *warning = NULL;
@@ -226,10 +268,12 @@ main(int argc, char **argv)
 		goto out;
 	if (warning != NULL)
 		cmd_error("warning: %s", warning);
-	if (skip && o.model == NULL)
+	if (skip && o.model == NULL && c->arg != ARG_NONE)
 		cmd_error("%s: no model given", c->name);
-	else
+	else if (model_resolve(c, &o, &found, &rc, &cause) == 0) {
 		rc = c->fn(&o);
+		store_model_free(&found);
+	}
 out:
 	if (cause != NULL)
 		cmd_error("%s", cause);

@@ -829,6 +829,19 @@ model_ctx_free(struct model_ctx *c)
 	free(c);
 }
 
+uint64_t
+model_kv_bytes(const struct model *m, int n_ctx, enum kv_type t)
+{
+	uint64_t	n = 0;
+	int		il, k, v;
+
+	for (il = 0; il < m->hp.n_layer; il++) {
+		m->arch->kv_width(m, il, &k, &v);
+		n += (uint64_t)(k + v);
+	}
+	return n * (uint64_t)n_ctx * (t == KV_F32 ? 4 : 2);
+}
+
 int
 model_ctx_n_ctx(const struct model_ctx *c)
 {

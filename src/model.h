@@ -101,6 +101,10 @@ struct model_ctx *model_ctx_new(const struct model *m, int n_ctx,
 void model_ctx_free(struct model_ctx *c);
 
 int model_ctx_n_ctx(const struct model_ctx *c);
+
+/* The bytes of m's key/value cache for n_ctx tokens of type t, what
+ * model_ctx_new_ext would allocate for it. */
+uint64_t model_kv_bytes(const struct model *m, int n_ctx, enum kv_type t);
 size_t model_ctx_kv_bytes(const struct model_ctx *c);
 
 /* Positions filled so far (the next token goes there). */

@@ -29,8 +29,8 @@ enum opt_kind { OPT_FLAG, OPT_STR, OPT_INT };
 
 /* --help's groups, in the order and with the titles of r1chat(1)'s. */
 enum opt_group {
-	G_ENGINE, G_PARAMS, G_CHAT, G_REMOTE, G_SERVE, G_TOOLS, G_GENERAL,
-	G_COUNT
+	G_ENGINE, G_PARAMS, G_CHAT, G_REMOTE, G_SERVE, G_TOOLS, G_PULL,
+	G_GENERAL, G_COUNT
 };
 static const char *const group_titles[G_COUNT] = {
 	[G_ENGINE] = "The model and the engine",
@@ -39,6 +39,7 @@ static const char *const group_titles[G_COUNT] = {
 	[G_REMOTE] = "An OpenAI-compatible server (--remote)",
 	[G_SERVE] = "serve",
 	[G_TOOLS] = "tokenize, perplexity, bench",
+	[G_PULL] = "pull",
 	[G_GENERAL] = "General",
 };
 
@@ -63,7 +64,7 @@ static const char *reasoning_choice(size_t);
 
 static const struct opt_def opt_table[] = {
 	/* the engine: llama.cpp's names */
-	{ "model", 'm', OPT_STR, F(model), CMD_ALL, G_ENGINE,
+	{ "model", 'm', OPT_STR, F(model), CMD_ALL & ~CMD_LIST, G_ENGINE,
 	  .arg = "MODEL", .help = "the model (--remote: the server's model)" },
 	{ "threads", 't', OPT_INT, F(threads), ENGINE | CMD_BENCH, G_ENGINE,
 	  1, 1024, .arg = "N",
@@ -144,6 +145,13 @@ static const struct opt_def opt_table[] = {
 	{ "n-depth", 'd', OPT_INT, F(n_depth), CMD_BENCH, G_TOOLS,
 	  0, 1 << 20, .arg = "N",
 	  .help = "tokens in the cache before each test (default 0)" },
+
+	/* pull */
+	{ "registry", 0, OPT_STR, F(registry), CMD_PULL, G_PULL,
+	  .arg = "URL", .help = "ollama's registry at URL (default: the "
+	  "name's host)" },
+	{ "connections", 0, OPT_INT, F(connections), CMD_PULL, G_PULL,
+	  1, 64, .arg = "N", .help = "connections a file (default 4)" },
 
 	{ "verbose", 0, OPT_FLAG, F(verbose),
 	  CMD_CHAT | CMD_RAW | CMD_SHOW | CMD_QUANTIZE, G_GENERAL,

@@ -14,9 +14,11 @@
 #include "params.h"
 
 struct opt_given;
+struct store_model;
 
 struct options {
 	const char	*model;		/* -m or the first positional */
+	const struct store_model *found; /* the model named, when one was */
 	char		**args;		/* the other positionals */
 	int		 n_args;
 	int		 verbose;	/* --verbose */
@@ -66,6 +68,10 @@ struct options {
 	int		 n_prompt;	/* -p, --n-prompt */
 	int		 repetitions;	/* -r, --repetitions */
 	int		 n_depth;	/* -d, --n-depth: tokens in the cache */
+
+	/* pull */
+	const char	*registry;	/* --registry URL */
+	int		 connections;	/* --connections N */
 
 	/* The options as options_parse found them, for options_check. */
 	struct opt_given *given;

@@ -65,7 +65,7 @@ static const struct param_def table[] = {
 	  .def = 0.05,
 	  .help = "drop tokens less likely than p times the likeliest" },
 	{ .name = "num_ctx", .save_key = "num_ctx", .option = "ctx-size",
-	  .short_option = 'c', .commands = SAMPLER | CMD_PERPLEXITY,
+	  .short_option = 'c', .commands = SAMPLER | CMD_PERPLEXITY | CMD_SHOW,
 	  .kind = PARAM_INT, .field = P(num_ctx), .min = PARAMS_MIN_CTX,
 	  .max = PARAMS_MAX_CTX, .def = 0,
 	  .help = "context size in tokens" },

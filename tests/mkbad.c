@@ -5,6 +5,8 @@
  *                                     four tensors, a chat template)
  *   mkbad params PATH N               a model of exactly N parameters,
  *                                     written sparse (one I8 tensor)
+ *   mkbad split DIR PREFIX            a valid model split in three shards,
+ *                                     DIR/PREFIX-0000K-of-00003.gguf
  *   mkbad corpus DIR                  malformed files and DIR/cases, one
  *                                     line "FILE<TAB>expected reason" each
  *
@@ -673,9 +675,15 @@ main(int argc, char **argv)
 		write_params(argv[2], argv[3]);
 		return 0;
 	}
+	if (argc == 4 && strcmp(argv[1], "split") == 0) {
+		/* three valid shards: DIR/PREFIX-0000K-of-00003.gguf */
+		corpus_dir = argv[2];
+		split_set(argv[3], 0);
+		return 0;
+	}
 	if (argc != 3 || strcmp(argv[1], "corpus") != 0) {
 		fprintf(stderr, "usage: mkbad good PATH [TEMPLATE] | "
-		    "params PATH N | corpus DIR\n");
+		    "params PATH N | split DIR PREFIX | corpus DIR\n");
 		return 2;
 	}
 	corpus_dir = argv[2];

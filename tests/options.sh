@@ -39,7 +39,8 @@ lists() {
 for c in "- --temp" "- --remote" "- --system-prompt" "--raw --ids" \
     "serve --port" "serve --temp" "show --verbose" "tokenize --no-bos" \
     "perplexity --file" "perplexity --ctx-size" "bench --repetitions" \
-    "bench --threads" "quantize --help"; do
+    "bench --threads" "quantize --help" "pull --registry" \
+    "pull --connections"; do
 	lists $c
 	ok $? "r1chat ${c% *} --help lists ${c#* }"
 done
@@ -49,7 +50,7 @@ done
 ok $? "serve --help lists none of the options serve does not take"
 "$R1CHAT" --help | sed -n '/^Commands/,$p' >"$tmp/cmds"
 miss=0
-for c in show quantize perplexity bench serve tokenize; do
+for c in show quantize perplexity bench serve tokenize pull list rm; do
 	grep -q "^  $c " "$tmp/cmds" || miss=1
 done
 ok $miss "r1chat --help lists the commands"
@@ -59,7 +60,7 @@ ok $? "-h after a model and other options: the command's help, exit 0"
 "$R1CHAT" -c -5 --help >"$tmp/h" 2>&1 && grep -q '^usage: r1chat ' "$tmp/h"
 ok $? "--help anywhere: help, not a complaint about the other options"
 miss=0
-for c in "" show quantize perplexity bench serve tokenize; do
+for c in "" show quantize perplexity bench serve tokenize pull list rm; do
 	"$R1CHAT" help $c >"$tmp/a" 2>&1 && "$R1CHAT" $c --help >"$tmp/b" 2>&1 &&
 	    cmp -s "$tmp/a" "$tmp/b" || miss=1
 done
@@ -76,7 +77,8 @@ ok $miss "r1chat help --raw (or raw) is r1chat --raw --help"
 ok $? "r1chat help nosuch: a usage error, one line"
 
 # Every option a --help lists is in the man page.
-for c in "" --raw show quantize perplexity bench serve tokenize; do
+for c in "" --raw show quantize perplexity bench serve tokenize pull list \
+    rm; do
 	"$R1CHAT" $c --help
 done | sed -n 's/^  \(-., \|    \)--\([a-z-]*\).*/\2/p' | sort -u >"$tmp/names"
 missing=

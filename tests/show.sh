@@ -185,5 +185,48 @@ else
 	not_ok "IQ1_S mixture: no $MKMODEL or test data vocabulary"
 fi
 
+# Fit: the memory a model and a context need, what there is, the rate to
+# expect.  The bandwidth is measured once a boot and kept, with the boot's
+# id, in $XDG_CACHE_HOME/r1chat/bandwidth: a value put there is the one
+# used (so the estimate is read x 0.45 / the bytes a token reads).
+XDG_CACHE_HOME="$tmp/cache"
+export XDG_CACHE_HOME
+boot=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)
+if [ -x "$MKMODEL" ] && [ -n "$boot" ]; then
+	R1CHAT_TESTDATA=$TESTDATA "$MKMODEL" --arch qwen2 --type Q8_0 --seed 1 \
+	    -o "$tmp/q8.gguf" </dev/null >/dev/null 2>&1 &&
+	    R1CHAT_TESTDATA=$TESTDATA "$MKMODEL" --arch ds2-v3 --type Q8_0 \
+	    --seed 2 -o "$tmp/moe.gguf" \
+	    </dev/null >/dev/null 2>&1 || { echo "Bail out! mkmodel"; exit 99; }
+	"$R1CHAT" show "$tmp/q8.gguf" >"$tmp/out" 2>"$tmp/err"
+	check "Fit: the bandwidth measured once and kept with the boot's id" \
+	    [ "$(cut -d' ' -f1 "$tmp/cache/r1chat/bandwidth")" = "$boot" -a \
+	    "$(cut -d' ' -f2 "$tmp/cache/r1chat/bandwidth")" -gt 0 ]
+	check "Fit: the model's default context (4096), weights, fits" \
+	    [ "$(field "$tmp/out" Fit context | sed 's/.*(//')" = \
+	    "4096 tokens, F16 cache)" -a \
+	    "$(field "$tmp/out" Fit weights)" = "3.7 MB" -a \
+	    "$(field "$tmp/out" Fit fits)" = yes ]
+	echo "$boot 1000000000" >"$tmp/cache/r1chat/bandwidth"
+	"$R1CHAT" show "$tmp/q8.gguf" -c 512 >"$tmp/out" 2>"$tmp/err"
+	g=$(field "$tmp/out" Fit generation)
+	# 2.5 MB a token: the weights but the embedding (output is apart)
+	check "Fit: the rate from the kept bandwidth: $g" \
+	    [ "$g" = "183.2 tokens/s, an estimate (1.0 GB/s read x 0.45 / 2.5 MB a token)" ]
+	check "Fit: -c sizes the context: $(field "$tmp/out" Fit context)" \
+	    [ "$(field "$tmp/out" Fit context)" = "524 KB (512 tokens, F16 cache)" ]
+	"$R1CHAT" show "$tmp/moe.gguf" >"$tmp/out" 2>"$tmp/err"
+	w=$(field "$tmp/out" Fit weights)
+	g=$(field "$tmp/out" Fit generation)
+	check "Fit, a mixture: the dense part and the experts apart: $w" \
+	    sh -c 'echo "$1" | grep -q "^.* (dense .*, experts .*)$"' - "$w"
+	# mkmodel's ds2-v3 routes to 4 experts of 16: a token reads the
+	# dense part but the embedding (1.46 MB) and a quarter of the experts
+	check "Fit, a mixture: a token reads the experts it uses: $g" \
+	    [ "$g" = "84.0 tokens/s, an estimate (1.0 GB/s read x 0.45 / 5.4 MB a token)" ]
+else
+	not_ok "Fit: no $MKMODEL or no boot id"
+fi
+
 echo "1..$n"
 [ $failed -eq 0 ]

@@ -1,0 +1,27 @@
+/*
+ * pull-int.h - what pull.c lends the planners of other hubs (pull-hf.c).
+ */
+#ifndef R1_PULL_INT_H
+#define R1_PULL_INT_H
+
+#include <stdint.h>
+
+struct pull_plan;
+
+/*
+ * GETs url (redirects followed; accept and a bearer token sent when not
+ * NULL) into *out, malloc'd and NUL-terminated, at most 4 MiB.  Returns
+ * 0, or -1 with *cause set, starting with what: the HTTP status in words
+ * (404, 401, 429, ...) or libcurl's error.
+ */
+int pull_text_get(const char *url, const char *accept, const char *token,
+    const char *what, char **out, char **cause);
+
+/*
+ * Adds a file to plan: its SHA-256 in lowercase hex, size, label and URL
+ * (copied), and what of it is already in plan->root's blobs.
+ */
+void pull_plan_add(struct pull_plan *plan, const char *hex, uint64_t size,
+    const char *label, const char *url);
+
+#endif
