@@ -17,6 +17,7 @@
 #include "cmd.h"
 #include "gguf.h"
 #include "options.h"
+#include "quant.h"
 #include "residency.h"
 #include "template.h"
 #include "util.h"
@@ -393,6 +394,10 @@ cmd_show(struct options *o)
 		free(s);
 	}
 	table_print("Model", &t);
+	s = quant_choice_summary();
+	table_add(&t, s, NULL, NULL, NULL);
+	free(s);
+	table_print("Kernels", &t);
 	if ((s = residency_warning(&mem)) != NULL) {
 		cmd_error("warning: %s", s);
 		free(s);

@@ -23,6 +23,9 @@ struct options;
 #define CMD_QUANTIZE	0x80
 #define CMD_ALL		0xff
 
+/* Says on stderr which kernels run (--verbose): "r1chat: kernels: ...". */
+void cmd_kernels_say(void);
+
 int cmd_show(struct options *o);
 int cmd_quantize(struct options *o);
 int cmd_tokenize(struct options *o);

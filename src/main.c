@@ -32,7 +32,8 @@ static const struct cmd_entry cmd_table[] = {
 	  "perplexity MODEL.gguf -f FILE [-c 512] [-b N] [-t N]",
 	  "llama-perplexity's measure of the model on a text" },
 	{ "bench", cmd_bench, CMD_BENCH,
-	  "bench MODEL.gguf [-p 128] [-n 64] [-r 3] [-d 0] [-t N]",
+	  "bench MODEL.gguf [-p 128] [-n 64] [-r 3] [-d 0] [-t N]\n"
+	  "bench --calibrate [MODEL.gguf ...]",
 	  "prompt and generation speed, as llama-bench measures them" },
 	{ "serve", cmd_serve, CMD_SERVE,
 	  "serve MODEL.gguf [--host 127.0.0.1] [--port 11435] [OPTIONS]",
@@ -64,6 +65,15 @@ cmd_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+void
+cmd_kernels_say(void)
+{
+	char	*s = quant_choice_summary();
+
+	cmd_error("kernels: %s", s);
+	free(s);
 }
 
 void
@@ -223,7 +233,8 @@ main(int argc, char **argv)
 		goto out;
 	if (warning != NULL)
 		cmd_error("warning: %s", warning);
-	if (skip && o.model == NULL)
+	/* bench --calibrate measures the kernels, with or without one */
+	if (skip && o.model == NULL && !o.calibrate)
 		cmd_error("%s: no model given", c->name);
 	else
 		rc = c->fn(&o);

@@ -144,6 +144,8 @@ static const struct opt_def opt_table[] = {
 	{ "n-depth", 'd', OPT_INT, F(n_depth), CMD_BENCH, G_TOOLS,
 	  0, 1 << 20, .arg = "N",
 	  .help = "tokens in the cache before each test (default 0)" },
+	{ "calibrate", 0, OPT_FLAG, F(calibrate), CMD_BENCH, G_TOOLS,
+	  .help = "measure the kernel paths again, cache the fastest" },
 
 	{ "verbose", 0, OPT_FLAG, F(verbose),
 	  CMD_CHAT | CMD_RAW | CMD_SHOW | CMD_QUANTIZE, G_GENERAL,

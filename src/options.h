@@ -66,6 +66,7 @@ struct options {
 	int		 n_prompt;	/* -p, --n-prompt */
 	int		 repetitions;	/* -r, --repetitions */
 	int		 n_depth;	/* -d, --n-depth: tokens in the cache */
+	int		 calibrate;	/* --calibrate: measure the kernels */
 
 	/* The options as options_parse found them, for options_check. */
 	struct opt_given *given;
