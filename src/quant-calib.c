@@ -14,9 +14,11 @@
  * (struct quant_panel), whose layout the weights are repacked to at
  * load: a type whose token kernels are a panel's takes its prompt
  * kernels from the same panel, and one whose token kernels are not
- * takes no panel's.  A 4-token dot of another path than vec_dot's
- * differs from it by float rounding only, as the tiles do.  The
- * activations' from_float stay the base's (all give the same bytes).
+ * takes no panel's.  A 4-token dot must give its vec_dot's bits (a
+ * token's result does not depend on the tokens batched with it, where
+ * there are no tiles): a type without tiles takes its prompt kernels
+ * from a path with the same vec_dot.  The activations' from_float stay
+ * the base's (all give the same bytes).
  */
 #include "config.h"
 
@@ -81,9 +83,9 @@ calib_allowed(enum quant_isa p, int t, enum quant_use u, enum quant_isa tok)
 		return 0;
 	if (calib_tables[tok][t].panel != NULL)
 		return p == tok;
-	/* without tiles or a 4-token dot, prompts run the token dot */
+	/* without tiles, prompts run the token dot (or its 4-token form,
+	 * which gives its bits) */
 	return e->panel == NULL && (e->gemm != NULL ||
-	    e->vec_dot_x4 != NULL ||
 	    e->vec_dot == calib_tables[tok][t].vec_dot);
 }
 

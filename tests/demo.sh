@@ -5,8 +5,9 @@
 # exact on stdout and its working on stderr between the markers.  All 200
 # on the committed file; a share of them (every 10th: DEMO_EVERY) on its F32
 # weights (`r1chat quantize ... F32`) and their Q8_0, Q6_K and Q4_K_M, on
-# every kernel path this CPU runs, with -t 1 and -t 2, and through serve
-# and --remote.  Each configuration must get 95 % right.
+# every kernel path this CPU runs and on two paths' kernels mixed per
+# type, with -t 1 and -t 2, and through serve and --remote.  Each
+# configuration must get 95 % right.
 
 : "${R1CHAT:?R1CHAT must name the r1chat binary}"
 top=${top_srcdir:-.}
@@ -109,6 +110,23 @@ for isa in scalar avx2 avx512 avx512-wide amx; do
 	    "$R1CHAT" "$model" --temp 0 -n 600 -t 2
 	echo "# kernel path: $isa ran"
 done
+
+# Kernels of two paths mixed per type, as a measure may choose them
+# (quant-calib.c): the cache of one, rewritten to name scalar for every
+# other type and the path measured for the rest, then read.
+mix=$tmp/mix
+env -u R1CHAT_CALIBRATE XDG_CACHE_HOME="$mix" "$R1CHAT" show "$model" \
+    >/dev/null 2>&1
+awk 'NR <= 2 { print; next }
+    $1 != last { n++; last = $1 }
+    { print $1, $2, (n % 2 ? "scalar" : $3) }' "$mix/r1chat/kernels" \
+    >"$tmp/kernels" && mv "$tmp/kernels" "$mix/r1chat/kernels"
+env -u R1CHAT_CALIBRATE XDG_CACHE_HOME="$mix" "$R1CHAT" show "$model" \
+    2>&1 | grep -q '(measured, cached'
+ok $? "a cache of kernels mixed per type is read"
+ask "committed file, kernels mixed per type" "$every" \
+    env -u R1CHAT_CALIBRATE XDG_CACHE_HOME="$mix" "$R1CHAT" "$model" \
+    --temp 0 -n 600 -t 2
 
 # The F32 weights, and llama.cpp's mixtures of them.
 "$R1CHAT" quantize "$model" "$tmp/f32.gguf" F32 </dev/null 2>"$tmp/q.err"
