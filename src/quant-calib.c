@@ -411,7 +411,7 @@ calib_measure(struct quant_choice *c)
 	for (t = 0; rc == 0 && t < GGML_TYPE_COUNT; t++) {
 		for (u = 0; u < QUANT_USE_COUNT; u++)
 			c->pick[t][u] = QUANT_ISA_COUNT;
-		if (s[t].name == NULL || s[t].vec_dot == NULL)
+		if (s[t].name == NULL)
 			continue;
 		wrow = (size_t)CALIB_COLS / s[t].blck * s[t].size;
 		calib_weights(t, w, wrow, tmp, &seed);
