@@ -1,6 +1,7 @@
 /*
  * cmd-bench.c - `r1chat bench MODEL [-p 128] [-n 64] [-r 3] [-t T]`:
- * llama-bench's measure, so that the figures compare with its.
+ * llama-bench's measure, so that the figures compare with its; with
+ * --calibrate, the kernels' measure (quant-calib.c) first, and its table.
  *
  * Two tests, each from an empty cache: pp (one forward pass over p
  * tokens, logits for the last) and tg (n tokens, one pass each).  Tokens
@@ -22,6 +23,7 @@
 #include "model.h"
 #include "ops.h"
 #include "options.h"
+#include "quant.h"
 #include "types.h"
 #include "util.h"
 
@@ -229,6 +231,64 @@ bench_fill(struct model_ctx *c, const int32_t *ids, int depth, int n_batch,
 	return 0;
 }
 
+/*
+ * bench --calibrate: the kernels measured again (and cached), and a row
+ * for each type and use: the path chosen and each path's time for a
+ * pass over the test matrix, in microseconds ("-": no kernel).
+ */
+static int
+bench_calibrate(void)
+{
+	static const char *const uses[QUANT_USE_COUNT] = { "tokens",
+	    "prompts" };
+	const struct quant_choice	*c;
+	const struct quant_traits	*tr;
+	enum quant_isa			 p;
+	char				*cause = NULL, *warning = NULL;
+	int				 t, u;
+
+	if (quant_calibrate(&warning, &cause) != 0) {
+		cmd_error("bench --calibrate: %s", cause);
+		free(cause);
+		return 2;
+	}
+	if (warning != NULL)
+		cmd_error("warning: kernels not cached: %s", warning);
+	free(warning);
+	c = quant_choice();
+	printf("kernels measured in %.0f ms: base %s\n\n| type | use | "
+	    "path |", c->ms, quant_isa_name(c->base));
+	for (p = 0; p < QUANT_ISA_COUNT; p++) {
+		if (quant_isa_supported(p))
+			printf(" %s \xc2\xb5s |", quant_isa_name(p));
+	}
+	printf("\n| --- | --- | --- |");
+	for (p = 0; p < QUANT_ISA_COUNT; p++) {
+		if (quant_isa_supported(p))
+			printf(" ---: |");
+	}
+	putchar('\n');
+	for (t = 0; t < GGML_TYPE_COUNT; t++) {
+		for (u = 0; u < QUANT_USE_COUNT; u++) {
+			if (c->pick[t][u] == QUANT_ISA_COUNT ||
+			    (tr = quant_traits(t)) == NULL)
+				continue;
+			printf("| %s | %s | %s |", tr->name, uses[u],
+			    quant_isa_name(c->pick[t][u]));
+			for (p = 0; p < QUANT_ISA_COUNT; p++) {
+				if (!quant_isa_supported(p))
+					continue;
+				if (c->ns[t][u][p] > 0)
+					printf(" %.1f |", c->ns[t][u][p] / 1e3);
+				else
+					printf(" - |");
+			}
+			putchar('\n');
+		}
+	}
+	return 0;
+}
+
 int
 cmd_bench(struct options *o)
 {
@@ -242,6 +302,10 @@ cmd_bench(struct options *o)
 	int			 ns[N_TESTS];
 	size_t			 k;
 
+	if (o->calibrate && ((rc = bench_calibrate()) != 0 ||
+	    o->model == NULL))
+		return rc;
+	rc = 1;
 	np = OPT_OR(o->n_prompt, BENCH_DEFAULT_PROMPT);
 	ng = OPT_OR(o->params.num_predict, BENCH_DEFAULT_GEN);
 	reps = OPT_OR(o->repetitions, BENCH_DEFAULT_REPS);

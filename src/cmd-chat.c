@@ -285,6 +285,8 @@ chat_run(struct options *o, struct chat_config *cfg, const char *banner,
 			cmd_error("warning: %s", ctx_warning);
 		if (mem != NULL && o->verbose)
 			cmd_error("%s: %s", cfg->model_path, mem);
+		if (o->verbose && cfg->remote_url == NULL)
+			cmd_kernels_say();
 		if (mem_warning != NULL)
 			cmd_error("warning: %s", mem_warning);
 		faults = residency_faults();

@@ -103,6 +103,8 @@ cmd_raw(struct options *o)
 	}
 	memset(&d, 0, sizeof d);
 	d.load_ns = util_now_ns() - t0;
+	if (o->verbose)
+		cmd_kernels_say();
 	if (tok_encode(t, prompt, len, 1, 1, &ids, &n_ids, &cause) != 0) {
 		cmd_error("prompt: %s", cause);
 		goto out;

@@ -21,6 +21,7 @@
 #include "options.h"
 #include "params.h"
 #include "fit.h"
+#include "quant.h"
 #include "residency.h"
 #include "store.h"
 #include "template.h"
@@ -513,6 +514,10 @@ cmd_show(struct options *o)
 	show_fit(g, o);
 	if (o->found != NULL && o->found->name != NULL)
 		show_layers(o->found, o->verbose);
+	s = quant_choice_summary();
+	table_add(&t, s, NULL, NULL, NULL);
+	free(s);
+	table_print("Kernels", &t);
 	if ((s = residency_warning(&mem)) != NULL) {
 		cmd_error("warning: %s", s);
 		free(s);

@@ -27,6 +27,9 @@ struct options;
 #define CMD_PULL	0x400
 #define CMD_ALL		0x7ff
 
+/* Says on stderr which kernels run (--verbose): "r1chat: kernels: ...". */
+void cmd_kernels_say(void);
+
 int cmd_show(struct options *o);
 int cmd_quantize(struct options *o);
 int cmd_tokenize(struct options *o);

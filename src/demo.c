@@ -7,8 +7,6 @@
  */
 #include "config.h"
 
-#include <sys/stat.h>
-#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -441,46 +439,23 @@ demo_valid(const char *path)
 	return ok;
 }
 
-/* Makes the directories of path as mkdir -p does. */
-static int
-mkdirs(char *path, char **cause)
-{
-	char	*p;
-
-	for (p = path + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-			*cause = xstrfmt("%s: %s", path, strerror(errno));
-			*p = '/';
-			return -1;
-		}
-		*p = '/';
-	}
-	return 0;
-}
-
 char *
 demo_model(char **cause)
 {
-	const char	*cache = getenv("XDG_CACHE_HOME");
-	const char	*home = getenv("HOME");
-	char		*path;
+	char	*name, *path;
 
-	if (cache != NULL && cache[0] == '/')
-		path = xstrfmt("%s/r1chat/demo-%d.gguf", cache, DEMO_VERSION);
-	else if (home != NULL && home[0] != '\0')
-		path = xstrfmt("%s/.cache/r1chat/demo-%d.gguf", home,
-		    DEMO_VERSION);
-	else {
+	name = xstrfmt("demo-%d.gguf", DEMO_VERSION);
+	path = util_cache_path(name);
+	free(name);
+	if (path == NULL) {
 		*cause = xstrdup("no cache directory: set XDG_CACHE_HOME or "
 		    "HOME");
 		return NULL;
 	}
 	if (demo_valid(path))
 		return path;
-	if (mkdirs(path, cause) != 0 || demo_write(path, cause) != 0) {
+	if (util_mkdirs(path, 0755, cause) != 0 ||
+	    demo_write(path, cause) != 0) {
 		free(path);
 		return NULL;
 	}

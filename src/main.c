@@ -41,7 +41,8 @@ static const struct cmd_entry cmd_table[] = {
 	  "perplexity MODEL -f FILE [-c 512] [-b N] [-t N]",
 	  "llama-perplexity's measure of the model on a text", ARG_MODEL },
 	{ "bench", cmd_bench, CMD_BENCH,
-	  "bench MODEL [-p 128] [-n 64] [-r 3] [-d 0] [-t N]",
+	  "bench MODEL [-p 128] [-n 64] [-r 3] [-d 0] [-t N]\n"
+	  "bench --calibrate [MODEL ...]",
 	  "prompt and generation speed, as llama-bench measures them",
 	  ARG_MODEL },
 	{ "serve", cmd_serve, CMD_SERVE,
@@ -82,6 +83,15 @@ cmd_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+void
+cmd_kernels_say(void)
+{
+	char	*s = quant_choice_summary();
+
+	cmd_error("kernels: %s", s);
+	free(s);
 }
 
 void
@@ -268,7 +278,8 @@ main(int argc, char **argv)
 		goto out;
 	if (warning != NULL)
 		cmd_error("warning: %s", warning);
-	if (skip && o.model == NULL && c->arg != ARG_NONE)
+	/* bench --calibrate measures the kernels, with or without one */
+	if (skip && o.model == NULL && c->arg != ARG_NONE && !o.calibrate)
 		cmd_error("%s: no model given", c->name);
 	else if (model_resolve(c, &o, &found, &rc, &cause) == 0) {
 		rc = c->fn(&o);

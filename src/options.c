@@ -145,6 +145,8 @@ static const struct opt_def opt_table[] = {
 	{ "n-depth", 'd', OPT_INT, F(n_depth), CMD_BENCH, G_TOOLS,
 	  0, 1 << 20, .arg = "N",
 	  .help = "tokens in the cache before each test (default 0)" },
+	{ "calibrate", 0, OPT_FLAG, F(calibrate), CMD_BENCH, G_TOOLS,
+	  .help = "measure the kernel paths again, cache the fastest" },
 
 	/* pull */
 	{ "registry", 0, OPT_STR, F(registry), CMD_PULL, G_PULL,

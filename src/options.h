@@ -68,6 +68,7 @@ struct options {
 	int		 n_prompt;	/* -p, --n-prompt */
 	int		 repetitions;	/* -r, --repetitions */
 	int		 n_depth;	/* -d, --n-depth: tokens in the cache */
+	int		 calibrate;	/* --calibrate: measure the kernels */
 
 	/* pull */
 	const char	*registry;	/* --registry URL */

@@ -216,6 +216,50 @@ void quant_register_amx(struct quant_traits *table);
 void quant_register_panels(struct quant_traits *table);
 
 /*
+ * Fills table (GGML_TYPE_COUNT entries) with path isa's kernels: the
+ * scalar table, then the installs of isa's line of ancestry, root
+ * first.  isa must run on this CPU.
+ */
+void quant_path_table(enum quant_isa isa, struct quant_traits *table);
+
+/*
+ * quant-calib.c: per type and use, the path among those this CPU runs
+ * whose kernels run, into c, and the table of those kernels into table.
+ * base is the path the CPU model suggests (or R1CHAT_ISA's): its table
+ * gives what is not chosen per use (to_float, the activations'
+ * from_float), and its kernels stay unless another's are clearly
+ * faster.  how says how to choose: QUANT_HOW_RULE and _FORCED take
+ * base's kernels for everything; _CACHED the cache's choice when it
+ * holds this CPU model's and version's, else measures as _MEASURED
+ * does, which measures and caches what it chose; c->how says which it
+ * was.  *warning (malloc'd) says why the cache could not be written,
+ * when it could not.
+ */
+void quant_calib_choose(enum quant_isa base, enum quant_how how,
+    struct quant_choice *c, struct quant_traits *table, char **warning);
+
+/*
+ * quant-wisdom.c: the cache of quant-calib.c's choices, a text file
+ * under $XDG_CACHE_HOME/r1chat/.  quant_wisdom_path returns its path
+ * (malloc'd), or NULL with no cache directory; quant_wisdom_key a line
+ * naming this CPU model and r1chat's version (malloc'd).
+ * quant_wisdom_read fills pick (QUANT_ISA_COUNT: no line) from the file
+ * at path and returns 0 when its key is key and each line names a type
+ * of names (a table, for the types' names), a use and a path; else -1,
+ * pick undefined.  quant_wisdom_write writes the picks that are not
+ * QUANT_ISA_COUNT under key, into a temporary file renamed to path, and
+ * returns 0, or -1 with *cause.
+ */
+char *quant_wisdom_path(void);
+char *quant_wisdom_key(void);
+int quant_wisdom_read(const char *path, const char *key,
+    const struct quant_traits *names,
+    enum quant_isa pick[GGML_TYPE_COUNT][QUANT_USE_COUNT]);
+int quant_wisdom_write(const char *path, const char *key,
+    const struct quant_traits *names,
+    enum quant_isa pick[GGML_TYPE_COUNT][QUANT_USE_COUNT], char **cause);
+
+/*
  * The avx2 path's Q8_0 and Q8_K from_float, for the kernels of the paths
  * that descend from it which quantize activations into layouts of their
  * own (they call these directly, rather than reading the table).

@@ -1,12 +1,15 @@
 /*
  * quant.c - the traits table and the choice of kernels at start-up.
  *
- * The scalar table is the reference every path starts from; quant_init
- * copies it and has the chosen path and each of its ancestors (the path
- * table, quant_isa_table) install, from the root down, what they do
- * faster.  Adding a type means adding one row here and its functions in
- * quant-ref.c (quant-iq.c for an i-quant); adding a path, one row in the
- * path table naming its parent, and its install functions.
+ * The scalar table is the reference every path starts from; a path's
+ * table (quant_path_table) copies it and has the path and each of its
+ * ancestors (the path table, quant_isa_table) install, from the root
+ * down, what they do faster.  quant_init takes the path the CPU model
+ * suggests, or R1CHAT_ISA's, as the base, and quant-calib.c each type's
+ * kernels from the path measured fastest.  Adding a type means adding
+ * one row here and its functions in quant-ref.c (quant-iq.c for an
+ * i-quant); adding a path, one row in the path table naming its parent,
+ * and its install functions.
  */
 #include "config.h"
 
@@ -145,7 +148,7 @@ _Static_assert(sizeof quant_isa_table / sizeof quant_isa_table[0] ==
 
 
 static struct quant_traits quant_table[GGML_TYPE_COUNT];
-static enum quant_isa quant_chosen;
+static struct quant_choice quant_chosen;
 static int quant_ready;
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -221,19 +224,36 @@ quant_cpu_wide512(void)
 #endif
 }
 
-/* Resets the table to the scalar kernels, with the sizes from types.c. */
+/* Fills table with the scalar kernels, with the sizes from types.c. */
 static void
-quant_fill_scalar(void)
+quant_fill_scalar(struct quant_traits *table)
 {
 	int	t;
 
-	memcpy(quant_table, quant_scalar, sizeof quant_table);
+	memcpy(table, quant_scalar, sizeof quant_scalar);
 	for (t = 0; t < GGML_TYPE_COUNT; t++) {
-		if (quant_table[t].name != NULL)
-			quant_table[t].size = type_info(t)->size;
+		if (table[t].name != NULL)
+			table[t].size = type_info(t)->size;
 	}
-	quant_chosen = QUANT_ISA_SCALAR;
-	quant_ready = 1;
+}
+
+void
+quant_path_table(enum quant_isa isa, struct quant_traits *table)
+{
+	enum quant_isa	line[QUANT_ISA_COUNT];
+	size_t		i, n, k;
+
+	/* isa's line up to the root, then installed from the root down */
+	for (n = 0, i = isa; quant_isa_table[i].parent != i;
+	    i = quant_isa_table[i].parent)
+		line[n++] = i;
+	quant_fill_scalar(table);
+	while (n-- > 0) {
+		for (k = 0; k < QUANT_PATH_INSTALLS; k++) {
+			if (quant_isa_table[line[n]].install[k] != NULL)
+				quant_isa_table[line[n]].install[k](table);
+		}
+	}
 }
 
 int
@@ -262,62 +282,142 @@ quant_isa_list(void)
 	return list;
 }
 
+/*
+ * The path R1CHAT_ISA names into *isa: 1, or 0 when it is unset; -1
+ * with *cause when it names none this CPU runs.
+ */
+static int
+quant_isa_forced(enum quant_isa *isa, char **cause)
+{
+	const char	*env = getenv("R1CHAT_ISA");
+	size_t		 i;
+	char		*list;
+
+	if (env == NULL || *env == '\0')
+		return 0;
+	for (i = 0; i < QUANT_ISA_COUNT; i++) {
+		if (strcmp(env, quant_isa_table[i].name) == 0)
+			break;
+	}
+	if (i == QUANT_ISA_COUNT) {
+		list = quant_isa_list();
+		*cause = xstrfmt("R1CHAT_ISA=%s: not %s", env, list);
+		free(list);
+		return -1;
+	}
+	if (!quant_isa_supported(i)) {
+		*cause = xstrfmt("R1CHAT_ISA=%s: this CPU cannot run it", env);
+		return -1;
+	}
+	*isa = i;
+	return 1;
+}
+
+/* The widest path the CPU runs and that suits it: the table is in that
+ * order. */
+static enum quant_isa
+quant_isa_suited(void)
+{
+	enum quant_isa	isa = QUANT_ISA_SCALAR;
+	size_t		i;
+
+	for (i = 0; i < QUANT_ISA_COUNT; i++) {
+		if (quant_isa_supported(i) &&
+		    (quant_isa_table[i].suits == NULL ||
+		    quant_isa_table[i].suits()))
+			isa = i;
+	}
+	return isa;
+}
+
 int
 quant_init(char **cause)
 {
-	const char	*env = getenv("R1CHAT_ISA");
-	enum quant_isa	 isa = QUANT_ISA_SCALAR, line[QUANT_ISA_COUNT];
-	size_t		 i, n, k;
-	char		*list;
+	const char	*calibrate = getenv("R1CHAT_CALIBRATE");
+	enum quant_isa	 isa;
+	enum quant_how	 how = QUANT_HOW_CACHED;
+	char		*warning = NULL;
+	int		 forced;
 
-	if (env != NULL && *env != '\0') {
-		for (i = 0; i < QUANT_ISA_COUNT; i++) {
-			if (strcmp(env, quant_isa_table[i].name) == 0)
-				break;
-		}
-		if (i == QUANT_ISA_COUNT) {
-			list = quant_isa_list();
-			*cause = xstrfmt("R1CHAT_ISA=%s: not %s", env, list);
-			free(list);
-			return -1;
-		}
-		if (!quant_isa_supported(i)) {
-			*cause = xstrfmt("R1CHAT_ISA=%s: this CPU cannot run "
-			    "it", env);
-			return -1;
-		}
-		isa = i;
-	} else {
-		/* The widest path the CPU runs and that suits it: the
-		 * table is in that order. */
-		for (i = 0; i < QUANT_ISA_COUNT; i++) {
-			if (quant_isa_supported(i) &&
-			    (quant_isa_table[i].suits == NULL ||
-			    quant_isa_table[i].suits()))
-				isa = i;
-		}
+	if ((forced = quant_isa_forced(&isa, cause)) < 0)
+		return -1;
+	if (forced)
+		how = QUANT_HOW_FORCED;
+	else {
+		isa = quant_isa_suited();
+		if (calibrate != NULL && strcmp(calibrate, "0") == 0)
+			how = QUANT_HOW_RULE;
 	}
-
-	/* isa's line up to the root, then installed from the root down */
-	for (n = 0, i = isa; quant_isa_table[i].parent != i;
-	    i = quant_isa_table[i].parent)
-		line[n++] = i;
-	quant_fill_scalar();
-	while (n-- > 0) {
-		for (k = 0; k < QUANT_PATH_INSTALLS; k++) {
-			if (quant_isa_table[line[n]].install[k] != NULL)
-				quant_isa_table[line[n]].install[k](
-				    quant_table);
-		}
-	}
-	quant_chosen = isa;
+	/* an unwritable cache costs a measure a run, nothing more */
+	quant_calib_choose(isa, how, &quant_chosen, quant_table, &warning);
+	free(warning);
+	quant_ready = 1;
 	return 0;
+}
+
+int
+quant_calibrate(char **warning, char **cause)
+{
+	enum quant_isa	isa;
+	int		forced;
+
+	*warning = NULL;
+	if ((forced = quant_isa_forced(&isa, cause)) < 0)
+		return -1;
+	if (forced) {
+		*cause = xstrfmt("R1CHAT_ISA=%s forces the kernels: nothing "
+		    "to measure", quant_isa_name(isa));
+		return -1;
+	}
+	quant_calib_choose(quant_isa_suited(), QUANT_HOW_MEASURED,
+	    &quant_chosen, quant_table, warning);
+	quant_ready = 1;
+	return 0;
+}
+
+const struct quant_choice *
+quant_choice(void)
+{
+	return &quant_chosen;
+}
+
+char *
+quant_choice_summary(void)
+{
+	static const char *const uses[QUANT_USE_COUNT] = { "tokens",
+	    "prompts" };
+	const struct quant_choice	*c = &quant_chosen;
+	enum quant_isa			 p;
+	char				*s, *t;
+	int				 ty, u;
+
+	if (c->how == QUANT_HOW_FORCED)
+		return xstrfmt("%s (R1CHAT_ISA)", quant_isa_name(c->base));
+	if (c->how == QUANT_HOW_RULE)
+		return xstrfmt("%s (by CPU model)", quant_isa_name(c->base));
+	s = c->how == QUANT_HOW_MEASURED ? xstrfmt("%s (measured in %.0f "
+	    "ms", quant_isa_name(c->base), c->ms) :
+	    xstrfmt("%s (measured, cached", quant_isa_name(c->base));
+	for (ty = 0; ty < GGML_TYPE_COUNT; ty++) {
+		for (u = 0; u < QUANT_USE_COUNT; u++) {
+			p = c->pick[ty][u];
+			if (p == QUANT_ISA_COUNT || p == c->base)
+				continue;
+			t = xstrfmt("%s, %s %s %s", s, quant_table[ty].name,
+			    uses[u], quant_isa_name(p));
+			free(s);
+			s = t;
+		}
+	}
+	t = xstrfmt("%s)", s);
+	free(s);
+	return t;
 }
 
 enum quant_isa
 quant_isa(void)
 {
-	return quant_chosen;
+	return quant_chosen.base;
 }
 
 const char *
@@ -344,7 +444,8 @@ quant_traits(enum ggml_type t)
 	/* Forgetting quant_init must not crash: fall back to scalar. */
 	if (!quant_ready && quant_init(&cause) != 0) {
 		free(cause);
-		quant_fill_scalar();
+		quant_fill_scalar(quant_table);
+		quant_ready = 1;
 	}
 	if ((unsigned)t >= GGML_TYPE_COUNT || quant_table[t].name == NULL)
 		return NULL;

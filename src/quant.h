@@ -8,8 +8,9 @@
  * Where a type has them, several-row dots, prompt tiles (struct
  * quant_gemm) and repacked panels (struct quant_panel) too.  The kernel
  * path (enum quant_isa) is chosen once at start-up (quant_init) from
- * cpuid, or forced with R1CHAT_ISA (quant_isa_name's names).  Kernels
- * are thread-unaware: ops decides the parallelism.
+ * cpuid and, per type and use, by measuring, or forced with R1CHAT_ISA
+ * (quant_isa_name's names).  Kernels are thread-unaware: ops decides the
+ * parallelism.
  */
 #ifndef R1_QUANT_H
 #define R1_QUANT_H
@@ -247,13 +248,67 @@ enum quant_isa {
 };
 
 /*
- * Chooses the kernels for this CPU, or those R1CHAT_ISA names.  Returns 0,
- * or -1 with *cause set (malloc'd) when R1CHAT_ISA names a path this CPU
- * cannot run or an unknown one.  Safe to call more than once.
+ * Chooses the kernels for this CPU, or those R1CHAT_ISA names.  Without
+ * R1CHAT_ISA, the path the CPU model suggests is the base (quant_isa),
+ * and each type's kernels for each use (enum quant_use) are those of
+ * the path measured fastest on this machine (quant-calib.c): read from
+ * the cache of an earlier measure of this CPU model and version, else
+ * measured now and cached.  R1CHAT_CALIBRATE=0 keeps the base's kernels
+ * for everything, unmeasured.  Returns 0, or -1 with *cause set
+ * (malloc'd) when R1CHAT_ISA names a path this CPU cannot run or an
+ * unknown one.  Safe to call more than once.
  */
 int quant_init(char **cause);
 
-/* Returns the ISA quant_init chose. */
+/*
+ * What a type's kernels are chosen for: a token at a time (vec_dot, its
+ * several-row and 4-token forms, a panel's dots) and prompts (the gemm
+ * tiles, a panel's).
+ */
+enum quant_use {
+	QUANT_USE_TOKENS, QUANT_USE_PROMPTS,
+	QUANT_USE_COUNT		/* not a use: how many there are */
+};
+
+/* How quant_init came by its choice. */
+enum quant_how {
+	QUANT_HOW_RULE,		/* the CPU model's path (R1CHAT_CALIBRATE=0) */
+	QUANT_HOW_FORCED,	/* R1CHAT_ISA's */
+	QUANT_HOW_CACHED,	/* an earlier measure on this CPU model */
+	QUANT_HOW_MEASURED	/* measured by this process */
+};
+
+struct quant_choice {
+	enum quant_how	 how;
+	enum quant_isa	 base;		/* quant_isa() */
+	/* The path whose kernels type t runs for use u; QUANT_ISA_COUNT
+	 * where no path has kernels of t for u. */
+	enum quant_isa	 pick[GGML_TYPE_COUNT][QUANT_USE_COUNT];
+	/* QUANT_HOW_MEASURED: nanoseconds of the best pass of each path
+	 * over the test matrix; 0 where a path has no kernel or does not
+	 * run here. */
+	double		 ns[GGML_TYPE_COUNT][QUANT_USE_COUNT][QUANT_ISA_COUNT];
+	double		 ms;		/* the measure's wall time */
+};
+
+/* Returns how quant_init chose the kernels. */
+const struct quant_choice *quant_choice(void);
+
+/*
+ * Measures the kernels again, installs the fastest and rewrites the
+ * cache (r1chat bench --calibrate).  Returns 0, with *warning set
+ * (malloc'd) when the cache could not be written; -1 with *cause when
+ * R1CHAT_ISA forces a path.
+ */
+int quant_calibrate(char **warning, char **cause);
+
+/*
+ * The choice in one short line, malloc'd: "avx2 (measured)", with the
+ * types and uses whose kernels are another path's after it.
+ */
+char *quant_choice_summary(void);
+
+/* Returns the path quant_init made the base (R1CHAT_ISA's, when set). */
 enum quant_isa quant_isa(void);
 /* Returns isa's name, as R1CHAT_ISA takes it ("unknown" past the list). */
 const char *quant_isa_name(enum quant_isa isa);

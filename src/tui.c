@@ -912,25 +912,6 @@ on_line(char *line)
 	tui.line_ready = 1;
 }
 
-/* Makes the directories of path as mkdir -p does.  Returns 0 or -1. */
-static int
-mkdirs(char *path)
-{
-	char	*p;
-
-	for (p = path + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-			*p = '/';
-			return -1;
-		}
-		*p = '/';
-	}
-	return 0;
-}
-
 /* $XDG_STATE_HOME/r1chat/history, or NULL when there is no home. */
 static char *
 history_path(void)
@@ -946,7 +927,7 @@ history_path(void)
 		path = xstrfmt("%s/.local/state/r1chat/history", home);
 	else
 		return NULL;
-	if (mkdirs(path) != 0 ||
+	if (util_mkdirs(path, 0700, NULL) != 0 ||
 	    (fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) == -1) {
 		free(path);
 		return NULL;

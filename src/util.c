@@ -1,8 +1,10 @@
 /*
- * util.c - allocation, messages, numbers for people, clocks.
+ * util.c - allocation, messages, numbers for people, clocks, directories.
  */
 #include "config.h"
 
+#include <sys/stat.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,4 +129,38 @@ util_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int
+util_mkdirs(char *path, int mode, char **cause)
+{
+	char	*p;
+
+	for (p = path + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, (mode_t)mode) != 0 && errno != EEXIST) {
+			if (cause != NULL)
+				*cause = xstrfmt("%s: %s", path,
+				    strerror(errno));
+			*p = '/';
+			return -1;
+		}
+		*p = '/';
+	}
+	return 0;
+}
+
+char *
+util_cache_path(const char *name)
+{
+	const char	*cache = getenv("XDG_CACHE_HOME");
+	const char	*home = getenv("HOME");
+
+	if (cache != NULL && cache[0] == '/')
+		return xstrfmt("%s/r1chat/%s", cache, name);
+	if (home != NULL && home[0] != '\0')
+		return xstrfmt("%s/.cache/r1chat/%s", home, name);
+	return NULL;
 }

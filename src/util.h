@@ -1,6 +1,6 @@
 /*
  * util.h - small helpers shared by every layer: allocation of bookkeeping
- * memory, formatted messages, clocks.
+ * memory, formatted messages, clocks, directories.
  */
 #ifndef R1_UTIL_H
 #define R1_UTIL_H
@@ -34,5 +34,18 @@ char *util_human_number(uint64_t n);
 
 /* Monotonic time in nanoseconds. */
 int64_t util_now_ns(void);
+
+/*
+ * Makes the directories path's file goes in, as mkdir -p does, new ones
+ * with mode.  Returns 0, or -1 with *cause (when cause is not NULL) the
+ * directory that failed and why.
+ */
+int util_mkdirs(char *path, int mode, char **cause);
+
+/*
+ * $XDG_CACHE_HOME/r1chat/name (~/.cache/r1chat/name when XDG_CACHE_HOME
+ * is unset or relative), malloc'd, or NULL when HOME is unset too.
+ */
+char *util_cache_path(const char *name);
 
 #endif

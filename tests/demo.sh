@@ -4,6 +4,7 @@
 # (tests/data/demo/heldout.txt), one-shot at temperature 0, each answer
 # exact on stdout and its working on stderr between the markers: on the
 # committed file, with -t 2 and -t 1, on every kernel path this CPU runs,
+# on two paths' kernels mixed per type (every 10th problem of those),
 # on the trained F32 weights (tests/data/demo/r1chat-demo-f32.gguf.xz,
 # tools/train-demo's own output) and their Q8_0, Q6_K and Q4_K_M made by
 # `r1chat quantize`, and through serve and --remote.  Each configuration
@@ -114,6 +115,23 @@ for isa in scalar avx2 avx512 avx512-wide amx; do
 	    "$R1CHAT" "$model" --temp 0 -n 600 -t 2
 	echo "# kernel path: $isa ran"
 done
+
+# Kernels of two paths mixed per type, as a measure may choose them
+# (quant-calib.c): the cache of one, rewritten to name scalar for every
+# other type and the path measured for the rest, then read.
+mix=$tmp/mix
+env -u R1CHAT_CALIBRATE XDG_CACHE_HOME="$mix" "$R1CHAT" show "$model" \
+    >/dev/null 2>&1
+awk 'NR <= 2 { print; next }
+    $1 != last { n++; last = $1 }
+    { print $1, $2, (n % 2 ? "scalar" : $3) }' "$mix/r1chat/kernels" \
+    >"$tmp/kernels" && mv "$tmp/kernels" "$mix/r1chat/kernels"
+env -u R1CHAT_CALIBRATE XDG_CACHE_HOME="$mix" "$R1CHAT" show "$model" \
+    2>&1 | grep -q '(measured, cached'
+ok $? "a cache of kernels mixed per type is read"
+ask "committed file, kernels mixed per type" $((every * 10)) \
+    env -u R1CHAT_CALIBRATE XDG_CACHE_HOME="$mix" "$R1CHAT" "$model" \
+    --temp 0 -n 600 -t 2
 
 # The trained F32 weights, and llama.cpp's mixtures of them.
 xz -dc "$f32xz" >"$tmp/f32.gguf"

@@ -72,12 +72,17 @@ check "rows laid out as ollama's" \
     [ "$(sed -n 2p "$tmp/out")" = "    architecture        qwen2" ]
 check "no line ends with a space" [ -z "$(grep ' $' "$tmp/out")" ]
 check "Model section: 6 rows and an empty line" \
-    [ "$(sed -n 8p "$tmp/out")" = "" -a "$(wc -l <"$tmp/out")" -eq 8 ]
+    [ "$(sed -n 8p "$tmp/out")" = "" ]
+# the kernels chosen (R1CHAT_CALIBRATE=0 in make check: the CPU model's)
+check "then the Kernels section: the path and how it was chosen" \
+    [ "$(sed -n 9p "$tmp/out")" = "  Kernels" -a \
+    -n "$(sed -n '10{/^    [a-z0-9-]* (.*)$/p}' "$tmp/out")" -a \
+    "$(sed -n 11p "$tmp/out")" = "" -a "$(wc -l <"$tmp/out")" -eq 11 ]
 
 "$R1CHAT" show "$tmp/good.gguf" --verbose >"$tmp/vout" 2>"$tmp/err"
 check "show --verbose exits 0" [ $? -eq 0 ]
-check "--verbose starts with the same Model section" \
-    [ "$(head -8 "$tmp/vout")" = "$(cat "$tmp/out")" ]
+check "--verbose starts with the same Model and Kernels sections" \
+    [ "$(head -11 "$tmp/vout")" = "$(cat "$tmp/out")" ]
 check "--verbose: no line ends with a space" \
     [ -z "$(grep ' $' "$tmp/vout")" ]
 for kv in "general.file_type=u32    15" \

@@ -29,14 +29,18 @@
  *    single-token result within the exact bound above.  COLS is not a
  *    whole number of their panels and ROWS not of their tiles, so the
  *    padding is exercised too.
+ * The matmul checks run once more on a table mixing two paths' kernels
+ * per type (check_mixed), as quant-calib.c's measure may choose them.
  */
 #include "config.h"
 
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kernel-path.h"
 #include "ops.h"
@@ -1006,6 +1010,109 @@ check_attention(const char *isa)
 	    (int)(sizeof attn_shapes / sizeof attn_shapes[0]), worst);
 }
 
+/*
+ * Rewrites the kernels' cache at path (one run's measure) to name, for
+ * every other type, scalar for both uses, and path p for the others:
+ * the table a machine where neither path wins everywhere would choose.
+ * Returns 0, or -1 when the file cannot be read or written.
+ */
+static int
+mixed_cache(const char *path, enum quant_isa p)
+{
+	FILE	*f;
+	char	 lines[256][128], type[64], use[16], last[64] = "";
+	int	 n = 0, i, types = 0;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (n < 256 && fgets(lines[n], sizeof lines[n], f) != NULL)
+		n++;
+	fclose(f);
+	if (n < 2 || (f = fopen(path, "w")) == NULL)
+		return -1;
+	fputs(lines[0], f);
+	fputs(lines[1], f);
+	for (i = 2; i < n; i++) {
+		if (sscanf(lines[i], "%63s %15s", type, use) != 2)
+			continue;
+		if (strcmp(type, last) != 0)
+			types++;
+		snprintf(last, sizeof last, "%s", type);
+		fprintf(f, "%s %s %s\n", type, use, quant_isa_name(types % 2 ?
+		    QUANT_ISA_SCALAR : p));
+	}
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+/*
+ * matmul on a table of two paths' kernels mixed per type, as
+ * quant-calib.c may choose them, read from a cache quant_init is given:
+ * each type against the references, as on each path.
+ */
+static void
+check_mixed(void)
+{
+	static struct quant_traits	 scalar[GGML_TYPE_COUNT];
+	static struct quant_traits	 wide[GGML_TYPE_COUNT];
+	const struct quant_traits	*tr;
+	char				 dir[] = "/tmp/r1chat-ops.XXXXXX";
+	char				*path, *sub, *cause = NULL;
+	enum quant_isa			 p;
+	int				 t, mixed = 1, kinds = 0;
+
+	unsetenv("R1CHAT_ISA");
+	unsetenv("R1CHAT_CALIBRATE");
+	if (quant_init(&cause) != 0 || (p = quant_isa()) == QUANT_ISA_SCALAR) {
+		free(cause);
+		ok(1, "mixed kernels # SKIP this CPU has the scalar path only");
+		return;
+	}
+	if (mkdtemp(dir) == NULL) {
+		ok(0, "mixed kernels: mkdtemp");
+		return;
+	}
+	setenv("XDG_CACHE_HOME", dir, 1);
+	path = util_cache_path("kernels");
+	sub = xstrfmt("%s/r1chat", dir);
+	if (!ok(quant_init(&cause) == 0 && quant_choice()->how ==
+	    QUANT_HOW_MEASURED && mixed_cache(path, p) == 0 &&
+	    quant_init(&cause) == 0 && quant_choice()->how ==
+	    QUANT_HOW_CACHED, "a cache naming scalar and %s by turns is "
+	    "read", quant_isa_name(p)))
+		goto out;
+	quant_path_table(QUANT_ISA_SCALAR, scalar);
+	quant_path_table(p, wide);
+	for (t = 0; t < GGML_TYPE_COUNT; t++) {
+		if ((tr = quant_traits(t)) == NULL || tr->vec_dot == NULL)
+			continue;
+		kinds |= tr->vec_dot == scalar[t].vec_dot ? 1 : 2;
+		mixed &= tr->vec_dot == scalar[t].vec_dot ||
+		    (tr->vec_dot == wide[t].vec_dot && tr->gemm ==
+		    wide[t].gemm && tr->panel == wide[t].panel);
+	}
+	ok(mixed && kinds == 3, "the table mixes scalar's and %s's kernels "
+	    "per type", quant_isa_name(p));
+	for (t = 0; t < GGML_TYPE_COUNT; t++) {
+		if ((tr = quant_traits(t)) == NULL || tr->vec_dot == NULL)
+			continue;
+		check_matmul("mixed", t);
+		if (tr->gemm != NULL)
+			check_gemm_shapes("mixed", t);
+		if (tr->panel != NULL)
+			check_panels("mixed", t);
+	}
+	check_matmul_n("mixed");
+	check_matmul_each("mixed");
+out:
+	unlink(path);
+	rmdir(sub);
+	rmdir(dir);
+	free(path);
+	free(sub);
+	free(cause);
+	unsetenv("XDG_CACHE_HOME");
+}
+
 int
 main(void)
 {
@@ -1041,6 +1148,7 @@ main(void)
 		check_swiglu(name);
 		kernel_path_ran(isa);
 	}
+	check_mixed();
 	check_matmul_errors();
 	check_rmsnorm();
 	check_rope(0, 0, NULL);
