@@ -100,10 +100,8 @@ cmd_serve(struct options *o)
 	sc.api_key = key;
 	cmd_chat_config(o, o->model, &cfg);
 	if ((c = chat_open(&cfg, &warning, &cause)) == NULL) {
-		cmd_error("%s: %s", o->model, cause);
-		free(cause);
 		free(key);
-		return 1;
+		return cmd_open_error(&cfg, cause);
 	}
 	if (warning != NULL)
 		cmd_error("warning: %s", warning);
