@@ -24,6 +24,7 @@
 
 #define DEFAULT_BATCH	512
 #define PAUSE_MAX	64
+#define DRAFT_SEED_XOR	0x9e3779b97f4a7c15ULL
 
 /* The n-grams looked up, longest first. */
 #define LOOKUP_MAX_N	4
@@ -204,10 +205,15 @@ spec_reset(struct spec *s, const struct sampler_params *sp, char **cause)
 	struct sampler_params	dp = *sp;
 
 	s->n_guess = s->next = 0;
+	s->cur = s->max;
+	s->pause = 0;
+	s->pause_len = 1;
 	if (s->dsmp == NULL)
 		return 0;
 	dp.repeat_penalty = 1.0f;
 	dp.repeat_last_n = 0;
+	/* the rule needs the draft's draws apart from the acceptance's */
+	dp.seed = sp->seed ^ DRAFT_SEED_XOR;
 	if (sampler_set_params(s->dsmp, &dp, cause) != 0)
 		return -1;
 	sampler_reset(s->dsmp);

@@ -66,7 +66,8 @@ int spec_vocab_check(const char *model, const char *draft, char **cause);
 void spec_free(struct spec *s);
 
 /*
- * Starts a turn: forgets the guesses pending and takes the sampler
+ * Starts a turn: forgets the guesses pending and how many to make (back
+ * to --draft-max, guessing unpaused), and takes the sampler
  * parameters the draft draws with (the target's, without the repeat
  * penalty, which the rule does not need).  Returns 0, or -1 with *cause
  * set.
