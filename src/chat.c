@@ -29,6 +29,7 @@
 #include "params.h"
 #include "residency.h"
 #include "sampler.h"
+#include "spec.h"
 #include "template.h"
 #include "think.h"
 #include "tok.h"
@@ -80,6 +81,7 @@ struct chat {
 	struct tok		*tok;
 	const struct template_family *tf;
 	struct sampler		*smp;
+	struct spec		*spec;		/* NULL: no speculation */
 	struct think		*think;
 	struct tok_stream	*stream;
 
@@ -107,6 +109,7 @@ struct chat {
 	chat_event_cb		 cb;
 	void			*arg;
 	struct chat_stats	 st;
+	struct spec_stats	 draft_base;	/* the counts at the turn's start */
 	int64_t			 t0;
 	int64_t			 eval_t0;
 	int			 stopped;
@@ -747,6 +750,22 @@ fail:
 	return NULL;
 }
 
+/* Speculative decoding's guesses: --lookup, --draft. */
+static int
+spec_open(struct chat *c, const struct chat_config *cfg, char **cause)
+{
+	struct spec_config	sc;
+
+	memset(&sc, 0, sizeof sc);
+	sc.lookup = cfg->lookup;
+	sc.draft_path = cfg->draft_path;
+	sc.draft_max = cfg->draft_max;
+	sc.n_batch = c->n_batch;
+	sc.kv_type = c->kv_type;
+	c->spec = spec_new(c->m, c->tok, &sc, cause);
+	return c->spec != NULL ? 0 : -1;
+}
+
 struct chat *
 chat_open(const struct chat_config *cfg, char **warning, char **cause)
 {
@@ -804,6 +823,9 @@ chat_open(const struct chat_config *cfg, char **warning, char **cause)
 	params_sampler(&c->p, c->p.num_ctx, &sp);
 	if ((c->smp = sampler_new(tok_n_vocab(c->tok), &sp, cause)) == NULL)
 		goto fail;
+	if ((cfg->lookup || cfg->draft_path != NULL) &&
+	    spec_open(c, cfg, cause) != 0)
+		goto fail;
 	c->think = think_new(THINK_START_DETECT, THINK_TRIM, on_think, c);
 	c->stream = tok_stream_new(c->tok);
 	c->bos_text = special_text(c->tok, tok_bos(c->tok));
@@ -830,6 +852,7 @@ chat_free(struct chat *c)
 	think_free(c->think);
 	tok_stream_free(c->stream);
 	sampler_free(c->smp);
+	spec_free(c->spec);
 	model_ctx_free(c->ctx);
 	model_free(c->m);
 	tok_free(c->tok);
@@ -962,6 +985,31 @@ think_start_of(const struct chat *c)
 	return c->tf->opens_think ? THINK_START_REASONING : THINK_START_DETECT;
 }
 
+/*
+ * Evaluates the last token of the cache's list (n_gen generated so far):
+ * with the guesses that may follow it, as far as the context and
+ * num_predict leave room for.
+ */
+static const float *
+next_logits(struct chat *c, int n_gen, char **cause)
+{
+	struct spec_stats	 ss;
+	const float		*logits;
+	size_t			 n = c->cache.n;
+	int			 room = c->p.num_ctx - (int)n;
+
+	if (c->spec == NULL)
+		return model_eval(c->ctx, c->cache.v + n - 1, 1, (int)n - 1,
+		    cause);
+	if (c->p.num_predict >= 0 && c->p.num_predict - n_gen < room)
+		room = c->p.num_predict - n_gen;
+	logits = spec_eval(c->spec, c->ctx, c->cache.v, n, room, cause);
+	spec_stats(c->spec, &ss);
+	c->st.draft_n = (int)(ss.proposed - c->draft_base.proposed);
+	c->st.draft_accepted = (int)(ss.accepted - c->draft_base.accepted);
+	return logits;
+}
+
 /* Samples and evaluates the answer until it ends; the parser gets it all. */
 static int
 generate(struct chat *c, const float *logits, char **cause)
@@ -998,7 +1046,8 @@ generate(struct chat *c, const float *logits, char **cause)
 		}
 		if (fpos < n_forced)
 			id = forced[fpos++];
-		else
+		else if (c->spec == NULL || !spec_choose(c->spec, c->smp,
+		    logits, &id))
 			id = sampler_sample(c->smp, logits);
 		sampler_accept(c->smp, id);
 		if (fpos >= n_forced && is_stop(c, id))
@@ -1010,11 +1059,13 @@ generate(struct chat *c, const float *logits, char **cause)
 			goto out;
 		if (c->stopped)
 			break;
-		logits = model_eval(c->ctx, &id, 1, (int)c->cache.n, cause);
-		if (logits == NULL)
-			goto out;
 		if (ids_add(&c->cache, &id, 1) != 0) {
 			*cause = xstrdup("out of memory");
+			goto out;
+		}
+		logits = next_logits(c, n_gen, cause);
+		if (logits == NULL) {
+			c->cache.n--;
 			goto out;
 		}
 		c->st.ctx_used = (int)c->cache.n;
@@ -1130,6 +1181,20 @@ backend_turn(struct chat *c, char **cause)
 	return 0;
 }
 
+/* Speculation's start of a turn: the sampler's parameters, its counts. */
+static int
+spec_turn(struct chat *c, char **cause)
+{
+	struct sampler_params	sp;
+
+	sampler_params(c->smp, &sp);
+	if (spec_reset(c->spec, &sp, cause) != 0)
+		return -1;
+	spec_stats(c->spec, &c->draft_base);
+	c->st.draft_on = 1;
+	return 0;
+}
+
 int
 chat_turn(struct chat *c, const char *msg, size_t len, chat_event_cb cb,
     void *arg, char **cause)
@@ -1190,6 +1255,10 @@ chat_turn(struct chat *c, const char *msg, size_t len, chat_event_cb cb,
 	sampler_reset(c->smp);
 	for (i = 0; i < prompt.n; i++)
 		sampler_accept(c->smp, prompt.v[i]);
+	if (c->spec != NULL && spec_turn(c, cause) != 0) {
+		msg_free(&c->msgs[--c->n_msgs]);
+		goto out;
+	}
 
 	think_reset(c->think, think_start_of(c));
 	tok_stream_free(c->stream);

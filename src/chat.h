@@ -50,6 +50,9 @@ struct chat_config {
 	int			 n_batch;	/* prompt tokens per forward; 0: default */
 	int			 mlock;		/* lock the weights in memory */
 	const char		*kv_type;	/* "f16" or "f32"; NULL: f16 */
+	int			 lookup;	/* guess tokens from the context */
+	const char		*draft_path;	/* guess with this model; NULL: none */
+	int			 draft_max;	/* guesses a pass; 0: 8 */
 	struct chat_params	 params;
 	enum chat_words		 words;
 
@@ -97,6 +100,9 @@ struct chat_stats {
 	int		 ctx_size;	/* -1: unknown (a server's, untold) */
 	const char	*source;	/* NULL: all measured here; else where
 					   the counts came from */
+	int		 draft_on;	/* speculating: the two counts below */
+	int		 draft_n;	/* tokens guessed this turn */
+	int		 draft_accepted; /* of them, taken */
 };
 
 struct chat_event {

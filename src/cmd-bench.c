@@ -4,7 +4,11 @@
  * --calibrate, the kernels' measure (quant-calib.c) first, and its table.
  *
  * Two tests, each from an empty cache: pp (one forward pass over p
- * tokens, logits for the last) and tg (n tokens, one pass each).  Tokens
+ * tokens, logits for the last) and tg (n tokens, one pass each); with
+ * --draft or --lookup two more: verify (n tokens in passes of
+ * --draft-max + 1, every position's logits: the cost of checking guesses)
+ * and spec (n tokens generated greedily after the pp prompt, guessing;
+ * the name says the share of guesses taken).  Tokens
  * are fixed pseudo-random ids: the speed does not depend on them.  One
  * warm-up of each test (tg: one token) maps the weights in and settles
  * the threads, then each test runs r times; a row gives the mean tokens
@@ -24,6 +28,9 @@
 #include "ops.h"
 #include "options.h"
 #include "quant.h"
+#include "sampler.h"
+#include "spec.h"
+#include "tok.h"
 #include "types.h"
 #include "util.h"
 
@@ -34,43 +41,114 @@
 /* Tokens per forward pass when p is larger (llama.cpp's micro-batch). */
 #define BENCH_MAX_BATCH		512
 
+/* What the tests run on: the context after depth tokens, and the
+ * speculative tests' own (spec NULL: none). */
+struct bench_env {
+	struct model_ctx *c;
+	int		 depth;
+	struct spec	*spec;
+	struct sampler	*smp;		/* greedy */
+	int		 k;		/* a verify pass's tokens */
+	float		*rows;		/* k rows of logits */
+	const int32_t	*all;		/* the depth's tokens, then the tests' */
+	int32_t		*gen;		/* depth, prompt, then generated */
+	int		 n_prompt;	/* the prompt's tokens */
+	char		 note[32];	/* after the test's name */
+};
+
 /*
- * A test: its name's prefix and how one run of n tokens goes after the
- * first depth tokens of the cache.
+ * A test: its name's prefix, whether it is speculative decoding's, and
+ * how one run of n tokens goes after the first depth tokens of the cache.
  */
 struct bench_test {
 	const char	*prefix;
-	int		(*run)(struct model_ctx *, int, const int32_t *, int,
-			    char **);
+	int		 spec;
+	int		(*run)(struct bench_env *, const int32_t *, int, char **);
 };
 
 /* pp: the n tokens as one prompt. */
 static int
-bench_pp(struct model_ctx *c, int depth, const int32_t *ids, int n,
-    char **cause)
+bench_pp(struct bench_env *e, const int32_t *ids, int n, char **cause)
 {
-	model_ctx_rewind(c, depth);
-	return model_decode(c, ids, n, NULL, cause);
+	model_ctx_rewind(e->c, e->depth);
+	return model_decode(e->c, ids, n, NULL, cause);
 }
 
 /* tg: the n tokens one at a time, as generation feeds them. */
 static int
-bench_tg(struct model_ctx *c, int depth, const int32_t *ids, int n,
-    char **cause)
+bench_tg(struct bench_env *e, const int32_t *ids, int n, char **cause)
 {
 	int	i;
 
-	model_ctx_rewind(c, depth);
+	model_ctx_rewind(e->c, e->depth);
 	for (i = 0; i < n; i++) {
-		if (model_decode(c, ids + i, 1, NULL, cause) != 0)
+		if (model_decode(e->c, ids + i, 1, NULL, cause) != 0)
 			return -1;
 	}
 	return 0;
 }
 
+/*
+ * verify: the n tokens in passes of k (a token and k - 1 guesses), every
+ * position's logits, as speculative decoding checks guesses.
+ */
+static int
+bench_verify(struct bench_env *e, const int32_t *ids, int n, char **cause)
+{
+	int	i, k;
+
+	snprintf(e->note, sizeof e->note, " k%d", e->k);
+	model_ctx_rewind(e->c, e->depth);
+	for (i = 0; i < n; i += k) {
+		k = n - i < e->k ? n - i : e->k;
+		if (model_decode(e->c, ids + i, k, e->rows, cause) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * spec: n tokens generated greedily after the prompt of the pp test (its
+ * first token alone when there is none), with the guesses.
+ */
+static int
+bench_spec(struct bench_env *e, const int32_t *ids, int n, char **cause)
+{
+	struct sampler_params	 sp;
+	struct spec_stats	 s0, s1;
+	const float		*logits;
+	size_t			 len = (size_t)e->depth + (size_t)e->n_prompt;
+	int			 i;
+
+	(void)ids;
+	sampler_params(e->smp, &sp);
+	if (spec_reset(e->spec, &sp, cause) != 0)
+		return -1;
+	spec_stats(e->spec, &s0);
+	memcpy(e->gen, e->all, len * sizeof *e->gen);
+	if ((logits = model_eval(e->c, e->gen + e->depth, e->n_prompt,
+	    e->depth, cause)) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (!spec_choose(e->spec, e->smp, logits, &e->gen[len]))
+			e->gen[len] = sampler_sample(e->smp, logits);
+		len++;
+		if ((logits = spec_eval(e->spec, e->c, e->gen, len,
+		    model_ctx_n_ctx(e->c) - (int)len, cause)) == NULL)
+			return -1;
+	}
+	spec_stats(e->spec, &s1);
+	snprintf(e->note, sizeof e->note, " a%.0f%%", s1.proposed > s0.proposed ?
+	    100.0 * (double)(s1.accepted - s0.accepted) /
+	    (double)(s1.proposed - s0.proposed) : 0.0);
+	return 0;
+}
+
 static const struct bench_test bench_tests[] = {
-	{ "pp", bench_pp },
-	{ "tg", bench_tg },
+	{ "pp", 0, bench_pp },
+	{ "tg", 0, bench_tg },
+	{ "verify", 1, bench_verify },
+	{ "spec", 1, bench_spec },
 };
 #define N_TESTS (sizeof bench_tests / sizeof bench_tests[0])
 
@@ -168,21 +246,22 @@ bench_describe(const struct model *m, char *name, size_t nlen, char *size,
 	bench_scale(params, plen, (double)gguf_n_elements(g), bench_counts);
 }
 
-/* Runs test t r times over n tokens after depth and prints its row. */
+/* Runs test t r times over n tokens after the depth and prints its row. */
 static int
-bench_one(struct model_ctx *c, const struct bench_test *t, int depth,
+bench_one(struct bench_env *e, const struct bench_test *t,
     const int32_t *ids, int n, int reps, const char *const desc[3])
 {
 	const char	*cells[N_COLS];
-	char		 test[32], ts[64], th[16], *cause = NULL;
+	char		 test[64], ts[64], th[16], *cause = NULL;
 	double		*tps, sum = 0, var = 0, mean, sd = 0;
 	int64_t		 t0;
 	int		 r;
 
 	tps = xcalloc((size_t)reps, sizeof *tps);
+	e->note[0] = '\0';
 	for (r = 0; r < reps; r++) {
 		t0 = util_now_ns();
-		if (t->run(c, depth, ids, n, &cause) != 0) {
+		if (t->run(e, ids, n, &cause) != 0) {
 			cmd_error("bench: %s%d: %s", t->prefix, n, cause);
 			free(cause);
 			free(tps);
@@ -198,10 +277,11 @@ bench_one(struct model_ctx *c, const struct bench_test *t, int depth,
 		sd = sqrt(var / (reps - 1));
 	free(tps);
 
-	if (depth > 0)
-		snprintf(test, sizeof test, "%s%d @ d%d", t->prefix, n, depth);
+	if (e->depth > 0)
+		snprintf(test, sizeof test, "%s%d%s @ d%d", t->prefix, n,
+		    e->note, e->depth);
 	else
-		snprintf(test, sizeof test, "%s%d", t->prefix, n);
+		snprintf(test, sizeof test, "%s%d%s", t->prefix, n, e->note);
 	snprintf(ts, sizeof ts, "%.2f \xc2\xb1 %.2f", mean, sd);
 	cells[0] = desc[0];
 	cells[1] = desc[1];
@@ -289,19 +369,68 @@ bench_calibrate(void)
 	return 0;
 }
 
+/*
+ * The speculative tests' part of e, when --draft or --lookup asks for
+ * them.  Returns 0, 2 for a draft of another vocabulary (said), 1 for
+ * another error (said).
+ */
+static int
+bench_spec_open(struct bench_env *e, struct options *o, struct model *m,
+    int n_ctx)
+{
+	struct sampler_params	 sp = { .temp = 0.0f, .repeat_penalty = 1.0f };
+	struct spec_config	 sc = { .lookup = o->lookup,
+				     .draft_path = o->draft,
+				     .draft_max = OPT_OR(o->draft_max, 0),
+				     .kv_type = KV_F16 };
+	struct tok		*t;
+	char			*cause = NULL, *why = NULL;
+	int			 rc = 1;
+
+	if ((t = tok_open(model_gguf(m), NULL, &cause)) == NULL) {
+		cmd_error("%s: %s", o->model, cause);
+		goto out;
+	}
+	if ((e->spec = spec_new(m, t, &sc, &cause)) == NULL) {
+		if (o->draft != NULL && spec_vocab_check(o->model, o->draft,
+		    &why) == 1) {
+			cmd_error("%s", why);
+			rc = 2;
+		} else
+			cmd_error("%s", cause);
+		goto out;
+	}
+	if ((e->smp = sampler_new(model_hparams(m)->n_vocab, &sp,
+	    &cause)) == NULL) {
+		cmd_error("bench: %s", cause);
+		goto out;
+	}
+	e->k = OPT_OR(o->draft_max, SPEC_DEFAULT_DRAFT) + 1;
+	e->rows = xreallocarray(NULL, (size_t)e->k * (size_t)
+	    model_hparams(m)->n_vocab, sizeof *e->rows);
+	e->gen = xcalloc((size_t)n_ctx, sizeof *e->gen);
+	rc = 0;
+out:
+	free(cause);
+	free(why);
+	tok_free(t);
+	return rc;
+}
+
 int
 cmd_bench(struct options *o)
 {
 	struct model_ctx_params	 cp;
+	struct bench_env	 e;
 	struct model		*m = NULL;
-	struct model_ctx	*c = NULL;
 	char			*cause = NULL, name[128], size[32], params[32];
 	const char		*desc[3] = { name, size, params };
 	int32_t			*ids = NULL;
 	int			 np, ng, reps, depth, n, n_vocab, i, rc = 1;
-	int			 ns[N_TESTS];
+	int			 ns[N_TESTS], spec;
 	size_t			 k;
 
+	memset(&e, 0, sizeof e);
 	if (o->calibrate && ((rc = bench_calibrate()) != 0 ||
 	    o->model == NULL))
 		return rc;
@@ -310,6 +439,7 @@ cmd_bench(struct options *o)
 	ng = OPT_OR(o->params.num_predict, BENCH_DEFAULT_GEN);
 	reps = OPT_OR(o->repetitions, BENCH_DEFAULT_REPS);
 	depth = OPT_OR(o->n_depth, 0);
+	spec = o->lookup || o->draft != NULL;
 	/* -n is the chat's, where -1 is no limit: here a count of tokens */
 	if (ng < 0 || ng > BENCH_MAX_TOKENS) {
 		cmd_error("--predict: %d: must be between 0 and %d", ng,
@@ -323,7 +453,7 @@ cmd_bench(struct options *o)
 	if (o->threads != OPT_UNSET)
 		ops_set_threads(o->threads);
 	ns[0] = np;
-	ns[1] = ng;
+	ns[1] = ns[2] = ns[3] = ng;
 
 	if ((m = model_open_file(o->model, &cause)) == NULL) {
 		cmd_error("%s: %s", o->model, cause);
@@ -332,11 +462,15 @@ cmd_bench(struct options *o)
 	memset(&cp, 0, sizeof cp);
 	cp.kv_type = KV_F16;
 	cp.n_ctx = depth + (np > ng ? np : ng);
+	/* spec: the prompt (a token at least), the tokens, the guesses */
+	e.n_prompt = np > 0 ? np : 1;
+	if (spec)
+		cp.n_ctx = depth + e.n_prompt + ng + SPEC_MAX_DRAFT + 1;
 	cp.n_batch = np < BENCH_MAX_BATCH ? (np > 0 ? np : 1) :
 	    BENCH_MAX_BATCH;
 	if (depth > cp.n_batch)
 		cp.n_batch = depth < BENCH_MAX_BATCH ? depth : BENCH_MAX_BATCH;
-	if ((c = model_ctx_new_ext(m, &cp, &cause)) == NULL) {
+	if ((e.c = model_ctx_new_ext(m, &cp, &cause)) == NULL) {
 		cmd_error("%s: %s", o->model, cause);
 		goto out;
 	}
@@ -345,32 +479,43 @@ cmd_bench(struct options *o)
 	ids = xcalloc((size_t)n, sizeof *ids);
 	for (i = 0; i < n; i++)
 		ids[i] = (int32_t)((1000 + (uint64_t)i * 7919) % (uint64_t)n_vocab);
+	e.all = ids;
+	if (spec && (rc = bench_spec_open(&e, o, m, n)) != 0)
+		goto out;
+	rc = 1;
 	bench_describe(m, name, sizeof name, size, sizeof size, params,
 	    sizeof params);
 
 	/* the depth, untimed; then the warm-up: weights in, threads started */
-	if (bench_fill(c, ids, depth, cp.n_batch, &cause) != 0) {
+	if (bench_fill(e.c, ids, depth, cp.n_batch, &cause) != 0) {
 		cmd_error("bench: -d %d: %s", depth, cause);
 		goto out;
 	}
+	e.depth = depth;
 	for (k = 0; k < N_TESTS; k++) {
-		if (ns[k] > 0 && bench_tests[k].run(c, depth, ids + depth,
-		    k == 0 ? ns[k] : 1, &cause) != 0) {
+		if (ns[k] > 0 && (spec || !bench_tests[k].spec) &&
+		    bench_tests[k].run(&e, ids + depth, k == 0 ? ns[k] : 1,
+		    &cause) != 0) {
 			cmd_error("bench: warm-up: %s", cause);
 			goto out;
 		}
 	}
 	bench_header();
 	for (k = 0; k < N_TESTS; k++) {
-		if (ns[k] > 0 && bench_one(c, &bench_tests[k], depth,
-		    ids + depth, ns[k], reps, desc) != 0)
+		if (ns[k] > 0 && (spec || !bench_tests[k].spec) &&
+		    bench_one(&e, &bench_tests[k], ids + depth, ns[k], reps,
+		    desc) != 0)
 			goto out;
 	}
 	rc = 0;
 out:
 	free(cause);
 	free(ids);
-	model_ctx_free(c);
+	free(e.rows);
+	free(e.gen);
+	sampler_free(e.smp);
+	spec_free(e.spec);
+	model_ctx_free(e.c);
 	model_free(m);
 	return rc;
 }

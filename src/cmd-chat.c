@@ -26,6 +26,7 @@
 #include "repl.h"
 #include "store.h"
 #include "residency.h"
+#include "spec.h"
 #include "tui.h"
 #include "util.h"
 
@@ -162,6 +163,25 @@ found_defaults(const struct store_model *m, struct chat_config *cfg)
 	json_decref(j);
 }
 
+int
+cmd_open_error(const struct chat_config *cfg, char *cause)
+{
+	char	*why = NULL;
+	int	 rc = 1;
+
+	if (cfg->remote_url != NULL)
+		cmd_error("%s", cause);
+	else if (cfg->draft_path != NULL && spec_vocab_check(cfg->model_path,
+	    cfg->draft_path, &why) == 1) {
+		cmd_error("%s", why);
+		rc = 2;
+	} else
+		cmd_error("%s: %s", cfg->model_path, cause);
+	free(why);
+	free(cause);
+	return rc;
+}
+
 void
 cmd_chat_config(struct options *o, const char *model,
     struct chat_config *cfg)
@@ -180,6 +200,9 @@ cmd_chat_config(struct options *o, const char *model,
 	cfg->n_batch = OPT_OR(o->batch, 0);
 	cfg->mlock = o->mlock;
 	cfg->kv_type = o->kv_type;
+	cfg->lookup = o->lookup;
+	cfg->draft_path = o->draft;
+	cfg->draft_max = OPT_OR(o->draft_max, 0);
 	params_merge(p, &o->params);
 }
 
@@ -264,13 +287,8 @@ chat_run(struct options *o, struct chat_config *cfg, const char *banner,
 		}
 	}
 	if ((c = chat_open(cfg, &warning, &cause)) == NULL) {
-		if (cfg->remote_url != NULL)
-			cmd_error("%s", cause);
-		else
-			cmd_error("%s: %s", cfg->model_path, cause);
-		free(cause);
 		free(msg);
-		return 1;
+		return cmd_open_error(cfg, cause);
 	}
 	ctx_warning = options_ctx_warning(o, chat_info(c)->ctx_train);
 	/* a remote model's memory is the server's business */

@@ -102,10 +102,8 @@ cmd_serve(struct options *o)
 	cmd_chat_config(o, o->model, &cfg);
 	cfg.words = CHAT_WORDS_COMMAND;	/* a client's refusal names options */
 	if ((c = chat_open(&cfg, &warning, &cause)) == NULL) {
-		cmd_error("%s: %s", o->model, cause);
-		free(cause);
 		free(key);
-		return 1;
+		return cmd_open_error(&cfg, cause);
 	}
 	if (warning != NULL)
 		cmd_error("warning: %s", warning);

@@ -61,8 +61,16 @@ int cmd_bench(struct options *o);
 /* The chat (no subcommand): the TUI, one-shot, or --demo (cmd-chat.c). */
 int cmd_chat(struct options *o);
 
-/* The chat's configuration for model from the options (cmd-chat.c). */
 struct chat_config;
+
+/*
+ * Says why chat_open failed with cause (which it frees) and returns the
+ * exit status: 2 for a --draft whose vocabulary is not the model's (the
+ * line names the draft), 1 for anything else.
+ */
+int cmd_open_error(const struct chat_config *cfg, char *cause);
+
+/* The chat's configuration for model from the options (cmd-chat.c). */
 void cmd_chat_config(struct options *o, const char *model,
     struct chat_config *cfg);
 

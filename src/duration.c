@@ -186,6 +186,19 @@ out_rate(struct out *o, const char *label, int64_t count, int64_t ns)
 	    (int)((size_t)n - 2 - dplen), tmp, tmp + n - 2);
 }
 
+/* Speculative decoding's counts; the rate in hundredths, no locale. */
+static void
+out_draft(struct out *o, int64_t count, int64_t accepted)
+{
+	int64_t	bp = count > 0 ? (accepted * 10000 + count / 2) / count : 0;
+
+	out_printf(o, "%-22s%lld token(s)\n", "draft count:", (long long)count);
+	out_printf(o, "%-22s%lld token(s)\n", "draft accepted:",
+	    (long long)accepted);
+	out_printf(o, "%-22s%lld.%02lld%%\n", "draft acceptance:",
+	    (long long)(bp / 100), (long long)(bp % 100));
+}
+
 size_t
 duration_summary(const struct duration_stats *st, char *buf, size_t cap)
 {
@@ -212,6 +225,8 @@ duration_summary(const struct duration_stats *st, char *buf, size_t cap)
 		out_duration(&o, "eval duration:", st->eval_ns);
 		out_rate(&o, "eval rate:", st->eval_count, st->eval_ns);
 	}
+	if (st->draft_on)
+		out_draft(&o, st->draft_count, st->draft_accepted);
 	return o.len;
 }
 

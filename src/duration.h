@@ -28,12 +28,17 @@ struct duration_stats {
 	int64_t		prompt_eval_ns;
 	int64_t		eval_count;
 	int64_t		eval_ns;
+	int		draft_on;	/* speculative decoding: the two below */
+	int64_t		draft_count;	/* tokens guessed */
+	int64_t		draft_accepted;	/* of them, taken */
 };
 
 /*
  * Writes ollama's --verbose block ("total duration:       2m16.44s\n" ...,
  * values from column 23, each line only when its value is > 0, the rates
- * with their durations) into buf of cap bytes, NUL-terminated when cap > 0.
+ * with their durations), then with draft_on the guesses' three lines
+ * ("draft count:", "draft accepted:", "draft acceptance:" as a percentage)
+ * into buf of cap bytes, NUL-terminated when cap > 0.
  * Returns the length of the full text, as snprintf.
  */
 size_t duration_summary(const struct duration_stats *st, char *buf,

@@ -22,6 +22,7 @@
 #include "ops.h"
 #include "options.h"
 #include "params.h"
+#include "spec.h"
 #include "template.h"
 #include "util.h"
 
@@ -79,6 +80,14 @@ static const struct opt_def opt_table[] = {
 	  .choice = kv_type_at },
 	{ "mlock", 0, OPT_FLAG, F(mlock), CMD_CHAT | CMD_SERVE, G_ENGINE,
 	  .help = "lock the model in memory" },
+	{ "draft", 0, OPT_STR, F(draft), CMD_CHAT | CMD_SERVE | CMD_BENCH,
+	  G_ENGINE, .arg = "MODEL",
+	  .help = "guess tokens with MODEL (same vocabulary), check in batches" },
+	{ "draft-max", 0, OPT_INT, F(draft_max),
+	  CMD_CHAT | CMD_SERVE | CMD_BENCH, G_ENGINE, 1, SPEC_MAX_DRAFT,
+	  .arg = "N", .help = "the most tokens guessed at once (default 8)" },
+	{ "lookup", 0, OPT_FLAG, F(lookup), CMD_CHAT | CMD_SERVE | CMD_BENCH,
+	  G_ENGINE, .help = "guess tokens from the context's repetitions" },
 
 	/* the chat: ollama's names (its parameters' are in params.c) */
 	{ "system-prompt", 0, OPT_STR, F(system_prompt), CMD_CHAT, G_CHAT,

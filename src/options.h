@@ -44,6 +44,9 @@ struct options {
 	int		 no_tui;	/* --no-tui */
 	int		 demo;		/* --demo */
 	int		 mlock;		/* --mlock: keep the weights in memory */
+	const char	*draft;		/* --draft MODEL: speculative decoding */
+	int		 draft_max;	/* --draft-max N */
+	int		 lookup;	/* --lookup: n-gram speculation */
 
 	/* an OpenAI-compatible server: --remote the client, serve the server */
 	const char	*remote;	/* --remote URL */

@@ -100,6 +100,9 @@ on_event(const struct chat_event *ev, void *arg)
 		d.prompt_eval_ns = ev->stats->prompt_ns;
 		d.eval_count = ev->stats->eval_n;
 		d.eval_ns = ev->stats->eval_ns;
+		d.draft_on = ev->stats->draft_on;
+		d.draft_count = ev->stats->draft_n;
+		d.draft_accepted = ev->stats->draft_accepted;
 		put(p, stderr, "\n", 1);
 		if (duration_summary_print(&d, stderr) != 0)
 			p->failed = 1;

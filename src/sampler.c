@@ -240,6 +240,12 @@ sampler_accept(struct sampler *s, int32_t id)
 		s->hist_len++;
 }
 
+double
+sampler_uniform(struct sampler *s)
+{
+	return rng_uniform(s);
+}
+
 void
 sampler_reset(struct sampler *s)
 {

@@ -71,6 +71,12 @@ int32_t sampler_sample(struct sampler *s, const float *logits);
 size_t sampler_dist(struct sampler *s, const float *logits,
     const int32_t **ids, const float **probs);
 
+/*
+ * A number drawn uniformly in [0, 1) from the sampler's random numbers
+ * (speculative decoding's acceptance draws, reproducible by the seed).
+ */
+double sampler_uniform(struct sampler *s);
+
 /* Records a token (prompt or generated) for the repeat penalty. */
 void sampler_accept(struct sampler *s, int32_t id);
 

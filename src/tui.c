@@ -1036,6 +1036,9 @@ stats_add(const struct chat_stats *st)
 	d.prompt_eval_ns = st->prompt_ns;
 	d.eval_count = st->eval_n;
 	d.eval_ns = st->eval_ns;
+	d.draft_on = st->draft_on;
+	d.draft_count = st->draft_n;
+	d.draft_accepted = st->draft_accepted;
 	duration_summary(&d, buf, sizeof buf);
 	if (st->source != NULL && strlen(buf) < sizeof buf)
 		snprintf(buf + strlen(buf), sizeof buf - strlen(buf),
