@@ -2,7 +2,9 @@
 # tui.sh - the full-screen chat, driven in tmux on the demo model: both
 # panes with text, the status line, /set, /show, """, wide characters,
 # Ctrl-C during an answer and at the prompt, a resize, /bye and Ctrl-D,
-# a fatal signal, and after each exit the terminal as it was (stty -a).
+# SIGTERM and SIGHUP at the prompt and mid-answer, the session kept after
+# each turn (--resume after SIGKILL mid-answer, pruning, --no-history),
+# and after each exit the terminal as it was (stty -a).
 #
 # Every wait polls the screen with a deadline; nothing sleeps blindly.
 
@@ -296,12 +298,86 @@ ok $? "one-shot with no message and stdin a terminal: says how to end it"
 tm send-keys -t t 'hello' Enter C-d
 ended hint 0
 
-# --- a fatal signal -------------------------------------------------------------
+# --- the conversation kept: SIGKILL mid-answer, --resume, SIGHUP -----------------
+
+# Sessions of long ago: a new one leaves the newest 50.
+sessions="$tmp/state/r1chat/sessions"
+i=0
+while [ $i -lt 60 ]; do
+	touch -t 202001010000 "$sessions/old-$i.json"
+	i=$((i + 1))
+done
+start keep --demo
+wait_for 'Send a message' 30
+tm send-keys -t t 'Add 12 and 30.' Enter
+wait_for '^>>> Add 12 and 30\.' 10 && wait_for "$idle" 60
+tm send-keys -t t 'What is 5 + 7?' Enter
+wait_for '^>>> What is 5 \+ 7\?' 10 && wait_for "$idle" 60
+ok $? "two turns answered"
+[ "$(ls "$sessions" | wc -l)" -eq 50 ] && [ ! -e "$sessions/old-0.json" ]
+ok $? "a new session leaves the newest 50 ($(ls "$sessions" | wc -l))"
+tm send-keys -t t '/set parameter num_ctx 32768' Enter
+tm send-keys -t t '/set parameter num_predict 30000' Enter
+wait_for "Set parameter 'num_predict' to '30000'" 5
+tm send-keys -t t 'go on' Enter
+wait_for '^ (thinking|answering) \|' 20
+ok $? "a long answer is under way"
+kill -KILL "$(cat "$tmp/keep.pid")"
+wait_file "$tmp/keep.rc" 10
+ok $? "SIGKILL ends it"
+
+start resumed --resume
+wait_for 'Send a message' 30 && wait_for '^>>> Add 12 and 30\.$' 1 &&
+    wait_for '^12 \+ 30 = 42$' 1 && wait_for '^>>> What is 5 \+ 7\?$' 1 &&
+    ! screen | grep -q '^>>> go on$'
+ok $? "--resume after SIGKILL mid-answer: every completed turn is back"
+session=$(ls -t "$sessions"/*.json | head -n 1)
+[ "$(grep -c '"role"' "$session")" -eq 4 ]
+ok $? "the session file holds the two turns, whole"
+tm send-keys -t t '/set parameter num_ctx 32768' Enter
+tm send-keys -t t '/set parameter num_predict 30000' Enter
+wait_for "Set parameter 'num_predict' to '30000'" 5
+tm send-keys -t t 'go on' Enter
+wait_for '^ (thinking|answering) \|' 20
+kill -HUP "$(cat "$tmp/resumed.pid")"
+ended resumed 129
+[ "$(grep -c '"role"' "$session")" -eq 6 ] &&
+    grep -q '"content": "go on"' "$session"
+ok $? "SIGHUP mid-answer: the turn stopped and kept in the same session"
+
+# --no-history: no session, no line in the input history
+ls "$sessions" >"$tmp/sessions.before"
+start nohist --demo --no-history
+wait_for 'Send a message' 30
+tm send-keys -t t 'Add 3 and 4.' Enter
+wait_for '^>>> Add 3 and 4\.' 10 && wait_for "$idle" 60
+tm send-keys -t t '/bye' Enter
+ended nohist 0
+ls "$sessions" | cmp -s - "$tmp/sessions.before" &&
+    ! grep -q '^Add 3 and 4\.$' "$tmp/state/r1chat/history"
+ok $? "--no-history keeps neither the conversation nor the line"
+
+# --- a fatal signal, SIGTERM at the prompt and mid-answer ------------------------
 
 start sig --demo
 wait_for 'Send a message' 30
 kill -TERM "$(cat "$tmp/sig.pid")"
 ended sig 143
+start term --demo
+wait_for 'Send a message' 30
+tm send-keys -t t 'Add 12 and 30.' Enter
+wait_for "$idle" 60
+tm send-keys -t t '/set parameter num_ctx 32768' Enter
+tm send-keys -t t '/set parameter num_predict 30000' Enter
+wait_for "Set parameter 'num_predict' to '30000'" 5
+tm send-keys -t t 'go on' Enter
+wait_for '^ (thinking|answering) \|' 20
+kill -TERM "$(cat "$tmp/term.pid")"
+ended term 143
+session=$(ls -t "$sessions"/*.json | head -n 1)
+[ "$(grep -c '"role"' "$session")" -eq 4 ] &&
+    grep -q '"content": "go on"' "$session"
+ok $? "SIGTERM mid-answer: the turn stopped and kept in the session"
 
 echo "1..$n"
 [ "$failed" -eq 0 ]
