@@ -719,12 +719,24 @@ reset_seq_add(const char *cap)
 	}
 }
 
+/*
+ * A fatal signal: the terminal back, then the action there was before the
+ * TUI's (the default, or main's SIGBUS line) takes it.  One sent is sent
+ * again; a fault comes again when the instruction runs again on return.
+ */
 static void
-on_fatal(int sig)
+on_fatal(int sig, siginfo_t *info, void *ctx)
 {
+	size_t	i;
+
 	term_restore_raw();
-	/* SA_RESETHAND made the action the default: deliver it on return. */
-	raise(sig);
+	for (i = 0; i < N_FATAL; i++) {
+		if (fatal_signals[i] == sig)
+			sigaction(sig, &old_fatal[i], NULL);
+	}
+	if (info->si_code <= 0)
+		raise(sig);
+	(void)ctx;
 }
 
 static void
@@ -764,8 +776,8 @@ signals_install(void)
 	sigaction(SIGWINCH, &sa, &old_winch);
 	for (i = 0; i < N_QUIT; i++)
 		sigaction(quit_signals[i], &sa, &old_quit[i]);
-	sa.sa_handler = on_fatal;
-	sa.sa_flags = SA_RESETHAND;
+	sa.sa_sigaction = on_fatal;
+	sa.sa_flags = SA_SIGINFO;
 	for (i = 0; i < N_FATAL; i++)
 		sigaction(fatal_signals[i], &sa, &old_fatal[i]);
 	return 0;

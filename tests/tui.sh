@@ -4,6 +4,7 @@
 # Ctrl-C during an answer and at the prompt, a resize, /bye and Ctrl-D,
 # SIGTERM and SIGHUP at the prompt and mid-answer, the session kept after
 # each turn (--resume after SIGKILL mid-answer, pruning, --no-history),
+# /save on a full disk or killed mid-write, the model truncated (SIGBUS),
 # and after each exit the terminal as it was (stty -a).
 #
 # Every wait polls the screen with a deadline; nothing sleeps blindly.
@@ -83,8 +84,9 @@ exec sleep 600
 EOF
 	tm new-session -d -s t -x 100 -y 30 \
 	    "env LANG=C.UTF-8 LC_ALL=C.UTF-8 XDG_CACHE_HOME='$tmp/cache' \
-	    XDG_STATE_HOME='$tmp/state' sh '$tmp/$name.sh' $*"
+	    XDG_STATE_HOME='$tmp/state' $start_env sh '$tmp/$name.sh' $*"
 }
+start_env=
 
 # ended NAME STATUS: the run ended with STATUS and the terminal is back.
 ended() {
@@ -356,6 +358,61 @@ ended nohist 0
 ls "$sessions" | cmp -s - "$tmp/sessions.before" &&
     ! grep -q '^Add 3 and 4\.$' "$tmp/state/r1chat/history"
 ok $? "--no-history keeps neither the conversation nor the line"
+
+# --- /save on a full disk and killed mid-write; the model truncated (SIGBUS) ---
+
+# tests/faultshim.so fails the writes to the files named kept.json*.
+shim() {
+	start_env="LD_PRELOAD='$FAULTSHIM' R1CHAT_FAULT=$1 \
+	    R1CHAT_FAULT_PATH=kept.json ASAN_OPTIONS=verify_asan_link_order=0"
+}
+cp "$tmp/conv.json" "$tmp/kept.json"
+if [ -n "${FAULTSHIM:-}" ] && [ -w /dev/full ]; then
+	shim full
+	start full --demo
+	start_env=
+	wait_for 'Send a message' 30
+	tm send-keys -t t "/save $tmp/kept.json" Enter
+	wait_for "^r1chat: /save: $tmp/kept.json: No space left on device\$" 5
+	ok $? "/save on a full disk: one line"
+	cmp -s "$tmp/kept.json" "$tmp/conv.json" &&
+	    [ -z "$(ls "$tmp" | grep '^kept\.json\.')" ]
+	ok $? "/save on a full disk: the old file intact, no temporary file"
+	tm send-keys -t t '/bye' Enter
+	ended full 0
+	shim kill
+	start killsave --demo
+	start_env=
+	wait_for 'Send a message' 30
+	tm send-keys -t t 'Add 12 and 30.' Enter
+	wait_for "$idle" 60
+	tm send-keys -t t "/save $tmp/kept.json" Enter
+	wait_file "$tmp/killsave.rc" 10
+	[ "$(cat "$tmp/killsave.rc")" = 137 ]
+	ok $? "SIGKILL in the middle of /save's write"
+	cmp -s "$tmp/kept.json" "$tmp/conv.json"
+	ok $? "SIGKILL during /save: the previous file whole"
+else
+	for t in "/save on a full disk" "SIGKILL during /save"; do
+		n=$((n + 1))
+		echo "ok $n # SKIP $t (no FAULTSHIM or /dev/full)"
+	done
+fi
+
+cp "${top_srcdir:-.}/share/r1chat-demo.gguf" "$tmp/cut.gguf"
+start bus "$tmp/cut.gguf"
+wait_for 'Send a message' 30
+tm send-keys -t t 'Add 12 and 30.' Enter
+wait_for "$idle" 60
+tm send-keys -t t '/set parameter num_ctx 32768' Enter
+tm send-keys -t t '/set parameter num_predict 30000' Enter
+wait_for "Set parameter 'num_predict' to '30000'" 5
+tm send-keys -t t 'go on' Enter
+wait_for '^ (thinking|answering) \|' 20
+: >"$tmp/cut.gguf"
+ended bus 1
+wait_for "^r1chat: $tmp/cut\.gguf: the file was truncated while in use\$" 5
+ok $? "the model truncated mid-answer: one line naming it, no crash"
 
 # --- a fatal signal, SIGTERM at the prompt and mid-answer ------------------------
 
