@@ -249,9 +249,35 @@ content_text(json_t *c, char **out, char **cause)
 	return 0;
 }
 
+/* How much of a client's word a message echoes, at most. */
+#define SHOWN_MAX	32
+
+/*
+ * s as a 400 answer may quote it: one line (a control character becomes
+ * '?') of at most SHOWN_MAX bytes, cut between characters, "..." after a
+ * cut.  Writes it into buf (SHOWN_MAX + 4 bytes).
+ */
+static const char *
+shown(const char *s, char *buf)
+{
+	size_t	n = strlen(s), k = n, i;
+
+	if (k > SHOWN_MAX) {
+		k = SHOWN_MAX;
+		while (k > 0 && ((unsigned char)s[k] & 0xc0) == 0x80)
+			k--;
+	}
+	for (i = 0; i < k; i++)
+		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' :
+		    s[i];
+	memcpy(buf + k, k < n ? "..." : "", k < n ? 4 : 1);
+	return buf;
+}
+
 static int
 messages_parse(json_t *list, struct openai_request *r, char **cause)
 {
+	char		 buf[SHOWN_MAX + 4];
 	json_t		*m;
 	const char	*role;
 	char		*text, *joined;
@@ -284,7 +310,8 @@ messages_parse(json_t *list, struct openai_request *r, char **cause)
 		    strcmp(role, "assistant") != 0) {
 			free(text);
 			*cause = xstrfmt("message %zu: role \"%s\" is not "
-			    "understood (system, user, assistant)", i + 1, role);
+			    "understood (system, user, assistant)", i + 1,
+			    shown(role, buf));
 			return -1;
 		}
 		r->msgs[r->n_msgs].role = strcmp(role, "user") == 0 ?
