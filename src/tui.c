@@ -137,8 +137,13 @@ static int			have_tio;
 static char			reset_seq[256];
 static size_t			reset_len;
 
-static const int fatal_signals[] = {
-	SIGQUIT, SIGILL, SIGABRT, SIGBUS, SIGFPE, SIGSEGV
+/* The signals that end r1chat; a fault's comes again when it returns. */
+static const struct {
+	int	sig;
+	int	fault;
+} fatal_signals[] = {
+	{ SIGQUIT, 0 }, { SIGILL, 1 }, { SIGABRT, 0 }, { SIGBUS, 1 },
+	{ SIGFPE, 1 }, { SIGSEGV, 1 }
 };
 #define N_FATAL (sizeof fatal_signals / sizeof fatal_signals[0])
 
@@ -721,20 +726,24 @@ reset_seq_add(const char *cap)
 
 /*
  * A fatal signal: the terminal back, then the action there was before the
- * TUI's (the default, or main's SIGBUS line) takes it.  One sent is sent
- * again; a fault comes again when the instruction runs again on return.
+ * TUI's (the default, or main's SIGBUS line) takes it.  A fault comes
+ * again when its instruction runs again on return; any other signal (one
+ * sent, a keyboard's SIGQUIT) is raised again, to come on return.
  */
 static void
 on_fatal(int sig, siginfo_t *info, void *ctx)
 {
 	size_t	i;
+	int	fault = 0;
 
 	term_restore_raw();
 	for (i = 0; i < N_FATAL; i++) {
-		if (fatal_signals[i] == sig)
-			sigaction(sig, &old_fatal[i], NULL);
+		if (fatal_signals[i].sig != sig)
+			continue;
+		sigaction(sig, &old_fatal[i], NULL);
+		fault = fatal_signals[i].fault;
 	}
-	if (info->si_code <= 0)
+	if (!fault || info->si_code <= 0)
 		raise(sig);
 	(void)ctx;
 }
@@ -779,7 +788,7 @@ signals_install(void)
 	sa.sa_sigaction = on_fatal;
 	sa.sa_flags = SA_SIGINFO;
 	for (i = 0; i < N_FATAL; i++)
-		sigaction(fatal_signals[i], &sa, &old_fatal[i]);
+		sigaction(fatal_signals[i].sig, &sa, &old_fatal[i]);
 	return 0;
 }
 
@@ -789,7 +798,7 @@ signals_remove(void)
 	size_t	i;
 
 	for (i = 0; i < N_FATAL; i++)
-		sigaction(fatal_signals[i], &old_fatal[i], NULL);
+		sigaction(fatal_signals[i].sig, &old_fatal[i], NULL);
 	for (i = 0; i < N_QUIT; i++)
 		sigaction(quit_signals[i], &old_quit[i], NULL);
 	sigaction(SIGINT, &old_int, NULL);

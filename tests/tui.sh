@@ -72,10 +72,11 @@ start() {
 	name=$1
 	shift
 	tm kill-session -t t >/dev/null 2>&1
-	# The shell survives Ctrl-C (a trap, reset in its child), and the
-	# child writes its pid before it becomes r1chat.
+	# The shell survives Ctrl-C and Ctrl-\ (traps, reset in its child),
+	# and the child writes its pid before it becomes r1chat.
 	cat >"$tmp/$name.sh" <<EOF
-trap : INT
+trap : INT QUIT
+ulimit -c 0
 stty -a >"$tmp/$name.before"
 sh -c 'echo \$\$ >"$tmp/$name.pid"; exec "\$0" "\$@"' "$R1CHAT" "\$@"
 echo \$? >"$tmp/$name.rc"
@@ -420,6 +421,11 @@ start sig --demo
 wait_for 'Send a message' 30
 kill -TERM "$(cat "$tmp/sig.pid")"
 ended sig 143
+# SIGQUIT from the keyboard (Ctrl-\): the terminal back, then its death.
+start quit --demo
+wait_for 'Send a message' 30
+tm send-keys -t t 'C-\'
+ended quit 131
 start term --demo
 wait_for 'Send a message' 30
 tm send-keys -t t 'Add 12 and 30.' Enter
