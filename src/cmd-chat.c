@@ -26,6 +26,7 @@
 #include "repl.h"
 #include "store.h"
 #include "residency.h"
+#include "session.h"
 #include "spec.h"
 #include "tui.h"
 #include "util.h"
@@ -246,17 +247,59 @@ lines_join(const char *const *v, int n)
 }
 
 /*
+ * Loads the saved conversation at path into c, the parameters of the
+ * command line over its own.  Returns 0, or -1 with *cause set.
+ */
+static int
+resume_load(struct chat *c, const struct options *o, const char *path,
+    char **cause)
+{
+	struct chat_params	p;
+
+	if (chat_load(c, path, cause) != 0)
+		return -1;
+	p = *chat_get_params(c);
+	params_merge(&p, &o->params);
+	return chat_set_params(c, &p, cause);
+}
+
+/*
+ * The file the TUI keeps the conversation in: the resumed one, else a
+ * new one; NULL with --no-history, or with *warning set when there is
+ * nowhere to keep it.
+ */
+static char *
+session_file(const struct options *o, const char *resume, char **warning)
+{
+	char	*path, *cause = NULL;
+
+	*warning = NULL;
+	if (o->no_history)
+		return NULL;
+	if (resume != NULL)
+		return xstrdup(resume);
+	if ((path = session_new(&cause)) == NULL) {
+		*warning = xstrfmt("warning: this conversation is not kept: "
+		    "%s", cause);
+		free(cause);
+	}
+	return path;
+}
+
+/*
  * Opens the chat on model and runs it; banner, when not NULL, is said
- * first, and deflt is the message when none is given (the demo's).
+ * first, and deflt is the message when none is given (the demo's);
+ * resume, when not NULL, is the saved conversation to continue.
  */
 static int
 chat_run(struct options *o, struct chat_config *cfg, const char *banner,
-    const char *deflt)
+    const char *deflt, const char *resume)
 {
 	struct chat	*c;
 	struct repl	 r;
 	char		*msg = NULL, *cause = NULL, *warning = NULL, *all;
 	char		*mem = NULL, *mem_warning = NULL, *ctx_warning;
+	char		*session, *session_warning;
 	uint64_t	 faults;
 	size_t		 len = 0;
 	int		 rc, interactive;
@@ -290,6 +333,14 @@ chat_run(struct options *o, struct chat_config *cfg, const char *banner,
 		free(msg);
 		return cmd_open_error(cfg, cause);
 	}
+	if (resume != NULL && resume_load(c, o, resume, &cause) != 0) {
+		cmd_error("%s", cause);
+		free(cause);
+		free(warning);
+		free(msg);
+		chat_free(c);
+		return 1;
+	}
 	ctx_warning = options_ctx_warning(o, chat_info(c)->ctx_train);
 	/* a remote model's memory is the server's business */
 	if (cfg->remote_url == NULL)
@@ -315,14 +366,20 @@ chat_run(struct options *o, struct chat_config *cfg, const char *banner,
 			    cfg->model_path, (unsigned long long)
 			    (residency_faults() - faults));
 	} else {
+		session = session_file(o, resume, &session_warning);
 		repl_init(&r, c, NULL, NULL);
 		r.verbose = o->verbose;
 		r.hidethinking = o->hidethinking;
+		r.session = session;
+		r.nohistory = o->no_history;
 		all = lines_join((const char *[]){ banner, warning,
-		    ctx_warning, mem_warning != NULL ? mem_warning : mem }, 4);
+		    ctx_warning, mem_warning != NULL ? mem_warning : mem,
+		    session_warning }, 5);
 		rc = tui_run(&r, all);
 		free(all);
 		repl_free(&r);
+		free(session);
+		free(session_warning);
 	}
 	free(warning);
 	free(ctx_warning);
@@ -390,7 +447,7 @@ demo_run(struct options *o)
 		else
 			banner = xstrdup(DEMO_GREETING);
 	}
-	rc = chat_run(o, &cfg, banner, DEMO_PROMPT);
+	rc = chat_run(o, &cfg, banner, DEMO_PROMPT, NULL);
 	free(banner);
 	free(path);
 	return rc;
@@ -482,8 +539,38 @@ remote_run(struct options *o)
 	cfg.remote_model = o->model;
 	cfg.api_key = key;
 	cfg.timeout = OPT_OR(o->timeout, 0);
-	rc = chat_run(o, &cfg, NULL, NULL);
+	rc = chat_run(o, &cfg, NULL, NULL, NULL);
 	free(key);
+	return rc;
+}
+
+/*
+ * `r1chat --resume [NAME] [PROMPT...]`: the conversation kept as NAME, or
+ * the last one, continued on the model it was held with.
+ */
+static int
+resume_run(struct options *o)
+{
+	struct chat_config	 cfg;
+	char			*path, *model, *cause = NULL;
+	int			 rc;
+
+	if (o->remote != NULL || o->demo) {
+		cmd_error("--resume continues a local conversation: not with "
+		    "--%s", o->remote != NULL ? "remote" : "demo");
+		return 2;
+	}
+	if ((path = session_find(o->model, &cause)) == NULL ||
+	    (model = session_model(path, &cause)) == NULL) {
+		cmd_error("--resume: %s", cause);
+		free(cause);
+		free(path);
+		return 1;
+	}
+	cmd_chat_config(o, model, &cfg);
+	rc = chat_run(o, &cfg, NULL, NULL, path);
+	free(model);
+	free(path);
 	return rc;
 }
 
@@ -492,6 +579,8 @@ cmd_chat(struct options *o)
 {
 	struct chat_config	cfg;
 
+	if (o->resume)
+		return resume_run(o);
 	if (o->remote != NULL)
 		return remote_run(o);
 	if (o->demo)
@@ -502,5 +591,5 @@ cmd_chat(struct options *o)
 		return 2;
 	}
 	cmd_chat_config(o, o->model, &cfg);
-	return chat_run(o, &cfg, NULL, NULL);
+	return chat_run(o, &cfg, NULL, NULL, NULL);
 }

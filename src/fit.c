@@ -168,7 +168,8 @@ fit_bandwidth(void)
 		free(buf);
 	}
 	if (path != NULL && id[0] != '\0' && bw > 0 &&
-	    store_mkdirs(path) == 0 && (f = fopen(path, "w")) != NULL) {
+	    util_mkdirs(path, 0755, NULL) == 0 &&
+	    (f = fopen(path, "w")) != NULL) {
 		fprintf(f, "%s %.0f\n", id, bw);
 		fclose(f);
 	}

@@ -665,9 +665,54 @@ fail:
 	return -1;
 }
 
+/*
+ * The maps open, for gguf_map_owner: a slot is filled before its map is
+ * used and emptied before it goes.  More shards than this are mapped all
+ * the same, only not named on a SIGBUS.
+ */
+#define MAPS_MAX	128
+static struct {
+	const unsigned char *volatile	 base;
+	volatile size_t			 size;
+	const char *volatile		 path;
+} maps[MAPS_MAX];
+
+static void
+maps_set(const struct gguf_shard *s, int add)
+{
+	size_t	i;
+
+	for (i = 0; i < MAPS_MAX; i++) {
+		if (maps[i].base != (add ? NULL : s->map))
+			continue;
+		maps[i].base = NULL;
+		maps[i].path = s->path;
+		maps[i].size = s->size;
+		if (add)
+			maps[i].base = s->map;
+		return;
+	}
+}
+
+const char *
+gguf_map_owner(const void *addr)
+{
+	const unsigned char	*a = addr, *b;
+	size_t			 i;
+
+	for (i = 0; i < MAPS_MAX; i++) {
+		b = maps[i].base;
+		if (b != NULL && a >= b && a < b + maps[i].size)
+			return maps[i].path;
+	}
+	return NULL;
+}
+
 static void
 shard_unmap(struct gguf_shard *s)
 {
+	if (s->map != NULL)
+		maps_set(s, 0);
 	if (s->map != NULL && s->size > 0)
 		munmap((void *)s->map, s->size);
 	if (s->fd != -1)
@@ -716,6 +761,7 @@ shard_map(struct gguf_shard *s, const char *path, char **cause)
 		return -1;
 	}
 	s->map = m;
+	maps_set(s, 1);
 #ifdef MADV_HUGEPAGE
 	/*
 	 * Only a wish: where the kernel keeps files in large folios, pages

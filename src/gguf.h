@@ -106,6 +106,13 @@ int gguf_split_name(const char *path, int *k, int *n);
 /* Unmaps and frees everything gguf_open returned; NULL is ignored. */
 void gguf_close(struct gguf_file *g);
 
+/*
+ * The path of the open file whose map holds addr, or NULL: what a SIGBUS
+ * handler names when a mapped file shrank under it (async-signal-safe; the
+ * files are opened and closed by one thread at a time).
+ */
+const char *gguf_map_owner(const void *addr);
+
 /* Returns the metadata entry named key, or NULL. */
 const struct gguf_kv *gguf_find(const struct gguf_file *g, const char *key);
 

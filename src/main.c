@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "gguf.h"
 #include "options.h"
 #include "quant.h"
 #include "store.h"
@@ -236,6 +238,51 @@ model_resolve(const struct cmd_entry *c, struct options *o,
 	return 0;
 }
 
+/*
+ * SIGBUS in a model's map: the file shrank under r1chat (truncated, or
+ * rewritten in place).  One line naming it, and an error's exit status,
+ * not a crash and its core; any other SIGBUS is left to the default.
+ */
+static void
+on_bus(int sig, siginfo_t *info, void *ctx)
+{
+	static const char	 why[] = ": the file was truncated while in use\n";
+	static char		 line[PATH_MAX + 64];
+	const char		*path = gguf_map_owner(info->si_addr);
+	size_t			 n, k;
+	ssize_t			 rc;
+
+	if (path == NULL) {
+		signal(sig, SIG_DFL);
+		return;		/* the access faults again, the default */
+	}
+	n = strlen("r1chat: ");
+	memcpy(line, "r1chat: ", n);
+	k = strlen(path);
+	if (k > PATH_MAX)
+		k = PATH_MAX;
+	memcpy(line + n, path, k);
+	n += k;
+	memcpy(line + n, why, sizeof why - 1);
+	n += sizeof why - 1;
+	rc = write(STDERR_FILENO, line, n);
+	(void)rc;
+	(void)ctx;
+	_exit(1);
+}
+
+static void
+bus_guard(void)
+{
+	struct sigaction	sa;
+
+	memset(&sa, 0, sizeof sa);
+	sigemptyset(&sa.sa_mask);
+	sa.sa_sigaction = on_bus;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(SIGBUS, &sa, NULL);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -247,6 +294,7 @@ main(int argc, char **argv)
 	char			*cause = NULL, *warning = NULL;
 
 	omp_wait_tune(argv);
+	bus_guard();
 	if (argc > 1 && strcmp(argv[1], "help") == 0)
 		return help_command(argc, argv);
 	for (i = 0; argc > 1 && i < N_CMDS; i++) {

@@ -249,9 +249,46 @@ content_text(json_t *c, char **out, char **cause)
 	return 0;
 }
 
+/* How much of a client's word a message echoes, at most. */
+#define SHOWN_MAX	32
+
+/* Makes s one line: each control character becomes '?'.  Returns s. */
+static char *
+one_line(char *s)
+{
+	char	*p;
+
+	for (p = s; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	}
+	return s;
+}
+
+/*
+ * s as a 400 answer may quote it: one line of at most SHOWN_MAX bytes,
+ * cut between characters, "..." after a cut.  Writes it into buf
+ * (SHOWN_MAX + 4 bytes).
+ */
+static const char *
+shown(const char *s, char *buf)
+{
+	size_t	n = strlen(s), k = n;
+
+	if (k > SHOWN_MAX) {
+		k = SHOWN_MAX;
+		while (k > 0 && ((unsigned char)s[k] & 0xc0) == 0x80)
+			k--;
+	}
+	memcpy(buf, s, k);
+	memcpy(buf + k, k < n ? "..." : "", k < n ? 4 : 1);
+	return one_line(buf);
+}
+
 static int
 messages_parse(json_t *list, struct openai_request *r, char **cause)
 {
+	char		 buf[SHOWN_MAX + 4];
 	json_t		*m;
 	const char	*role;
 	char		*text, *joined;
@@ -284,7 +321,8 @@ messages_parse(json_t *list, struct openai_request *r, char **cause)
 		    strcmp(role, "assistant") != 0) {
 			free(text);
 			*cause = xstrfmt("message %zu: role \"%s\" is not "
-			    "understood (system, user, assistant)", i + 1, role);
+			    "understood (system, user, assistant)", i + 1,
+			    shown(role, buf));
 			return -1;
 		}
 		r->msgs[r->n_msgs].role = strcmp(role, "user") == 0 ?
@@ -312,8 +350,9 @@ openai_request_parse(const char *body, size_t len, struct openai_request *r,
 
 	memset(r, 0, sizeof *r);
 	if ((root = json_loadb(body, len, 0, &err)) == NULL) {
-		*cause = xstrfmt("the body is not JSON: line %d: %s", err.line,
-		    err.text);
+		/* jansson's words quote the body, control characters too. */
+		*cause = one_line(xstrfmt("the body is not JSON: line %d: %s",
+		    err.line, err.text));
 		return -1;
 	}
 	if (!json_is_object(root)) {

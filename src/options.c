@@ -101,6 +101,10 @@ static const struct opt_def opt_table[] = {
 	  .help = "answer one message, even on a terminal" },
 	{ "demo", 0, OPT_FLAG, F(demo), CMD_CHAT, G_CHAT,
 	  .help = "the chat on the small trained demo model" },
+	{ "resume", 0, OPT_FLAG, F(resume), CMD_CHAT, G_CHAT,
+	  .help = "continue the last conversation kept (or session NAME)" },
+	{ "no-history", 0, OPT_FLAG, F(no_history), CMD_CHAT, G_CHAT,
+	  .help = "keep neither the conversation nor the lines typed" },
 	{ "raw", 0, OPT_FLAG, F(raw), CMD_CHAT | CMD_RAW, G_CHAT,
 	  .help = "continue PROMPT as it is, no template" },
 

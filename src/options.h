@@ -43,6 +43,8 @@ struct options {
 	const char	*template_name;	/* --template */
 	int		 no_tui;	/* --no-tui */
 	int		 demo;		/* --demo */
+	int		 resume;	/* --resume: the first positional a session */
+	int		 no_history;	/* --no-history */
 	int		 mlock;		/* --mlock: keep the weights in memory */
 	const char	*draft;		/* --draft MODEL: speculative decoding */
 	int		 draft_max;	/* --draft-max N */

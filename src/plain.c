@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@ struct plain {
 	int	answered;	/* some answer was written */
 	int	answer_nl;	/* the answer so far ends in \n */
 	int	failed;		/* a write failed */
+	int	error;		/* the first failed write's errno */
 	int	ended;		/* the turn ran to its end (stats came) */
 };
 
@@ -33,12 +35,15 @@ on_int(int sig)
 	stop = 1;
 }
 
+/* Writes s; a failure is kept (the first's errno) and ends the turn. */
 static void
 put(struct plain *p, FILE *f, const char *s, size_t n)
 {
-	if (n > 0 && fwrite(s, 1, n, f) != n)
+	if ((n > 0 && fwrite(s, 1, n, f) != n) || fflush(f) != 0) {
+		if (!p->failed)
+			p->error = errno;
 		p->failed = 1;
-	fflush(f);
+	}
 }
 
 static void
@@ -113,7 +118,7 @@ on_event(const struct chat_event *ev, void *arg)
 	case CHAT_EVENT_PROGRESS:
 		break;
 	}
-	return stop != 0;
+	return stop != 0 || p->failed;
 }
 
 int
@@ -143,8 +148,16 @@ plain_run(struct chat *c, const char *msg, size_t len, int hidethinking,
 		free(cause);
 		return 1;
 	}
-	if (p.failed || fflush(stdout) != 0) {
-		fprintf(stderr, "r1chat: write error\n");
+	if (!p.failed && fflush(stdout) != 0) {
+		p.failed = 1;
+		p.error = errno;
+	}
+	/* The reader left (| head): as SIGPIPE would end it, quietly. */
+	if (p.failed && p.error == EPIPE)
+		return 128 + SIGPIPE;
+	if (p.failed) {
+		fprintf(stderr, "r1chat: write error: %s\n",
+		    strerror(p.error));
 		return 1;
 	}
 	if (stop)

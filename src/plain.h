@@ -14,7 +14,10 @@ struct chat;
  * comes back: the reasoning to stderr (nothing when hidethinking), the
  * answer to stdout, the notices (worded CHAT_WORDS_COMMAND) to stderr as
  * "r1chat: " lines, and when verbose ollama's summary.  Ctrl-C stops the
- * answer where it is.  Returns the exit status.
+ * answer where it is, as a failed write does: the reader gone (EPIPE,
+ * SIGPIPE ignored) ends it quietly with 128 + SIGPIPE, as the signal
+ * would; another failure says "r1chat: write error: WHY".  Returns the
+ * exit status.
  */
 int plain_run(struct chat *c, const char *msg, size_t len, int hidethinking,
     int verbose);

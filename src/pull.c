@@ -416,7 +416,7 @@ pull_free_bytes(const struct pull_plan *plan)
 	char		*blobs = xstrfmt("%s/blobs/", plan->root);
 	int		 rc;
 
-	rc = store_mkdirs(blobs) == 0 && statvfs(blobs, &v) == 0;
+	rc = util_mkdirs(blobs, 0755, NULL) == 0 && statvfs(blobs, &v) == 0;
 	free(blobs);
 	return rc ? (uint64_t)v.f_bavail * v.f_frsize : UINT64_MAX;
 }
@@ -694,7 +694,8 @@ fetch_file(struct pull_plan *plan, size_t index, int connections,
 	f.file = &plan->files[index];
 	f.token = plan->token;
 	f.data = f.parts = -1;
-	if (store_mkdirs(final) != 0 || fetch_open(&f, connections, cause) != 0) {
+	if (util_mkdirs(final, 0755, cause) != 0 ||
+	    fetch_open(&f, connections, cause) != 0) {
 		if (*cause == NULL)
 			*cause = xstrfmt("%s: %s", final, strerror(errno));
 		fetch_close(&f);
@@ -770,7 +771,8 @@ manifest_write(const struct pull_plan *plan, char **cause)
 	FILE	*f;
 	int	 rc = -1;
 
-	if (store_mkdirs(tmp) == 0 && (f = fopen(tmp, "wb")) != NULL) {
+	if (util_mkdirs(tmp, 0755, NULL) == 0 &&
+	    (f = fopen(tmp, "wb")) != NULL) {
 		rc = fputs(plan->manifest, f) >= 0 ? 0 : -1;
 		if (fclose(f) != 0)
 			rc = -1;

@@ -26,6 +26,8 @@ struct repl {
 	struct chat	*chat;
 	int		 verbose;	/* the summary after each answer */
 	int		 hidethinking;	/* hide the reasoning */
+	const char	*session;	/* the TUI saves here after each turn */
+	int		 nohistory;	/* the TUI keeps no input history */
 
 	repl_print_cb	 print;
 	void		*arg;

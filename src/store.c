@@ -270,23 +270,6 @@ static const struct {
 	{ "system", offsetof(struct store_model, system) },
 };
 
-int
-store_mkdirs(const char *path)
-{
-	char	*p = xstrdup(path), *s;
-	int	 rc = 0;
-
-	for (s = strchr(p + 1, '/'); s != NULL && rc == 0;
-	    s = strchr(s + 1, '/')) {
-		*s = '\0';
-		if (mkdir(p, 0755) != 0 && errno != EEXIST)
-			rc = -1;
-		*s = '/';
-	}
-	free(p);
-	return rc;
-}
-
 /*
  * The first of the names a split model's shards (blobs, in order) have
  * for gguf_open to find them all: links r1chat's store keeps in
@@ -312,7 +295,7 @@ shards_link(char **blobs, size_t n, char **cause)
 		if (k < 0 || (size_t)k != strlen(blobs[i]) ||
 		    memcmp(target, blobs[i], (size_t)k) != 0) {
 			unlink(link);
-			if (store_mkdirs(link) != 0 ||
+			if (util_mkdirs(link, 0755, NULL) != 0 ||
 			    symlink(blobs[i], link) != 0) {
 				*cause = xstrfmt("%s: %s", link,
 				    strerror(errno));

@@ -78,8 +78,6 @@ char *store_name_format(const struct store_name *n);
  */
 char *store_root(enum store_kind k);
 
-/* Creates the folders of path up to its last '/'; 0, or -1 with errno. */
-int store_mkdirs(const char *path);
 
 /*
  * What MODEL the user gave: a file that exists is always that file (a

@@ -35,6 +35,7 @@
 #include "chat.h"
 #include "duration.h"
 #include "repl.h"
+#include "session.h"
 #include "tui.h"
 #include "util.h"
 
@@ -123,22 +124,37 @@ static struct tui {
 	char			*history;
 	int64_t			 last_draw;
 	int			 active;	/* curses is on */
+	int			 save_failed;	/* the session's last save */
 	SCREEN			*screen;
 } tui;
 
 static volatile sig_atomic_t	sig_int;
 static volatile sig_atomic_t	sig_winch;
+static volatile sig_atomic_t	sig_quit;	/* SIGHUP or SIGTERM came */
 static int			sig_pipe[2] = { -1, -1 };
 static struct termios		saved_tio;
 static int			have_tio;
 static char			reset_seq[256];
 static size_t			reset_len;
 
-static const int fatal_signals[] = {
-	SIGHUP, SIGQUIT, SIGILL, SIGABRT, SIGBUS, SIGFPE, SIGSEGV, SIGTERM
+/* The signals that end r1chat; a fault's comes again when it returns. */
+static const struct {
+	int	sig;
+	int	fault;
+} fatal_signals[] = {
+	{ SIGQUIT, 0 }, { SIGILL, 1 }, { SIGABRT, 0 }, { SIGBUS, 1 },
+	{ SIGFPE, 1 }, { SIGSEGV, 1 }
 };
 #define N_FATAL (sizeof fatal_signals / sizeof fatal_signals[0])
-static struct sigaction	old_fatal[N_FATAL], old_int, old_winch;
+
+/*
+ * The signals that end the chat as /bye does, the answer under way
+ * stopped and kept: the terminal gone (SIGHUP), or asked to (SIGTERM).
+ */
+static const int quit_signals[] = { SIGHUP, SIGTERM };
+#define N_QUIT (sizeof quit_signals / sizeof quit_signals[0])
+static struct sigaction	old_fatal[N_FATAL], old_quit[N_QUIT], old_int;
+static struct sigaction	old_winch;
 
 /* --- text --------------------------------------------------------------- */
 
@@ -708,12 +724,28 @@ reset_seq_add(const char *cap)
 	}
 }
 
+/*
+ * A fatal signal: the terminal back, then the action there was before the
+ * TUI's (the default, or main's SIGBUS line) takes it.  A fault comes
+ * again when its instruction runs again on return; any other signal (one
+ * sent, a keyboard's SIGQUIT) is raised again, to come on return.
+ */
 static void
-on_fatal(int sig)
+on_fatal(int sig, siginfo_t *info, void *ctx)
 {
+	size_t	i;
+	int	fault = 0;
+
 	term_restore_raw();
-	/* SA_RESETHAND made the action the default: deliver it on return. */
-	raise(sig);
+	for (i = 0; i < N_FATAL; i++) {
+		if (fatal_signals[i].sig != sig)
+			continue;
+		sigaction(sig, &old_fatal[i], NULL);
+		fault = fatal_signals[i].fault;
+	}
+	if (!fault || info->si_code <= 0)
+		raise(sig);
+	(void)ctx;
 }
 
 static void
@@ -724,8 +756,10 @@ on_signal(int sig)
 
 	if (sig == SIGINT)
 		sig_int = 1;
-	else
+	else if (sig == SIGWINCH)
 		sig_winch = 1;
+	else
+		sig_quit = sig;
 	rc = write(sig_pipe[1], "", 1);
 	(void)rc;
 	errno = saved;
@@ -749,10 +783,12 @@ signals_install(void)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGWINCH, &sa, &old_winch);
-	sa.sa_handler = on_fatal;
-	sa.sa_flags = SA_RESETHAND;
+	for (i = 0; i < N_QUIT; i++)
+		sigaction(quit_signals[i], &sa, &old_quit[i]);
+	sa.sa_sigaction = on_fatal;
+	sa.sa_flags = SA_SIGINFO;
 	for (i = 0; i < N_FATAL; i++)
-		sigaction(fatal_signals[i], &sa, &old_fatal[i]);
+		sigaction(fatal_signals[i].sig, &sa, &old_fatal[i]);
 	return 0;
 }
 
@@ -762,7 +798,9 @@ signals_remove(void)
 	size_t	i;
 
 	for (i = 0; i < N_FATAL; i++)
-		sigaction(fatal_signals[i], &old_fatal[i], NULL);
+		sigaction(fatal_signals[i].sig, &old_fatal[i], NULL);
+	for (i = 0; i < N_QUIT; i++)
+		sigaction(quit_signals[i], &old_quit[i], NULL);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGWINCH, &old_winch, NULL);
 	close(sig_pipe[0]);
@@ -916,19 +954,14 @@ on_line(char *line)
 static char *
 history_path(void)
 {
-	const char	*state = getenv("XDG_STATE_HOME");
-	const char	*home = getenv("HOME");
-	char		*path;
-	int		 fd;
+	char	*path, *cause = NULL;
+	int	 fd;
 
-	if (state != NULL && state[0] == '/')
-		path = xstrfmt("%s/r1chat/history", state);
-	else if (home != NULL && home[0] != '\0')
-		path = xstrfmt("%s/.local/state/r1chat/history", home);
-	else
+	if ((path = session_state_path("history", &cause)) == NULL) {
+		free(cause);
 		return NULL;
-	if (util_mkdirs(path, 0700, NULL) != 0 ||
-	    (fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) == -1) {
+	}
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) == -1) {
 		free(path);
 		return NULL;
 	}
@@ -965,7 +998,7 @@ readline_start(void)
 	rl_redisplay_function = rl_redisplay_hook;
 	rl_outstream = fopen("/dev/null", "w");
 	using_history();
-	if ((tui.history = history_path()) != NULL)
+	if (!tui.r->nohistory && (tui.history = history_path()) != NULL)
 		read_history(tui.history);
 	rl_callback_handler_install(repl_prompt(tui.r), on_line);
 	/* A tab is text here, not completion. */
@@ -1080,7 +1113,32 @@ on_event(const struct chat_event *ev, void *arg)
 		resize();
 	} else if (now || util_now_ns() - tui.last_draw >= DRAW_EVERY_NS)
 		draw();
-	return sig_int != 0;
+	return sig_int != 0 || sig_quit != 0;
+}
+
+/*
+ * Keeps the conversation in the session's file after a turn (chat_save
+ * replaces it whole or not at all); says why once when it cannot.
+ */
+static void
+session_save(void)
+{
+	char	*cause = NULL;
+
+	if (tui.r->session == NULL || chat_n_messages(tui.r->chat) == 0)
+		return;
+	if (chat_save(tui.r->chat, tui.r->session, &cause) == 0) {
+		tui.save_failed = 0;
+		return;
+	}
+	if (!tui.save_failed) {
+		pane_end(&tui.answer);
+		pane_puts(&tui.answer, ST_NOTICE, "r1chat: session: ");
+		pane_puts(&tui.answer, ST_NOTICE, cause);
+		pane_end(&tui.answer);
+	}
+	tui.save_failed = 1;
+	free(cause);
 }
 
 static void
@@ -1103,6 +1161,7 @@ turn_run(const char *msg, size_t len)
 	}
 	pane_end(&tui.think);
 	pane_end(&tui.answer);
+	session_save();
 	sig_int = 0;
 	tui.generating = 0;
 	tui.st.phase = CHAT_PHASE_IDLE;
@@ -1305,13 +1364,16 @@ tui_run(struct repl *r, const char *banner)
 	}
 	readline_start();
 	layout();
+	/* A resumed conversation, shown as /load shows it. */
+	replay();
 	if (banner != NULL) {
 		pane_puts(&tui.answer, ST_NOTICE, banner);
 		pane_end(&tui.answer);
 	}
 	draw();
 
-	while (!tui.quit) {
+	sig_quit = 0;
+	while (!tui.quit && !sig_quit) {
 		if (sig_winch) {
 			sig_winch = 0;
 			resize();
@@ -1359,5 +1421,6 @@ tui_run(struct repl *r, const char *banner)
 	pane_clear(&tui.answer);
 	free(tui.out);
 	free(tui.line);
-	return 0;
+	/* As the signal's death would say it, the terminal back first. */
+	return sig_quit != 0 ? 128 + sig_quit : 0;
 }

@@ -132,24 +132,25 @@ util_now_ns(void)
 }
 
 int
-util_mkdirs(char *path, int mode, char **cause)
+util_mkdirs(const char *path, int mode, char **cause)
 {
-	char	*p;
+	char	*dir = xstrdup(path), *p;
+	int	 rc = 0;
 
-	for (p = path + 1; *p != '\0'; p++) {
+	for (p = dir + 1; *p != '\0' && rc == 0; p++) {
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(path, (mode_t)mode) != 0 && errno != EEXIST) {
+		if (mkdir(dir, (mode_t)mode) != 0 && errno != EEXIST) {
 			if (cause != NULL)
-				*cause = xstrfmt("%s: %s", path,
+				*cause = xstrfmt("%s: %s", dir,
 				    strerror(errno));
-			*p = '/';
-			return -1;
+			rc = -1;
 		}
 		*p = '/';
 	}
-	return 0;
+	free(dir);
+	return rc;
 }
 
 char *

@@ -40,7 +40,7 @@ int64_t util_now_ns(void);
  * with mode.  Returns 0, or -1 with *cause (when cause is not NULL) the
  * directory that failed and why.
  */
-int util_mkdirs(char *path, int mode, char **cause);
+int util_mkdirs(const char *path, int mode, char **cause);
 
 /*
  * $XDG_CACHE_HOME/r1chat/name (~/.cache/r1chat/name when XDG_CACHE_HOME

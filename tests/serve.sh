@@ -208,6 +208,12 @@ post "$a/chat/completions" \
 [ "$(head -n 1 "$tmp/bad")" = "HTTP 400" ] &&
     grep -q "the last message must be the user's" "$tmp/bad"
 ok $? "no user message last: 400"
+# A role not understood is quoted on one line, 32 bytes at most.
+post "$a/chat/completions" '{"messages":[{"role":"x\ny'"$(printf '%040d' 0)"'","content":"hi"}]}' \
+    >"$tmp/bad" 2>&1
+[ "$(head -n 1 "$tmp/bad")" = "HTTP 400" ] &&
+    grep -qF "x?y$(printf '%029d' 0)..." "$tmp/bad"
+ok $? "a role not understood: 400, quoted on one line and cut"
 post "$a/chat/completions" "{$user,\"temperature\":-1}" >"$tmp/bad" 2>&1
 [ "$(head -n 1 "$tmp/bad")" = "HTTP 400" ] && grep -q 'temperature' "$tmp/bad"
 ok $? "a parameter out of range: 400"

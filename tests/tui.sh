@@ -2,7 +2,10 @@
 # tui.sh - the full-screen chat, driven in tmux on the demo model: both
 # panes with text, the status line, /set, /show, """, wide characters,
 # Ctrl-C during an answer and at the prompt, a resize, /bye and Ctrl-D,
-# a fatal signal, and after each exit the terminal as it was (stty -a).
+# SIGTERM and SIGHUP at the prompt and mid-answer, the session kept after
+# each turn (--resume after SIGKILL mid-answer, pruning, --no-history),
+# /save on a full disk or killed mid-write, the model truncated (SIGBUS),
+# and after each exit the terminal as it was (stty -a).
 #
 # Every wait polls the screen with a deadline; nothing sleeps blindly.
 
@@ -69,10 +72,11 @@ start() {
 	name=$1
 	shift
 	tm kill-session -t t >/dev/null 2>&1
-	# The shell survives Ctrl-C (a trap, reset in its child), and the
-	# child writes its pid before it becomes r1chat.
+	# The shell survives Ctrl-C and Ctrl-\ (traps, reset in its child),
+	# and the child writes its pid before it becomes r1chat.
 	cat >"$tmp/$name.sh" <<EOF
-trap : INT
+trap : INT QUIT
+ulimit -c 0
 stty -a >"$tmp/$name.before"
 sh -c 'echo \$\$ >"$tmp/$name.pid"; exec "\$0" "\$@"' "$R1CHAT" "\$@"
 echo \$? >"$tmp/$name.rc"
@@ -81,8 +85,9 @@ exec sleep 600
 EOF
 	tm new-session -d -s t -x 100 -y 30 \
 	    "env LANG=C.UTF-8 LC_ALL=C.UTF-8 XDG_CACHE_HOME='$tmp/cache' \
-	    XDG_STATE_HOME='$tmp/state' sh '$tmp/$name.sh' $*"
+	    XDG_STATE_HOME='$tmp/state' $start_env sh '$tmp/$name.sh' $*"
 }
+start_env=
 
 # ended NAME STATUS: the run ended with STATUS and the terminal is back.
 ended() {
@@ -296,12 +301,146 @@ ok $? "one-shot with no message and stdin a terminal: says how to end it"
 tm send-keys -t t 'hello' Enter C-d
 ended hint 0
 
-# --- a fatal signal -------------------------------------------------------------
+# --- the conversation kept: SIGKILL mid-answer, --resume, SIGHUP -----------------
+
+# Sessions of long ago: a new one leaves the newest 50.
+sessions="$tmp/state/r1chat/sessions"
+i=0
+while [ $i -lt 60 ]; do
+	touch -t 202001010000 "$sessions/old-$i.json"
+	i=$((i + 1))
+done
+start keep --demo
+wait_for 'Send a message' 30
+tm send-keys -t t 'Add 12 and 30.' Enter
+wait_for '^>>> Add 12 and 30\.' 10 && wait_for "$idle" 60
+tm send-keys -t t 'What is 5 + 7?' Enter
+wait_for '^>>> What is 5 \+ 7\?' 10 && wait_for "$idle" 60
+ok $? "two turns answered"
+[ "$(ls "$sessions" | wc -l)" -eq 50 ] && [ ! -e "$sessions/old-0.json" ]
+ok $? "a new session leaves the newest 50 ($(ls "$sessions" | wc -l))"
+tm send-keys -t t '/set parameter num_ctx 32768' Enter
+tm send-keys -t t '/set parameter num_predict 30000' Enter
+wait_for "Set parameter 'num_predict' to '30000'" 5
+tm send-keys -t t 'go on' Enter
+wait_for '^ (thinking|answering) \|' 20
+ok $? "a long answer is under way"
+kill -KILL "$(cat "$tmp/keep.pid")"
+wait_file "$tmp/keep.rc" 10
+ok $? "SIGKILL ends it"
+
+start resumed --resume
+wait_for 'Send a message' 30 && wait_for '^>>> Add 12 and 30\.$' 1 &&
+    wait_for '^12 \+ 30 = 42$' 1 && wait_for '^>>> What is 5 \+ 7\?$' 1 &&
+    ! screen | grep -q '^>>> go on$'
+ok $? "--resume after SIGKILL mid-answer: every completed turn is back"
+session=$(ls -t "$sessions"/*.json | head -n 1)
+[ "$(grep -c '"role"' "$session")" -eq 4 ]
+ok $? "the session file holds the two turns, whole"
+tm send-keys -t t '/set parameter num_ctx 32768' Enter
+tm send-keys -t t '/set parameter num_predict 30000' Enter
+wait_for "Set parameter 'num_predict' to '30000'" 5
+tm send-keys -t t 'go on' Enter
+wait_for '^ (thinking|answering) \|' 20
+kill -HUP "$(cat "$tmp/resumed.pid")"
+ended resumed 129
+[ "$(grep -c '"role"' "$session")" -eq 6 ] &&
+    grep -q '"content": "go on"' "$session"
+ok $? "SIGHUP mid-answer: the turn stopped and kept in the same session"
+
+# --no-history: no session, no line in the input history
+ls "$sessions" >"$tmp/sessions.before"
+start nohist --demo --no-history
+wait_for 'Send a message' 30
+tm send-keys -t t 'Add 3 and 4.' Enter
+wait_for '^>>> Add 3 and 4\.' 10 && wait_for "$idle" 60
+tm send-keys -t t '/bye' Enter
+ended nohist 0
+ls "$sessions" | cmp -s - "$tmp/sessions.before" &&
+    ! grep -q '^Add 3 and 4\.$' "$tmp/state/r1chat/history"
+ok $? "--no-history keeps neither the conversation nor the line"
+
+# --- /save on a full disk and killed mid-write; the model truncated (SIGBUS) ---
+
+# tests/faultshim.so fails the writes to the files named kept.json*.
+shim() {
+	start_env="LD_PRELOAD='$FAULTSHIM' R1CHAT_FAULT=$1 \
+	    R1CHAT_FAULT_PATH=kept.json ASAN_OPTIONS=verify_asan_link_order=0"
+}
+cp "$tmp/conv.json" "$tmp/kept.json"
+if [ -n "${FAULTSHIM:-}" ] && [ -w /dev/full ]; then
+	shim full
+	start full --demo
+	start_env=
+	wait_for 'Send a message' 30
+	tm send-keys -t t "/save $tmp/kept.json" Enter
+	wait_for "^r1chat: /save: $tmp/kept.json: No space left on device\$" 5
+	ok $? "/save on a full disk: one line"
+	cmp -s "$tmp/kept.json" "$tmp/conv.json" &&
+	    [ -z "$(ls "$tmp" | grep '^kept\.json\.')" ]
+	ok $? "/save on a full disk: the old file intact, no temporary file"
+	tm send-keys -t t '/bye' Enter
+	ended full 0
+	shim kill
+	start killsave --demo
+	start_env=
+	wait_for 'Send a message' 30
+	tm send-keys -t t 'Add 12 and 30.' Enter
+	wait_for "$idle" 60
+	tm send-keys -t t "/save $tmp/kept.json" Enter
+	wait_file "$tmp/killsave.rc" 10
+	[ "$(cat "$tmp/killsave.rc")" = 137 ]
+	ok $? "SIGKILL in the middle of /save's write"
+	cmp -s "$tmp/kept.json" "$tmp/conv.json"
+	ok $? "SIGKILL during /save: the previous file whole"
+else
+	for t in "/save on a full disk" "SIGKILL during /save"; do
+		n=$((n + 1))
+		echo "ok $n # SKIP $t (no FAULTSHIM or /dev/full)"
+	done
+fi
+
+cp "${top_srcdir:-.}/share/r1chat-demo.gguf" "$tmp/cut.gguf"
+start bus "$tmp/cut.gguf"
+wait_for 'Send a message' 30
+tm send-keys -t t 'Add 12 and 30.' Enter
+wait_for "$idle" 60
+tm send-keys -t t '/set parameter num_ctx 32768' Enter
+tm send-keys -t t '/set parameter num_predict 30000' Enter
+wait_for "Set parameter 'num_predict' to '30000'" 5
+tm send-keys -t t 'go on' Enter
+wait_for '^ (thinking|answering) \|' 20
+: >"$tmp/cut.gguf"
+ended bus 1
+wait_for "^r1chat: $tmp/cut\.gguf: the file was truncated while in use\$" 5
+ok $? "the model truncated mid-answer: one line naming it, no crash"
+
+# --- a fatal signal, SIGTERM at the prompt and mid-answer ------------------------
 
 start sig --demo
 wait_for 'Send a message' 30
 kill -TERM "$(cat "$tmp/sig.pid")"
 ended sig 143
+# SIGQUIT from the keyboard (Ctrl-\): the terminal back, then its death.
+start quit --demo
+wait_for 'Send a message' 30
+tm send-keys -t t 'C-\'
+ended quit 131
+start term --demo
+wait_for 'Send a message' 30
+tm send-keys -t t 'Add 12 and 30.' Enter
+wait_for "$idle" 60
+tm send-keys -t t '/set parameter num_ctx 32768' Enter
+tm send-keys -t t '/set parameter num_predict 30000' Enter
+wait_for "Set parameter 'num_predict' to '30000'" 5
+tm send-keys -t t 'go on' Enter
+wait_for '^ (thinking|answering) \|' 20
+kill -TERM "$(cat "$tmp/term.pid")"
+ended term 143
+session=$(ls -t "$sessions"/*.json | head -n 1)
+[ "$(grep -c '"role"' "$session")" -eq 4 ] &&
+    grep -q '"content": "go on"' "$session"
+ok $? "SIGTERM mid-answer: the turn stopped and kept in the session"
 
 echo "1..$n"
 [ "$failed" -eq 0 ]

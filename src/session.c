@@ -1,0 +1,203 @@
+/*
+ * session.c - where the full-screen chat keeps its conversations: the
+ * state directory, a new session's file name, the oldest sessions
+ * removed, one found by name or the newest, and the model a saved one
+ * names.  The files are written by chat_save, atomically.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "session.h"
+#include "util.h"
+
+#define SESSION_DIR	"sessions/"
+#define SESSION_EXT	".json"
+
+/* A session file and when it was last written. */
+struct entry {
+	char		*path;
+	struct timespec	 mtime;
+};
+
+char *
+session_state_path(const char *rel, char **cause)
+{
+	const char	*state = getenv("XDG_STATE_HOME");
+	const char	*home = getenv("HOME");
+	char		*path;
+
+	if (state != NULL && state[0] == '/')
+		path = xstrfmt("%s/r1chat/%s", state, rel);
+	else if (home != NULL && home[0] != '\0')
+		path = xstrfmt("%s/.local/state/r1chat/%s", home, rel);
+	else {
+		*cause = xstrdup("neither $XDG_STATE_HOME nor $HOME is set");
+		return NULL;
+	}
+	if (util_mkdirs(path, 0700, cause) != 0) {
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
+/* Newest first; the same time, by name, the later first. */
+static int
+entry_cmp(const void *a, const void *b)
+{
+	const struct entry	*x = a, *y = b;
+
+	if (x->mtime.tv_sec != y->mtime.tv_sec)
+		return x->mtime.tv_sec < y->mtime.tv_sec ? 1 : -1;
+	if (x->mtime.tv_nsec != y->mtime.tv_nsec)
+		return x->mtime.tv_nsec < y->mtime.tv_nsec ? 1 : -1;
+	return -strcmp(x->path, y->path);
+}
+
+/*
+ * The session files of dir, newest first, in *list (*n of them; free
+ * with entries_free).  Returns 0, or -1 with *cause set.
+ */
+static int
+entries_read(const char *dir, struct entry **list, size_t *n, char **cause)
+{
+	DIR		*d;
+	struct dirent	*de;
+	struct stat	 st;
+	struct entry	*v = NULL;
+	size_t		 k = 0, len;
+	char		*path;
+
+	if ((d = opendir(dir)) == NULL) {
+		*cause = xstrfmt("%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (de->d_name[0] == '.' || len <= strlen(SESSION_EXT) ||
+		    strcmp(de->d_name + len - strlen(SESSION_EXT),
+		    SESSION_EXT) != 0)
+			continue;
+		path = xstrfmt("%s%s", dir, de->d_name);
+		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+			free(path);
+			continue;
+		}
+		v = xreallocarray(v, k + 1, sizeof *v);
+		v[k].path = path;
+		v[k++].mtime = st.st_mtim;
+	}
+	closedir(d);
+	if (k > 0)
+		qsort(v, k, sizeof *v, entry_cmp);
+	*list = v;
+	*n = k;
+	return 0;
+}
+
+static void
+entries_free(struct entry *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(v[i].path);
+	free(v);
+}
+
+char *
+session_new(char **cause)
+{
+	struct entry	*v;
+	struct tm	 tm;
+	time_t		 now = time(NULL);
+	char		*dir, *path, stamp[32];
+	size_t		 i, n;
+
+	if ((dir = session_state_path(SESSION_DIR, cause)) == NULL)
+		return NULL;
+	if (entries_read(dir, &v, &n, cause) != 0) {
+		free(dir);
+		return NULL;
+	}
+	for (i = SESSION_KEEP - 1; i < n; i++)
+		unlink(v[i].path);
+	entries_free(v, n);
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+	path = xstrfmt("%s%s-%ld%s", dir, stamp, (long)getpid(), SESSION_EXT);
+	free(dir);
+	return path;
+}
+
+char *
+session_find(const char *name, char **cause)
+{
+	struct entry	*v;
+	char		*dir, *path;
+	size_t		 n;
+
+	if (name != NULL && strchr(name, '/') != NULL)
+		return xstrdup(name);
+	if ((dir = session_state_path(SESSION_DIR, cause)) == NULL)
+		return NULL;
+	if (name != NULL) {
+		path = xstrfmt("%s%s", dir, name);
+		if (access(path, F_OK) != 0) {
+			free(path);
+			path = xstrfmt("%s%s%s", dir, name, SESSION_EXT);
+		}
+		if (access(path, R_OK) != 0) {
+			*cause = xstrfmt("%s: no such session in %s", name,
+			    dir);
+			free(path);
+			path = NULL;
+		}
+		free(dir);
+		return path;
+	}
+	path = NULL;
+	if (entries_read(dir, &v, &n, cause) == 0) {
+		if (n > 0)
+			path = xstrdup(v[0].path);
+		else
+			*cause = xstrfmt("no session in %s", dir);
+		entries_free(v, n);
+	}
+	free(dir);
+	return path;
+}
+
+char *
+session_model(const char *path, char **cause)
+{
+	json_t		*root, *model;
+	json_error_t	 err;
+	char		*s = NULL;
+
+	if ((root = json_load_file(path, 0, &err)) == NULL) {
+		if (access(path, R_OK) != 0)
+			*cause = xstrfmt("%s: %s", path, strerror(errno));
+		else
+			*cause = xstrfmt("%s: line %d: %s", path, err.line,
+			    err.text);
+		return NULL;
+	}
+	model = json_object_get(root, "model");
+	if (json_is_string(model) && json_string_length(model) > 0)
+		s = xstrdup(json_string_value(model));
+	else
+		*cause = xstrfmt("%s: names no model", path);
+	json_decref(root);
+	return s;
+}
