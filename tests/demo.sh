@@ -148,15 +148,7 @@ done
 # serve, and --remote against it: one server for every question.
 "$R1CHAT" serve "$model" --port 0 --temp 0 -n 600 -t 2 2>"$tmp/serve.err" &
 pids="$pids $!"
-i=0
-port=
-while [ $i -lt 300 ]; do
-	port=$(sed -n 's|.* on http://127\.0\.0\.1:\([0-9]*\)/v1$|\1|p' \
-	    "$tmp/serve.err" 2>/dev/null)
-	[ -n "$port" ] && break
-	sleep 0.1
-	i=$((i + 1))
-done
+port=$(serve_port "$tmp/serve.err")
 [ -n "$port" ]
 ok $? "serve says the port it listens on"
 ask "serve + --remote" "$every" "$R1CHAT" --remote \

@@ -29,12 +29,7 @@ export ASAN_OPTIONS
 . "${top_srcdir:-.}/tests/tap.sh"
 
 model="$tmp/m.gguf"
-if ! "$MKMODEL" --arch qwen2 --type F32 --seed 1 --vocab "$vocab" \
-    -o "$model" >"$tmp/mk.err" 2>&1; then
-	show "$tmp/mk.err"
-	echo "Bail out! mkmodel failed"
-	exit 1
-fi
+mkqwen2 "$model"
 
 # wait_size FILE SECONDS: polls until FILE holds something.
 wait_size() {

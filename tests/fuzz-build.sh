@@ -24,11 +24,11 @@ mkdir -p "$out/obj" || exit 1
 
 # The parsers and what they call: instrumented.
 fuzzed="util gguf types tok tok-pre tok-bpe template think sse openai params
-    sampler chat options duration"
+    sampler chat spec options duration"
 # The engine: plain.
 engine="model arch kv arch-deepseek2 moe residency ops ops-x86 quant
     quant-ref quant-amx quant-panel quant-avx2 quant-avx512 quant-iq
-    quant-iq-tables quant-iq-avx2 quant-iq-avx512"
+    quant-iq-tables quant-iq-avx2 quant-iq-avx512 quant-calib quant-wisdom"
 
 # obj FILE.c OBJ FLAGS...: compiles FILE.c into OBJ unless OBJ is newer.
 obj() {

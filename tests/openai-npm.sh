@@ -36,12 +36,7 @@ export LC_ALL
 . "${top_srcdir:-.}/tests/tap.sh"
 
 model="$tmp/m.gguf"
-if ! "$MKMODEL" --arch qwen2 --type F32 --seed 1 --vocab "$vocab" \
-    -o "$model" >"$tmp/mk.err" 2>&1; then
-	sed 's/^/# /' "$tmp/mk.err"
-	echo "Bail out! mkmodel failed"
-	exit 1
-fi
+mkqwen2 "$model"
 "$R1CHAT" --template deepseek-r1 --temp 0 -n 40 --think-budget 8 "$model" \
     "hello there" >"$tmp/local.out" 2>"$tmp/local.err"
 sed 1d "$tmp/local.err" | sed '/^\.\.\.done thinking\.$/,$d' >"$tmp/want.reason"
@@ -49,14 +44,7 @@ sed 1d "$tmp/local.err" | sed '/^\.\.\.done thinking\.$/,$d' >"$tmp/want.reason"
 "$R1CHAT" serve "$model" --port 0 --template deepseek-r1 --temp 0 \
     --think-budget 8 -n 40 2>"$tmp/serve.err" &
 spid=$!
-i=0
-port=
-while [ -z "$port" ] && [ $i -lt 100 ]; do
-	sleep 0.1
-	port=$(sed -n 's|.* on http://127\.0\.0\.1:\([0-9]*\)/v1$|\1|p' \
-	    "$tmp/serve.err" 2>/dev/null)
-	i=$((i + 1))
-done
+port=$(serve_port "$tmp/serve.err")
 url="http://127.0.0.1:$port/v1"
 
 for mode in stream whole; do

@@ -162,12 +162,7 @@ ok $? "the chat's --port: not an option of the chat"
 # --- the warnings: once each -----------------------------------------------------
 
 model="$tmp/m.gguf"
-if ! "$MKMODEL" --arch qwen2 --type F32 --seed 1 --ctx 128 --vocab "$vocab" \
-    -o "$model" >"$tmp/mk.err" 2>&1; then
-	show "$tmp/mk.err"
-	echo "Bail out! mkmodel failed"
-	exit 1
-fi
+mkqwen2 "$model" --ctx 128
 procs=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN)
 # once PATTERN ARGS...: r1chat ARGS exits 0 and stderr has PATTERN once.
 once() {

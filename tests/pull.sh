@@ -38,9 +38,7 @@ export NO_PROXY OLLAMA_MODELS XDG_DATA_HOME XDG_CACHE_HOME HOME \
 
 . "${top_srcdir:-.}/tests/tap.sh"
 
-"$MKMODEL" --arch qwen2 --type Q8_0 --seed 1 --vocab "$vocab" \
-    -o "$tmp/m.gguf" >"$tmp/mk.err" 2>&1 || {
-	show "$tmp/mk.err"; echo "Bail out! mkmodel failed"; exit 99; }
+mkqwen2 "$tmp/m.gguf" --type Q8_0
 
 # The hub's files: blobs/sha256-HEX, v2/NS/NAME/manifests/TAG.
 HUB="$tmp/hub"
@@ -174,9 +172,7 @@ ok $? "no registry there: one line: $(cat "$tmp/err")"
 REPO="$HUB/hf/someone/R1-GGUF"
 mkdir -p "$REPO/files/UD-IQ1_S" "$HUB/hf/someone/private/files"
 "$MKBAD" split "$REPO/files/UD-IQ1_S" R1-UD-IQ1_S
-"$MKMODEL" --arch qwen2 --type Q8_0 --seed 2 --vocab "$vocab" \
-    -o "$REPO/files/R1-Q8_0.gguf" >"$tmp/mk.err" 2>&1 || {
-	show "$tmp/mk.err"; echo "Bail out! mkmodel failed"; exit 99; }
+mkqwen2 "$REPO/files/R1-Q8_0.gguf" --type Q8_0 --seed 2
 cp "$tmp/params" "$REPO/files/R1-Q4_K_M.gguf"
 cp "$tmp/config" "$REPO/files/mmproj-R1-F16.gguf"
 printf '# R1\n' >"$REPO/files/README.md"

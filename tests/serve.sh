@@ -36,12 +36,7 @@ unset OPENAI_API_KEY
 . "${top_srcdir:-.}/tests/tap.sh"
 
 model="$tmp/m.gguf"
-if ! "$MKMODEL" --arch qwen2 --type F32 --seed 1 --vocab "$vocab" \
-    -o "$model" >"$tmp/mk.err" 2>&1; then
-	show "$tmp/mk.err"
-	echo "Bail out! mkmodel failed"
-	exit 1
-fi
+mkqwen2 "$model"
 
 # Starts a server with the options given; sets $url to its base.
 serve() {
@@ -50,14 +45,7 @@ serve() {
 	"$R1CHAT" serve "$model" --port 0 --template deepseek-r1 --temp 0 \
 	    --think-budget 8 -n 40 "$@" 2>"$tmp/$name.err" &
 	pids="$pids $!"
-	i=0
-	while [ $i -lt 100 ]; do
-		port=$(sed -n 's|.* on http://[0-9.]*:\([0-9]*\)/v1$|\1|p' \
-		    "$tmp/$name.err" 2>/dev/null)
-		[ -n "$port" ] && break
-		sleep 0.1
-		i=$((i + 1))
-	done
+	port=$(serve_port "$tmp/$name.err")
 	url="http://127.0.0.1:$port/v1"
 }
 # Waits until FILE has a line matching the grep pattern (10 s at most).

@@ -35,25 +35,13 @@ unset OPENAI_API_KEY
 . "${top_srcdir:-.}/tests/tap.sh"
 
 model="$tmp/m.gguf"
-if ! "$MKMODEL" --arch qwen2 --type F32 --seed 1 --vocab "$vocab" \
-    -o "$model" >"$tmp/mk.err" 2>&1; then
-	show "$tmp/mk.err"
-	echo "Bail out! mkmodel failed"
-	exit 1
-fi
+mkqwen2 "$model"
 
 "$R1CHAT" serve "$model" --port 0 --template deepseek-r1 --think-budget 8 \
     -n 16 --max-tokens 16 --max-body 4096 --queue 32 --quiet \
     2>"$tmp/serve.err" &
 pid=$!
-i=0
-while [ $i -lt 100 ]; do
-	port=$(sed -n 's|.* on http://[0-9.]*:\([0-9]*\)/v1$|\1|p' \
-	    "$tmp/serve.err" 2>/dev/null)
-	[ -n "$port" ] && break
-	sleep 0.1
-	i=$((i + 1))
-done
+port=$(serve_port "$tmp/serve.err")
 [ -n "$port" ]
 ok $? "serve listens"
 

@@ -165,14 +165,7 @@ if [ -n "$HTTPC" ]; then
 	"$R1CHAT" serve --lookup --draft "$demo" --port 0 -t 2 --temp 0 \
 	    "$demo" 2>"$tmp/serve.err" &
 	pid=$!
-	i=0
-	port=
-	while [ $i -lt 100 ] && [ -z "$port" ]; do
-		sleep 0.1
-		port=$(sed -n 's|.* on http://[0-9.]*:\([0-9]*\)/v1$|\1|p' \
-		    "$tmp/serve.err" 2>/dev/null)
-		i=$((i + 1))
-	done
+	port=$(serve_port "$tmp/serve.err")
 	printf '{"messages":[{"role":"user","content":"%s"}]}' "$q" \
 	    >"$tmp/body.json"
 	"$HTTPC" -d "$tmp/body.json" \

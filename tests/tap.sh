@@ -5,6 +5,12 @@
 #                           stderr (util-linux script(1)), INPUT typed on
 #                           it, then Ctrl-D; prints what the terminal
 #                           shows, CRs dropped; status 77 without script(1)
+#   mkqwen2 PATH [OPTION...] tests/mkmodel's qwen2 model on $vocab at PATH:
+#                           F32, seed 1, unless the mkmodel OPTIONs say
+#                           otherwise; bails out (exit 99) when it fails
+#   serve_port FILE         the port `r1chat serve` says it listens on in
+#                           FILE (its stderr), waiting 30 s at most; nothing
+#                           when it never says
 # $n counts the tests and $failed the failures; a script ends with
 # echo "1..$n" and [ "$failed" -eq 0 ].
 n=0
@@ -28,4 +34,26 @@ on_tty() {
 		cmd="$cmd '$(printf '%s' "$a" | sed "s/'/'\\\\''/g")'"
 	done
 	printf '%s\n' "$input" | script -qec "$cmd" /dev/null | tr -d '\r'
+}
+mkqwen2() {
+	out=$1
+	shift
+	if ! "$MKMODEL" --arch qwen2 --type F32 --seed 1 --vocab "$vocab" "$@" \
+	    -o "$out" >"$out.err" 2>&1; then
+		show "$out.err"
+		echo "Bail out! mkmodel failed"
+		exit 99
+	fi
+	rm -f "$out.err"
+}
+serve_port() {
+	sp_i=0
+	while [ $sp_i -lt 300 ]; do
+		sp_port=$(sed -n 's|.* on http://[0-9.]*:\([0-9]*\)/v1$|\1|p' \
+		    "$1" 2>/dev/null)
+		[ -n "$sp_port" ] && break
+		sleep 0.1
+		sp_i=$((sp_i + 1))
+	done
+	printf '%s' "$sp_port"
 }
