@@ -302,13 +302,24 @@ moe_ffn_token(const struct moe_ffn *f, const struct moe_shared *sh,
 		if (moe_pass_run(&p, scratch) != 0)
 			return -1;
 	}
-	/* llama.cpp's order: the experts' in turn, then the shared */
-	memset(out, 0, e_sz * sizeof *out);
+	/*
+	 * moe_ffn_forward's order, the shared expert's output first, then
+	 * the experts by number: a token gives the same bits alone as in a
+	 * batch, which speculative decoding's checks rely on.
+	 */
+	if (sh != NULL)
+		memcpy(out, b.y + n_used * e_sz, e_sz * sizeof *out);
+	else
+		memset(out, 0, e_sz * sizeof *out);
 	for (k = 0; k < n_used; k++) {
+		for (n = k; n > 0 && sel[b.list[n - 1]] > sel[k]; n--)
+			b.list[n] = b.list[n - 1];
+		b.list[n] = k;
+	}
+	for (n = 0; n < n_used; n++) {
+		k = b.list[n];
 		for (i = 0; i < f->n_embd; i++)
 			out[i] += w[k] * b.y[k * e_sz + i];
 	}
-	for (i = 0; sh != NULL && i < f->n_embd; i++)
-		out[i] += b.y[n_used * e_sz + i];
 	return 0;
 }

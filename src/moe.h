@@ -87,8 +87,8 @@ struct moe_shared {
 /*
  * One token's FFN: out (n_embd) = the shared experts' output for xn (sh
  * may be NULL) + the weighted sum of the chosen experts' sel[0 .. n_used)
- * with weights w (summed as llama.cpp does: the experts', then the
- * shared).  Every gate and up, the shared ones with them, run in
+ * with weights w (summed as moe_ffn_forward sums a batch's: the shared
+ * first, then the experts by number, so that the bits are the same).  Every gate and up, the shared ones with them, run in
  * one parallel pass over xn quantized once, then every down in a second:
  * two forks a layer where running the experts one by one took three an
  * expert.  buf holds moe_scratch_floats(f, 1, n_used) floats.  Returns 0,

@@ -87,15 +87,13 @@ mk q.gguf --arch qwen2 --type Q8_0 --seed 1 --vocab "$vocab" --n-vocab 2000
 mk qd.gguf --arch qwen2 --type Q8_0 --seed 2 --vocab "$vocab" --n-vocab 2000 \
     --layers 1 --embd 64 --ff 128 --heads 2 --kv-heads 1
 sub greedy "$tmp/q.gguf" "$tmp/prompts20" "$n_tokens" "$tmp/qd.gguf"
-# deepseek2: MLA (stacked attn_kv_b, and split with q_lora), one used
-# expert of 8: moe_ffn_forward sums a batch's experts in another order than
-# moe_ffn_token does one token's, so with several the verify pass's logits
-# differ from one token's by rounding (not exact; see the notes)
+# deepseek2: MLA (stacked attn_kv_b, and split with q_lora), 3 experts of
+# 8 used and the shared one: a token's experts summed alone as in a batch
 for a in ds2-lite ds2-v3; do
 	mk d.gguf --arch $a --type Q8_0 --seed 1 --vocab "$vocab" \
-	    --n-vocab 2000 --experts 8 --experts-used 1
+	    --n-vocab 2000 --experts 8 --experts-used 3
 	mk dd.gguf --arch $a --type Q8_0 --seed 2 --vocab "$vocab" \
-	    --n-vocab 2000 --experts 8 --experts-used 1 --layers 2
+	    --n-vocab 2000 --experts 8 --experts-used 3 --layers 2
 	sub greedy "$tmp/d.gguf" "$tmp/prompts20" "$n_tokens" "$tmp/dd.gguf"
 done
 
