@@ -91,7 +91,7 @@ ask() {
 	echo "# accuracy: $name: $right/$total"
 }
 
-ask "committed file, default path, -t 2" 1 \
+ask "committed file, default path, -t 2" "$every" \
     "$R1CHAT" "$model" --temp 0 -n 600 -t 2
 
 # The demo's own defaults are these.
