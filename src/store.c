@@ -554,7 +554,9 @@ store_walk(enum store_kind k, struct walk *w)
 	w->kind = k;
 	w->depth = 0;
 	dir_each(dir, walk_entry, w);
-	qsort(w->list + first, w->n - first, sizeof *w->list, by_name);
+	if (w->n > first)	/* w->list may be NULL: nothing found */
+		qsort(w->list + first, w->n - first, sizeof *w->list,
+		    by_name);
 	free(dir);
 	free(root);
 }
