@@ -10,7 +10,7 @@
  *       [--head-dim N] [--ctx N] [--rope-base F] [--tied | --untied]
  *       [--no-rope-freqs] [--arch-name NAME] [--drop TENSOR]
  *       [--mla-split | --mla-stacked] [--experts N] [--experts-used N]
- *       [--ff-exp N]
+ *       [--ff-exp N] [--endless]
  *
  * The weights do not depend on TYPE: every tensor's values come from its
  * own stream (seed and name), so the F32 and Q4_0 files of one seed hold
@@ -29,6 +29,12 @@
  * attn_v_b); both have a leading dense layer, shared experts and YaRN.
  * --mla-split and --mla-stacked choose the attention tensors' form;
  * --experts, --experts-used and --ff-exp resize the routed experts.
+ *
+ * --endless zeroes the output row of every token that is not ordinary
+ * text (end of sentence, <think>, every control token): its logit is 0
+ * while the largest of the others is well above, so greedy decoding never
+ * ends a turn by itself, on any kernel.  For the tests of answers stopped
+ * midway (Ctrl-C, signals), which must not depend on what a model says.
  *
  * For the tests of bad input: --arch-name writes another
  * general.architecture (and key prefix) over the layout of --arch, and
@@ -263,6 +269,8 @@ struct gen {
 	struct quantmix		 qm;
 	int			 split;		/* deepseek2: attn_k_b/attn_v_b */
 	struct ds2_desc		 ds2;		/* deepseek2: the arch's, overridden */
+	int			 endless;	/* --endless */
+	uint8_t			*special;	/* n_vocab flags: not TOKEN_NORMAL */
 };
 
 static void
@@ -441,6 +449,8 @@ add_tensor3(struct gen *g, const char *name, int64_t cols, int64_t rows,
 	uint32_t			 nd = n_mat > 1 ? 3 : rows == 1 ? 1 : 2;
 	float				*row;
 	uint8_t				*data;
+	int				 mute = g->endless && strcmp(name,
+	    g->tied ? "token_embd.weight" : "output.weight") == 0;
 
 	if (g->drop != NULL && strcmp(name, g->drop) == 0)
 		return;
@@ -466,11 +476,16 @@ add_tensor3(struct gen *g, const char *name, int64_t cols, int64_t rows,
 	st = g->seed * 0x2545f4914f6cdd1dULL ^ name_hash(name);
 	for (r = 0; r < rows; r++) {
 		if (t != GGML_TYPE_F32 && qt->from_float_ref == NULL) {
+			if (mute)
+				die("--endless: %s cannot be written as %s",
+				    name, type_info(t)->name);
 			random_blocks(t, data + rs * (size_t)r, cols, std, &st);
 			continue;
 		}
 		for (c = 0; c < cols; c++)
 			row[c] = mean + std * rng_normal(&st);
+		if (mute && g->special[r])
+			memset(row, 0, sizeof *row * (size_t)cols);
 		if (t == GGML_TYPE_F32)
 			memcpy(data + rs * (size_t)r, row, rs);
 		else
@@ -634,11 +649,15 @@ copy_vocab(struct gen *g, const struct gguf_file *v, int n_keep)
 	    toks->v.arr.type != GGUF_STRING)
 		die("vocabulary has no tokenizer.ggml.tokens");
 	n = (int64_t)toks->v.arr.n;
+	g->special = xcalloc((size_t)n, 1);
 	if (n_keep <= 0 || types == NULL || merges == NULL || n_keep >= n) {
 		for (k = 0; k < v->n_kv; k++) {
 			if (strncmp(v->kv[k].key, "tokenizer.", 10) == 0)
 				gguf_writer_copy_kv(g->w, &v->kv[k]);
 		}
+		for (i = 0; types != NULL && i < n; i++)
+			g->special[i] = gguf_arr_item(&types->v, (uint64_t)i,
+			    &it) == 0 && it.i != TOKEN_NORMAL;
 		return n;
 	}
 
@@ -671,6 +690,7 @@ copy_vocab(struct gen *g, const struct gguf_file *v, int n_keep)
 			tp = str_at(tidx, (uint64_t)i, &tl);
 			names[n_new] = xstrndup(tp, tl);
 			newtype[n_new] = type;
+			g->special[n_new] = type != TOKEN_NORMAL;
 			strset_add(&set, names[n_new], tl);
 			map[i] = (int32_t)n_new++;
 		}
@@ -948,7 +968,7 @@ usage(void)
 	    "[--no-rope-freqs]\n"
 	    "    [--arch-name NAME] [--drop TENSOR] [--mla-split | "
 	    "--mla-stacked]\n"
-	    "    [--experts N] [--experts-used N] [--ff-exp N]\n");
+	    "    [--experts N] [--experts-used N] [--ff-exp N] [--endless]\n");
 	exit(2);
 }
 
@@ -998,6 +1018,10 @@ main(int argc, char **argv)
 		}
 		if (strcmp(a, "--no-rope-freqs") == 0) {
 			no_freqs = 1;
+			continue;
+		}
+		if (strcmp(a, "--endless") == 0) {
+			g.endless = 1;
 			continue;
 		}
 		if (strcmp(a, "--mla-split") == 0 ||
@@ -1176,6 +1200,7 @@ main(int argc, char **argv)
 	for (k = 0; k < g.n_names; k++)
 		free(g.names[k]);
 	free(g.names);
+	free(g.special);
 	gguf_close(voc);
 	free(vpath);
 	return 0;

@@ -38,11 +38,12 @@ unset OPENAI_API_KEY
 model="$tmp/m.gguf"
 mkqwen2 "$model"
 
-# Starts a server with the options given; sets $url to its base.
+# serve NAME [OPTION...]: starts a server on $serve_model (else $model)
+# with the options given; sets $url to its base.
 serve() {
 	name=$1
 	shift
-	"$R1CHAT" serve "$model" --port 0 --template deepseek-r1 --temp 0 \
+	"$R1CHAT" serve "${serve_model:-$model}" --port 0 --template deepseek-r1 --temp 0 \
 	    --think-budget 8 -n 40 "$@" 2>"$tmp/$name.err" &
 	pids="$pids $!"
 	port=$(serve_port "$tmp/$name.err")
@@ -352,9 +353,8 @@ ok $? "the server is well after the load"
 
 # --- inline reasoning, the queue ---------------------------------------------
 
-serve b --reasoning-format none --queue 0 --max-tokens 3500
+serve b --reasoning-format none
 b=$url
-bpid=${pids##* }
 post "$b/chat/completions" "{$user,\"stream\":true,\"temperature\":0}" \
     >"$tmp/inl" 2>&1
 grep -q '"content":"<think>' "$tmp/inl" && ! grep -q reasoning_content "$tmp/inl"
@@ -363,9 +363,18 @@ ok $? "--reasoning-format none: the reasoning inline in content"
 cmp -s "$tmp/local.out" "$tmp/ri.out" && cmp -s "$tmp/local.err" "$tmp/ri.err"
 ok $? "--remote parses inline <think> into the same reasoning and answer"
 
+# The long answers come from a model that never ends a turn by itself
+# (mkmodel --endless), so they run until stopped on any CPU.
+serve_model="$tmp/endless.gguf"
+mkqwen2 "$serve_model" --endless --ctx 32768
+serve e --queue 0 --max-tokens 30000 -c 32768
+serve_model=
+e=$url
+epid=${pids##* }
+
 # One long stream holds the worker; with --queue 0 the next is refused.
-printf '{%s,"stream":true,"max_tokens":3500}' "$user" >"$tmp/long.json"
-"$HTTPC" -w "$tmp/ready" -d "$tmp/long.json" "$b/chat/completions" \
+printf '{%s,"stream":true,"max_tokens":30000}' "$user" >"$tmp/long.json"
+"$HTTPC" -w "$tmp/ready" -d "$tmp/long.json" "$e/chat/completions" \
     >"$tmp/long" 2>&1 &
 long=$!
 i=0
@@ -374,17 +383,17 @@ while [ ! -f "$tmp/ready" ] && [ $i -lt 100 ]; do
 	i=$((i + 1))
 done
 sleep 0.3
-post "$b/chat/completions" "{$user,\"stream\":true}" >"$tmp/busy" 2>&1
+post "$e/chat/completions" "{$user,\"stream\":true}" >"$tmp/busy" 2>&1
 [ "$(head -n 1 "$tmp/busy")" = "HTTP 503" ] &&
     grep -q 'the server is busy' "$tmp/busy"
 ok $? "past --queue: 503 with an error message"
 kill $long
 wait $long 2>/dev/null
 # The client gone, its answer stops and the next request is served (the
-# 3500 tokens it asked for would take far longer than the 10 s allowed).
+# 30000 tokens it asked for would take far longer than the 10 s allowed).
 i=0
 while [ $i -lt 100 ]; do
-	post "$b/chat/completions" "{$user,\"max_tokens\":3}" >"$tmp/after" 2>&1
+	post "$e/chat/completions" "{$user,\"max_tokens\":3}" >"$tmp/after" 2>&1
 	[ "$(head -n 1 "$tmp/after")" = "HTTP 200" ] && break
 	sleep 0.1
 	i=$((i + 1))
@@ -394,19 +403,19 @@ ok $? "a client that hangs up frees the server"
 
 # SIGTERM during a stream: an error event and [DONE], not a silent end
 # a client would take for a whole answer; then the server exits.
-"$HTTPC" -d "$tmp/long.json" "$b/chat/completions" >"$tmp/term" 2>&1 &
+"$HTTPC" -d "$tmp/long.json" "$e/chat/completions" >"$tmp/term" 2>&1 &
 tpid=$!
 await "$tmp/term" '^data: {'
-kill -TERM $bpid
+kill -TERM $epid
 wait $tpid
-wait $bpid
+wait $epid
 st=$?
 grep -q '^data: {"error":{"message":"the server is stopping' "$tmp/term" &&
     [ "$(grep -v '^$' "$tmp/term" | tail -n 1)" = "data: [DONE]" ] &&
     [ "$(grep -v '^$' "$tmp/term" | tail -n 2 | head -n 1 | cut -c1-14)" = \
     'data: {"error"' ]
 ok $? "SIGTERM during a stream: an error event, then [DONE]"
-[ $st -eq 0 ] && grep -q '^r1chat serve: stopping$' "$tmp/b.err"
+[ $st -eq 0 ] && grep -q '^r1chat serve: stopping$' "$tmp/e.err"
 ok $? "after SIGTERM the server exits 0"
 
 echo "1..$n"
