@@ -119,12 +119,15 @@ openai_delta_parse(const char *data, size_t len, struct openai_delta *d,
 			    &d->reasoning_len);
 	}
 	d->finish = str_get(choice, "finish_reason", &n);
-	if (json_is_object(usage = json_object_get(root, "usage"))) {
+	/* json_is_object evaluates its argument twice: no call in it */
+	usage = json_object_get(root, "usage");
+	tm = json_object_get(root, "timings");
+	if (json_is_object(usage)) {
 		d->has_usage = 1;
 		d->prompt_tokens = int_get(usage, "prompt_tokens");
 		d->completion_tokens = int_get(usage, "completion_tokens");
 	}
-	if (json_is_object(tm = json_object_get(root, "timings"))) {
+	if (json_is_object(tm)) {
 		d->has_timings = 1;
 		d->timings_prompt_n = int_get(tm, "prompt_n");
 		d->timings_predicted_n = int_get(tm, "predicted_n");

@@ -310,7 +310,9 @@ pull_plan_hf(const char *text, struct pull_plan *plan, char **cause)
 	if (pull_text_get(url, "application/json", plan->token, text,
 	    &listing, cause) != 0)
 		goto out;
-	if (!json_is_array(j = json_loads(listing, 0, NULL))) {
+	/* not in json_is_array, a macro that evaluates its argument twice */
+	j = json_loads(listing, 0, NULL);
+	if (!json_is_array(j)) {
 		*cause = xstrfmt("%s: the hub's answer is no file listing",
 		    text);
 		goto out;
