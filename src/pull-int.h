@@ -1,5 +1,5 @@
 /*
- * pull-int.h - what pull.c lends the planners of other hubs (pull-hf.c).
+ * pull-int.h - what pull.c lends the planners of other hubs (pull-hub.c).
  */
 #ifndef R1_PULL_INT_H
 #define R1_PULL_INT_H

@@ -384,17 +384,17 @@ pull_plan(const char *text, const char *registry, struct pull_plan *plan,
     char **cause)
 {
 	struct store_name	n;
-	int			hf;
+	int			hub;
 
 	if (store_name_parse(text, &n) != 0) {
 		memset(plan, 0, sizeof *plan);
 		*cause = xstrfmt("%s: not a model name", text);
 		return -1;
 	}
-	hf = strcmp(n.host, STORE_HF_HOST) == 0;
+	hub = store_hub(n.host);
 	store_name_free(&n);
-	if (hf)
-		return pull_plan_hf(text, plan, cause);
+	if (hub)
+		return pull_plan_hub(text, plan, cause);
 	return pull_plan_ollama(text, registry, plan, cause);
 }
 

@@ -52,8 +52,8 @@ struct pull_progress {
 typedef void (*pull_progress_fn)(const struct pull_progress *, void *);
 
 /*
- * Plans the pull of text: pull_plan_hf's for an hf.co/ name, else
- * pull_plan_ollama's.
+ * Plans the pull of text: pull_plan_hub's for a hub's name (hf.co/,
+ * ms.co/), else pull_plan_ollama's.
  */
 int pull_plan(const char *text, const char *registry,
     struct pull_plan *plan, char **cause);
@@ -63,12 +63,14 @@ int pull_plan(const char *text, const char *registry,
  * has QUANT, case aside, between non-alphanumerics: all the shards of one
  * model, in a folder or not) or hf.co/OWNER/REPO/PATH.gguf (that file, or
  * all the shards of its model) from Hugging Face ($HF_ENDPOINT, e.g. a
- * mirror, else https://huggingface.co; $HF_TOKEN as a bearer token).
- * hf.co/OWNER/REPO alone fills plan->offers instead of the files.
- * Returns 0, or -1 with *cause set: no file or several models match, the
- * hub's refusal, a listing without sizes or SHA-256s.
+ * mirror, else https://huggingface.co; $HF_TOKEN as a bearer token); the
+ * same of ms.co/ (or modelscope.cn/) from ModelScope
+ * ($MODELSCOPE_ENDPOINT, else https://$MODELSCOPE_DOMAIN, else
+ * https://modelscope.cn).  OWNER/REPO alone fills plan->offers instead
+ * of the files.  Returns 0, or -1 with *cause set: no file or several
+ * models match, the hub's refusal, a listing without sizes or SHA-256s.
  */
-int pull_plan_hf(const char *text, struct pull_plan *plan, char **cause);
+int pull_plan_hub(const char *text, struct pull_plan *plan, char **cause);
 
 /*
  * Plans the pull of text, an ollama name ([[HOST/]NS/]NAME[:TAG]) from

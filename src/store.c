@@ -73,26 +73,43 @@ store_gguf_stem(const char *path)
 	return n;
 }
 
-/* Hugging Face's names: hf.co/OWNER/REPO[:QUANT], hf.co/OWNER/REPO/FILE. */
-static int
-hf_parse(const char *text, struct store_name *n)
-{
-	static const char *const hosts[] = { "hf.co/", "huggingface.co/" };
-	const char	*p = NULL, *repo, *end;
-	size_t		 i, stem;
+/* The hubs' prefixes in names, and the host each stands for. */
+static const struct {
+	const char	*prefix;
+	const char	*host;
+} hub_prefixes[] = {
+	{ "hf.co/", STORE_HF_HOST },
+	{ "huggingface.co/", STORE_HF_HOST },
+	{ "ms.co/", STORE_MS_HOST },
+	{ "modelscope.cn/", STORE_MS_HOST },
+};
+#define N_HUB_PREFIXES	(sizeof hub_prefixes / sizeof hub_prefixes[0])
 
-	for (i = 0; i < sizeof hosts / sizeof hosts[0] && p == NULL; i++) {
-		if (strncmp(text, hosts[i], strlen(hosts[i])) == 0)
-			p = text + strlen(hosts[i]);
-	}
-	if (p == NULL || (repo = strchr(p, '/')) == NULL ||
+int
+store_hub(const char *host)
+{
+	return strcmp(host, STORE_HF_HOST) == 0 ||
+	    strcmp(host, STORE_MS_HOST) == 0;
+}
+
+/*
+ * A hub's names, after its prefix p: OWNER/REPO[:QUANT] or
+ * OWNER/REPO/FILE.
+ */
+static int
+hub_parse(const char *p, const char *host, struct store_name *n)
+{
+	const char	*repo, *end;
+	size_t		 stem;
+
+	if ((repo = strchr(p, '/')) == NULL ||
 	    !part_valid(p, (size_t)(repo - p), 0))
 		return -1;
 	repo++;
 	end = repo + strcspn(repo, "/:");
 	if (!part_valid(repo, (size_t)(end - repo), 0))
 		return -1;
-	n->host = xstrdup(STORE_HF_HOST);
+	n->host = xstrdup(host);
 	n->ns = xstrndup(p, (size_t)(repo - 1 - p));
 	n->model = xstrndup(repo, (size_t)(end - repo));
 	if (*end == '/') {
@@ -126,9 +143,12 @@ store_name_parse(const char *text, struct store_name *n)
 	const char	*p = text;
 
 	memset(n, 0, sizeof *n);
-	if (strncmp(text, "hf.co/", 6) == 0 ||
-	    strncmp(text, "huggingface.co/", 15) == 0)
-		return hf_parse(text, n);
+	for (i = 0; i < N_HUB_PREFIXES; i++) {
+		tlen = strlen(hub_prefixes[i].prefix);
+		if (strncmp(text, hub_prefixes[i].prefix, tlen) == 0)
+			return hub_parse(text + tlen, hub_prefixes[i].host, n);
+	}
+	tlen = 0;
 	slash = strrchr(text, '/');
 	colon = strchr(slash != NULL ? slash : text, ':');
 	end = colon != NULL ? colon : text + strlen(text);

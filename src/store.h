@@ -27,11 +27,18 @@ struct store_name {
 	char	*model;
 	char	*tag;
 	int	 tag_given;	/* 0: the default, latest */
-	char	*file;		/* hf.co/OWNER/REPO/FILE.gguf's FILE, or NULL */
+	char	*file;		/* a hub's OWNER/REPO/FILE.gguf's FILE, or NULL */
 };
 
-/* Hugging Face's host in names (huggingface.co is read as it). */
+/*
+ * The hubs' hosts in names: Hugging Face's (huggingface.co is read as it)
+ * and ModelScope's (ms.co is read as it).
+ */
 #define STORE_HF_HOST	"hf.co"
+#define STORE_MS_HOST	"modelscope.cn"
+
+/* Whether host (a name's) is a hub's, hf.co or modelscope.cn. */
+int store_hub(const char *host);
 
 /* The stores, in the order names are looked up in. */
 enum store_kind { STORE_OLLAMA, STORE_OWN, STORE_COUNT };
@@ -56,9 +63,10 @@ struct store_model {
  * Parses text as a model name into *n (free with store_name_free).
  * Returns 0, or -1 when text is no name (then it can only be a path): a
  * name has one to three parts of [A-Za-z0-9._-] (the host also ':'),
- * then an optional :TAG, and does not end in .gguf; or it is Hugging
- * Face's hf.co/OWNER/REPO[:QUANT] or hf.co/OWNER/REPO/PATH.gguf, whose
- * tag is QUANT, or PATH's file name without .gguf and shard number.
+ * then an optional :TAG, and does not end in .gguf; or it is a hub's,
+ * hf.co/OWNER/REPO[:QUANT] or hf.co/OWNER/REPO/PATH.gguf (Hugging Face;
+ * ms.co/ or modelscope.cn/ for ModelScope), whose tag is QUANT, or PATH's
+ * file name without .gguf and shard number.
  */
 int store_name_parse(const char *text, struct store_name *n);
 void store_name_free(struct store_name *n);

@@ -25,7 +25,14 @@
  *	GET /cdn-hf/...			DIR/hf/..., byte ranges as /cdn/
  *
  * both 401 without "Authorization: Bearer TOKEN" when DIR/hf/OWNER/REPO/
- * token holds TOKEN.
+ * token holds TOKEN; and ModelScope's (modelscope.hub's get_model_files,
+ * model_file_download) over DIR/ms/OWNER/REPO/:
+ *
+ *	GET /api/v1/models/OWNER/REPO/repo/files?Revision=master&Recursive=true
+ *					its files.json
+ *	GET /api/v1/models/OWNER/REPO/repo?Revision=master&FilePath=PATH
+ *					DIR/ms/OWNER/REPO/files/PATH (%-escaped
+ *		in the query), byte ranges as /cdn/
  *
  * A missing file is a 404 with the registry's error body ({"errors":
  * [{"code": "MANIFEST_UNKNOWN", ...}]}, Docker's registry API spec).
@@ -229,6 +236,59 @@ serve_hf(int fd, char *target, const char *range, const char *auth)
 	return 1;
 }
 
+/* s's %-escapes decoded in place. */
+static void
+unescape(char *s)
+{
+	char		*o = s;
+	unsigned	 c;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '%' && sscanf(s + 1, "%2x", &c) == 1) {
+			*o++ = (char)c;
+			s += 2;
+		} else
+			*o++ = *s;
+	}
+	*o = '\0';
+}
+
+/* ModelScope's routes; 0 when target is none of them. */
+static int
+serve_ms(int fd, char *target, const char *range)
+{
+	char	path[8192], *p, *q;
+
+	if (strncmp(target, "/api/v1/models/", 15) != 0)
+		return 0;
+	target += 15;
+	if ((p = strstr(target, "/repo/files?")) != NULL) {
+		if (strstr(p, "Revision=master") == NULL ||
+		    strstr(p, "Recursive=true") == NULL) {
+			status(fd, 400, "Revision and Recursive wanted", "BAD");
+			return 1;
+		}
+		*p = '\0';
+		snprintf(path, sizeof path, "%s/ms/%s/files.json", dir, target);
+		file(fd, path, "application/json", NULL);
+		return 1;
+	}
+	if ((p = strstr(target, "/repo?")) == NULL ||
+	    (q = strstr(p, "FilePath=")) == NULL)
+		return 0;
+	*p = '\0';
+	q += 9;
+	q[strcspn(q, "&")] = '\0';
+	unescape(q);
+	if (strstr(q, "..") != NULL) {
+		status(fd, 400, "bad path", "NAME_INVALID");
+		return 1;
+	}
+	snprintf(path, sizeof path, "%s/ms/%s/files/%s", dir, target, q);
+	file(fd, path, "application/octet-stream", range);
+	return 1;
+}
+
 static void
 serve(int fd)
 {
@@ -265,7 +325,8 @@ serve(int fd)
 		status(fd, 401, "authentication required", "UNAUTHORIZED");
 	else if (strstr(target, "/http-429/") != NULL)
 		status(fd, 429, "too many requests", "TOOMANYREQUESTS");
-	else if (serve_hf(fd, target, range, auth))
+	else if (serve_hf(fd, target, range, auth) ||
+	    serve_ms(fd, target, range))
 		;
 	else if (strncmp(target, "/v2/", 4) == 0 &&
 	    strstr(target, "/manifests/") != NULL) {

@@ -245,6 +245,41 @@ ok $? "HF_TOKEN sent as a bearer token: $(tail -n 1 "$tmp/err")"
 "$R1CHAT" rm hf.co/someone/R1-GGUF:UD-IQ1_S hf.co/someone/R1-GGUF:R1-UD-IQ1_S >"$tmp/out" 2>"$tmp/err" &&
     [ -z "$(ls "$OWN/shards")" ]
 ok $? "rm of a split model: its shards' links go with its blobs"
+
+# --- ModelScope, through MODELSCOPE_ENDPOINT ----------------------------------
+
+# The listing modelscope.cn's API gives (/api/v1/models/OWNER/REPO/repo/
+# files?Revision=master&Recursive=true: {"Code": 200, "Data": {"Files":
+# [{Name, Path, Type "blob" or "tree", Size, Sha256}]}}), over a split model
+# in a folder whose name has a space (the FilePath asked is %-escaped).
+MSREPO="$HUB/ms/someone/R1-GGUF"
+mkdir -p "$MSREPO/files/UD IQ1_S"
+"$MKBAD" split "$MSREPO/files/UD IQ1_S" R1-UD-IQ1_S
+(cd "$MSREPO/files" && find . -type f | sed 's|^\./||' | sort) | {
+	printf '{"Code":200,"Data":{"Files":['
+	printf '{"Name":"UD IQ1_S","Path":"UD IQ1_S","Type":"tree","Size":0,"Sha256":""}'
+	while read -r f; do
+		printf ',{"Name":"%s","Path":"%s","Type":"blob","Size":%s,"Sha256":"%s","Revision":"0"}' \
+		    "${f##*/}" "$f" "$(wc -c <"$MSREPO/files/$f")" \
+		    "$(sha256sum "$MSREPO/files/$f" | cut -c1-64)"
+	done
+	printf ']},"Message":"success","Success":true}'
+} >"$MSREPO/files.json"
+: >"$tmp/log"
+MODELSCOPE_ENDPOINT="$url" "$R1CHAT" pull ms.co/someone/R1-GGUF:ud-iq1_s >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 0 ] && [ "$(grep -c 'R1-UD-IQ1_S-0000[123]-of-00003.gguf: .*sha256 checked' "$tmp/err")" -eq 3 ]
+ok $? "pull ms.co/OWNER/REPO:QUANT (MODELSCOPE_ENDPOINT): a split model's three shards $(tail -n 1 "$tmp/err")"
+grep -q '^GET /api/v1/models/someone/R1-GGUF/repo/files?Revision=master&Recursive=true ' "$tmp/log" &&
+    grep -q '^GET /api/v1/models/someone/R1-GGUF/repo?Revision=master&FilePath=UD%20IQ1_S%2FR1-UD-IQ1_S-00003-of-00003\.gguf bytes=' "$tmp/log"
+ok $? "ModelScope's listing and files asked as its API has them, the path escaped"
+"$R1CHAT" show modelscope.cn/someone/R1-GGUF:ud-iq1_s >"$tmp/out" 2>&1 &&
+    grep -q '^    parameters  *48$' "$tmp/out" &&
+    "$R1CHAT" list >"$tmp/out" 2>&1 &&
+    grep -q '^modelscope\.cn/someone/R1-GGUF:ud-iq1_s ' "$tmp/out"
+ok $? "modelscope.cn/ is ms.co/: show and list by the name pulled"
+MODELSCOPE_ENDPOINT="$url" "$R1CHAT" pull ms.co/someone/none:Q8_0 >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 1 ] && [ "$(grep -c . "$tmp/err")" -eq 1 ] && grep -q 'HTTP 404' "$tmp/err"
+ok $? "an unknown ModelScope repository: one line: $(cat "$tmp/err")"
 hub_stop
 
 # --- killed, then resumed -----------------------------------------------------

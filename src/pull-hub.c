@@ -1,9 +1,10 @@
 /*
- * pull-hf.c - the plan of a pull from Hugging Face (or a mirror of it):
- * the repository's file listing, the GGUF files a name picks, and a
- * manifest of ollama's shape for r1chat's store (store.h).
+ * pull-hub.c - the plan of a pull from a hub of git-LFS repositories,
+ * Hugging Face (or a mirror of it) or ModelScope: the repository's file
+ * listing, the GGUF files a name picks, and a manifest of ollama's shape
+ * for r1chat's store (store.h).
  *
- * The protocol, as huggingface_hub's list_repo_tree and hf_hub_download
+ * Hugging Face, as huggingface_hub's list_repo_tree and hf_hub_download
  * speak it:
  *
  *	GET {endpoint}/api/models/{owner}/{repo}/tree/main?recursive=true
@@ -20,6 +21,23 @@
  * https://huggingface.co.  A GGUF is stored in LFS, whose oid is the
  * SHA-256 the file is checked against.  Listings of more than a thousand
  * files come in pages (a Link header); a GGUF repository has fewer.
+ *
+ * ModelScope, as its modelscope.hub (HubApi.get_model_files,
+ * model_file_download) speaks it:
+ *
+ *	GET {endpoint}/api/v1/models/{owner}/{repo}/repo/files
+ *	    ?Revision=master&Recursive=true
+ *	-> 200, {"Code": 200, "Data": {"Files": [{"Name": "B.gguf",
+ *	   "Path": "A/B.gguf", "Type": "blob", "Size": N, "Sha256": HEX, ...},
+ *	   {"Type": "tree", "Path": "A", ...}]}, "Success": true}
+ *	GET {endpoint}/api/v1/models/{owner}/{repo}/repo?Revision=master
+ *	    &FilePath={path, %-escaped} [Range: bytes=A-B]
+ *	-> the file, 206 with the range
+ *
+ * {endpoint} is $MODELSCOPE_ENDPOINT (a URL, r1chat's own, as HF_ENDPOINT),
+ * else https:// and $MODELSCOPE_DOMAIN (as modelscope.hub reads it), else
+ * https://modelscope.cn.  Private repositories, which want a login
+ * cookie, are not supported.
  */
 #define _GNU_SOURCE	/* strcasestr */
 #include "config.h"
@@ -37,13 +55,45 @@
 #include "store.h"
 #include "util.h"
 
-#define HF_DEFAULT	"https://huggingface.co"
 #define MODEL_MEDIA	STORE_MEDIA_MODEL
 /* Models named in a "several match" message. */
 #define NAMES_SHOWN	6
 
+/* A hub: where its listing and files are, and how its listing reads. */
+struct hub {
+	const char	*host;		/* in names (store.h) */
+	const char	*endpoint_env;	/* a URL */
+	const char	*domain_env;	/* https://$it, or NULL */
+	const char	*endpoint;	/* the default */
+	const char	*token_env;	/* a bearer token, or NULL */
+	const char	*listing;	/* endpoint, owner, repo */
+	const char	*file_url;	/* endpoint, owner, repo, escaped path */
+	const char	*path_keep;	/* what the escaped path leaves */
+	const char	*files_in[2];	/* the keys to the entries' array */
+	const char	*path_key;
+	const char	*type_key;
+	const char	*dir_type;	/* the type of a folder, skipped */
+	const char	*hash_in;	/* SHA-256 and size in, or NULL: entry */
+	const char	*hash_key;
+	const char	*size_key;
+};
+
+static const struct hub hubs[] = {
+	{ STORE_HF_HOST, "HF_ENDPOINT", NULL, "https://huggingface.co",
+	    "HF_TOKEN", "%s/api/models/%s/%s/tree/main?recursive=true",
+	    "%s/%s/%s/resolve/main/%s", "/", { NULL, NULL }, "path", "type",
+	    "directory", "lfs", "oid", "size" },
+	{ STORE_MS_HOST, "MODELSCOPE_ENDPOINT", "MODELSCOPE_DOMAIN",
+	    "https://modelscope.cn", NULL,
+	    "%s/api/v1/models/%s/%s/repo/files?Revision=master&Recursive=true",
+	    "%s/api/v1/models/%s/%s/repo?Revision=master&FilePath=%s", "",
+	    { "Data", "Files" }, "Path", "Type", "tree", NULL, "Sha256",
+	    "Size" },
+};
+#define N_HUBS	(sizeof hubs / sizeof hubs[0])
+
 /* A GGUF file of the listing. */
-struct hf_file {
+struct hub_file {
 	const char	*path;
 	const char	*hex;	/* LFS's SHA-256, or NULL */
 	uint64_t	 size;
@@ -73,7 +123,7 @@ quant_in(const char *path, const char *quant)
 
 /* Whether files a and b are of one model (the same stem). */
 static int
-same_model(const struct hf_file *a, const struct hf_file *b)
+same_model(const struct hub_file *a, const struct hub_file *b)
 {
 	return a->stem == b->stem && strncmp(a->path, b->path, a->stem) == 0;
 }
@@ -81,39 +131,45 @@ same_model(const struct hf_file *a, const struct hf_file *b)
 static int
 by_path(const void *a, const void *b)
 {
-	return strcmp(((const struct hf_file *)a)->path,
-	    ((const struct hf_file *)b)->path);
+	return strcmp(((const struct hub_file *)a)->path,
+	    ((const struct hub_file *)b)->path);
+}
+
+/* A string member of o, or NULL. */
+static const char *
+str_of(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
 }
 
 /*
- * The GGUF files of listing j (no mmproj: a vision projector is no
- * model), sorted by path, into *out (malloc'd).  Returns their count.
+ * The GGUF files of hub h's listing j (no mmproj: a vision projector is
+ * no model), sorted by path, into *out (malloc'd).  Returns their count.
  */
 static size_t
-gguf_files(json_t *j, struct hf_file **out)
+gguf_files(const struct hub *h, json_t *j, struct hub_file **out)
 {
-	struct hf_file	*f = NULL;
-	json_t		*e, *lfs;
-	const char	*path, *hex;
+	struct hub_file	*f = NULL;
+	json_t		*e, *at;
+	const char	*path, *hex, *type;
 	size_t		 i, n = 0, len;
 
 	json_array_foreach(j, i, e) {
-		path = json_string_value(json_object_get(e, "path"));
+		path = str_of(e, h->path_key);
+		type = str_of(e, h->type_key);
 		if (path == NULL || (len = strlen(path)) < 5 ||
 		    strcasecmp(path + len - 5, ".gguf") != 0 ||
-		    strcasestr(path, "mmproj") != NULL ||
-		    !json_is_string(json_object_get(e, "type")) ||
-		    strcmp(json_string_value(json_object_get(e, "type")),
-		    "file") != 0)
+		    strcasestr(path, "mmproj") != NULL || type == NULL ||
+		    strcmp(type, h->dir_type) == 0)
 			continue;
-		lfs = json_object_get(e, "lfs");
-		hex = json_string_value(json_object_get(lfs, "oid"));
+		at = h->hash_in != NULL ? json_object_get(e, h->hash_in) : e;
+		hex = str_of(at, h->hash_key);
 		f = xreallocarray(f, n + 1, sizeof *f);
 		f[n].path = path;
 		f[n].hex = hex != NULL && strlen(hex) == 64 &&
 		    strspn(hex, "0123456789abcdef") == 64 ? hex : NULL;
 		f[n].size = (uint64_t)json_integer_value(json_object_get(
-		    lfs != NULL ? lfs : e, "size"));
+		    at != NULL ? at : e, h->size_key));
 		f[n].stem = store_gguf_stem(path);
 		n++;
 	}
@@ -123,9 +179,29 @@ gguf_files(json_t *j, struct hf_file **out)
 	return n;
 }
 
+/*
+ * s %-escaped for a URL: letters, digits, "-._~" and the characters of
+ * keep as they are.  Malloc'd.
+ */
+static char *
+url_escape(const char *s, const char *keep)
+{
+	char	*out = xmalloc(3 * strlen(s) + 1), *o = out;
+
+	for (; *s != '\0'; s++) {
+		if (isalnum((unsigned char)*s) || strchr("-._~", *s) != NULL ||
+		    strchr(keep, *s) != NULL)
+			*o++ = *s;
+		else
+			o += sprintf(o, "%%%02X", (unsigned char)*s);
+	}
+	*o = '\0';
+	return out;
+}
+
 /* The models of files as offers: a file, or a split's shards together. */
 static void
-offers_fill(struct pull_plan *plan, const struct hf_file *f, size_t n)
+offers_fill(struct pull_plan *plan, const struct hub_file *f, size_t n)
 {
 	struct pull_offer	*o;
 	size_t			 i;
@@ -153,7 +229,7 @@ offers_fill(struct pull_plan *plan, const struct hf_file *f, size_t n)
  */
 static long
 files_pick(const struct store_name *n, const char *text,
-    const struct hf_file *f, size_t nf, int *pick, char **cause)
+    const struct hub_file *f, size_t nf, int *pick, char **cause)
 {
 	long	 first = -1;
 	size_t	 i, models = 0;
@@ -198,7 +274,7 @@ files_pick(const struct store_name *n, const char *text,
 
 /* The manifest of the files picked, in ollama's shape. */
 static char *
-manifest_make(const struct hf_file *f, size_t nf, const int *pick)
+manifest_make(const struct hub_file *f, size_t nf, const int *pick)
 {
 	json_t	*m = json_object(), *layers = json_array(), *l;
 	char	*s, digest[7 + 65];
@@ -226,17 +302,18 @@ manifest_make(const struct hf_file *f, size_t nf, const int *pick)
 
 /* Fills plan's files and manifest from listing j; 0 or -1 with *cause. */
 static int
-plan_files(struct pull_plan *plan, const struct store_name *n,
-    const char *text, const char *endpoint, json_t *j, char **cause)
+plan_files(struct pull_plan *plan, const struct hub *h,
+    const struct store_name *n, const char *text, const char *endpoint,
+    json_t *j, char **cause)
 {
-	struct hf_file	*f;
+	struct hub_file	*f;
 	size_t		 nf, i;
 	long		 first;
 	int		*pick, rc = -1;
-	char		*url;
+	char		*url, *path;
 	const char	*label;
 
-	nf = gguf_files(j, &f);
+	nf = gguf_files(h, j, &f);
 	if (!n->tag_given) {
 		offers_fill(plan, f, nf);
 		free(f);
@@ -260,10 +337,11 @@ plan_files(struct pull_plan *plan, const struct store_name *n,
 			continue;
 		label = strrchr(f[i].path, '/') != NULL ?
 		    strrchr(f[i].path, '/') + 1 : f[i].path;
-		url = xstrfmt("%s/%s/%s/resolve/main/%s", endpoint, n->ns,
-		    n->model, f[i].path);
+		path = url_escape(f[i].path, h->path_keep);
+		url = xstrfmt(h->file_url, endpoint, n->ns, n->model, path);
 		pull_plan_add(plan, f[i].hex, f[i].size, label, url);
 		free(url);
+		free(path);
 	}
 	plan->manifest = manifest_make(f, nf, pick);
 	rc = 0;
@@ -273,29 +351,64 @@ out:
 	return rc;
 }
 
+/* Hub h's endpoint, malloc'd, without a trailing slash. */
+static char *
+hub_endpoint(const struct hub *h)
+{
+	const char	*env;
+	char		*e;
+
+	if ((env = getenv(h->endpoint_env)) != NULL && *env != '\0')
+		e = xstrdup(env);
+	else if (h->domain_env != NULL && (env = getenv(h->domain_env)) !=
+	    NULL && *env != '\0')
+		e = xstrfmt("https://%s", env);
+	else
+		e = xstrdup(h->endpoint);
+	if (e[0] != '\0' && e[strlen(e) - 1] == '/')
+		e[strlen(e) - 1] = '\0';
+	return e;
+}
+
+/* The array of entries in hub h's listing j (borrowed), or NULL. */
+static json_t *
+listing_files(const struct hub *h, json_t *j)
+{
+	size_t	i;
+
+	for (i = 0; i < 2 && h->files_in[i] != NULL; i++)
+		j = json_object_get(j, h->files_in[i]);
+	return json_is_array(j) ? j : NULL;
+}
+
 int
-pull_plan_hf(const char *text, struct pull_plan *plan, char **cause)
+pull_plan_hub(const char *text, struct pull_plan *plan, char **cause)
 {
 	struct store_name	 n;
-	json_t			*j = NULL;
+	const struct hub	*h = NULL;
+	json_t			*j = NULL, *files;
 	const char		*env;
-	char			*endpoint, *url = NULL, *listing = NULL;
+	char			*endpoint = NULL, *url = NULL, *listing = NULL;
+	size_t			 i;
 	int			 rc = -1;
 
 	memset(plan, 0, sizeof *plan);
-	if (store_name_parse(text, &n) != 0 ||
-	    strcmp(n.host, STORE_HF_HOST) != 0) {
-		*cause = xstrfmt("%s: not a Hugging Face name "
-		    "(hf.co/OWNER/REPO:QUANT)", text);
-		if (n.host != NULL)
-			store_name_free(&n);
+	if (store_name_parse(text, &n) != 0) {
+		*cause = xstrfmt("%s: not a model name", text);
 		return -1;
 	}
-	env = getenv("HF_ENDPOINT");
-	endpoint = xstrdup(env != NULL && *env != '\0' ? env : HF_DEFAULT);
-	if (endpoint[strlen(endpoint) - 1] == '/')
-		endpoint[strlen(endpoint) - 1] = '\0';
-	if ((env = getenv("HF_TOKEN")) != NULL && *env != '\0')
+	for (i = 0; i < N_HUBS && h == NULL; i++) {
+		if (strcmp(n.host, hubs[i].host) == 0)
+			h = &hubs[i];
+	}
+	if (h == NULL) {
+		*cause = xstrfmt("%s: not a hub's name (hf.co/OWNER/REPO:QUANT, "
+		    "ms.co/OWNER/REPO:QUANT)", text);
+		goto out;
+	}
+	endpoint = hub_endpoint(h);
+	if (h->token_env != NULL && (env = getenv(h->token_env)) != NULL &&
+	    *env != '\0')
 		plan->token = xstrdup(env);
 	plan->name = store_name_format(&n);
 	if ((plan->root = store_root(STORE_OWN)) == NULL) {
@@ -305,19 +418,17 @@ pull_plan_hf(const char *text, struct pull_plan *plan, char **cause)
 	}
 	plan->manifest_path = xstrfmt("%s/manifests/%s/%s/%s/%s", plan->root,
 	    n.host, n.ns, n.model, n.tag);
-	url = xstrfmt("%s/api/models/%s/%s/tree/main?recursive=true",
-	    endpoint, n.ns, n.model);
+	url = xstrfmt(h->listing, endpoint, n.ns, n.model);
 	if (pull_text_get(url, "application/json", plan->token, text,
 	    &listing, cause) != 0)
 		goto out;
-	/* not in json_is_array, a macro that evaluates its argument twice */
 	j = json_loads(listing, 0, NULL);
-	if (!json_is_array(j)) {
+	if ((files = listing_files(h, j)) == NULL) {
 		*cause = xstrfmt("%s: the hub's answer is no file listing",
 		    text);
 		goto out;
 	}
-	rc = plan_files(plan, &n, text, endpoint, j, cause);
+	rc = plan_files(plan, h, &n, text, endpoint, files, cause);
 out:
 	json_decref(j);
 	free(listing);
