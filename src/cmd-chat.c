@@ -286,6 +286,13 @@ session_file(const struct options *o, const char *resume, char **warning)
 	return path;
 }
 
+int
+cmd_chat_interactive(const struct options *o)
+{
+	return o->n_args == 0 && isatty(STDIN_FILENO) &&
+	    isatty(STDOUT_FILENO) && !o->no_tui;
+}
+
 /*
  * Opens the chat on model and runs it; banner, when not NULL, is said
  * first, and deflt is the message when none is given (the demo's);
@@ -304,8 +311,7 @@ chat_run(struct options *o, struct chat_config *cfg, const char *banner,
 	size_t		 len = 0;
 	int		 rc, interactive;
 
-	interactive = o->n_args == 0 && isatty(STDIN_FILENO) &&
-	    isatty(STDOUT_FILENO) && !o->no_tui;
+	interactive = cmd_chat_interactive(o);
 	cfg->words = interactive ? CHAT_WORDS_SESSION : CHAT_WORDS_COMMAND;
 	if (!interactive) {
 		/* stdin (when it is not a terminal), then the arguments,
@@ -442,7 +448,7 @@ demo_run(struct options *o)
 		cfg.params.temperature = DEMO_TEMP;
 	/* Whoever types is greeted; a script gets the answer alone. */
 	if (isatty(STDIN_FILENO)) {
-		if (o->n_args == 0 && isatty(STDOUT_FILENO) && !o->no_tui)
+		if (cmd_chat_interactive(o))
 			banner = xstrdup(DEMO_GREETING "\n" DEMO_HINTS);
 		else
 			banner = xstrdup(DEMO_GREETING);

@@ -127,6 +127,20 @@ offers_print(const struct pull_plan *plan, const char *text)
 }
 
 int
+cmd_pull_ask(struct options *o, const char *cause)
+{
+	char	line[64];
+
+	fprintf(stderr, "r1chat: %s\npull %s now? [y/N] ", cause, o->model);
+	fflush(stderr);
+	if (fgets(line, sizeof line, stdin) == NULL ||
+	    (strcmp(line, "y\n") != 0 && strcmp(line, "yes\n") != 0 &&
+	    strcmp(line, "Y\n") != 0))
+		return 1;
+	return cmd_pull(o) != 0;
+}
+
+int
 cmd_pull(struct options *o)
 {
 	struct pull_plan	 plan;

@@ -41,6 +41,14 @@ int cmd_rm(struct options *o);
 /* `pull NAME`: a model fetched into r1chat's store (cmd-pull.c). */
 int cmd_pull(struct options *o);
 
+/*
+ * The model o->model names, not here (cause says so): asks on the
+ * terminal whether to pull it, as ollama run does, and pulls it when
+ * the answer is yes.  Returns 0 once pulled, else 1 (no, or the pull
+ * failed, said on stderr).
+ */
+int cmd_pull_ask(struct options *o, const char *cause);
+
 /* n bytes as ollama's format.HumanBytes writes them ("4.7 GB"), malloc'd. */
 char *cmd_bytes(uint64_t n);
 
@@ -60,6 +68,12 @@ int cmd_bench(struct options *o);
 
 /* The chat (no subcommand): the TUI, one-shot, or --demo (cmd-chat.c). */
 int cmd_chat(struct options *o);
+
+/*
+ * Whether the chat of o is the full-screen one: no message in the
+ * arguments, stdin and stdout terminals, no --no-tui.
+ */
+int cmd_chat_interactive(const struct options *o);
 
 struct chat_config;
 

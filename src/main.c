@@ -219,17 +219,28 @@ help_command(int argc, char **argv)
  * A command's MODEL, a path or a name (the chat's with neither --remote,
  * whose -m names the server's model, nor --demo, whose words are the
  * prompt): o->model becomes the file to open, o->found what was found.
- * Returns 0, or -1 with *rc and *cause set.
+ * A name not here is pulled first when the full-screen chat's user says
+ * so.  Returns 0, or -1 with *rc set (and *cause, unless said).
  */
 static int
 model_resolve(const struct cmd_entry *c, struct options *o,
     struct store_model *found, int *rc, char **cause)
 {
+	int	k;
+
 	memset(found, 0, sizeof *found);
 	if (c->arg != ARG_MODEL || o->model == NULL || o->remote != NULL ||
 	    o->demo)
 		return 0;
-	if (store_resolve(o->model, found, cause) != 0) {
+	k = store_resolve(o->model, found, cause);
+	if (k == 1 && c == &chat_entry && cmd_chat_interactive(o)) {
+		k = cmd_pull_ask(o, *cause) == 0 ? 0 : -1;
+		free(*cause);
+		*cause = NULL;
+		if (k == 0)
+			k = store_resolve(o->model, found, cause);
+	}
+	if (k != 0) {
 		*rc = 1;
 		return -1;
 	}

@@ -474,7 +474,7 @@ store_resolve(const char *arg, struct store_model *m, char **cause)
 		    "fetches it)", arg, arg);
 	if (rc != 0)
 		store_model_free(m);
-	return rc != 0 ? -1 : 0;
+	return rc;
 }
 
 void

@@ -91,8 +91,9 @@ char *store_root(enum store_kind k);
  * What MODEL the user gave: a file that exists is always that file (a
  * name never hides it); else a name, looked up in ollama's store, then in
  * r1chat's; else a path left for the opener to report.  Returns 0 with *m
- * filled (free with store_model_free), or -1 with *cause set: an unknown
- * name, a manifest unreadable or without a GGUF layer, a missing blob.
+ * filled (free with store_model_free), 1 with *cause set for a name in
+ * neither store, or -1 with *cause set: a manifest unreadable or without
+ * a GGUF layer, a missing blob.
  */
 int store_resolve(const char *arg, struct store_model *m, char **cause);
 

@@ -246,6 +246,33 @@ ok $? "HF_TOKEN sent as a bearer token: $(tail -n 1 "$tmp/err")"
     [ -z "$(ls "$OWN/shards")" ]
 ok $? "rm of a split model: its shards' links go with its blobs"
 
+# On first use of a name not here: the full-screen chat asks, as ollama
+# run does; no question in one-shot mode.
+mkdir -p "$HUB/hf/someone/small/files"
+cp "$tmp/m.gguf" "$HUB/hf/someone/small/files/S-Q8_0.gguf"
+tree "$HUB/hf/someone/small"
+HF_ENDPOINT="$url" "$R1CHAT" hf.co/someone/small:Q8_0 hello </dev/null >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 1 ] && [ "$(cat "$tmp/err")" = "r1chat: hf.co/someone/small:Q8_0: no such model here (r1chat pull hf.co/someone/small:Q8_0 fetches it)" ]
+ok $? "one-shot with a name not here: one line, no question"
+# (on_tty's status is its pipe's: the exit status is written after)
+status_sh='"$0" "$@"; echo "exit status $?"'
+HF_ENDPOINT="$url" on_tty "n" sh -c "$status_sh" "$R1CHAT" \
+    hf.co/someone/small:Q8_0 >"$tmp/tty" 2>&1
+if [ $? -ne 77 ]; then
+	grep -q '^pull hf\.co/someone/small:Q8_0 now? \[y/N\]' "$tmp/tty" &&
+	    grep -q 'exit status 1$' "$tmp/tty" &&
+	    ! "$R1CHAT" show hf.co/someone/small:Q8_0 >/dev/null 2>&1
+	ok $? "the chat with a name not here asks; no: exit 1, nothing pulled"
+	HF_ENDPOINT="$url" on_tty "y
+/bye" sh -c "$status_sh" "$R1CHAT" --template deepseek-r1 \
+	    hf.co/someone/small:Q8_0 >"$tmp/tty" 2>&1
+	grep -q '^success: hf\.co/someone/small:Q8_0' "$tmp/tty" &&
+	    grep -q 'Send a message' "$tmp/tty" &&
+	    grep -q 'exit status 0$' "$tmp/tty" &&
+	    "$R1CHAT" show hf.co/someone/small:Q8_0 >/dev/null 2>&1
+	ok $? "yes: pulled, then the chat on it"
+fi
+
 # --- ModelScope, through MODELSCOPE_ENDPOINT ----------------------------------
 
 # The listing modelscope.cn's API gives (/api/v1/models/OWNER/REPO/repo/
