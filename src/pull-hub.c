@@ -179,26 +179,6 @@ gguf_files(const struct hub *h, json_t *j, struct hub_file **out)
 	return n;
 }
 
-/*
- * s %-escaped for a URL: letters, digits, "-._~" and the characters of
- * keep as they are.  Malloc'd.
- */
-static char *
-url_escape(const char *s, const char *keep)
-{
-	char	*out = xmalloc(3 * strlen(s) + 1), *o = out;
-
-	for (; *s != '\0'; s++) {
-		if (isalnum((unsigned char)*s) || strchr("-._~", *s) != NULL ||
-		    strchr(keep, *s) != NULL)
-			*o++ = *s;
-		else
-			o += sprintf(o, "%%%02X", (unsigned char)*s);
-	}
-	*o = '\0';
-	return out;
-}
-
 /* The models of files as offers: a file, or a split's shards together. */
 static void
 offers_fill(struct pull_plan *plan, const struct hub_file *f, size_t n)
@@ -337,7 +317,7 @@ plan_files(struct pull_plan *plan, const struct hub *h,
 			continue;
 		label = strrchr(f[i].path, '/') != NULL ?
 		    strrchr(f[i].path, '/') + 1 : f[i].path;
-		path = url_escape(f[i].path, h->path_keep);
+		path = util_url_escape(f[i].path, h->path_keep);
 		url = xstrfmt(h->file_url, endpoint, n->ns, n->model, path);
 		pull_plan_add(plan, f[i].hex, f[i].size, label, url);
 		free(url);
@@ -420,7 +400,7 @@ pull_plan_hub(const char *text, struct pull_plan *plan, char **cause)
 	    n.host, n.ns, n.model, n.tag);
 	url = xstrfmt(h->listing, endpoint, n.ns, n.model);
 	if (pull_text_get(url, "application/json", plan->token, text,
-	    &listing, cause) != 0)
+	    &listing, cause, NULL) != 0)
 		goto out;
 	j = json_loads(listing, 0, NULL);
 	if ((files = listing_files(h, j)) == NULL) {

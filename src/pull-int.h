@@ -12,10 +12,11 @@ struct pull_plan;
  * GETs url (redirects followed; accept and a bearer token sent when not
  * NULL) into *out, malloc'd and NUL-terminated, at most 4 MiB.  Returns
  * 0, or -1 with *cause set, starting with what: the HTTP status in words
- * (404, 401, 429, ...) or libcurl's error.
+ * (404, 401, 429, ...) or libcurl's error; then, when challenge is not
+ * NULL, *challenge is a 401's WWW-Authenticate header (malloc'd) or NULL.
  */
 int pull_text_get(const char *url, const char *accept, const char *token,
-    const char *what, char **out, char **cause);
+    const char *what, char **out, char **cause, char **challenge);
 
 /*
  * Adds a file to plan: its SHA-256 in lowercase hex, size, label and URL

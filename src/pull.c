@@ -17,6 +17,15 @@
  *	   a CDN), which answers 206 with the range, or 200 with it all
  *
  * {registry} is https://HOST (registry.ollama.ai) or --registry's URL.
+ * A registry that wants a token (Docker's token authentication, as
+ * ollama's registry client follows it) answers the manifest's GET with
+ *
+ *	401, WWW-Authenticate: Bearer realm="URL",service="S",scope="SCOPE"
+ *	GET {realm}?service={S}&scope={SCOPE}
+ *	-> 200, {"token": T} (or "access_token")
+ *
+ * and T goes as "Authorization: Bearer T" with the manifest's GET again
+ * and every blob's.  (ollama's public models need none.)
  *
  * On disk, a file being fetched is PATH-partial (its bytes at their
  * offsets, holes where none arrived yet) and PATH-partial.parts: a header
@@ -179,22 +188,37 @@ text_write(char *p, size_t size, size_t n, void *arg)
 
 int
 pull_text_get(const char *url, const char *accept, const char *token,
-    const char *what, char **out, char **cause)
+    const char *what, char **out, char **cause, char **challenge)
 {
 	struct curl_slist	*headers;
+	struct curl_header	*www;
 	struct text		 t = { NULL, 0 };
 	CURL			*h;
 	CURLcode		 rc;
+	long			 code = 0;
 
+	if (challenge != NULL)
+		*challenge = NULL;
 	if ((h = easy_new(url, accept, token, &headers)) == NULL) {
 		*cause = xstrfmt("%s: libcurl cannot start", what);
 		return -1;
 	}
+	/* the status read here, so that a 401's headers are kept */
+	curl_easy_setopt(h, CURLOPT_FAILONERROR, 0L);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, text_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
-	if ((rc = curl_easy_perform(h)) != CURLE_OK) {
+	rc = curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+	if (rc == CURLE_OK && code >= 400) {
+		*cause = status_cause(what, code);
+		if (challenge != NULL && code == 401 && curl_easy_header(h,
+		    "WWW-Authenticate", 0, CURLH_HEADER, -1, &www) ==
+		    CURLHE_OK)
+			*challenge = xstrdup(www->value);
+	} else if (rc != CURLE_OK)
 		*cause = t.n >= MANIFEST_MAX ? xstrfmt("%s: more than %d "
 		    "bytes", what, MANIFEST_MAX) : transfer_cause(h, rc, what);
+	if (rc != CURLE_OK || code >= 400) {
 		free(t.p);
 		t.p = NULL;
 	}
@@ -202,6 +226,88 @@ pull_text_get(const char *url, const char *accept, const char *token,
 	curl_slist_free_all(headers);
 	*out = t.p != NULL ? t.p : NULL;
 	return t.p != NULL ? 0 : -1;
+}
+
+/*
+ * The value of parameter key in challenge (a WWW-Authenticate header's
+ * parameters, key="value" or key=token, after the scheme), malloc'd, or
+ * NULL.
+ */
+static char *
+challenge_param(const char *challenge, const char *key)
+{
+	const char	*p = challenge + strcspn(challenge, " "), *v, *e;
+	size_t		 k = strlen(key);
+	int		 match;
+
+	while (*p != '\0') {
+		p += strspn(p, " ,");
+		v = p + strcspn(p, "=,");
+		if (*v != '=')
+			return NULL;
+		match = (size_t)(v - p) == k && strncasecmp(p, key, k) == 0;
+		v++;
+		if (*v == '"') {
+			if ((e = strchr(++v, '"')) == NULL)
+				return NULL;
+		} else
+			e = v + strcspn(v, ", ");
+		if (match)
+			return xstrndup(v, (size_t)(e - v));
+		p = e + (*e == '"');
+	}
+	return NULL;
+}
+
+/*
+ * The bearer token a registry's challenge (a 401's WWW-Authenticate)
+ * points to, from its realm, into *token.  Returns 0, or -1 with *cause
+ * set, about what.
+ */
+static int
+registry_token(const char *challenge, const char *what, char **token,
+    char **cause)
+{
+	char		*realm, *service, *scope, *url, *text, *s1, *s2;
+	const char	*t;
+	json_t		*j;
+	int		 rc = -1;
+
+	if (strncasecmp(challenge, "Bearer ", 7) != 0 ||
+	    (realm = challenge_param(challenge, "realm")) == NULL) {
+		*cause = xstrfmt("%s: the registry wants a login (HTTP 401, "
+		    "%s)", what, challenge);
+		return -1;
+	}
+	service = challenge_param(challenge, "service");
+	scope = challenge_param(challenge, "scope");
+	s1 = util_url_escape(service != NULL ? service : "", "");
+	s2 = util_url_escape(scope != NULL ? scope : "", ":");
+	url = xstrfmt("%s%cservice=%s&scope=%s", realm,
+	    strchr(realm, '?') != NULL ? '&' : '?', s1, s2);
+	if (pull_text_get(url, "application/json", NULL, what, &text, cause,
+	    NULL) == 0) {
+		j = json_loads(text, 0, NULL);
+		t = json_string_value(json_object_get(j, "token"));
+		if (t == NULL)
+			t = json_string_value(json_object_get(j,
+			    "access_token"));
+		if (t != NULL && *t != '\0') {
+			*token = xstrdup(t);
+			rc = 0;
+		} else
+			*cause = xstrfmt("%s: the registry's token service "
+			    "gave no token", what);
+		json_decref(j);
+		free(text);
+	}
+	free(url);
+	free(s1);
+	free(s2);
+	free(scope);
+	free(service);
+	free(realm);
+	return rc;
 }
 
 /* The header of PATH-partial.parts. */
@@ -319,9 +425,9 @@ pull_plan_ollama(const char *text, const char *registry,
 {
 	struct store_name	 n;
 	json_t			*j, *layers, *l;
-	char			*base, *url, *reg;
+	char			*base, *url, *reg, *challenge;
 	size_t			 i;
-	int			 rc = -1, model = 0;
+	int			 rc = -1, model = 0, k;
 
 	memset(plan, 0, sizeof *plan);
 	if (store_name_parse(text, &n) != 0) {
@@ -343,8 +449,17 @@ pull_plan_ollama(const char *text, const char *registry,
 	base = xstrfmt("%s/v2/%s/%s", reg, n.ns, n.model);
 	url = xstrfmt("%s/manifests/%s", base, n.tag);
 	if (pull_text_get(url, MANIFEST_ACCEPT, NULL, plan->name,
-	    &plan->manifest, cause) != 0)
-		goto out;
+	    &plan->manifest, cause, &challenge) != 0) {
+		if (challenge == NULL)
+			goto out;
+		free(*cause);
+		*cause = NULL;
+		k = registry_token(challenge, plan->name, &plan->token, cause);
+		free(challenge);
+		if (k != 0 || pull_text_get(url, MANIFEST_ACCEPT, plan->token,
+		    plan->name, &plan->manifest, cause, NULL) != 0)
+			goto out;
+	}
 	j = json_loads(plan->manifest, 0, NULL);
 	layers = json_object_get(j, "layers");
 	if (!json_is_array(layers)) {

@@ -1,9 +1,11 @@
 /*
- * util.c - allocation, messages, numbers for people, clocks, directories.
+ * util.c - allocation, messages, numbers for people, clocks, directories,
+ * URLs.
  */
 #include "config.h"
 
 #include <sys/stat.h>
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -164,4 +166,20 @@ util_cache_path(const char *name)
 	if (home != NULL && home[0] != '\0')
 		return xstrfmt("%s/.cache/r1chat/%s", home, name);
 	return NULL;
+}
+
+char *
+util_url_escape(const char *s, const char *keep)
+{
+	char	*out = xmalloc(3 * strlen(s) + 1), *o = out;
+
+	for (; *s != '\0'; s++) {
+		if (isalnum((unsigned char)*s) || strchr("-._~", *s) != NULL ||
+		    strchr(keep, *s) != NULL)
+			*o++ = *s;
+		else
+			o += sprintf(o, "%%%02X", (unsigned char)*s);
+	}
+	*o = '\0';
+	return out;
 }

@@ -43,6 +43,12 @@ int64_t util_now_ns(void);
 int util_mkdirs(const char *path, int mode, char **cause);
 
 /*
+ * s %-escaped for a URL: letters, digits, "-._~" and the characters of
+ * keep as they are, every other byte %XX.  Malloc'd.
+ */
+char *util_url_escape(const char *s, const char *keep);
+
+/*
  * $XDG_CACHE_HOME/r1chat/name (~/.cache/r1chat/name when XDG_CACHE_HOME
  * is unset or relative), malloc'd, or NULL when HOME is unset too.
  */

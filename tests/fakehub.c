@@ -34,6 +34,15 @@
  *					DIR/ms/OWNER/REPO/files/PATH (%-escaped
  *		in the query), byte ranges as /cdn/
  *
+ * The registry wants a token for NS/NAME when DIR/v2/NS/NAME/token holds
+ * one: without "Authorization: Bearer TOKEN" a manifest's or blob's GET
+ * is a 401 with Docker's challenge (WWW-Authenticate: Bearer realm=
+ * "http://127.0.0.1:PORT/token",service="fakehub",scope=
+ * "repository:NS/NAME:pull"), and
+ *
+ *	GET /token?service=fakehub&scope=repository:NS/NAME:pull
+ *					{"token": TOKEN}
+ *
  * A missing file is a 404 with the registry's error body ({"errors":
  * [{"code": "MANIFEST_UNKNOWN", ...}]}, Docker's registry API spec).
  * -r sends bodies at that rate per connection; -l appends a line a request
@@ -61,6 +70,7 @@
 #define MANIFEST_TYPE	"application/vnd.docker.distribution.manifest.v2+json"
 
 static const char	*dir, *log_path, *count_path;
+static int		 port;
 static long		 rate;
 static uint64_t		*sent;		/* shared by every process */
 static volatile sig_atomic_t stop;
@@ -177,21 +187,35 @@ header(char *req, const char *name)
 	return NULL;
 }
 
-/* Whether auth (the Authorization header, or NULL) opens repo. */
+/*
+ * The token in DIR/kind/repo/token into token (size 256): 1, or 0 when
+ * there is none.
+ */
 static int
-authorized(const char *repo, const char *auth)
+token_of(const char *kind, const char *repo, char *token)
 {
-	char	path[8192], token[256];
+	char	path[8192];
 	FILE	*f;
 	int	 ok;
 
-	snprintf(path, sizeof path, "%s/hf/%s/token", dir, repo);
+	snprintf(path, sizeof path, "%s/%s/%s/token", dir, kind, repo);
 	if ((f = fopen(path, "r")) == NULL)
-		return 1;
-	ok = fgets(token, sizeof token, f) != NULL;
+		return 0;
+	ok = fgets(token, 256, f) != NULL;
 	fclose(f);
 	token[strcspn(token, "\n")] = '\0';
-	return ok && auth != NULL && strncmp(auth, "Bearer ", 7) == 0 &&
+	return ok;
+}
+
+/* Whether auth (the Authorization header, or NULL) opens kind's repo. */
+static int
+authorized(const char *kind, const char *repo, const char *auth)
+{
+	char	token[256];
+
+	if (!token_of(kind, repo, token))
+		return 1;
+	return auth != NULL && strncmp(auth, "Bearer ", 7) == 0 &&
 	    strcmp(auth + 7, token) == 0;
 }
 
@@ -209,7 +233,7 @@ serve_hf(int fd, char *target, const char *range, const char *auth)
 		*p = '\0';
 		snprintf(path, sizeof path, "%s/hf/%s/tree.json", dir,
 		    target + 12);
-		if (!authorized(target + 12, auth))
+		if (!authorized("hf", target + 12, auth))
 			status(fd, 401, "unauthorized", "UNAUTHORIZED");
 		else if (access(path, R_OK) != 0)
 			status(fd, 404, "repository not found", "NOT_FOUND");
@@ -225,7 +249,7 @@ serve_hf(int fd, char *target, const char *range, const char *auth)
 	if ((p = strstr(target, "/resolve/main/")) == NULL)
 		return 0;
 	*p = '\0';
-	if (!authorized(target + 1, auth)) {
+	if (!authorized("hf", target + 1, auth)) {
 		status(fd, 401, "unauthorized", "UNAUTHORIZED");
 		return 1;
 	}
@@ -289,6 +313,63 @@ serve_ms(int fd, char *target, const char *range)
 	return 1;
 }
 
+/*
+ * The registry's token check of /v2/NS/NAME/...: 1 when auth opens it,
+ * else 0 after the 401 and its challenge.
+ */
+static int
+registry_open(int fd, const char *target, const char *auth)
+{
+	char	repo[4096], head[8192];
+	size_t	n;
+	int	k;
+
+	n = strcspn(target + 4, "?");
+	if (n >= sizeof repo)
+		n = sizeof repo - 1;
+	memcpy(repo, target + 4, n);
+	repo[n] = '\0';
+	if (strstr(repo, "/manifests/") != NULL)
+		*strstr(repo, "/manifests/") = '\0';
+	else if (strstr(repo, "/blobs/") != NULL)
+		*strstr(repo, "/blobs/") = '\0';
+	if (authorized("v2", repo, auth))
+		return 1;
+	k = snprintf(head, sizeof head, "HTTP/1.1 401 Unauthorized\r\n"
+	    "WWW-Authenticate: Bearer realm=\"http://127.0.0.1:%d/token\","
+	    "service=\"fakehub\",scope=\"repository:%s:pull\"\r\n"
+	    "Content-Length: 0\r\nConnection: close\r\n\r\n", port, repo);
+	put(fd, head, (size_t)k);
+	return 0;
+}
+
+/* GET /token?service=fakehub&scope=repository:NS/NAME:pull */
+static void
+serve_token(int fd, char *target)
+{
+	char	token[256], head[512], body[300], *scope, *e;
+	int	n, m;
+
+	unescape(target);
+	if (strstr(target, "service=fakehub") == NULL ||
+	    (scope = strstr(target, "scope=repository:")) == NULL ||
+	    (e = strstr(scope, ":pull")) == NULL) {
+		status(fd, 400, "service and scope wanted", "BAD");
+		return;
+	}
+	*e = '\0';
+	if (!token_of("v2", scope + 17, token)) {
+		status(fd, 404, "no such repository", "NOT_FOUND");
+		return;
+	}
+	n = snprintf(body, sizeof body, "{\"token\":\"%s\"}", token);
+	m = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Type: "
+	    "application/json\r\nContent-Length: %d\r\nConnection: close"
+	    "\r\n\r\n", n);
+	put(fd, head, (size_t)m);
+	put(fd, body, (size_t)n);
+}
+
 static void
 serve(int fd)
 {
@@ -327,6 +408,11 @@ serve(int fd)
 		status(fd, 429, "too many requests", "TOOMANYREQUESTS");
 	else if (serve_hf(fd, target, range, auth) ||
 	    serve_ms(fd, target, range))
+		;
+	else if (strncmp(target, "/token?", 7) == 0)
+		serve_token(fd, target);
+	else if (strncmp(target, "/v2/", 4) == 0 &&
+	    !registry_open(fd, target, auth))
 		;
 	else if (strncmp(target, "/v2/", 4) == 0 &&
 	    strstr(target, "/manifests/") != NULL) {
@@ -409,7 +495,8 @@ main(int argc, char **argv)
 		perror("fakehub");
 		return 1;
 	}
-	printf("%d\n", ntohs(a.sin_port));
+	port = ntohs(a.sin_port);
+	printf("%d\n", port);
 	fflush(stdout);
 	signal(SIGCHLD, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);

@@ -121,6 +121,18 @@ ok $? "show NAME on the pulled model"
 "$R1CHAT" --template deepseek-r1 --temp 0 -n 8 --think-budget 2 \
     deepseek-r1:7b hello >"$tmp/out" 2>"$tmp/err"
 ok $? "the chat on the pulled model, by name"
+
+# A registry that wants a token answers with Docker's challenge (401,
+# WWW-Authenticate: Bearer realm=...,service=...,scope=...).
+manifest someone/locked/x/1b "$layers"
+printf 'opensesame\n' >"$HUB/v2/someone/locked/token"
+: >"$tmp/log"
+XDG_DATA_HOME="$tmp/data4" "$R1CHAT" pull --registry "$url" someone/locked:1b >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 0 ] &&
+    grep -q '^GET /token?service=fakehub&scope=repository:someone%2Flocked:pull ' "$tmp/log" &&
+    [ "$(grep -c '^GET /v2/someone/locked/manifests/1b ' "$tmp/log")" -eq 2 ] &&
+    grep -q "^GET /cdn/sha256-$gguf bytes=" "$tmp/log"
+ok $? "a registry's token challenge: the token asked of its realm, then the manifest and blobs with it $(tail -n 1 "$tmp/err")"
 : >"$tmp/log"
 "$R1CHAT" pull --registry "$url" deepseek-r1:7b >"$tmp/out" 2>"$tmp/err"
 [ $? -eq 0 ] && ! grep -q '^GET /cdn/' "$tmp/log"
