@@ -1,12 +1,12 @@
 /*
  * session.c - where the full-screen chat keeps its conversations: the
  * state directory, a new session's file name, the oldest sessions
- * removed, one found by name or the newest, and the model a saved one
- * names.  The files are written by chat_save, atomically.
+ * removed (and what a save killed midway left), one found by name or the
+ * newest, and the model a saved one names.  The files are written by
+ * chat_save, atomically.
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,44 +64,65 @@ entry_cmp(const void *a, const void *b)
 	return -strcmp(x->path, y->path);
 }
 
+/* The session files found so far. */
+struct entries {
+	struct entry	*v;
+	size_t		 n;
+	time_t		 now;
+};
+
+/*
+ * One entry of the sessions' folder: a session file kept; the temporary
+ * file of a save killed midway (chat_save's NAME.json.XXXXXX), a minute
+ * old, removed.
+ */
+static int
+entry_add(const char *dir, const char *name, void *arg)
+{
+	struct entries	*e = arg;
+	struct stat	 st;
+	const char	*ext = strstr(name, SESSION_EXT);
+	char		*path;
+
+	if (ext == NULL || (ext[strlen(SESSION_EXT)] != '\0' &&
+	    (ext[strlen(SESSION_EXT)] != '.' ||
+	    strlen(ext) != strlen(SESSION_EXT) + 7)))
+		return 0;
+	path = xstrfmt("%s%s", dir, name);
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+		free(path);
+		return 0;
+	}
+	if (ext[strlen(SESSION_EXT)] == '.') {
+		if (e->now - st.st_mtime > 60)
+			unlink(path);
+		free(path);
+		return 0;
+	}
+	e->v = xreallocarray(e->v, e->n + 1, sizeof *e->v);
+	e->v[e->n].path = path;
+	e->v[e->n++].mtime = st.st_mtim;
+	return 0;
+}
+
 /*
  * The session files of dir, newest first, in *list (*n of them; free
- * with entries_free).  Returns 0, or -1 with *cause set.
+ * with entries_free); a killed save's leftovers removed.  Returns 0, or
+ * -1 with *cause set.
  */
 static int
 entries_read(const char *dir, struct entry **list, size_t *n, char **cause)
 {
-	DIR		*d;
-	struct dirent	*de;
-	struct stat	 st;
-	struct entry	*v = NULL;
-	size_t		 k = 0, len;
-	char		*path;
+	struct entries	e = { NULL, 0, time(NULL) };
 
-	if ((d = opendir(dir)) == NULL) {
+	if (util_dir_each(dir, entry_add, &e) != 0) {
 		*cause = xstrfmt("%s: %s", dir, strerror(errno));
 		return -1;
 	}
-	while ((de = readdir(d)) != NULL) {
-		len = strlen(de->d_name);
-		if (de->d_name[0] == '.' || len <= strlen(SESSION_EXT) ||
-		    strcmp(de->d_name + len - strlen(SESSION_EXT),
-		    SESSION_EXT) != 0)
-			continue;
-		path = xstrfmt("%s%s", dir, de->d_name);
-		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-			free(path);
-			continue;
-		}
-		v = xreallocarray(v, k + 1, sizeof *v);
-		v[k].path = path;
-		v[k++].mtime = st.st_mtim;
-	}
-	closedir(d);
-	if (k > 0)
-		qsort(v, k, sizeof *v, entry_cmp);
-	*list = v;
-	*n = k;
+	if (e.n > 0)
+		qsort(e.v, e.n, sizeof *e.v, entry_cmp);
+	*list = e.v;
+	*n = e.n;
 	return 0;
 }
 

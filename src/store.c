@@ -20,7 +20,6 @@
 
 #include <sys/stat.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -489,25 +488,6 @@ store_model_free(struct store_model *m)
 	memset(m, 0, sizeof *m);
 }
 
-/* Calls fn on each entry of the folder at path but . and ..; 0 or fn's. */
-static int
-dir_each(const char *path, int (*fn)(const char *, const char *, void *),
-    void *arg)
-{
-	DIR		*d;
-	struct dirent	*e;
-	int		 rc = 0;
-
-	if ((d = opendir(path)) == NULL)
-		return 0;
-	while (rc == 0 && (e = readdir(d)) != NULL) {
-		if (e->d_name[0] != '.')
-			rc = fn(path, e->d_name, arg);
-	}
-	closedir(d);
-	return rc;
-}
-
 /* A walk of manifests/HOST/NS/NAME/TAG: the parts found so far. */
 struct walk {
 	const char	*root;
@@ -530,7 +510,7 @@ walk_entry(const char *dir, const char *name, void *arg)
 	w->parts[w->depth] = name;
 	if (w->depth < 3) {
 		w->depth++;
-		dir_each(path, walk_entry, w);
+		util_dir_each(path, walk_entry, w);
 		w->depth--;
 		free(path);
 		return 0;
@@ -573,7 +553,7 @@ store_walk(enum store_kind k, struct walk *w)
 	w->root = root;
 	w->kind = k;
 	w->depth = 0;
-	dir_each(dir, walk_entry, w);
+	util_dir_each(dir, walk_entry, w);
 	if (w->n > first)	/* w->list may be NULL: nothing found */
 		qsort(w->list + first, w->n - first, sizeof *w->list,
 		    by_name);
@@ -669,7 +649,7 @@ blobs_unused_remove(const char *root, json_t *digests)
 			free(blob);
 			blob = xstrfmt("%s/shards/%s", root,
 			    json_string_value(d) + 7);
-			dir_each(blob, unlink_entry, NULL);
+			util_dir_each(blob, unlink_entry, NULL);
 			rmdir(blob);
 			free(blob);
 		}

@@ -1,11 +1,12 @@
 /*
- * util.c - allocation, messages, numbers for people, clocks, directories,
- * URLs.
+ * util.c - allocation, messages, numbers for people, clocks, directories
+ * (made, walked), URLs.
  */
 #include "config.h"
 
 #include <sys/stat.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -182,4 +183,22 @@ util_url_escape(const char *s, const char *keep)
 	}
 	*o = '\0';
 	return out;
+}
+
+int
+util_dir_each(const char *path, int (*fn)(const char *, const char *, void *),
+    void *arg)
+{
+	DIR		*d;
+	struct dirent	*e;
+	int		 rc = 0;
+
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] != '.')
+			rc = fn(path, e->d_name, arg);
+	}
+	closedir(d);
+	return rc;
 }

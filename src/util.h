@@ -49,6 +49,15 @@ int util_mkdirs(const char *path, int mode, char **cause);
 char *util_url_escape(const char *s, const char *keep);
 
 /*
+ * Calls fn(path, name, arg) on each entry of the folder at path whose
+ * name does not start with a dot, until fn returns other than 0.
+ * Returns 0 or what fn returned, or -1 (errno set) when the folder
+ * cannot be opened.
+ */
+int util_dir_each(const char *path,
+    int (*fn)(const char *, const char *, void *), void *arg);
+
+/*
  * $XDG_CACHE_HOME/r1chat/name (~/.cache/r1chat/name when XDG_CACHE_HOME
  * is unset or relative), malloc'd, or NULL when HOME is unset too.
  */

@@ -322,6 +322,8 @@ while [ $i -lt 60 ]; do
 	touch -t 202001010000 "$sessions/old-$i.json"
 	i=$((i + 1))
 done
+touch -t 202001010000 "$sessions/killed.json.AbC123"
+touch "$sessions/saving.json.XyZ789"
 # Turns of 16 tokens, then one that runs until it is stopped.
 start keep "$endless" $long -n 16
 wait_for 'Send a message' 30
@@ -330,8 +332,11 @@ wait_for '^>>> Add 12 and 30\.' 10 && wait_for "$idle" 60
 tm send-keys -t t 'What is 5 + 7?' Enter
 wait_for '^>>> What is 5 \+ 7\?' 10 && wait_for "$idle" 60
 ok $? "two turns answered"
-[ "$(ls "$sessions" | wc -l)" -eq 50 ] && [ ! -e "$sessions/old-0.json" ]
-ok $? "a new session leaves the newest 50 ($(ls "$sessions" | wc -l))"
+[ "$(ls "$sessions" | grep -c '\.json$')" -eq 50 ] && [ ! -e "$sessions/old-0.json" ]
+ok $? "a new session leaves the newest 50 ($(ls "$sessions" | grep -c '\.json$'))"
+[ ! -e "$sessions/killed.json.AbC123" ] && [ -e "$sessions/saving.json.XyZ789" ]
+ok $? "a save killed midway: its temporary file removed once a minute old, not before"
+rm -f "$sessions/saving.json.XyZ789"
 tm send-keys -t t '/set parameter num_predict 30000' Enter
 wait_for "Set parameter 'num_predict' to '30000'" 5
 tm send-keys -t t 'go on' Enter
