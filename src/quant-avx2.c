@@ -406,27 +406,6 @@ vec_dot_bf16_f32_avx2(int n, float *s, const void *vx, const void *vy)
  */
 
 SIMD_AVX2 static void
-vec_dot_q4_0_q8_0_avx2(int n, float *s, const void *vx, const void *vy)
-{
-	const struct block_q4_0	*x = vx;
-	const struct block_q8_0	*y = vy;
-	const __m256i		 eight = _mm256_set1_epi8(8);
-	__m256			 acc0 = _mm256_setzero_ps(), acc1 = acc0, f;
-	__m256i			 w, p;
-	int			 i, nb = n / QK4_0;
-
-	for (i = 0; i < nb; i++) {
-		w = _mm256_sub_epi8(nibbles32(x[i].qs), eight);
-		p = dot_s8s8(w, _mm256_loadu_si256((const __m256i *)y[i].qs));
-		f = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) *
-		    h2f(y[i].d)), _mm256_cvtepi32_ps(p), acc1);
-		acc1 = acc0;
-		acc0 = f;
-	}
-	*s = simd_hsum256(_mm256_add_ps(acc0, acc1));
-}
-
-SIMD_AVX2 static void
 vec_dot_q4_1_q8_1_avx2(int n, float *s, const void *vx, const void *vy)
 {
 	const struct block_q4_1	*x = vx;
@@ -497,7 +476,7 @@ vec_dot_q5_1_q8_1_avx2(int n, float *s, const void *vx, const void *vy)
 }
 
 /*
- * The dots most models spend their time in (Q8_0, Q4_K, Q6_K) are written
+ * The dots most models spend their time in (Q4_0, Q8_0, Q4_K, Q6_K) are written
  * once for T activation rows at a time (T a constant 1 or 4 after
  * inlining): a weight block is decoded once and used for every row.  The
  * single-row vec_dot is the T = 1 instance, and each of the T results of
@@ -507,17 +486,23 @@ vec_dot_q5_1_q8_1_avx2(int n, float *s, const void *vx, const void *vy)
 #define ALWAYS_INLINE __attribute__((always_inline))
 #define XT 4		/* activation rows of the multi-row dots */
 
-/* One Q8_0 block against T activation blocks, by bytes apart. */
+/*
+ * One block of 32 weights, Q8_0's or (q4) Q4_0's, against T activation
+ * blocks (Q8_0) by bytes apart: both types start with their F16 delta.
+ */
 SIMD_AVX2 static inline ALWAYS_INLINE void
-q8_0_step(const struct block_q8_0 *x, const char *y0, size_t by, int T,
+b32_step(const void *x, int q4, const char *y0, size_t by, int T,
     __m256 *acc)
 {
 	const struct block_q8_0	*y;
-	__m256i			 w = _mm256_loadu_si256((const __m256i *)x->qs);
-	__m256i			 aw = _mm256_abs_epi8(w), p;
-	float			 dx = h2f(x->d);
+	__m256i			 w, aw, p;
+	float			 dx = h2f(*(const ggml_half *)x);
 	int			 t;
 
+	w = q4 ? _mm256_sub_epi8(nibbles32(((const struct block_q4_0 *)
+	    x)->qs), _mm256_set1_epi8(8)) : _mm256_loadu_si256(
+	    (const __m256i *)((const struct block_q8_0 *)x)->qs);
+	aw = _mm256_abs_epi8(w);
 #pragma GCC unroll 4
 	for (t = 0; t < T; t++) {
 		y = (const struct block_q8_0 *)(y0 + t * by);
@@ -529,23 +514,25 @@ q8_0_step(const struct block_q8_0 *x, const char *y0, size_t by, int T,
 }
 
 SIMD_AVX2 static inline ALWAYS_INLINE void
-q8_0_dot(int n, float *s, const void *vx, const void *vy, size_t by, int T)
+b32_dot(int n, float *s, const void *vx, int q4, const void *vy, size_t by,
+    int T)
 {
-	const struct block_q8_0	*x = vx;
-	const char		*y = vy;
-	__m256			 a0[XT], a1[XT];
-	int			 i, t, nb = n / QK8_0;
+	const char	*x = vx, *y = vy;
+	const size_t	 xb = q4 ? sizeof (struct block_q4_0) :
+	    sizeof (struct block_q8_0), yb = sizeof (struct block_q8_0);
+	__m256		 a0[XT], a1[XT];
+	int		 i, t, nb = n / QK8_0;
 
 #pragma GCC unroll 4
 	for (t = 0; t < T; t++)
 		a0[t] = a1[t] = _mm256_setzero_ps();
 	/* Two accumulators each: a block is shorter than an FMA's latency. */
 	for (i = 0; i + 1 < nb; i += 2) {
-		q8_0_step(x + i, y + i * sizeof *x, by, T, a0);
-		q8_0_step(x + i + 1, y + (i + 1) * sizeof *x, by, T, a1);
+		b32_step(x + i * xb, q4, y + i * yb, by, T, a0);
+		b32_step(x + (i + 1) * xb, q4, y + (i + 1) * yb, by, T, a1);
 	}
 	if (i < nb)
-		q8_0_step(x + i, y + i * sizeof *x, by, T, a0);
+		b32_step(x + i * xb, q4, y + i * yb, by, T, a0);
 #pragma GCC unroll 4
 	for (t = 0; t < T; t++)
 		s[t] = simd_hsum256(_mm256_add_ps(a0[t], a1[t]));
@@ -554,14 +541,27 @@ q8_0_dot(int n, float *s, const void *vx, const void *vy, size_t by, int T)
 SIMD_AVX2 static void
 vec_dot_q8_0_q8_0_avx2(int n, float *s, const void *vx, const void *vy)
 {
-	q8_0_dot(n, s, vx, vy, 0, 1);
+	b32_dot(n, s, vx, 0, vy, 0, 1);
 }
 
 SIMD_AVX2 static void
 vec_dot_q8_0_q8_0_x4_avx2(int n, float *s, const void *vx, const void *vy,
     size_t by)
 {
-	q8_0_dot(n, s, vx, vy, by, XT);
+	b32_dot(n, s, vx, 0, vy, by, XT);
+}
+
+SIMD_AVX2 static void
+vec_dot_q4_0_q8_0_avx2(int n, float *s, const void *vx, const void *vy)
+{
+	b32_dot(n, s, vx, 1, vy, 0, 1);
+}
+
+SIMD_AVX2 static void
+vec_dot_q4_0_q8_0_x4_avx2(int n, float *s, const void *vx, const void *vy,
+    size_t by)
+{
+	b32_dot(n, s, vx, 1, vy, by, XT);
 }
 
 /* ------------------------------------------------------------------ */
@@ -987,6 +987,8 @@ static const struct {
 	quant_vec_dot_fn	 single;
 	quant_vec_dot_x4_fn	 x4;
 } avx2_x4[GGML_TYPE_COUNT] = {
+	[GGML_TYPE_Q4_0] = { .single = vec_dot_q4_0_q8_0_avx2,
+	    .x4 = vec_dot_q4_0_q8_0_x4_avx2 },
 	[GGML_TYPE_Q8_0] = { .single = vec_dot_q8_0_q8_0_avx2,
 	    .x4 = vec_dot_q8_0_q8_0_x4_avx2 },
 	[GGML_TYPE_Q4_K] = { .single = vec_dot_q4_K_q8_K_avx2,
