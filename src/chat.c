@@ -321,11 +321,16 @@ chat_get_system(const struct chat *c)
 	return c->system;
 }
 
+static int ctx_count(struct chat *);
+
 void
 chat_set_system(struct chat *c, const char *system)
 {
 	free(c->system);
 	c->system = system != NULL && *system != '\0' ? xstrdup(system) : NULL;
+	/* the conversation's count changes with it (unless unknown) */
+	if (c->n_msgs > 0 && c->ctx_used >= 0)
+		c->ctx_used = ctx_count(c);
 }
 
 /* --- history ----------------------------------------------------------------------- */
@@ -1484,7 +1489,6 @@ chat_load(struct chat *c, const char *path, char **cause)
 		msgs_push(c, list[i].role, list[i].content, list[i].reasoning);
 	n = 0;
 	chat_set_system(c, json_is_string(sys) ? json_string_value(sys) : NULL);
-	c->ctx_used = ctx_count(c);
 	rc = 0;
 	goto out;
 fail_named:

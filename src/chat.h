@@ -153,7 +153,10 @@ int chat_set_params(struct chat *c, const struct chat_params *p,
 /* The system prompt, NULL for none. */
 const char *chat_get_system(const struct chat *c);
 
-/* Sets the system prompt (copied); NULL or "" removes it. */
+/*
+ * Sets the system prompt (copied); NULL or "" removes it.  The context
+ * counted as used (chat_context) is counted again with it.
+ */
 void chat_set_system(struct chat *c, const char *system);
 
 /* Forgets the conversation (the system prompt stays). */

@@ -221,6 +221,14 @@ wait_for 'Loaded the conversation from' 5 && wait_for '^>>> first line$' 1
 ok $? "/load shows the saved conversation again"
 wait_for '^ idle \| ctx [1-9][0-9]*/3000 \| 0\.0 tok/s \|' 1
 ok $? "/load: the status line counts the loaded conversation, in its size"
+# The loaded system prompt replaced by a longer one: the count grows by
+# the difference of their tokens (tokenize's ids, less the BOS).
+ids() { "$R1CHAT" tokenize "${top_srcdir:-.}/share/r1chat-demo.gguf" --ids "$1" | tr -cd , | wc -c; }
+grow=$(( $(ids 'You are a careful assistant who checks every sum twice.') - $(ids 'You are terse.') ))
+before=$(screen | sed -n 's/^ idle | ctx \([0-9]*\)\/3000 |.*/\1/p')
+tm send-keys -t t '/set system You are a careful assistant who checks every sum twice.' Enter
+wait_for "^ idle \| ctx $((before + grow))/3000 \|" 5
+ok $? "/set system: the status line counts the conversation with it ($before, then $before + $grow)"
 
 # Wide characters take two columns: 12 of them wrap after 10 in 20 columns.
 tm resize-window -t t -x 20 -y 30
