@@ -366,6 +366,13 @@ chat_run(struct options *o, struct chat_config *cfg, const char *banner,
 			cmd_error("warning: %s", mem_warning);
 		faults = residency_faults();
 		rc = plain_run(c, msg, len, o->hidethinking, o->verbose);
+		/* a resumed conversation goes on being kept, as the TUI's */
+		if (resume != NULL && !o->no_history &&
+		    chat_n_messages(c) > 0 && chat_save(c, resume, &cause) != 0) {
+			cmd_error("warning: session: %s", cause);
+			free(cause);
+			cause = NULL;
+		}
 		/* a mixture of experts: how much came from disk */
 		if (mem != NULL && o->verbose)
 			cmd_error("%s: %llu page faults read from disk",

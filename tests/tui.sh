@@ -369,6 +369,11 @@ ended resumed 129
 [ "$(grep -c '"role"' "$session")" -eq 6 ] &&
     grep -q '"content": "go on"' "$session"
 ok $? "SIGHUP mid-answer: the turn stopped and kept in the same session"
+XDG_STATE_HOME="$tmp/state" "$R1CHAT" --resume "$session" -n 4 'one more' </dev/null \
+    >"$tmp/oneshot.out" 2>"$tmp/oneshot.err" &&
+    [ "$(grep -c '"role"' "$session")" -eq 8 ] &&
+    grep -q '"content": "one more"' "$session"
+ok $? "one-shot --resume: the turn added to the session kept"
 
 # --no-history: no session, no line in the input history
 ls "$sessions" >"$tmp/sessions.before"
