@@ -306,7 +306,7 @@ chat_run(struct options *o, struct chat_config *cfg, const char *banner,
 	struct repl	 r;
 	char		*msg = NULL, *cause = NULL, *warning = NULL, *all;
 	char		*mem = NULL, *mem_warning = NULL, *ctx_warning;
-	char		*session, *session_warning;
+	char		*session, *session_warning, *opt_warning;
 	uint64_t	 faults;
 	size_t		 len = 0;
 	int		 rc, interactive;
@@ -385,9 +385,12 @@ chat_run(struct options *o, struct chat_config *cfg, const char *banner,
 		r.hidethinking = o->hidethinking;
 		r.session = session;
 		r.nohistory = o->no_history;
-		all = lines_join((const char *[]){ banner, warning,
-		    ctx_warning, mem_warning != NULL ? mem_warning : mem,
-		    session_warning }, 5);
+		opt_warning = o->warning != NULL ? xstrfmt("warning: %s",
+		    o->warning) : NULL;
+		all = lines_join((const char *[]){ banner, opt_warning,
+		    warning, ctx_warning, mem_warning != NULL ? mem_warning :
+		    mem, session_warning }, 6);
+		free(opt_warning);
 		rc = tui_run(&r, all);
 		free(all);
 		repl_free(&r);

@@ -335,7 +335,9 @@ main(int argc, char **argv)
 	if (quant_init(&cause) != 0 ||
 	    options_check(&o, c->bit, c->name, &warning, &cause) != 0)
 		goto out;
-	if (warning != NULL)
+	/* the full-screen chat shows it in its pane, else it would go unseen */
+	o.warning = warning;
+	if (warning != NULL && !(c == &chat_entry && cmd_chat_interactive(&o)))
 		cmd_error("warning: %s", warning);
 	/* bench --calibrate measures the kernels, with or without one */
 	if (skip && o.model == NULL && c->arg != ARG_NONE && !o.calibrate)

@@ -19,6 +19,7 @@ struct store_model;
 struct options {
 	const char	*model;		/* -m or the first positional */
 	const struct store_model *found; /* the model named, when one was */
+	const char	*warning;	/* options_check's, for the TUI to show */
 	char		**args;		/* the other positionals */
 	int		 n_args;
 	int		 verbose;	/* --verbose */

@@ -300,8 +300,12 @@ ended long 0
 
 # --- Ctrl-D, and history recalled --------------------------------------------
 
-start eof --demo --hidethinking
+# (-t past the processors: its warning shown in the pane, not lost
+# behind the full screen)
+start eof --demo --hidethinking -t 64
 wait_for 'Send a message' 30
+wait_for '^warning: --threads: 64: more than the [0-9]* processors$' 1
+ok $? "an option's warning is shown in the full-screen chat"
 ! screen | grep -q '── reasoning'
 ok $? "--hidethinking starts without the reasoning pane"
 tm send-keys -t t Up
