@@ -87,6 +87,19 @@ on_progress(const struct pull_progress *p, void *arg)
 }
 
 /*
+ * Whether a model of size bytes fits ram ("yes", "no", "?" when ram is
+ * 0), and the tokens/s to expect from bandwidth bw were a token to read
+ * it all, into *tps (malloc'd, "?" when unknown).
+ */
+static const char *
+fit_words(uint64_t size, uint64_t ram, double bw, char **tps)
+{
+	*tps = bw > 0 && size > 0 ? xstrfmt("%.1f", bw * FIT_EFFICIENCY /
+	    (double)size) : xstrdup("?");
+	return ram == 0 ? "?" : size <= ram ? "yes" : "no";
+}
+
+/*
  * A repository named without a quant: the models it offers, a line each,
  * with whether the file fits the memory there is and the generation rate
  * to expect, as if every byte were read a token (a mixture of experts
@@ -99,6 +112,7 @@ offers_print(const struct pull_plan *plan, const char *text)
 	double		 bw = fit_bandwidth();
 	size_t		 i, w = 4;
 	char		*size, *tps, *mem;
+	const char	*fits;
 
 	for (i = 0; i < plan->n_offers; i++) {
 		if (strlen(plan->offers[i].name) > w)
@@ -108,12 +122,9 @@ offers_print(const struct pull_plan *plan, const char *text)
 	    "SHARDS", "FITS", "TOKENS/S");
 	for (i = 0; i < plan->n_offers; i++) {
 		size = cmd_bytes(plan->offers[i].size);
-		tps = bw > 0 && plan->offers[i].size > 0 ? xstrfmt("%.1f",
-		    bw * FIT_EFFICIENCY / (double)plan->offers[i].size) :
-		    xstrdup("?");
+		fits = fit_words(plan->offers[i].size, ram, bw, &tps);
 		printf("%-*s    %-8s    %-6zu    %-4s    %s\n", (int)w,
-		    plan->offers[i].name, size, plan->offers[i].n_files,
-		    ram == 0 ? "?" : plan->offers[i].size <= ram ? "yes" : "no",
+		    plan->offers[i].name, size, plan->offers[i].n_files, fits,
 		    tps);
 		free(size);
 		free(tps);
@@ -145,8 +156,9 @@ cmd_pull(struct options *o)
 {
 	struct pull_plan	 plan;
 	struct shown		 s;
-	uint64_t		 total = 0, need, room;
-	char			*cause = NULL, *a, *b;
+	uint64_t		 total = 0, need, room, ram;
+	char			*cause = NULL, *a, *b, *tps;
+	const char		*fits;
 	size_t			 i;
 	int			 rc = 1;
 
@@ -174,6 +186,15 @@ cmd_pull(struct options *o)
 	    need < total ? " already here)" : "");
 	free(a);
 	free(b);
+	/* before paying for the download: will it fit, how fast */
+	ram = residency_ram();
+	fits = fit_words(total, ram, fit_bandwidth(), &tps);
+	a = cmd_bytes(ram);
+	fprintf(stderr, "fits: %s (in the %s of memory there is); about %s "
+	    "tokens/s, an estimate (r1chat show %s says more)\n", fits,
+	    ram > 0 ? a : "?", tps, plan.name);
+	free(a);
+	free(tps);
 	if ((room = pull_free_bytes(&plan)) < need) {
 		a = cmd_bytes(need);
 		b = cmd_bytes(room);

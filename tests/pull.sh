@@ -168,10 +168,12 @@ ok $? "a corrupted blob: one line: $(grep '^r1chat' "$tmp/err")"
 ok $? "a corrupted blob: nothing under its name, the bad bytes discarded"
 : >"$tmp/log"
 "$R1CHAT" pull --registry "$url" huge:1b >"$tmp/out" 2>"$tmp/err"
-[ $? -eq 1 ] && [ "$(grep -c . "$tmp/err")" -eq 2 ] &&
+[ $? -eq 1 ] && [ "$(grep -c . "$tmp/err")" -eq 3 ] &&
     grep -q '^r1chat: pull: huge:1b: needs 563 TB more, the disk has .* free' "$tmp/err" &&
     ! grep -q '/cdn/' "$tmp/log"
 ok $? "a disk too small: refused before any byte: $(tail -n 1 "$tmp/err")"
+grep -q '^fits: no (in the .* of memory there is); about 0\.0 tokens/s' "$tmp/err"
+ok $? "before the download, the fit verdict: $(grep '^fits' "$tmp/err")"
 "$R1CHAT" pull --registry "http://127.0.0.1:1" deepseek-r1:7b >"$tmp/out" 2>"$tmp/err"
 [ $? -eq 1 ] && [ "$(grep -c . "$tmp/err")" -eq 1 ]
 ok $? "no registry there: one line: $(cat "$tmp/err")"
