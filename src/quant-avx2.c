@@ -476,12 +476,12 @@ vec_dot_q5_1_q8_1_avx2(int n, float *s, const void *vx, const void *vy)
 }
 
 /*
- * The dots most models spend their time in (Q4_0, Q8_0, Q4_K, Q6_K) are written
- * once for T activation rows at a time (T a constant 1 or 4 after
- * inlining): a weight block is decoded once and used for every row.  The
- * single-row vec_dot is the T = 1 instance, and each of the T results of
- * the multi-row one goes through exactly the same operations, so both
- * give the same bits; ops relies on that when it batches tokens.
+ * The dots most models spend their time in (Q4_0, Q8_0, Q4_K, Q5_K, Q6_K)
+ * are written once for T activation rows at a time (T a constant 1 or 4
+ * after inlining): a weight block is decoded once and used for every
+ * row.  The single-row vec_dot is the T = 1 instance, and each of the T
+ * results of the multi-row one goes through exactly the same operations,
+ * so both give the same bits; ops relies on that when it batches tokens.
  */
 #define ALWAYS_INLINE __attribute__((always_inline))
 #define XT 4		/* activation rows of the multi-row dots */
@@ -604,14 +604,24 @@ k4_mins16(__m256i v)
 	    (short)0x800e, (short)0x800e, (short)0x800f, (short)0x800f));
 }
 
+/*
+ * Q4_K's dot, or (q5) Q5_K's, whose qh adds a fifth bit to each weight:
+ * bit 2k of qh[l] to weight l of group 2k, bit 2k+1 to group 2k+1's.
+ * The integer sums are exact, so their grouping does not move a bit.
+ */
 SIMD_AVX2 static inline ALWAYS_INLINE void
-q4_K_dot(int n, float *s, const void *vx, const void *vy, size_t by, int T)
+k45_dot(int n, float *s, const void *vx, int q5, const void *vy, size_t by,
+    int T)
 {
-	const struct block_q4_K	*x = vx;
+	const struct block_q4_K	*x4 = vx;
+	const struct block_q5_K	*x5 = vx;
 	const struct block_q8_K	*y;
+	const uint8_t		*qs;
 	const __m256i		 low = _mm256_set1_epi8(0x0f);
+	const __m256i		 b4 = _mm256_set1_epi8(0x10);
 	__m256			 acc[XT];
 	__m256i			 isum[XT], scv, mins, q, lo, hi, s0, s1;
+	__m256i			 h = _mm256_setzero_si256();
 	float			 d, dmin;
 	int			 i, k, t, nb = n / QK_K;
 
@@ -620,10 +630,13 @@ q4_K_dot(int n, float *s, const void *vx, const void *vy, size_t by, int T)
 	for (t = 0; t < T; t++)
 		acc[t] = _mm256_setzero_ps();
 	for (i = 0; i < nb; i++) {
-		scv = k4_scales(x[i].scales);
+		scv = k4_scales(q5 ? x5[i].scales : x4[i].scales);
 		mins = k4_mins16(scv);
-		d = h2f(x[i].d);
-		dmin = h2f(x[i].dmin);
+		d = h2f(q5 ? x5[i].d : x4[i].d);
+		dmin = h2f(q5 ? x5[i].dmin : x4[i].dmin);
+		qs = q5 ? x5[i].qs : x4[i].qs;
+		if (q5)
+			h = _mm256_loadu_si256((const __m256i *)x5[i].qh);
 #pragma GCC unroll 4
 		for (t = 0; t < T; t++) {
 			y = YB(t);
@@ -637,10 +650,16 @@ q4_K_dot(int n, float *s, const void *vx, const void *vy, size_t by, int T)
 		 * the high ones. */
 #pragma GCC unroll 4
 		for (k = 0; k < 4; k++) {
-			q = _mm256_loadu_si256((const __m256i *)(x[i].qs +
-			    32 * k));
+			q = _mm256_loadu_si256((const __m256i *)(qs + 32 * k));
 			lo = _mm256_and_si256(q, low);
 			hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low);
+			if (q5) {
+				lo = _mm256_or_si256(lo, _mm256_and_si256(
+				    _mm256_slli_epi16(h, 4), b4));
+				hi = _mm256_or_si256(hi, _mm256_and_si256(
+				    _mm256_slli_epi16(h, 3), b4));
+				h = _mm256_srli_epi16(h, 2);
+			}
 			s0 = scale_all(scv, 2 * k);
 			s1 = scale_all(scv, 2 * k + 1);
 #pragma GCC unroll 4
@@ -669,59 +688,27 @@ q4_K_dot(int n, float *s, const void *vx, const void *vy, size_t by, int T)
 SIMD_AVX2 static void
 vec_dot_q4_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
 {
-	q4_K_dot(n, s, vx, vy, 0, 1);
+	k45_dot(n, s, vx, 0, vy, 0, 1);
 }
 
 SIMD_AVX2 static void
 vec_dot_q4_K_q8_K_x4_avx2(int n, float *s, const void *vx, const void *vy,
     size_t by)
 {
-	q4_K_dot(n, s, vx, vy, by, XT);
+	k45_dot(n, s, vx, 0, vy, by, XT);
 }
 
 SIMD_AVX2 static void
 vec_dot_q5_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
 {
-	const struct block_q5_K	*x = vx;
-	const struct block_q8_K	*y = vy;
-	const __m256i		 low = _mm256_set1_epi8(0x0f);
-	const __m256i		 b4 = _mm256_set1_epi8(0x10);
-	__m256			 acc = _mm256_setzero_ps();
-	__m256i			 scv, q, h, w0, w1, i0, i1;
-	int			 i, k, nb = n / QK_K;
+	k45_dot(n, s, vx, 1, vy, 0, 1);
+}
 
-	for (i = 0; i < nb; i++) {
-		scv = k4_scales(x[i].scales);
-		acc = _mm256_fnmadd_ps(_mm256_set1_ps(h2f(x[i].dmin) * y[i].d),
-		    _mm256_cvtepi32_ps(_mm256_madd_epi16(k4_mins16(scv),
-		    _mm256_loadu_si256((const __m256i *)y[i].bsums))), acc);
-		/* Bit 2k of qh[l] is the fifth bit of weight l of group
-		 * 2k, bit 2k+1 of group 2k+1: two bits used per step. */
-		h = _mm256_loadu_si256((const __m256i *)x[i].qh);
-		i0 = i1 = _mm256_setzero_si256();
-#pragma GCC unroll 4
-		for (k = 0; k < 4; k++) {
-			q = _mm256_loadu_si256((const __m256i *)(x[i].qs +
-			    32 * k));
-			w0 = _mm256_or_si256(_mm256_and_si256(q, low),
-			    _mm256_and_si256(_mm256_slli_epi16(h, 4), b4));
-			w1 = _mm256_or_si256(_mm256_and_si256(
-			    _mm256_srli_epi16(q, 4), low),
-			    _mm256_and_si256(_mm256_slli_epi16(h, 3), b4));
-			h = _mm256_srli_epi16(h, 2);
-			i0 = _mm256_add_epi32(i0, _mm256_madd_epi16(
-			    _mm256_maddubs_epi16(w0, _mm256_loadu_si256(
-			    (const __m256i *)(y[i].qs + 64 * k))),
-			    scale_all(scv, 2 * k)));
-			i1 = _mm256_add_epi32(i1, _mm256_madd_epi16(
-			    _mm256_maddubs_epi16(w1, _mm256_loadu_si256(
-			    (const __m256i *)(y[i].qs + 64 * k + 32))),
-			    scale_all(scv, 2 * k + 1)));
-		}
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[i].d),
-		    _mm256_cvtepi32_ps(_mm256_add_epi32(i0, i1)), acc);
-	}
-	*s = simd_hsum256(acc);
+SIMD_AVX2 static void
+vec_dot_q5_K_q8_K_x4_avx2(int n, float *s, const void *vx, const void *vy,
+    size_t by)
+{
+	k45_dot(n, s, vx, 1, vy, by, XT);
 }
 
 /*
@@ -993,6 +980,8 @@ static const struct {
 	    .x4 = vec_dot_q8_0_q8_0_x4_avx2 },
 	[GGML_TYPE_Q4_K] = { .single = vec_dot_q4_K_q8_K_avx2,
 	    .x4 = vec_dot_q4_K_q8_K_x4_avx2 },
+	[GGML_TYPE_Q5_K] = { .single = vec_dot_q5_K_q8_K_avx2,
+	    .x4 = vec_dot_q5_K_q8_K_x4_avx2 },
 	[GGML_TYPE_Q6_K] = { .single = vec_dot_q6_K_q8_K_avx2,
 	    .x4 = vec_dot_q6_K_q8_K_x4_avx2 },
 };
