@@ -476,7 +476,7 @@ vec_dot_q5_1_q8_1_avx2(int n, float *s, const void *vx, const void *vy)
 }
 
 /*
- * The dots most models spend their time in (Q4_0, Q8_0, Q4_K, Q5_K, Q6_K)
+ * The dots most models spend their time in (Q4_0, Q8_0 and the K-quants)
  * are written once for T activation rows at a time (T a constant 1 or 4
  * after inlining): a weight block is decoded once and used for every
  * row.  The single-row vec_dot is the T = 1 instance, and each of the T
@@ -833,107 +833,131 @@ k3_scales(const uint8_t *p)
 }
 
 /*
- * Q3_K: per half of 128 weights, bit pair 2j of qs[0..31] is the low two
- * bits of quarter j, and bit 4*half + j of hmask[l] its third bit; stored
- * as q + 4 (the third bit set means no -4).
+ * Q3_K (q3), or Q2_K.  Q3_K: per half of 128 weights, bit pair 2j of
+ * qs[0..31] is the low two bits of quarter j, and bit 4*half + j of
+ * hmask[l] its third bit; stored as q + 4 (the third bit set means no
+ * -4), so 4 times each group's activation sum is taken off the integer
+ * sum.  Q2_K: the same without the third bit; scales[g] has the group's
+ * scale in its low nibble and its min in the high one, the mins' sum
+ * kept apart in floats.  The integer sums are exact, so their grouping
+ * does not move a bit.
  */
+SIMD_AVX2 static inline ALWAYS_INLINE void
+k23_dot(int n, float *s, const void *vx, int q3, const void *vy, size_t by,
+    int T)
+{
+	const struct block_q2_K	*x2 = vx;
+	const struct block_q3_K	*x3 = vx;
+	const struct block_q8_K	*y;
+	const __m256i		 three = _mm256_set1_epi8(3);
+	const __m256i		 one = _mm256_set1_epi8(1);
+	const __m128i		 low = _mm_set1_epi8(0x0f);
+	const uint8_t		*qs;
+	__m256			 acc[XT], accm[XT];
+	__m256i			 isum[XT], scv, m16, q, w, sc, m;
+	__m256i			 h = _mm256_setzero_si256();
+	__m128i			 raw;
+	float			 d, dmin = 0;
+	int			 i, half, k, t, nb = n / QK_K;
+
+#define YB(t) ((const struct block_q8_K *)((const char *)vy + (t) * by) + i)
+#pragma GCC unroll 4
+	for (t = 0; t < T; t++)
+		acc[t] = accm[t] = _mm256_setzero_ps();
+	for (i = 0; i < nb; i++) {
+		if (q3) {
+			scv = _mm256_broadcastsi128_si256(k3_scales(
+			    x3[i].scales));
+			m16 = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(scv));
+			h = _mm256_loadu_si256((const __m256i *)x3[i].hmask);
+			d = h2f(x3[i].d);
+			qs = x3[i].qs;
+		} else {
+			raw = _mm_loadu_si128((const __m128i *)x2[i].scales);
+			scv = _mm256_broadcastsi128_si256(_mm_and_si128(raw,
+			    low));
+			m16 = _mm256_cvtepu8_epi16(_mm_and_si128(
+			    _mm_srli_epi16(raw, 4), low));
+			d = h2f(x2[i].d);
+			dmin = h2f(x2[i].dmin);
+			qs = x2[i].qs;
+		}
+#pragma GCC unroll 4
+		for (t = 0; t < T; t++) {
+			y = YB(t);
+			m = _mm256_madd_epi16(m16, _mm256_loadu_si256(
+			    (const __m256i *)y->bsums));
+			if (q3) {
+				isum[t] = _mm256_sub_epi32(
+				    _mm256_setzero_si256(),
+				    _mm256_slli_epi32(m, 2));
+			} else {
+				accm[t] = _mm256_fmadd_ps(_mm256_set1_ps(dmin *
+				    y->d), _mm256_cvtepi32_ps(m), accm[t]);
+				isum[t] = _mm256_setzero_si256();
+			}
+		}
+#pragma GCC unroll 2
+		for (half = 0; half < 2; half++) {
+			q = _mm256_loadu_si256((const __m256i *)(qs +
+			    32 * half));
+#pragma GCC unroll 4
+			for (k = 0; k < 4; k++) {
+				w = _mm256_and_si256(q, three);
+				if (q3) {
+					w = _mm256_or_si256(w,
+					    _mm256_slli_epi16(_mm256_and_si256(
+					    h, one), 2));
+					h = _mm256_srli_epi16(h, 1);
+				}
+				q = _mm256_srli_epi16(q, 2);
+				sc = scale_pair(scv, 8 * half + 2 * k);
+#pragma GCC unroll 4
+				for (t = 0; t < T; t++)
+					isum[t] = _mm256_add_epi32(isum[t],
+					    _mm256_madd_epi16(
+					    _mm256_maddubs_epi16(w,
+					    _mm256_loadu_si256((const __m256i *)
+					    (YB(t)->qs + 128 * half + 32 * k))),
+					    sc));
+			}
+		}
+#pragma GCC unroll 4
+		for (t = 0; t < T; t++)
+			acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * YB(t)->d),
+			    _mm256_cvtepi32_ps(isum[t]), acc[t]);
+	}
+#undef YB
+#pragma GCC unroll 4
+	for (t = 0; t < T; t++)
+		s[t] = q3 ? simd_hsum256(acc[t]) :
+		    simd_hsum256(acc[t]) - simd_hsum256(accm[t]);
+}
+
 SIMD_AVX2 static void
 vec_dot_q3_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
 {
-	const struct block_q3_K	*x = vx;
-	const struct block_q8_K	*y = vy;
-	const __m256i		 three = _mm256_set1_epi8(3);
-	const __m256i		 one = _mm256_set1_epi8(1);
-	__m256			 acc = _mm256_setzero_ps();
-	__m256i			 scv, q, h, w, i0, i1, p;
-	const int8_t		*ys;
-	int			 i, half, k, nb = n / QK_K;
-
-	for (i = 0; i < nb; i++) {
-		scv = _mm256_broadcastsi128_si256(k3_scales(x[i].scales));
-		i0 = _mm256_setzero_si256();
-		i1 = _mm256_sub_epi32(i0, _mm256_slli_epi32(_mm256_madd_epi16(
-		    _mm256_cvtepi8_epi16(_mm256_castsi256_si128(scv)),
-		    _mm256_loadu_si256((const __m256i *)y[i].bsums)), 2));
-		h = _mm256_loadu_si256((const __m256i *)x[i].hmask);
-#pragma GCC unroll 2
-		for (half = 0; half < 2; half++) {
-			q = _mm256_loadu_si256((const __m256i *)(x[i].qs +
-			    32 * half));
-			ys = y[i].qs + 128 * half;
-#pragma GCC unroll 4
-			for (k = 0; k < 4; k++) {
-				w = _mm256_or_si256(_mm256_and_si256(q, three),
-				    _mm256_slli_epi16(_mm256_and_si256(h, one),
-				    2));
-				q = _mm256_srli_epi16(q, 2);
-				h = _mm256_srli_epi16(h, 1);
-				p = _mm256_madd_epi16(_mm256_maddubs_epi16(w,
-				    _mm256_loadu_si256((const __m256i *)(ys +
-				    32 * k))), scale_pair(scv,
-				    8 * half + 2 * k));
-				if (k & 1)
-					i1 = _mm256_add_epi32(i1, p);
-				else
-					i0 = _mm256_add_epi32(i0, p);
-			}
-		}
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[i].d),
-		    _mm256_cvtepi32_ps(_mm256_add_epi32(i0, i1)), acc);
-	}
-	*s = simd_hsum256(acc);
+	k23_dot(n, s, vx, 1, vy, 0, 1);
 }
 
-/*
- * Q2_K: as Q3_K without the third bit; scales[g] has the group's scale
- * in its low nibble and its min in the high one.
- */
+SIMD_AVX2 static void
+vec_dot_q3_K_q8_K_x4_avx2(int n, float *s, const void *vx, const void *vy,
+    size_t by)
+{
+	k23_dot(n, s, vx, 1, vy, by, XT);
+}
+
 SIMD_AVX2 static void
 vec_dot_q2_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
 {
-	const struct block_q2_K	*x = vx;
-	const struct block_q8_K	*y = vy;
-	const __m256i		 three = _mm256_set1_epi8(3);
-	const __m128i		 low = _mm_set1_epi8(0x0f);
-	__m256			 acc = _mm256_setzero_ps();
-	__m256			 accm = _mm256_setzero_ps();
-	__m256i			 scv, q, i0, i1, p, mins;
-	__m128i			 raw;
-	const int8_t		*ys;
-	int			 i, half, k, nb = n / QK_K;
+	k23_dot(n, s, vx, 0, vy, 0, 1);
+}
 
-	for (i = 0; i < nb; i++) {
-		raw = _mm_loadu_si128((const __m128i *)x[i].scales);
-		scv = _mm256_broadcastsi128_si256(_mm_and_si128(raw, low));
-		mins = _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_and_si128(
-		    _mm_srli_epi16(raw, 4), low)),
-		    _mm256_loadu_si256((const __m256i *)y[i].bsums));
-		accm = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].dmin) * y[i].d),
-		    _mm256_cvtepi32_ps(mins), accm);
-		i0 = i1 = _mm256_setzero_si256();
-#pragma GCC unroll 2
-		for (half = 0; half < 2; half++) {
-			q = _mm256_loadu_si256((const __m256i *)(x[i].qs +
-			    32 * half));
-			ys = y[i].qs + 128 * half;
-#pragma GCC unroll 4
-			for (k = 0; k < 4; k++) {
-				p = _mm256_madd_epi16(_mm256_maddubs_epi16(
-				    _mm256_and_si256(q, three),
-				    _mm256_loadu_si256((const __m256i *)(ys +
-				    32 * k))), scale_pair(scv,
-				    8 * half + 2 * k));
-				q = _mm256_srli_epi16(q, 2);
-				if (k & 1)
-					i1 = _mm256_add_epi32(i1, p);
-				else
-					i0 = _mm256_add_epi32(i0, p);
-			}
-		}
-		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[i].d),
-		    _mm256_cvtepi32_ps(_mm256_add_epi32(i0, i1)), acc);
-	}
-	*s = simd_hsum256(acc) - simd_hsum256(accm);
+SIMD_AVX2 static void
+vec_dot_q2_K_q8_K_x4_avx2(int n, float *s, const void *vx, const void *vy,
+    size_t by)
+{
+	k23_dot(n, s, vx, 0, vy, by, XT);
 }
 
 /* ------------------------------------------------------------------ */
@@ -976,6 +1000,10 @@ static const struct {
 } avx2_x4[GGML_TYPE_COUNT] = {
 	[GGML_TYPE_Q4_0] = { .single = vec_dot_q4_0_q8_0_avx2,
 	    .x4 = vec_dot_q4_0_q8_0_x4_avx2 },
+	[GGML_TYPE_Q2_K] = { .single = vec_dot_q2_K_q8_K_avx2,
+	    .x4 = vec_dot_q2_K_q8_K_x4_avx2 },
+	[GGML_TYPE_Q3_K] = { .single = vec_dot_q3_K_q8_K_avx2,
+	    .x4 = vec_dot_q3_K_q8_K_x4_avx2 },
 	[GGML_TYPE_Q8_0] = { .single = vec_dot_q8_0_q8_0_avx2,
 	    .x4 = vec_dot_q8_0_q8_0_x4_avx2 },
 	[GGML_TYPE_Q4_K] = { .single = vec_dot_q4_K_q8_K_avx2,
