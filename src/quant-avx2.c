@@ -486,6 +486,21 @@ vec_dot_q5_1_q8_1_avx2(int n, float *s, const void *vx, const void *vy)
 #define ALWAYS_INLINE __attribute__((always_inline))
 #define XT 4		/* activation rows of the multi-row dots */
 
+/* The single- and 4-row dots vec_dot_NAME_avx2 and _x4_avx2: driver
+ * dot's instances with its type flag. */
+#define DOTS(name, dot, flag)						\
+SIMD_AVX2 static void							\
+vec_dot_##name##_avx2(int n, float *s, const void *vx, const void *vy)	\
+{									\
+	dot(n, s, vx, flag, vy, 0, 1);					\
+}									\
+SIMD_AVX2 static void							\
+vec_dot_##name##_x4_avx2(int n, float *s, const void *vx,		\
+    const void *vy, size_t by)						\
+{									\
+	dot(n, s, vx, flag, vy, by, XT);				\
+}
+
 /*
  * One block of 32 weights, Q8_0's or (q4) Q4_0's, against T activation
  * blocks (Q8_0) by bytes apart: both types start with their F16 delta.
@@ -538,31 +553,9 @@ b32_dot(int n, float *s, const void *vx, int q4, const void *vy, size_t by,
 		s[t] = simd_hsum256(_mm256_add_ps(a0[t], a1[t]));
 }
 
-SIMD_AVX2 static void
-vec_dot_q8_0_q8_0_avx2(int n, float *s, const void *vx, const void *vy)
-{
-	b32_dot(n, s, vx, 0, vy, 0, 1);
-}
+DOTS(q8_0_q8_0, b32_dot, 0)
 
-SIMD_AVX2 static void
-vec_dot_q8_0_q8_0_x4_avx2(int n, float *s, const void *vx, const void *vy,
-    size_t by)
-{
-	b32_dot(n, s, vx, 0, vy, by, XT);
-}
-
-SIMD_AVX2 static void
-vec_dot_q4_0_q8_0_avx2(int n, float *s, const void *vx, const void *vy)
-{
-	b32_dot(n, s, vx, 1, vy, 0, 1);
-}
-
-SIMD_AVX2 static void
-vec_dot_q4_0_q8_0_x4_avx2(int n, float *s, const void *vx, const void *vy,
-    size_t by)
-{
-	b32_dot(n, s, vx, 1, vy, by, XT);
-}
+DOTS(q4_0_q8_0, b32_dot, 1)
 
 /* ------------------------------------------------------------------ */
 /* K-quants: 256-weight super-blocks against Q8_K */
@@ -685,31 +678,9 @@ k45_dot(int n, float *s, const void *vx, int q5, const void *vy, size_t by,
 		s[t] = simd_hsum256(acc[t]);
 }
 
-SIMD_AVX2 static void
-vec_dot_q4_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
-{
-	k45_dot(n, s, vx, 0, vy, 0, 1);
-}
+DOTS(q4_K_q8_K, k45_dot, 0)
 
-SIMD_AVX2 static void
-vec_dot_q4_K_q8_K_x4_avx2(int n, float *s, const void *vx, const void *vy,
-    size_t by)
-{
-	k45_dot(n, s, vx, 0, vy, by, XT);
-}
-
-SIMD_AVX2 static void
-vec_dot_q5_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
-{
-	k45_dot(n, s, vx, 1, vy, 0, 1);
-}
-
-SIMD_AVX2 static void
-vec_dot_q5_K_q8_K_x4_avx2(int n, float *s, const void *vx, const void *vy,
-    size_t by)
-{
-	k45_dot(n, s, vx, 1, vy, by, XT);
-}
+DOTS(q5_K_q8_K, k45_dot, 1)
 
 /*
  * Q6_K: per half of 128 weights, ql[0..31] and ql[32..63] give the low
@@ -934,31 +905,9 @@ k23_dot(int n, float *s, const void *vx, int q3, const void *vy, size_t by,
 		    simd_hsum256(acc[t]) - simd_hsum256(accm[t]);
 }
 
-SIMD_AVX2 static void
-vec_dot_q3_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
-{
-	k23_dot(n, s, vx, 1, vy, 0, 1);
-}
+DOTS(q3_K_q8_K, k23_dot, 1)
 
-SIMD_AVX2 static void
-vec_dot_q3_K_q8_K_x4_avx2(int n, float *s, const void *vx, const void *vy,
-    size_t by)
-{
-	k23_dot(n, s, vx, 1, vy, by, XT);
-}
-
-SIMD_AVX2 static void
-vec_dot_q2_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy)
-{
-	k23_dot(n, s, vx, 0, vy, 0, 1);
-}
-
-SIMD_AVX2 static void
-vec_dot_q2_K_q8_K_x4_avx2(int n, float *s, const void *vx, const void *vy,
-    size_t by)
-{
-	k23_dot(n, s, vx, 0, vy, by, XT);
-}
+DOTS(q2_K_q8_K, k23_dot, 0)
 
 /* ------------------------------------------------------------------ */
 
