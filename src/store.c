@@ -428,9 +428,50 @@ manifest_path(const char *root, const struct store_name *n)
 	    n->model, n->tag);
 }
 
+/* A folder's entry looked for, case aside. */
+struct ci_find {
+	const char	*want;
+	char		*found;		/* its path, malloc'd */
+};
+
+static int
+ci_entry(const char *dir, const char *name, void *arg)
+{
+	struct ci_find	*f = arg;
+
+	if (strcasecmp(name, f->want) != 0)
+		return 0;
+	f->found = xstrfmt("%s/%s", dir, name);
+	return 1;
+}
+
 /*
- * Looks n up in the stores from first on: 0 with *m filled, 1 when no
- * store has it, -1 with *cause on a broken manifest.
+ * n's manifest in the store at root with the parts' case aside, as
+ * ollama matches names (Deepseek-R1:7B is deepseek-r1:7b): its path,
+ * malloc'd, or NULL.
+ */
+static char *
+manifest_path_ci(const char *root, const struct store_name *n)
+{
+	const char	*parts[4] = { n->host, n->ns, n->model, n->tag };
+	struct ci_find	 f;
+	char		*dir = xstrfmt("%s/manifests", root);
+	size_t		 i;
+
+	for (i = 0; i < 4 && dir != NULL; i++) {
+		f.want = parts[i];
+		f.found = NULL;
+		util_dir_each(dir, ci_entry, &f);
+		free(dir);
+		dir = f.found;
+	}
+	return dir;
+}
+
+/*
+ * Looks n up in the stores from first on (its exact spelling, else case
+ * aside): 0 with *m filled, 1 when no store has it, -1 with *cause on a
+ * broken manifest.
  */
 static int
 name_find(const struct store_name *n, enum store_kind first,
@@ -444,7 +485,11 @@ name_find(const struct store_name *n, enum store_kind first,
 		if ((root = store_root(k)) == NULL)
 			continue;
 		path = manifest_path(root, n);
-		if (access(path, F_OK) == 0) {
+		if (access(path, F_OK) != 0) {
+			free(path);
+			path = manifest_path_ci(root, n);
+		}
+		if (path != NULL && access(path, F_OK) == 0) {
 			m->store = k;
 			m->name = store_name_format(n);
 			rc = manifest_read(root, path, m, cause);

@@ -74,6 +74,9 @@ manifest "$ROOT" registry.ollama.ai/library/broken/1b \
 ok $? "show NAME: exit 0 $(head -n 1 "$tmp/err")"
 grep -q '^    quantization  *Q8_0$' "$tmp/out"
 ok $? "show NAME: the blob's model (Q8_0)"
+"$R1CHAT" show DeepSeek-R1:7B >"$tmp/out2" 2>&1 &&
+    grep -q '^    quantization  *Q8_0$' "$tmp/out2"
+ok $? "a name matched case aside, as ollama does (DeepSeek-R1:7B)"
 grep -q '^    stop  *"<｜end▁of▁sentence｜>"$' "$tmp/out" &&
     grep -q "^    temperature  *0.7$" "$tmp/out"
 ok $? "show NAME: the params layer, a row a value"
