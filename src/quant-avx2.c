@@ -428,30 +428,6 @@ vec_dot_q4_1_q8_1_avx2(int n, float *s, const void *vx, const void *vy)
 }
 
 SIMD_AVX2 static void
-vec_dot_q5_0_q8_0_avx2(int n, float *s, const void *vx, const void *vy)
-{
-	const struct block_q5_0	*x = vx;
-	const struct block_q8_0	*y = vy;
-	const __m256i		 minus16 = _mm256_set1_epi8((char)0xf0);
-	__m256			 acc0 = _mm256_setzero_ps(), acc1 = acc0, f;
-	__m256i			 w, p;
-	int			 i, nb = n / QK5_0;
-
-	for (i = 0; i < nb; i++) {
-		/* q - 16: a clear fifth bit leaves the nibble negative,
-		 * which in two's complement is just its high bits set. */
-		w = _mm256_or_si256(nibbles32(x[i].qs),
-		    _mm256_andnot_si256(bits32(x[i].qh), minus16));
-		p = dot_s8s8(w, _mm256_loadu_si256((const __m256i *)y[i].qs));
-		f = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) *
-		    h2f(y[i].d)), _mm256_cvtepi32_ps(p), acc1);
-		acc1 = acc0;
-		acc0 = f;
-	}
-	*s = simd_hsum256(_mm256_add_ps(acc0, acc1));
-}
-
-SIMD_AVX2 static void
 vec_dot_q5_1_q8_1_avx2(int n, float *s, const void *vx, const void *vy)
 {
 	const struct block_q5_1	*x = vx;
@@ -501,22 +477,40 @@ vec_dot_##name##_x4_avx2(int n, float *s, const void *vx,		\
 	dot(n, s, vx, flag, vy, by, XT);				\
 }
 
-/*
- * One block of 32 weights, Q8_0's or (q4) Q4_0's, against T activation
- * blocks (Q8_0) by bytes apart: both types start with their F16 delta.
- */
+/* The blocks of 32 weights against Q8_0, each starting with its delta. */
+enum b32 { B32_Q8_0, B32_Q4_0, B32_Q5_0 };
+
+/* The 32 signed weights of block x of kind k. */
+SIMD_AVX2 static inline ALWAYS_INLINE __m256i
+b32_weights(const void *x, enum b32 k)
+{
+	const struct block_q5_0	*x5 = x;
+
+	switch (k) {
+	case B32_Q4_0:
+		return _mm256_sub_epi8(nibbles32(((const struct block_q4_0 *)
+		    x)->qs), _mm256_set1_epi8(8));
+	case B32_Q5_0:
+		/* q - 16: a clear fifth bit leaves the nibble negative,
+		 * which in two's complement is just its high bits set. */
+		return _mm256_or_si256(nibbles32(x5->qs), _mm256_andnot_si256(
+		    bits32(x5->qh), _mm256_set1_epi8((char)0xf0)));
+	default:
+		return _mm256_loadu_si256((const __m256i *)
+		    ((const struct block_q8_0 *)x)->qs);
+	}
+}
+
+/* One block of kind k against T activation blocks by bytes apart. */
 SIMD_AVX2 static inline ALWAYS_INLINE void
-b32_step(const void *x, int q4, const char *y0, size_t by, int T,
+b32_step(const void *x, enum b32 k, const char *y0, size_t by, int T,
     __m256 *acc)
 {
 	const struct block_q8_0	*y;
-	__m256i			 w, aw, p;
+	__m256i			 w = b32_weights(x, k), aw, p;
 	float			 dx = h2f(*(const ggml_half *)x);
 	int			 t;
 
-	w = q4 ? _mm256_sub_epi8(nibbles32(((const struct block_q4_0 *)
-	    x)->qs), _mm256_set1_epi8(8)) : _mm256_loadu_si256(
-	    (const __m256i *)((const struct block_q8_0 *)x)->qs);
 	aw = _mm256_abs_epi8(w);
 #pragma GCC unroll 4
 	for (t = 0; t < T; t++) {
@@ -529,33 +523,37 @@ b32_step(const void *x, int q4, const char *y0, size_t by, int T,
 }
 
 SIMD_AVX2 static inline ALWAYS_INLINE void
-b32_dot(int n, float *s, const void *vx, int q4, const void *vy, size_t by,
-    int T)
+b32_dot(int n, float *s, const void *vx, enum b32 k, const void *vy,
+    size_t by, int T)
 {
-	const char	*x = vx, *y = vy;
-	const size_t	 xb = q4 ? sizeof (struct block_q4_0) :
-	    sizeof (struct block_q8_0), yb = sizeof (struct block_q8_0);
-	__m256		 a0[XT], a1[XT];
-	int		 i, t, nb = n / QK8_0;
+	static const size_t	 sizes[] = {
+		[B32_Q8_0] = sizeof (struct block_q8_0),
+		[B32_Q4_0] = sizeof (struct block_q4_0),
+		[B32_Q5_0] = sizeof (struct block_q5_0),
+	};
+	const char		*x = vx, *y = vy;
+	const size_t		 xb = sizes[k], yb = sizeof (struct block_q8_0);
+	__m256			 a0[XT], a1[XT];
+	int			 i, t, nb = n / QK8_0;
 
 #pragma GCC unroll 4
 	for (t = 0; t < T; t++)
 		a0[t] = a1[t] = _mm256_setzero_ps();
 	/* Two accumulators each: a block is shorter than an FMA's latency. */
 	for (i = 0; i + 1 < nb; i += 2) {
-		b32_step(x + i * xb, q4, y + i * yb, by, T, a0);
-		b32_step(x + (i + 1) * xb, q4, y + (i + 1) * yb, by, T, a1);
+		b32_step(x + i * xb, k, y + i * yb, by, T, a0);
+		b32_step(x + (i + 1) * xb, k, y + (i + 1) * yb, by, T, a1);
 	}
 	if (i < nb)
-		b32_step(x + i * xb, q4, y + i * yb, by, T, a0);
+		b32_step(x + i * xb, k, y + i * yb, by, T, a0);
 #pragma GCC unroll 4
 	for (t = 0; t < T; t++)
 		s[t] = simd_hsum256(_mm256_add_ps(a0[t], a1[t]));
 }
 
-DOTS(q8_0_q8_0, b32_dot, 0)
-
-DOTS(q4_0_q8_0, b32_dot, 1)
+DOTS(q8_0_q8_0, b32_dot, B32_Q8_0)
+DOTS(q4_0_q8_0, b32_dot, B32_Q4_0)
+DOTS(q5_0_q8_0, b32_dot, B32_Q5_0)
 
 /* ------------------------------------------------------------------ */
 /* K-quants: 256-weight super-blocks against Q8_K */
@@ -949,6 +947,8 @@ static const struct {
 } avx2_x4[GGML_TYPE_COUNT] = {
 	[GGML_TYPE_Q4_0] = { .single = vec_dot_q4_0_q8_0_avx2,
 	    .x4 = vec_dot_q4_0_q8_0_x4_avx2 },
+	[GGML_TYPE_Q5_0] = { .single = vec_dot_q5_0_q8_0_avx2,
+	    .x4 = vec_dot_q5_0_q8_0_x4_avx2 },
 	[GGML_TYPE_Q2_K] = { .single = vec_dot_q2_K_q8_K_avx2,
 	    .x4 = vec_dot_q2_K_q8_K_x4_avx2 },
 	[GGML_TYPE_Q3_K] = { .single = vec_dot_q3_K_q8_K_avx2,
