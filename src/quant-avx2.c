@@ -405,54 +405,8 @@ vec_dot_bf16_f32_avx2(int n, float *s, const void *vx, const void *vy)
  * consecutive blocks do not wait on each other.
  */
 
-SIMD_AVX2 static void
-vec_dot_q4_1_q8_1_avx2(int n, float *s, const void *vx, const void *vy)
-{
-	const struct block_q4_1	*x = vx;
-	const struct block_q8_1	*y = vy;
-	__m256			 acc0 = _mm256_setzero_ps(), acc1 = acc0, f;
-	__m256i			 p;
-	float			 summ = 0.0f;
-	int			 i, nb = n / QK4_1;
-
-	for (i = 0; i < nb; i++) {
-		p = dot_u8s8(nibbles32(x[i].qs),
-		    _mm256_loadu_si256((const __m256i *)y[i].qs));
-		f = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) *
-		    h2f(y[i].d)), _mm256_cvtepi32_ps(p), acc1);
-		acc1 = acc0;
-		acc0 = f;
-		summ += h2f(x[i].m) * h2f(y[i].s);
-	}
-	*s = simd_hsum256(_mm256_add_ps(acc0, acc1)) + summ;
-}
-
-SIMD_AVX2 static void
-vec_dot_q5_1_q8_1_avx2(int n, float *s, const void *vx, const void *vy)
-{
-	const struct block_q5_1	*x = vx;
-	const struct block_q8_1	*y = vy;
-	const __m256i		 b4 = _mm256_set1_epi8(0x10);
-	__m256			 acc0 = _mm256_setzero_ps(), acc1 = acc0, f;
-	__m256i			 w, p;
-	float			 summ = 0.0f;
-	int			 i, nb = n / QK5_1;
-
-	for (i = 0; i < nb; i++) {
-		w = _mm256_or_si256(nibbles32(x[i].qs),
-		    _mm256_and_si256(bits32(x[i].qh), b4));
-		p = dot_u8s8(w, _mm256_loadu_si256((const __m256i *)y[i].qs));
-		f = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) *
-		    h2f(y[i].d)), _mm256_cvtepi32_ps(p), acc1);
-		acc1 = acc0;
-		acc0 = f;
-		summ += h2f(x[i].m) * h2f(y[i].s);
-	}
-	*s = simd_hsum256(_mm256_add_ps(acc0, acc1)) + summ;
-}
-
 /*
- * The dots most models spend their time in (Q4_0, Q8_0 and the K-quants)
+ * The dots of the 32-weight blocks and of the K-quants
  * are written once for T activation rows at a time (T a constant 1 or 4
  * after inlining): a weight block is decoded once and used for every
  * row.  The single-row vec_dot is the T = 1 instance, and each of the T
@@ -554,6 +508,67 @@ b32_dot(int n, float *s, const void *vx, enum b32 k, const void *vy,
 DOTS(q8_0_q8_0, b32_dot, B32_Q8_0)
 DOTS(q4_0_q8_0, b32_dot, B32_Q4_0)
 DOTS(q5_0_q8_0, b32_dot, B32_Q5_0)
+
+/*
+ * Q4_1 (q5 0) and Q5_1 (q5 1) against Q8_1: weights q of 0 to 15 (31)
+ * with a delta and a min m, so a block's dot is d * dy * sum(q * y)
+ * plus m times the activations' sum (Q8_1's s), added in block order.
+ * One block x against T activation blocks by bytes apart:
+ */
+SIMD_AVX2 static inline ALWAYS_INLINE void
+b32m_step(const void *x, int q5, const char *y0, size_t by, int T,
+    __m256 *acc, float *summ)
+{
+	const struct block_q4_1	*x4 = x;
+	const struct block_q5_1	*x5 = x;
+	const struct block_q8_1	*y;
+	__m256i			 w;
+	float			 d = h2f(x4->d), m = h2f(x4->m);
+	int			 t;
+
+	/* both blocks start with d and m */
+	w = q5 ? _mm256_or_si256(nibbles32(x5->qs), _mm256_and_si256(
+	    bits32(x5->qh), _mm256_set1_epi8(0x10))) : nibbles32(x4->qs);
+#pragma GCC unroll 4
+	for (t = 0; t < T; t++) {
+		y = (const struct block_q8_1 *)(y0 + t * by);
+		acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * h2f(y->d)),
+		    _mm256_cvtepi32_ps(dot_u8s8(w, _mm256_loadu_si256(
+		    (const __m256i *)y->qs))), acc[t]);
+		summ[t] += m * h2f(y->s);
+	}
+}
+
+SIMD_AVX2 static inline ALWAYS_INLINE void
+b32m_dot(int n, float *s, const void *vx, int q5, const void *vy,
+    size_t by, int T)
+{
+	const char	*x = vx, *y = vy;
+	const size_t	 xb = q5 ? sizeof (struct block_q5_1) :
+	    sizeof (struct block_q4_1), yb = sizeof (struct block_q8_1);
+	__m256		 a0[XT], a1[XT];
+	float		 summ[XT];
+	int		 i, t, nb = n / QK4_1;
+
+#pragma GCC unroll 4
+	for (t = 0; t < T; t++) {
+		a0[t] = a1[t] = _mm256_setzero_ps();
+		summ[t] = 0.0f;
+	}
+	for (i = 0; i + 1 < nb; i += 2) {
+		b32m_step(x + i * xb, q5, y + i * yb, by, T, a0, summ);
+		b32m_step(x + (i + 1) * xb, q5, y + (i + 1) * yb, by, T, a1,
+		    summ);
+	}
+	if (i < nb)
+		b32m_step(x + i * xb, q5, y + i * yb, by, T, a0, summ);
+#pragma GCC unroll 4
+	for (t = 0; t < T; t++)
+		s[t] = simd_hsum256(_mm256_add_ps(a0[t], a1[t])) + summ[t];
+}
+
+DOTS(q4_1_q8_1, b32m_dot, 0)
+DOTS(q5_1_q8_1, b32m_dot, 1)
 
 /* ------------------------------------------------------------------ */
 /* K-quants: 256-weight super-blocks against Q8_K */
@@ -949,6 +964,10 @@ static const struct {
 	    .x4 = vec_dot_q4_0_q8_0_x4_avx2 },
 	[GGML_TYPE_Q5_0] = { .single = vec_dot_q5_0_q8_0_avx2,
 	    .x4 = vec_dot_q5_0_q8_0_x4_avx2 },
+	[GGML_TYPE_Q4_1] = { .single = vec_dot_q4_1_q8_1_avx2,
+	    .x4 = vec_dot_q4_1_q8_1_x4_avx2 },
+	[GGML_TYPE_Q5_1] = { .single = vec_dot_q5_1_q8_1_avx2,
+	    .x4 = vec_dot_q5_1_q8_1_x4_avx2 },
 	[GGML_TYPE_Q2_K] = { .single = vec_dot_q2_K_q8_K_avx2,
 	    .x4 = vec_dot_q2_K_q8_K_x4_avx2 },
 	[GGML_TYPE_Q3_K] = { .single = vec_dot_q3_K_q8_K_avx2,
