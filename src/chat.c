@@ -841,6 +841,10 @@ chat_open(const struct chat_config *cfg, char **warning, char **cause)
 	c->load_ns = util_now_ns() - t0;
 	return c;
 fail:
+	if (warning != NULL) {
+		free(*warning);
+		*warning = NULL;
+	}
 	chat_free(c);
 	return NULL;
 }

@@ -117,9 +117,9 @@ typedef int (*chat_event_cb)(const struct chat_event *ev, void *arg);
 
 /*
  * Loads the model, its tokenizer and template, and allocates the context.
- * Returns NULL with *cause set when any of it fails.  A warning (the
- * template guessed, an unknown pre-tokenizer) goes to *warning (malloc'd)
- * when warning is not NULL.
+ * Returns NULL with *cause set when any of it fails (and *warning NULL).
+ * A warning (the template guessed, an unknown pre-tokenizer) goes to
+ * *warning (malloc'd) when warning is not NULL.
  */
 struct chat *chat_open(const struct chat_config *cfg, char **warning,
     char **cause);
