@@ -399,7 +399,7 @@ show_fit(const struct gguf_file *g, const struct options *o)
 {
 	struct show_table	 t = { NULL, 0 };
 	struct fit		 f;
-	char			*cause = NULL, *a, *b, *c, *s;
+	char			*cause = NULL, *a, *b, *c, *d, *e, *s;
 	const char		*verdict;
 	uint64_t		 need;
 
@@ -440,13 +440,24 @@ show_fit(const struct gguf_file *g, const struct options *o)
 		table_add(&t, "fits", verdict, NULL, NULL);
 	}
 	if (f.tps > 0) {
-		a = cmd_bytes((uint64_t)f.bandwidth);
-		b = cmd_bytes(f.per_token);
-		s = xstrfmt("%.1f tokens/s, an estimate (%s/s read x %.2f / %s "
-		    "a token)", f.tps, a, FIT_EFFICIENCY, b);
+		a = cmd_bytes((uint64_t)f.speed);
+		b = cmd_bytes(f.per_token - f.expert_token);
+		c = cmd_bytes(f.expert_token);
+		e = f.expert_token > 0 ? xstrfmt(", and %s of experts at x "
+		    "%.2f of it", c, FIT_EXPERTS) : xstrdup("");
+		d = cmd_bytes((uint64_t)(f.speed < f.bandwidth *
+		    FIT_EFFICIENCY ? f.compute : f.bandwidth));
+		s = xstrfmt("%.1f tokens/s, an estimate (%s a token at %s/s: "
+		    "%s/s %s x %.2f%s)", f.tps, b, a, d, f.speed < f.bandwidth *
+		    FIT_EFFICIENCY ? "through the dots" : "read", f.speed <
+		    f.bandwidth * FIT_EFFICIENCY ? FIT_EFFICIENCY_DOTS :
+		    FIT_EFFICIENCY, e);
+		free(d);
 		table_add(&t, "generation", s, NULL, NULL);
 		free(a);
 		free(b);
+		free(c);
+		free(e);
 		free(s);
 	}
 	table_print("Fit", &t);

@@ -1,11 +1,17 @@
 /*
  * fit.c - the memory a model needs against what there is, and the
- * generation rate to expect: read bandwidth x FIT_EFFICIENCY / bytes a
- * token reads.  The bandwidth is measured by reading a buffer larger than
- * the caches from every thread, the best of a few passes, once a boot.
+ * generation rate to expect: the speed weights go through (the read
+ * bandwidth, or the threads' dots when slower) x FIT_EFFICIENCY / bytes
+ * a token reads (the routed experts' at FIT_EFFICIENCY_EXPERTS).  The
+ * bandwidth is measured by reading a buffer larger than the caches from
+ * every thread, the best of a few passes, once a boot; the dots' speed by
+ * timing the model's main weight type's dot on rows in the caches.
  */
 #include "config.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +20,7 @@
 #include "gguf.h"
 #include "kv.h"
 #include "model.h"
+#include "quant.h"
 #include "residency.h"
 #include "store.h"
 #include "util.h"
@@ -21,6 +28,89 @@
 #define PROBE_BYTES	((size_t)128 << 20)	/* well past any L3 */
 #define PROBE_PASSES	8
 #define BOOT_ID		"/proc/sys/kernel/random/boot_id"
+/*
+ * The dot's timing: DOT_ROWS rows of DOT_COLS in the caches, passes over
+ * them for DOT_NS at least, the best of DOT_TRIES such timings.
+ */
+#define DOT_COLS	4096
+#define DOT_ROWS	16
+#define DOT_NS		5000000LL
+#define DOT_TRIES	6
+
+/* The weight type most of g's bytes are in. */
+static enum ggml_type
+main_type(const struct gguf_file *g)
+{
+	uint64_t	bytes[GGML_TYPE_COUNT] = { 0 };
+	uint64_t	i;
+	int		t, best = GGML_TYPE_F32;
+
+	for (i = 0; i < g->n_tensors; i++) {
+		if (g->tensors[i].type < GGML_TYPE_COUNT)
+			bytes[g->tensors[i].type] += g->tensors[i].size;
+	}
+	for (t = 0; t < GGML_TYPE_COUNT; t++) {
+		if (bytes[t] > bytes[best])
+			best = t;
+	}
+	return (enum ggml_type)best;
+}
+
+/*
+ * The bytes/s of weights of type t the threads' single-token dots get
+ * through from the caches (one thread timed, times the threads), or 0.
+ */
+static double
+dot_speed(enum ggml_type t)
+{
+	const struct quant_traits	*w = quant_traits(t), *a;
+	float				*x, s;
+	char				*wb, *ab;
+	size_t				 wrow, arow;
+	int64_t				 t0, dt, n;
+	double				 best = 0, v;
+	int				 r, i, k, threads = 1;
+
+	if (w == NULL || w->vec_dot == NULL || w->blck <= 0 ||
+	    (a = quant_traits(w->vec_dot_type)) == NULL || a->blck <= 0 ||
+	    DOT_COLS % w->blck != 0 || DOT_COLS % a->blck != 0 ||
+	    (w->vec_dot_type != GGML_TYPE_F32 && a->from_float == NULL))
+		return 0;
+	wrow = DOT_COLS / (size_t)w->blck * w->size;
+	arow = DOT_COLS / (size_t)a->blck * a->size;
+	/* every page touched before the clock runs */
+	wb = xmalloc(DOT_ROWS * wrow);
+	memset(wb, 0, DOT_ROWS * wrow);
+	ab = xcalloc(1, arow);
+	x = xcalloc(DOT_COLS, sizeof *x);
+	for (i = 0; i < DOT_COLS; i++)
+		x[i] = (float)(i % 7) - 3.0f;
+	if (w->vec_dot_type == GGML_TYPE_F32)
+		memcpy(ab, x, arow);
+	else
+		a->from_float(x, ab, DOT_COLS);
+	for (k = 0; k < DOT_TRIES; k++) {
+		t0 = util_now_ns();
+		n = 0;
+		do {
+			for (r = 0; r < DOT_ROWS; r++)
+				w->vec_dot(DOT_COLS, &s, wb + (size_t)r * wrow,
+				    ab);
+			n += DOT_ROWS;
+			dt = util_now_ns() - t0;
+		} while (dt < DOT_NS);
+		v = (double)n * (double)wrow * 1e9 / (double)dt;
+		if (v > best)
+			best = v;
+	}
+	free(x);
+	free(ab);
+	free(wb);
+#ifdef _OPENMP
+	threads = omp_get_max_threads();
+#endif
+	return best * threads;
+}
 
 /* The GGUF integer key "ARCH.what", or 0. */
 static uint64_t
@@ -71,12 +161,19 @@ fit_estimate(const struct gguf_file *g, int n_ctx, struct fit *f,
 	n_exp = arch_key(g, "expert_count");
 	n_used = arch_key(g, "expert_used_count");
 	if (r.experts > 0 && n_exp > 0 && n_used <= n_exp)
-		f->per_token += r.experts / n_exp * n_used;
+		f->expert_token = r.experts / n_exp * n_used;
 	else
-		f->per_token += r.experts;
+		f->expert_token = r.experts;
+	f->per_token += f->expert_token;
 	f->bandwidth = fit_bandwidth();
-	if (f->bandwidth > 0 && f->per_token > 0)
-		f->tps = f->bandwidth * FIT_EFFICIENCY / (double)f->per_token;
+	f->compute = dot_speed(main_type(g));
+	f->speed = f->bandwidth * FIT_EFFICIENCY;
+	if (f->compute > 0 && f->compute * FIT_EFFICIENCY_DOTS < f->speed)
+		f->speed = f->compute * FIT_EFFICIENCY_DOTS;
+	if (f->speed > 0 && f->per_token > 0)
+		f->tps = 1 / ((double)(f->per_token - f->expert_token) /
+		    f->speed + (double)f->expert_token /
+		    (f->speed * FIT_EXPERTS));
 	return 0;
 }
 

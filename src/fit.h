@@ -4,8 +4,10 @@
  *
  * Generation reads every weight a token uses once per token (the routed
  * experts a token chooses, for a mixture), so its rate is about the
- * machine's read bandwidth, times what share of it the kernels reach,
- * over the bytes read per token.
+ * speed weights go through, times what share of it generation reaches,
+ * over the bytes read per token.  That speed is the machine's read
+ * bandwidth, or what the threads' dots get through when they are slower
+ * (few cores on a fast bus: compute-bound).
  */
 #ifndef R1_FIT_H
 #define R1_FIT_H
@@ -20,18 +22,27 @@ struct fit {
 	uint64_t	experts;	/* bytes of routed experts */
 	uint64_t	kv;		/* the cache for n_ctx tokens (F16) */
 	uint64_t	per_token;	/* bytes a generated token reads */
+	uint64_t	expert_token;	/* of which routed experts' */
 	uint64_t	ram;		/* the memory there is; 0: unknown */
 	double		bandwidth;	/* bytes/s read, measured; 0: unknown */
+	double		compute;	/* bytes/s the threads' dots take; 0 */
+	double		speed;		/* the weights' bytes/s in generation */
 	double		tps;		/* tokens/s expected; 0: unknown */
 };
 
 /*
- * The share of the read bandwidth generation reaches: tg32 of `r1chat
- * bench` over the probe's estimate at 1.0 gave 0.28 to 1.0 on the 1.5B
- * Q4_K_M and Q8_0 and the V3-shaped MoE bench models (Zen 3, 2 threads,
- * a loaded machine); 0.45 sits among them.
+ * The shares generation reaches of the read bandwidth (memory-bound) and
+ * of the dots' speed from the caches (compute-bound): speed is the
+ * smaller of the two products; the routed experts (small matrices, a
+ * pass each) go at FIT_EXPERTS of it.  Set from `r1chat bench -t 2`'s
+ * tg32 on the 1.5B Q4_K_M, Q8_0, Q4_0 and IQ2_XXS and the V3-shaped MoE
+ * bench models, each against a fresh probe, two rounds on a quiet Zen 3
+ * (2026-12-08): with these, every estimate was within -18 % to +14 % of
+ * the measure.
  */
-#define FIT_EFFICIENCY	0.45
+#define FIT_EFFICIENCY		0.9
+#define FIT_EFFICIENCY_DOTS	0.75
+#define FIT_EXPERTS		0.6
 
 /*
  * Estimates for model file g with a context of n_ctx tokens (<= 0: the
