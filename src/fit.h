@@ -37,8 +37,9 @@ struct fit {
  * pass each) go at FIT_EXPERTS of it.  Set from `r1chat bench -t 2`'s
  * tg32 on the 1.5B Q4_K_M, Q8_0, Q4_0 and IQ2_XXS and the V3-shaped MoE
  * bench models, each against a fresh probe, two rounds on a quiet Zen 3
- * (2026-12-08): with these, every estimate was within -18 % to +14 % of
- * the measure.
+ * (2026-12-08): with these the estimates were -12 % to +22 % of the
+ * measure, but IQ2_XXS's second (+34 %: its bench moved from 13.3 to 8.3
+ * tokens/s between the rounds).
  */
 #define FIT_EFFICIENCY		0.9
 #define FIT_EFFICIENCY_DOTS	0.75
