@@ -611,6 +611,40 @@ k4_mins16(__m256i v)
 }
 
 /*
+ * The K-quants' 4-row steps, row t's Q8_K block by bytes from row 0's
+ * (y, qs): isum[t] += 32 weights w against row t's activations at qs,
+ * by the scale pairs sc; and a block's end, acc[t] += d * its delta *
+ * isum[t].
+ */
+SIMD_AVX2 static inline ALWAYS_INLINE void
+k_rows_add(__m256i *isum, __m256i w, __m256i sc, const int8_t *qs,
+    size_t by, int T)
+{
+	int	t;
+
+#pragma GCC unroll 4
+	for (t = 0; t < T; t++)
+		isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(
+		    _mm256_maddubs_epi16(w, _mm256_loadu_si256((const __m256i *)
+		    ((const char *)qs + t * by))), sc));
+}
+
+SIMD_AVX2 static inline ALWAYS_INLINE void
+k_rows_scale(__m256 *acc, const __m256i *isum, float d,
+    const struct block_q8_K *y, size_t by, int T)
+{
+	const struct block_q8_K	*yt;
+	int			 t;
+
+#pragma GCC unroll 4
+	for (t = 0; t < T; t++) {
+		yt = (const struct block_q8_K *)((const char *)y + t * by);
+		acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * yt->d),
+		    _mm256_cvtepi32_ps(isum[t]), acc[t]);
+	}
+}
+
+/*
  * Q4_K's dot, or (q5) Q5_K's, whose qh adds a fifth bit to each weight:
  * bit 2k of qh[l] to weight l of group 2k, bit 2k+1 to group 2k+1's.
  * The integer sums are exact, so their grouping does not move a bit.
@@ -680,10 +714,7 @@ k45_dot(int n, float *s, const void *vx, int q5, const void *vy, size_t by,
 				    64 * k + 32))), s1)));
 			}
 		}
-#pragma GCC unroll 4
-		for (t = 0; t < T; t++)
-			acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * YB(t)->d),
-			    _mm256_cvtepi32_ps(isum[t]), acc[t]);
+		k_rows_scale(acc, isum, d, YB(0), by, T);
 	}
 #undef YB
 #pragma GCC unroll 4
@@ -762,20 +793,11 @@ q6_K_dot(int n, float *s, const void *vx, const void *vy, size_t by, int T)
 					break;
 				}
 				sp = scale_pair(scv, 8 * half + 2 * k);
-#pragma GCC unroll 4
-				for (t = 0; t < T; t++)
-					isum[t] = _mm256_add_epi32(isum[t],
-					    _mm256_madd_epi16(
-					    _mm256_maddubs_epi16(w,
-					    _mm256_loadu_si256((const __m256i *)
-					    (YB(t)->qs + 128 * half + 32 * k))),
-					    sp));
+				k_rows_add(isum, w, sp, YB(0)->qs + 128 * half +
+				    32 * k, by, T);
 			}
 		}
-#pragma GCC unroll 4
-		for (t = 0; t < T; t++)
-			acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * YB(t)->d),
-			    _mm256_cvtepi32_ps(isum[t]), acc[t]);
+		k_rows_scale(acc, isum, d, YB(0), by, T);
 	}
 #undef YB
 #pragma GCC unroll 4
@@ -896,20 +918,11 @@ k23_dot(int n, float *s, const void *vx, int q3, const void *vy, size_t by,
 				}
 				q = _mm256_srli_epi16(q, 2);
 				sc = scale_pair(scv, 8 * half + 2 * k);
-#pragma GCC unroll 4
-				for (t = 0; t < T; t++)
-					isum[t] = _mm256_add_epi32(isum[t],
-					    _mm256_madd_epi16(
-					    _mm256_maddubs_epi16(w,
-					    _mm256_loadu_si256((const __m256i *)
-					    (YB(t)->qs + 128 * half + 32 * k))),
-					    sc));
+				k_rows_add(isum, w, sc, YB(0)->qs + 128 * half +
+				    32 * k, by, T);
 			}
 		}
-#pragma GCC unroll 4
-		for (t = 0; t < T; t++)
-			acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * YB(t)->d),
-			    _mm256_cvtepi32_ps(isum[t]), acc[t]);
+		k_rows_scale(acc, isum, d, YB(0), by, T);
 	}
 #undef YB
 #pragma GCC unroll 4
