@@ -390,14 +390,8 @@ pull_plan_hub(const char *text, struct pull_plan *plan, char **cause)
 	if (h->token_env != NULL && (env = getenv(h->token_env)) != NULL &&
 	    *env != '\0')
 		plan->token = xstrdup(env);
-	plan->name = store_name_format(&n);
-	if ((plan->root = store_root(STORE_OWN)) == NULL) {
-		*cause = xstrdup("no store: neither XDG_DATA_HOME nor HOME is "
-		    "set");
+	if (pull_plan_begin(plan, &n, cause) != 0)
 		goto out;
-	}
-	plan->manifest_path = xstrfmt("%s/manifests/%s/%s/%s/%s", plan->root,
-	    n.host, n.ns, n.model, n.tag);
 	url = xstrfmt(h->listing, endpoint, n.ns, n.model);
 	if (pull_text_get(url, "application/json", plan->token, text,
 	    &listing, cause, NULL) != 0)

@@ -7,6 +7,15 @@
 #include <stdint.h>
 
 struct pull_plan;
+struct store_name;
+
+/*
+ * Starts plan for name n: its short name, r1chat's store and the
+ * manifest's path there.  Returns 0, or -1 with *cause set when there is
+ * no store (neither XDG_DATA_HOME nor HOME).
+ */
+int pull_plan_begin(struct pull_plan *plan, const struct store_name *n,
+    char **cause);
 
 /*
  * GETs url (redirects followed; accept and a bearer token sent when not

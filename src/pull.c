@@ -310,6 +310,21 @@ registry_token(const char *challenge, const char *what, char **token,
 	return rc;
 }
 
+int
+pull_plan_begin(struct pull_plan *plan, const struct store_name *n,
+    char **cause)
+{
+	plan->name = store_name_format(n);
+	if ((plan->root = store_root(STORE_OWN)) == NULL) {
+		*cause = xstrdup("no store: neither XDG_DATA_HOME nor HOME is "
+		    "set");
+		return -1;
+	}
+	plan->manifest_path = xstrfmt("%s/manifests/%s/%s/%s/%s", plan->root,
+	    n->host, n->ns, n->model, n->tag);
+	return 0;
+}
+
 /* The header of PATH-partial.parts. */
 struct parts_head {
 	char		magic[8];
@@ -434,15 +449,11 @@ pull_plan_ollama(const char *text, const char *registry,
 		*cause = xstrfmt("%s: not a model name", text);
 		return -1;
 	}
-	plan->name = store_name_format(&n);
-	if ((plan->root = store_root(STORE_OWN)) == NULL) {
-		*cause = xstrdup("no store: neither XDG_DATA_HOME nor HOME is "
-		    "set");
+	if (pull_plan_begin(plan, &n, cause) != 0) {
 		store_name_free(&n);
+		pull_plan_free(plan);
 		return -1;
 	}
-	plan->manifest_path = xstrfmt("%s/manifests/%s/%s/%s/%s", plan->root,
-	    n.host, n.ns, n.model, n.tag);
 	reg = registry != NULL ? xstrndup(registry, strlen(registry) -
 	    (registry[strlen(registry) - 1] == '/')) :
 	    xstrfmt("https://%s", n.host);
