@@ -81,19 +81,21 @@ entry_add(const char *dir, const char *name, void *arg)
 {
 	struct entries	*e = arg;
 	struct stat	 st;
-	const char	*ext = strstr(name, SESSION_EXT);
+	size_t		 n = strlen(name), k = strlen(SESSION_EXT);
 	char		*path;
+	/* NAME.json, or NAME.json.XXXXXX (mkstemp's six characters) */
+	int		 kept = n > k && strcmp(name + n - k, SESSION_EXT) == 0;
+	int		 debris = n > k + 7 && name[n - 7] == '.' &&
+			    strncmp(name + n - 7 - k, SESSION_EXT, k) == 0;
 
-	if (ext == NULL || (ext[strlen(SESSION_EXT)] != '\0' &&
-	    (ext[strlen(SESSION_EXT)] != '.' ||
-	    strlen(ext) != strlen(SESSION_EXT) + 7)))
+	if (!kept && !debris)
 		return 0;
 	path = xstrfmt("%s%s", dir, name);
 	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
 		free(path);
 		return 0;
 	}
-	if (ext[strlen(SESSION_EXT)] == '.') {
+	if (debris) {
 		if (e->now - st.st_mtime > 60)
 			unlink(path);
 		free(path);
