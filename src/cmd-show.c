@@ -402,6 +402,7 @@ show_fit(const struct gguf_file *g, const struct options *o)
 	char			*cause = NULL, *a, *b, *c, *d, *e, *s;
 	const char		*verdict;
 	uint64_t		 need;
+	int			 dots;
 
 	if (fit_estimate(g, o->params.num_ctx != PARAM_UNSET ?
 	    o->params.num_ctx : 0, &f, &cause) != 0) {
@@ -445,12 +446,12 @@ show_fit(const struct gguf_file *g, const struct options *o)
 		c = cmd_bytes(f.expert_token);
 		e = f.expert_token > 0 ? xstrfmt(", and %s of experts at x "
 		    "%.2f of it", c, FIT_EXPERTS) : xstrdup("");
-		d = cmd_bytes((uint64_t)(f.speed < f.bandwidth *
-		    FIT_EFFICIENCY ? f.compute : f.bandwidth));
+		/* compute-bound: the dots set the speed, not the read */
+		dots = f.speed < f.bandwidth * FIT_EFFICIENCY;
+		d = cmd_bytes((uint64_t)(dots ? f.compute : f.bandwidth));
 		s = xstrfmt("%.1f tokens/s, an estimate (%s a token at %s/s: "
-		    "%s/s %s x %.2f%s)", f.tps, b, a, d, f.speed < f.bandwidth *
-		    FIT_EFFICIENCY ? "through the dots" : "read", f.speed <
-		    f.bandwidth * FIT_EFFICIENCY ? FIT_EFFICIENCY_DOTS :
+		    "%s/s %s x %.2f%s)", f.tps, b, a, d, dots ?
+		    "through the dots" : "read", dots ? FIT_EFFICIENCY_DOTS :
 		    FIT_EFFICIENCY, e);
 		free(d);
 		table_add(&t, "generation", s, NULL, NULL);

@@ -87,8 +87,13 @@ static const struct {
 int
 store_hub(const char *host)
 {
-	return strcmp(host, STORE_HF_HOST) == 0 ||
-	    strcmp(host, STORE_MS_HOST) == 0;
+	size_t	i;
+
+	for (i = 0; i < N_HUB_PREFIXES; i++) {
+		if (strcmp(host, hub_prefixes[i].host) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 /*
